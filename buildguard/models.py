@@ -1,0 +1,121 @@
+"""The files and reports buildguard writes, as frozen pydantic models.
+
+Every model here is ``frozen`` and ``extra="forbid"``; every top-level document carries a
+``schema_version``. Their JSON Schemas are exported to ``schemas/`` by
+``python -m buildguard.models`` and a test fails when the committed copies drift.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+MANIFEST_NAME = "buildguard-manifest.json"
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+"""A point in time, always in UTC, serialised as an RFC 3339 string."""
+
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Digest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FileEntry(_Model):
+    """One file of a source tree or a bundle, as found on disk."""
+
+    path: str = Field(description="POSIX path relative to the tree root.")
+    type: Literal["file", "symlink"] = "file"
+    sha256: Sha256Hex = Field(
+        description="Digest of the content (of the link target string for a symlink)."
+    )
+    size: int = Field(ge=0)
+    mode: int = Field(ge=0, description="Permission bits (st_mode & 0o7777).")
+    mtime: UtcTime
+    media_type: str | None = Field(
+        default=None, description="Sniffed by libmagic; informational only."
+    )
+    link_target: str | None = None
+
+
+class Record(_Model):
+    """What ``buildguard record`` captured before the build ran."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    build_id: str = Field(min_length=1)
+    commit: str | None
+    started_at: UtcTime
+    source_root: str = Field(description="Absolute path of the hashed source tree.")
+    source_digest: Digest
+    cleaned: tuple[str, ...] = Field(
+        default=(), description="Output folders removed before the build (absolute paths)."
+    )
+    excludes: tuple[str, ...] = Field(
+        default=(), description="Exclude patterns applied on top of .gitignore files."
+    )
+    files: tuple[FileEntry, ...]
+    warnings: tuple[str, ...] = ()
+
+
+class BundleManifest(_Model):
+    """``buildguard-manifest.json``: binds a bundle's files to the build that made them."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    build_id: str = Field(min_length=1)
+    commit: str | None
+    source_digest: Digest
+    record_started_at: UtcTime
+    sealed_at: UtcTime
+    freshness: Literal["canary", "timestamps"] = Field(
+        description="Evidence that held at seal time: the canary plus timestamps, "
+        "or timestamps only (--no-canary)."
+    )
+    canary_files: tuple[str, ...] = Field(
+        default=(), description="Bundle files found to contain the build id."
+    )
+    files: tuple[FileEntry, ...]
+
+
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "record.schema.json": Record,
+    "bundle-manifest.schema.json": BundleManifest,
+}
+
+
+def schema_documents() -> dict[str, str]:
+    """Return each exported JSON Schema as the exact text committed under ``schemas/``."""
+    return {
+        name: json.dumps(model.model_json_schema(mode="serialization"), indent=2) + "\n"
+        for name, model in SCHEMAS.items()
+    }
+
+
+def write_schemas(directory: Path) -> list[Path]:
+    """Write every JSON Schema into ``directory``; return the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in schema_documents().items():
+        target = directory / name
+        target.write_text(text, encoding="utf-8")
+        written.append(target)
+    return written
+
+
+if __name__ == "__main__":  # pragma: no cover - developer tool
+    import sys
+
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("schemas")
+    for written_path in write_schemas(out):
+        sys.stdout.write(f"wrote {written_path}\n")
