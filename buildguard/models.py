@@ -53,7 +53,7 @@ class FileEntry(_Model):
 class Record(_Model):
     """What ``buildguard record`` captured before the build ran."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     build_id: str = Field(min_length=1)
     commit: str | None
     started_at: UtcTime
@@ -72,7 +72,7 @@ class Record(_Model):
 class BundleManifest(_Model):
     """``buildguard-manifest.json``: binds a bundle's files to the build that made them."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     build_id: str = Field(min_length=1)
     commit: str | None
     source_digest: Digest
