@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from clitools import buildguard_cli
 
 BUILD_ID = "cli-build-42"
