@@ -88,9 +88,99 @@ class BundleManifest(_Model):
     files: tuple[FileEntry, ...]
 
 
+FindingCode = Literal[
+    "BUILD_ID_MISMATCH",
+    "COMMIT_MISMATCH",
+    "COMMIT_UNCHECKED",
+    "SOURCE_MISMATCH",
+    "SOURCE_UNCHECKED",
+    "FILE_MISSING",
+    "FILE_CHANGED",
+    "FILE_EXTRA",
+    "FILE_STALE",
+    "NO_MANIFEST",
+    "MANIFEST_INVALID",
+    "NOTHING_CHECKED",
+]
+Severity = Literal["error", "warning", "info"]
+
+
+class LayerInfo(_Model):
+    """One layer of a verified image, bottom layer first."""
+
+    index: int = Field(ge=0)
+    digest: Digest
+    size: int = Field(ge=0)
+    created_by: str | None = Field(
+        default=None, description="The image history step (Dockerfile instruction)."
+    )
+
+
+class Finding(_Model):
+    """One thing verify found. Only ``error`` findings fail the verdict."""
+
+    code: FindingCode
+    severity: Severity
+    message: str
+    bundle: str | None = Field(default=None, description="Bundle root in the image.")
+    path: str | None = Field(default=None, description="Path in the image.")
+    layer: int | None = Field(
+        default=None, description="0-based index (from the bottom) of the layer that wrote it."
+    )
+    layer_digest: Digest | None = None
+    created_by: str | None = None
+    platform: str | None = None
+
+
+class ImageInfo(_Model):
+    reference: str
+    digest: Digest | None = Field(description="Digest of the manifest (or index) verified.")
+    platforms: tuple[str, ...] = ()
+
+
+class Expected(_Model):
+    build_id: str
+    commit: str | None
+    source_digest: Digest | None
+    record: str | None = Field(default=None, description="The record file used, if any.")
+    record_started_at: UtcTime | None = None
+
+
+class BundleResult(_Model):
+    root: str
+    platform: str | None = None
+    build_id: str | None
+    commit: str | None
+    source_digest: str | None = None
+    sealed_at: UtcTime | None = None
+    files_compared: int = 0
+    ok: bool
+
+
+class VerifyStats(_Model):
+    layers_read: int
+    bytes_read: int
+    files_compared: int
+    seconds: float
+
+
+class VerifyReport(_Model):
+    """What ``verify`` found; ``ok`` is false when any finding is an error."""
+
+    schema_version: Literal[1] = 1
+    ok: bool
+    image: ImageInfo
+    expected: Expected
+    bundles: tuple[BundleResult, ...]
+    findings: tuple[Finding, ...]
+    layers: tuple[LayerInfo, ...] = ()
+    stats: VerifyStats
+
+
 SCHEMAS: dict[str, type[BaseModel]] = {
     "record.schema.json": Record,
     "bundle-manifest.schema.json": BundleManifest,
+    "verify-report.schema.json": VerifyReport,
 }
 
 
