@@ -1,0 +1,118 @@
+"""Human and machine renderings of reports. No logic decides anything here."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from buildguard.models import Finding, VerifyReport
+
+_CHECKS: dict[str, tuple[str, ...]] = {
+    "manifest": ("NO_MANIFEST", "MANIFEST_INVALID", "NOTHING_CHECKED"),
+    "build id": ("BUILD_ID_MISMATCH",),
+    "commit": ("COMMIT_MISMATCH", "COMMIT_UNCHECKED"),
+    "source digest": ("SOURCE_MISMATCH", "SOURCE_UNCHECKED"),
+    "files present and unchanged": ("FILE_MISSING", "FILE_CHANGED", "FILE_STALE"),
+    "no extra files": ("FILE_EXTRA",),
+}
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"  # pragma: no cover
+
+
+def _finding_lines(finding: Finding) -> Iterable[str]:
+    mark = {"error": "FAIL", "warning": "WARN", "info": "info"}[finding.severity]
+    yield f"  {mark} {finding.code}: {finding.message}"
+    if finding.layer is not None:
+        digest = (finding.layer_digest or "")[:19]
+        step = f"  {finding.created_by.strip()}" if finding.created_by else ""
+        yield f"       layer {finding.layer} {digest}{step}"
+
+
+def render_verify(report: VerifyReport, out: TextIO) -> None:
+    errors = [f for f in report.findings if f.severity == "error"]
+    warnings = [f for f in report.findings if f.severity == "warning"]
+    verdict = "PASS" if report.ok else "FAIL"
+    digest = report.image.digest or "(no digest)"
+    out.write(
+        f"{verdict}: {report.image.reference} ({digest})\n"
+        f"  {len(errors)} error(s), {len(warnings)} warning(s), "
+        f"{len(report.bundles)} bundle(s) checked against build {report.expected.build_id}\n"
+    )
+    roots = [b.root for b in report.bundles]
+    groups: dict[str | None, list[Finding]] = {}
+    for finding in report.findings:
+        groups.setdefault(finding.bundle, []).append(finding)
+    for bundle in report.bundles:
+        state = "ok" if bundle.ok else "FAILED"
+        platform = f" [{bundle.platform}]" if bundle.platform else ""
+        out.write(
+            f"\nbundle {bundle.root}{platform}: {state} (build {bundle.build_id or '?'}, "
+            f"commit {bundle.commit or '?'}, {bundle.files_compared} files compared)\n"
+        )
+        for finding in groups.get(bundle.root, []):
+            for line in _finding_lines(finding):
+                out.write(line + "\n")
+    loose = [f for key, items in groups.items() if key not in roots for f in items]
+    if loose:
+        out.write("\nimage:\n")
+        for finding in loose:
+            for line in _finding_lines(finding):
+                out.write(line + "\n")
+    stats = report.stats
+    out.write(
+        f"\nchecked: {report.image.reference}"
+        + (f" [{', '.join(report.image.platforms)}]" if report.image.platforms else "")
+        + f", {stats.layers_read} layers read ({_size(stats.bytes_read)}), "
+        f"{stats.files_compared} files compared, {stats.seconds:.1f} s\n"
+    )
+
+
+def write_junit(report: VerifyReport, path: Path) -> None:
+    """One test suite per bundle (and one for image-wide findings), one test case per check."""
+    keys: dict[tuple[str | None, str | None], None] = {
+        (b.root, b.platform): None for b in report.bundles
+    }
+    for finding in report.findings:
+        keys.setdefault((finding.bundle, finding.platform), None)
+    suites = ET.Element("testsuites", name="buildguard verify")
+    total = failed = 0
+    for root, platform in keys or {(None, None): None}:
+        name = f"{report.image.reference} {root or '(image)'}" + (
+            f" [{platform}]" if platform else ""
+        )
+        suite = ET.SubElement(suites, "testsuite", name=name)
+        mine = [f for f in report.findings if (f.bundle, f.platform) == (root, platform)]
+        fails = 0
+        for check, codes in _CHECKS.items():
+            case = ET.SubElement(suite, "testcase", classname=name, name=check)
+            relevant = [f for f in mine if f.code in codes]
+            errors = [f for f in relevant if f.severity == "error"]
+            if errors:
+                fails += 1
+                failure = ET.SubElement(
+                    case, "failure", message=errors[0].message, type=errors[0].code
+                )
+                failure.text = "\n".join(f"{f.code} {f.path or ''}: {f.message}" for f in errors)
+            others = [f for f in relevant if f.severity != "error"]
+            if others:
+                ET.SubElement(case, "system-out").text = "\n".join(
+                    f"{f.code}: {f.message}" for f in others
+                )
+        suite.set("tests", str(len(_CHECKS)))
+        suite.set("failures", str(fails))
+        total += len(_CHECKS)
+        failed += fails
+    suites.set("tests", str(total))
+    suites.set("failures", str(failed))
+    ET.indent(suites)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
