@@ -1,0 +1,22 @@
+"""Reading container images without a Docker daemon: sources, verification, flattening.
+
+Public entry points: :func:`open_image` (returns an :class:`Image`; ``Image.read(paths)``
+gives a :class:`FlatImage` with verified metadata and a flattened :class:`FileTree` of
+:class:`TreeEntry`).
+"""
+
+from buildguard.image.flatten import FileTree, TreeEntry
+from buildguard.image.manifest import Platform
+from buildguard.image.open import open_image
+from buildguard.image.reader import FlatImage, Image, ImageInfo, LayerInfo
+
+__all__ = [
+    "FileTree",
+    "FlatImage",
+    "Image",
+    "ImageInfo",
+    "LayerInfo",
+    "Platform",
+    "TreeEntry",
+    "open_image",
+]

@@ -1,0 +1,341 @@
+"""The image abstraction: resolve an image's manifest and config, read its layers once,
+verify every digest, and flatten.
+
+Two kinds of image sit behind :class:`Image`:
+
+- :class:`SourceImage` wraps an :class:`~buildguard.image.source.ImageSource` (registry,
+  ``oci-layout:``): metadata first (index → platform → manifest → config, each verified
+  against the digest that named it), then every layer in order.
+- ``docker save`` streams (``docker-archive:``, ``docker-daemon:``) are read front to back in
+  one pass by :mod:`buildguard.image.archive`, because the legacy format puts
+  ``manifest.json`` last: each layer is turned into a change-set as it arrives, and the
+  change-sets are verified and flattened once the order is known.
+
+Either way :meth:`Image.read` raises before returning anything when a single digest fails.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from types import TracebackType
+from typing import IO
+
+from buildguard.errors import DigestMismatch, ImageReadError
+from buildguard.image.flatten import FileTree, WantFn, make_want, wanted
+from buildguard.image.layers import Compression, LayerResult, read_layer
+from buildguard.image.manifest import (
+    DOCUMENT_LIMIT,
+    Descriptor,
+    ImageConfig,
+    Manifest,
+    Platform,
+    document_kind,
+    parse_config,
+    parse_index,
+    parse_manifest,
+    select_manifest,
+    sha256_digest,
+    verify_bytes,
+)
+from buildguard.image.source import ImageSource
+
+MAX_INDEX_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    index: int
+    digest: str
+    size: int
+    media_type: str
+    diff_id: str
+    created_by: str | None
+    created: datetime | None
+    comment: str | None
+    compression: Compression | None = None
+    """Sniffed from the blob's first bytes; ``None`` until the layer has been read."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    reference: str
+    manifest_digest: str | None
+    """Digest of the image manifest (``None`` for a legacy ``docker save`` archive, which
+    has no manifest; ``config_digest`` then identifies the image)."""
+    media_type: str
+    config_digest: str
+    platform: Platform
+    created: datetime | None
+    layers: tuple[LayerInfo, ...]
+    config: ImageConfig
+
+
+@dataclass(frozen=True)
+class FlatImage:
+    """An image whose every blob was read and verified, flattened to one tree."""
+
+    info: ImageInfo
+    tree: FileTree
+
+
+def layer_infos(
+    manifest_layers: Sequence[Descriptor], config: ImageConfig
+) -> tuple[LayerInfo, ...]:
+    history = config.layer_history()
+    out = []
+    for i, desc in enumerate(manifest_layers):
+        h = history[i]
+        out.append(
+            LayerInfo(
+                index=i,
+                digest=desc.digest,
+                size=desc.size,
+                media_type=desc.media_type,
+                diff_id=config.diff_ids[i],
+                created_by=h.created_by if h else None,
+                created=h.created if h else None,
+                comment=h.comment if h else None,
+            )
+        )
+    return tuple(out)
+
+
+def layer_label(index: int, digest: str) -> str:
+    return f"layer {index} ({digest})"
+
+
+def check_layer(
+    result: LayerResult,
+    index: int,
+    *,
+    digest: str | None,
+    size: int | None,
+    diff_id: str,
+) -> None:
+    """Raise unless ``result`` matches the descriptor and the config's DiffID.
+
+    Digest problems win over content problems: a tampered blob is reported as tampered, not
+    as whatever its corrupt bytes made the tar walker say.
+    """
+    name = digest or result.digest
+    if result.overflow or (size is not None and result.size != size) or (
+        digest is not None and result.digest != digest
+    ):
+        raise DigestMismatch(
+            f"layer {index}: blob {name} does not match its descriptor: read "
+            + ("more than" if result.overflow else f"{result.size} bytes with")
+            + (f" {size} bytes" if result.overflow else f" digest {result.digest}")
+            + (f"; expected {size} bytes" if size is not None and not result.overflow else ""),
+            hint="the blob is corrupt or was tampered with; do not trust this image",
+        )
+    if result.diff_id != diff_id:
+        raise DigestMismatch(
+            f"layer {index}: blob {name} uncompresses to content with digest {result.diff_id}, "
+            f"but the image config says its DiffID is {diff_id}"
+            + (f" (reading it also failed: {result.error.message})" if result.error else ""),
+            hint="the layer or the config was tampered with; do not trust this image",
+        )
+    if result.error is not None:
+        err = result.error
+        raise type(err)(f"layer {index} ({name}): {err.message}", hint=err.hint) from err
+
+
+def read_document(source: ImageSource, desc: Descriptor, what: str) -> bytes:
+    """A small blob (config) read fully and verified."""
+    if desc.size > DOCUMENT_LIMIT:
+        raise ImageReadError(f"{what} {desc.digest} is {desc.size} bytes; refusing to load it")
+    stream = source.open_blob(desc.digest, desc.size)
+    try:
+        data = stream.read(desc.size + 1)
+    finally:
+        stream.close()
+    verify_bytes(data, desc.digest, desc.size, what)
+    return data
+
+
+@dataclass(frozen=True)
+class Resolved:
+    manifest_digest: str
+    manifest: Manifest
+    config_bytes: bytes
+    config: ImageConfig
+
+
+def resolve(source: ImageSource, platform: Platform | None) -> Resolved:
+    """Top manifest → (index → platform)* → image manifest → config, all verified."""
+    ref = source.reference
+    top = source.top_manifest()
+    what = f"manifest of {ref}"
+    if top.digest is not None:
+        verify_bytes(top.data, top.digest, None, what)
+    digest = top.digest or sha256_digest(top.data)
+    kind, doc = document_kind(top.data, top.media_type, what)
+    was_index = False
+    for _ in range(MAX_INDEX_DEPTH):
+        if kind != "index":
+            break
+        was_index = True
+        desc = select_manifest(parse_index(doc, what), platform, what)
+        raw = source.manifest(desc.digest)
+        what = f"manifest {desc.digest} of {ref}"
+        verify_bytes(raw.data, desc.digest, desc.size, what)
+        digest = desc.digest
+        kind, doc = document_kind(raw.data, desc.media_type, what)
+    else:
+        raise ImageReadError(f"{what}: indexes nested more than {MAX_INDEX_DEPTH} deep")
+    if kind != "manifest":
+        raise ImageReadError(f"{what} is an index nested too deep")
+    manifest = parse_manifest(doc, what)
+    config_bytes = read_document(source, manifest.config, f"config of {ref}")
+    config = parse_config(config_bytes, f"config {manifest.config.digest} of {ref}")
+    if len(config.diff_ids) != len(manifest.layers):
+        raise ImageReadError(
+            f"{what} lists {len(manifest.layers)} layers but its config lists "
+            f"{len(config.diff_ids)} DiffIDs",
+            hint="the image is malformed; rebuild and push it again",
+        )
+    if platform is not None and not was_index and not platform.matches(config.platform):
+        raise ImageReadError(
+            f"{ref} is a single-platform image for {config.platform}, not {platform}",
+            hint="drop --platform or name the platform the image was built for",
+        )
+    return Resolved(digest, manifest, config_bytes, config)
+
+
+def info_of(reference: str, resolved: Resolved) -> ImageInfo:
+    return ImageInfo(
+        reference=reference,
+        manifest_digest=resolved.manifest_digest,
+        media_type=resolved.manifest.media_type,
+        config_digest=resolved.manifest.config.digest,
+        platform=resolved.config.platform,
+        created=resolved.config.created,
+        layers=layer_infos(resolved.manifest.layers, resolved.config),
+        config=resolved.config,
+    )
+
+
+def read_resolved(
+    info: ImageInfo,
+    open_layer: Callable[[LayerInfo, WantFn], LayerResult],
+    want: WantFn,
+) -> FlatImage:
+    """Read, verify and apply each layer in order; shared by every source kind."""
+    tree = FileTree()
+    infos = []
+    for layer in info.layers:
+        result = open_layer(layer, want)
+        check_layer(
+            result, layer.index, digest=layer.digest, size=layer.size, diff_id=layer.diff_id
+        )
+        tree.apply_layer(layer.index, result.entries, layer_label(layer.index, layer.digest))
+        infos.append(replace(layer, compression=result.compression))
+    return FlatImage(replace(info, layers=tuple(infos)), tree)
+
+
+class Image(abc.ABC):
+    """An opened image reference. Use as a context manager; :meth:`read` it once."""
+
+    @property
+    @abc.abstractmethod
+    def reference(self) -> str: ...
+
+    @abc.abstractmethod
+    def read(self, paths: Sequence[str] = ()) -> FlatImage:
+        """Stream every layer once, verify every digest, flatten.
+
+        Files under ``paths`` (absolute paths in the image; none = all) are hashed, and so
+        is every ``buildguard-manifest.json``, whose bytes are kept too.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the image holds."""
+
+    def __enter__(self) -> Image:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class SourceImage(Image):
+    """An image behind an :class:`ImageSource` (registry, OCI layout)."""
+
+    def __init__(self, source: ImageSource, platform: Platform | None = None) -> None:
+        self.source = source
+        self.platform = platform
+        self._info: ImageInfo | None = None
+
+    @property
+    def reference(self) -> str:
+        return self.source.reference
+
+    def info(self) -> ImageInfo:
+        """Manifest and config, verified; no layer is read."""
+        if self._info is None:
+            self._info = info_of(self.reference, resolve(self.source, self.platform))
+        return self._info
+
+    def read(self, paths: Sequence[str] = ()) -> FlatImage:
+        want = make_want(wanted(paths))
+
+        def open_layer(layer: LayerInfo, want: WantFn) -> LayerResult:
+            stream = self.source.open_blob(layer.digest, layer.size)
+            try:
+                return read_layer(
+                    stream,
+                    label=layer_label(layer.index, layer.digest),
+                    want=want,
+                    expected_size=layer.size,
+                )
+            finally:
+                stream.close()
+
+        return read_resolved(self.info(), open_layer, want)
+
+    def close(self) -> None:
+        self.source.close()
+
+
+class StreamImage(Image):
+    """A ``docker save`` stream (archive file or daemon), read front to back once."""
+
+    def __init__(
+        self,
+        reference: str,
+        opener: Callable[[], IO[bytes]],
+        platform: Platform | None = None,
+        *,
+        tag: str | None = None,
+    ) -> None:
+        self._reference = reference
+        self._opener = opener
+        self.platform = platform
+        self.tag = tag
+
+    @property
+    def reference(self) -> str:
+        return self._reference
+
+    def read(self, paths: Sequence[str] = ()) -> FlatImage:
+        from buildguard.image.archive import read_save_stream
+
+        stream = self._opener()
+        try:
+            return read_save_stream(
+                stream,
+                reference=self._reference,
+                want=make_want(wanted(paths)),
+                platform=self.platform,
+                tag=self.tag,
+            )
+        finally:
+            stream.close()
