@@ -18,10 +18,13 @@ from buildguard.errors import (
     SealRefused,
     UsageError,
 )
-from buildguard.models import BundleManifest, FileEntry, Record
+from buildguard.image.report import InspectReport
+from buildguard.inspect import inspect
+from buildguard.models import BundleManifest, FileEntry, Finding, Record, VerifyReport
 from buildguard.record import load_record, record
 from buildguard.run import RunResult, run
 from buildguard.seal import seal
+from buildguard.verify import verify
 
 __all__ = [
     "BuildguardError",
@@ -29,16 +32,21 @@ __all__ = [
     "CheckFailed",
     "DigestMismatch",
     "FileEntry",
+    "Finding",
     "HostileImage",
     "ImageReadError",
+    "InspectReport",
     "Record",
     "RecordReadError",
     "RunResult",
     "SealRefused",
     "UsageError",
+    "VerifyReport",
     "__version__",
+    "inspect",
     "load_record",
     "record",
     "run",
     "seal",
+    "verify",
 ]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
+from buildguard._internal.timefmt import human_duration
+from buildguard.image.report import InspectReport
 from buildguard.models import Finding, VerifyReport
 
 _CHECKS: dict[str, tuple[str, ...]] = {
@@ -31,7 +34,7 @@ def _size(n: int) -> str:
 def _finding_lines(finding: Finding) -> Iterable[str]:
     mark = {"error": "FAIL", "warning": "WARN", "info": "info"}[finding.severity]
     yield f"  {mark} {finding.code}: {finding.message}"
-    if finding.layer is not None:
+    if finding.layer is not None and f"layer {finding.layer} (" not in finding.message:
         digest = (finding.layer_digest or "")[:19]
         step = f"  {finding.created_by.strip()}" if finding.created_by else ""
         yield f"       layer {finding.layer} {digest}{step}"
@@ -116,3 +119,43 @@ def write_junit(report: VerifyReport, path: Path) -> None:
     ET.indent(suites)
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def render_inspect(report: InspectReport, out: TextIO) -> None:
+    image = report.image
+    out.write(
+        f"image {image.reference}\n  digest:   {image.digest or '(none: legacy archive)'}\n"
+        f"  config:   {image.config_digest}\n  platform: {image.platform}\n"
+    )
+    out.write(f"\nlayers ({len(report.layers)}):\n")
+    for layer in report.layers:
+        step = (layer.created_by or "").strip()
+        out.write(
+            f"  {layer.index:>3} {layer.digest[:19]} {_size(layer.size):>9} "
+            f"{layer.compression:<4} {step[:100]}\n"
+        )
+    out.write(f"\nbuildguard manifests ({len(report.manifests)}):\n")
+    for manifest in report.manifests:
+        if manifest.error:
+            out.write(f"  {manifest.path} (layer {manifest.layer}): INVALID, {manifest.error}\n")
+        else:
+            out.write(
+                f"  {manifest.path} (layer {manifest.layer}): build {manifest.build_id}, "
+                f"commit {manifest.commit or '(unknown)'}, recorded "
+                f"{manifest.record_started_at}, sealed {manifest.sealed_at}\n"
+            )
+    out.write(f"\nfiles ({len(report.files)}):\n")
+    for entry in report.files:
+        if entry.type == "dir":
+            continue
+        digest = entry.sha256[:12] if entry.sha256 else "-"
+        target = f" -> {entry.link_target}" if entry.link_target else ""
+        if entry.seconds_after_record is not None:
+            offset = timedelta(seconds=entry.seconds_after_record)
+            relation = "before" if entry.seconds_after_record < 0 else "after"
+            target += f"  ({human_duration(offset)} {relation} its build's record)"
+        out.write(
+            f"  {entry.type:<8} {entry.size:>10} {digest:<12} "
+            f"{entry.mtime.strftime('%Y-%m-%dT%H:%M:%SZ')} L{entry.layer:<3} "
+            f"{entry.path}{target}\n"
+        )

@@ -23,6 +23,7 @@ from services import (
     start_dockerd,
     start_registry,
 )
+from viteapp import install_app
 
 SERVICE_FIXTURES = frozenset({"dockerd", "base_image", "registry", "auth_registry"})
 
@@ -116,3 +117,9 @@ def docker_config_dir(tmp_path: Path) -> Path:
     path = tmp_path / "docker-config"
     path.mkdir()
     return path
+
+
+@pytest.fixture(scope="session")
+def installed_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example Vite app with `npm ci` done, once per session; copy it per test."""
+    return install_app(tmp_path_factory.mktemp("vite") / "app")

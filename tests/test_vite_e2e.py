@@ -8,44 +8,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from clitools import buildguard_cli
+from viteapp import copy_app, npm_build
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "vite-app"
 pytestmark = pytest.mark.npm
 
 
-@pytest.fixture(scope="session")
-def installed_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    npm = shutil.which("npm")
-    assert npm, "npm is required for the end-to-end tests (Node 20 + npm)"
-    root = tmp_path_factory.mktemp("vite") / "app"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("node_modules", "dist"))
-    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=root, check=True,
-                   stdin=subprocess.DEVNULL, timeout=900)
-    return root
-
-
 @pytest.fixture
-def app(installed_app: Path, tmp_path: Path) -> Iterator[Path]:
-    root = tmp_path / "app"
-    shutil.copytree(installed_app, root, ignore=shutil.ignore_patterns("node_modules"),
-                    symlinks=True)
-    subprocess.run(["cp", "-al", str(installed_app / "node_modules"), str(root)], check=True)
-    yield root
-
-
-def npm_build(app: Path, *, with_env_file: bool = True) -> None:
-    load = "set -a; . .buildguard/build.env; set +a; " if with_env_file else ""
-    env = {k: v for k, v in os.environ.items() if "BUILDGUARD" not in k}
-    subprocess.run(["sh", "-c", f"{load}npm run build"], cwd=app, check=True, env=env,
-                   stdin=subprocess.DEVNULL, capture_output=True, timeout=600)
+def app(installed_app: Path, tmp_path: Path) -> Path:
+    return copy_app(installed_app, tmp_path / "app")
 
 
 def dist_files(app: Path) -> set[str]:

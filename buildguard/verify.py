@@ -1,0 +1,195 @@
+"""``verify``: read an image (every blob once, every digest checked) and judge its bundles.
+
+The library returns a :class:`VerifyReport`; a failed check is ``ok == False``, never an
+exception. Bad input raises :class:`UsageError` (exit 2); an image that cannot be read or
+fails verification raises :class:`ImageReadError` (exit 3) and is never reported as verified.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from buildguard.checks import Expectations, check_image
+from buildguard.errors import UsageError
+from buildguard.image.manifest import Platform
+from buildguard.image.reader import FlatImage, Image, SourceImage
+from buildguard.models import (
+    BundleResult,
+    Expected,
+    Finding,
+    ImageInfo,
+    LayerInfo,
+    Record,
+    VerifyReport,
+    VerifyStats,
+)
+from buildguard.record import DEFAULT_RECORD, load_record
+
+ALL_PLATFORMS = "all"
+
+
+def _expectations(
+    expect_build_id: str | None,
+    expect_commit: str | None,
+    record: Record | str | os.PathLike[str] | None,
+    env: Mapping[str, str],
+    started: datetime,
+) -> tuple[Expectations, Expected]:
+    rec: Record | None
+    record_name: str | None = None
+    if isinstance(record, Record):
+        rec = record
+    elif record is not None:
+        rec = load_record(record)  # given explicitly: unreadable is exit 2
+        record_name = os.fspath(record)
+    elif DEFAULT_RECORD.is_file():
+        rec = load_record(DEFAULT_RECORD)
+        record_name = str(DEFAULT_RECORD)
+    else:
+        rec = None
+    build_id = expect_build_id or env.get("BUILD_ID") or (rec.build_id if rec else None)
+    if not build_id:
+        raise UsageError(
+            "no expected build id: pass --expect-build-id, set $BUILD_ID, or run verify "
+            "where this build's .buildguard/record.json is",
+            hint="in Cloud Build, $BUILD_ID is set for every step",
+        )
+    commit = expect_commit or env.get("COMMIT_SHA") or (rec.commit if rec else None)
+    expect = Expectations(
+        build_id=build_id,
+        commit=commit,
+        source_digest=rec.source_digest if rec else None,
+        started_at=rec.started_at if rec else started,
+        started_label="this build started" if rec else "this verify started",
+    )
+    expected = Expected(
+        build_id=build_id,
+        commit=commit,
+        source_digest=rec.source_digest if rec else None,
+        record=record_name,
+        record_started_at=rec.started_at if rec else None,
+    )
+    return expect, expected
+
+
+def layer_models(flat: FlatImage) -> tuple[LayerInfo, ...]:
+    return tuple(
+        LayerInfo(index=layer.index, digest=layer.digest, size=layer.size,
+                  created_by=layer.created_by)
+        for layer in flat.info.layers
+    )
+
+
+def _platform_images(image: Image, platform: str | None) -> list[Image]:
+    """The images to read: one, or every platform of an index for ``all``."""
+    if platform != ALL_PLATFORMS:
+        return [image]
+    if not isinstance(image, SourceImage):
+        return [image]  # a docker save stream holds one platform image
+    from buildguard.image.manifest import document_kind, parse_index
+
+    top = image.source.top_manifest()
+    kind, doc = document_kind(top.data, top.media_type, f"manifest of {image.reference}")
+    if kind != "index":
+        return [SourceImage(image.source, None)]
+    index = parse_index(doc, f"index of {image.reference}")
+    platforms: dict[str, Platform] = {}
+    for desc in index.manifests:
+        if desc.platform is None or desc.platform.os == "unknown":
+            continue  # attestation manifests (unknown/unknown) carry no filesystem
+        platforms.setdefault(str(desc.platform), desc.platform)
+    if not platforms:
+        return [SourceImage(image.source, None)]
+    return [SourceImage(image.source, p) for p in platforms.values()]
+
+
+def verify(
+    image: str,
+    *,
+    expect_build_id: str | None = None,
+    expect_commit: str | None = None,
+    record: Record | str | os.PathLike[str] | None = None,
+    paths: Sequence[str] = (),
+    platform: str | None = None,
+    allow_extra: bool = False,
+    insecure_registries: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> VerifyReport:
+    """Check every bundle in ``image`` against this build.
+
+    Expectations: build id from ``expect_build_id``, ``$BUILD_ID``, then the record; commit
+    from ``expect_commit``, ``$COMMIT_SHA``, then the record (none is a warning); source
+    digest from the record (``record``, else ``.buildguard/record.json`` when it exists,
+    else a warning). ``paths`` name bundle roots that must each be sealed; without them every
+    manifest in the image is checked. ``platform`` is ``OS/ARCH`` or ``all``.
+    """
+    from buildguard.image.open import open_image
+
+    env = os.environ if environ is None else environ
+    clock = time.monotonic()
+    started = datetime.now(UTC)
+    expect, expected = _expectations(expect_build_id, expect_commit, record, env, started)
+    wanted_platform = None if platform in (None, ALL_PLATFORMS) else platform
+    hash_paths = list(paths)
+
+    bundles: list[BundleResult] = []
+    findings: list[Finding] = []
+    layers: tuple[LayerInfo, ...] = ()
+    platforms: list[str] = []
+    digest: str | None = None
+    layers_read = bytes_read = compared = 0
+    with open_image(image, platform=wanted_platform,
+                    insecure_registries=insecure_registries) as opened:
+        targets = _platform_images(opened, platform)
+        for target in targets:
+            flat = target.read(hash_paths)
+            tree = {entry.path: entry for entry in flat.tree}
+            manifest_bytes = {
+                e.path: e.data for e in flat.tree.manifests() if e.data is not None
+            }
+            these_layers = layer_models(flat)
+            label = str(flat.info.platform) if len(targets) > 1 else None
+            found, new_findings, n = check_image(
+                tree, manifest_bytes, these_layers, expect,
+                paths=paths, allow_extra=allow_extra, platform=label,
+            )
+            bundles += found
+            findings += new_findings
+            compared += n
+            layers_read += len(these_layers)
+            bytes_read += sum(layer.size for layer in these_layers)
+            platforms.append(str(flat.info.platform))
+            if len(targets) == 1:
+                layers = these_layers
+                digest = flat.info.manifest_digest or flat.info.config_digest
+        if len(targets) > 1 and isinstance(opened, SourceImage):
+            top = opened.source.top_manifest()
+            from buildguard.image.manifest import sha256_digest
+
+            digest = top.digest or sha256_digest(top.data)
+
+    ok = not any(f.severity == "error" for f in findings)
+    return VerifyReport(
+        ok=ok,
+        image=ImageInfo(reference=image, digest=digest, platforms=tuple(platforms)),
+        expected=expected,
+        bundles=tuple(bundles),
+        findings=tuple(findings),
+        layers=layers,
+        stats=VerifyStats(
+            layers_read=layers_read,
+            bytes_read=bytes_read,
+            files_compared=compared,
+            seconds=round(time.monotonic() - clock, 3),
+        ),
+    )
+
+
+def write_report(report: VerifyReport, path: str | os.PathLike[str]) -> None:
+    from buildguard._internal.files import atomic_write
+
+    atomic_write(Path(path), (report.model_dump_json(indent=2) + "\n").encode("utf-8"))
