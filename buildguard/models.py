@@ -14,6 +14,33 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from buildguard.image.report import (
+    FileReport,
+    ImageRef,
+    InspectReport,
+    LayerReport,
+    ManifestReport,
+)
+
+__all__ = [
+    "MANIFEST_NAME",
+    "BundleManifest",
+    "BundleResult",
+    "Expected",
+    "FileEntry",
+    "FileReport",
+    "Finding",
+    "ImageInfo",
+    "ImageRef",
+    "InspectReport",
+    "LayerInfo",
+    "LayerReport",
+    "ManifestReport",
+    "Record",
+    "VerifyReport",
+    "VerifyStats",
+]
+
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "buildguard-manifest.json"
 
@@ -181,6 +208,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "record.schema.json": Record,
     "bundle-manifest.schema.json": BundleManifest,
     "verify-report.schema.json": VerifyReport,
+    "inspect-report.schema.json": InspectReport,
 }
 
 
