@@ -103,20 +103,49 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+class _LayerProgress:
+    """One self-rewriting status line on stderr, only when stdout is a terminal."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, number: int, total: int | None, digest: str, size: int) -> None:
+        of = f"/{total}" if total else ""
+        line = f"reading layer {number}{of} {digest[:19]} ({size / 1e6:.1f} MB)"
+        sys.stderr.write(f"\r\033[K{line}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def _progress() -> _LayerProgress | None:
+    return _LayerProgress() if sys.stdout.isatty() and sys.stderr.isatty() else None
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from buildguard._render import render_verify, write_junit
     from buildguard.verify import verify, write_report
 
-    report = verify(
-        args.image,
-        expect_build_id=args.expect_build_id,
-        expect_commit=args.expect_commit,
-        record=args.record,
-        paths=args.path,
-        platform=args.platform,
-        allow_extra=args.allow_extra,
-        insecure_registries=args.insecure_registry,
-    )
+    progress = _progress()
+    try:
+        report = verify(
+            args.image,
+            expect_build_id=args.expect_build_id,
+            expect_commit=args.expect_commit,
+            record=args.record,
+            paths=args.path,
+            platform=args.platform,
+            allow_extra=args.allow_extra,
+            insecure_registries=args.insecure_registry,
+            progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.clear()
     if args.report:
         write_report(report, args.report)
     if args.junit:
@@ -131,12 +160,18 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     from buildguard._render import render_inspect
     from buildguard.inspect import inspect
 
-    report = inspect(
-        args.image,
-        paths=args.path,
-        platform=args.platform,
-        insecure_registries=args.insecure_registry,
-    )
+    progress = _progress()
+    try:
+        report = inspect(
+            args.image,
+            paths=args.path,
+            platform=args.platform,
+            insecure_registries=args.insecure_registry,
+            progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.clear()
     if args.json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:

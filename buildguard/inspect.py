@@ -11,7 +11,7 @@ from datetime import datetime
 from buildguard.image.flatten import TreeEntry, wanted
 from buildguard.image.manifest import epoch_to_datetime
 from buildguard.image.open import open_image
-from buildguard.image.reader import FlatImage
+from buildguard.image.reader import FlatImage, Progress
 from buildguard.image.report import (
     FileReport,
     ImageRef,
@@ -139,6 +139,7 @@ def inspect(
     paths: Sequence[str] = (),
     platform: str | None = None,
     insecure_registries: Sequence[str] = (),
+    progress: Progress | None = None,
 ) -> InspectReport:
     """Read ``image`` (every blob once, every digest verified) and report what it holds.
 
@@ -148,5 +149,5 @@ def inspect(
     cannot be read or fails verification; nothing is reported then.
     """
     with open_image(image, platform=platform, insecure_registries=insecure_registries) as img:
-        flat = img.read(paths)
+        flat = img.read(paths, progress)
     return report_of(flat, paths)

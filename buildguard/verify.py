@@ -16,7 +16,7 @@ from pathlib import Path
 from buildguard.checks import Expectations, check_image
 from buildguard.errors import UsageError
 from buildguard.image.manifest import Platform
-from buildguard.image.reader import FlatImage, Image, SourceImage
+from buildguard.image.reader import FlatImage, Image, Progress, SourceImage
 from buildguard.models import (
     BundleResult,
     Expected,
@@ -118,6 +118,7 @@ def verify(
     allow_extra: bool = False,
     insecure_registries: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> VerifyReport:
     """Check every bundle in ``image`` against this build.
 
@@ -125,7 +126,8 @@ def verify(
     from ``expect_commit``, ``$COMMIT_SHA``, then the record (none is a warning); source
     digest from the record (``record``, else ``.buildguard/record.json`` when it exists,
     else a warning). ``paths`` name bundle roots that must each be sealed; without them every
-    manifest in the image is checked. ``platform`` is ``OS/ARCH`` or ``all``.
+    manifest in the image is checked. ``platform`` is ``OS/ARCH`` or ``all``. ``progress`` is
+    called as each layer starts streaming (for display).
     """
     from buildguard.image.open import open_image
 
@@ -146,13 +148,16 @@ def verify(
                     insecure_registries=insecure_registries) as opened:
         targets = _platform_images(opened, platform)
         for target in targets:
-            flat = target.read(hash_paths)
+            flat = target.read(hash_paths, progress)
             tree = {entry.path: entry for entry in flat.tree}
             manifest_bytes = {
                 e.path: e.data for e in flat.tree.manifests() if e.data is not None
             }
             these_layers = layer_models(flat)
-            label = str(flat.info.platform) if len(targets) > 1 else None
+            # the index's word for the platform (what --platform selects), else the config's
+            chosen = str(target.platform) if isinstance(target, SourceImage) and (
+                target.platform is not None) else str(flat.info.platform)
+            label = chosen if len(targets) > 1 else None
             found, new_findings, n = check_image(
                 tree, manifest_bytes, these_layers, expect,
                 paths=paths, allow_extra=allow_extra, platform=label,
@@ -162,7 +167,7 @@ def verify(
             compared += n
             layers_read += len(these_layers)
             bytes_read += sum(layer.size for layer in these_layers)
-            platforms.append(str(flat.info.platform))
+            platforms.append(chosen)
             if len(targets) == 1:
                 layers = these_layers
                 digest = flat.info.manifest_digest or flat.info.config_digest

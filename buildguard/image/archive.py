@@ -37,6 +37,7 @@ from buildguard.image.reader import (
     FlatImage,
     ImageInfo,
     LayerInfo,
+    Progress,
     check_layer,
     info_of,
     layer_label,
@@ -71,8 +72,10 @@ def read_save_stream(
     want: WantFn,
     platform: Platform | None = None,
     tag: str | None = None,
+    progress: Progress | None = None,
 ) -> FlatImage:
     """Read a ``docker save`` tar from ``stream`` once; verify and flatten the image."""
+    layers_seen = 0
     members: dict[str, _Member] = {}
     links: dict[str, str] = {}
     try:
@@ -102,6 +105,9 @@ def read_save_stream(
                 elif name.endswith("/layer.tar") or _BLOB_NAME.match(name) or name.endswith(
                     ".tar"
                 ):
+                    layers_seen += 1
+                    if progress is not None:
+                        progress(layers_seen, None, name, member.size)
                     result = read_layer(
                         fileobj, label=f"{reference}: {name}", want=want,
                         expected_size=member.size,

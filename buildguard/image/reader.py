@@ -44,6 +44,10 @@ from buildguard.image.source import ImageSource
 
 MAX_INDEX_DEPTH = 4
 
+Progress = Callable[[int, "int | None", str, int], None]
+"""Called as each layer starts streaming: ``(layer number from 1, total or None, digest or
+name, size in bytes)``. For display only; it must not raise."""
+
 
 @dataclass(frozen=True)
 class LayerInfo:
@@ -222,11 +226,14 @@ def read_resolved(
     info: ImageInfo,
     open_layer: Callable[[LayerInfo, WantFn], LayerResult],
     want: WantFn,
+    progress: Progress | None = None,
 ) -> FlatImage:
     """Read, verify and apply each layer in order; shared by every source kind."""
     tree = FileTree()
     infos = []
     for layer in info.layers:
+        if progress is not None:
+            progress(layer.index + 1, len(info.layers), layer.digest, layer.size)
         result = open_layer(layer, want)
         check_layer(
             result, layer.index, digest=layer.digest, size=layer.size, diff_id=layer.diff_id
@@ -244,7 +251,7 @@ class Image(abc.ABC):
     def reference(self) -> str: ...
 
     @abc.abstractmethod
-    def read(self, paths: Sequence[str] = ()) -> FlatImage:
+    def read(self, paths: Sequence[str] = (), progress: Progress | None = None) -> FlatImage:
         """Stream every layer once, verify every digest, flatten.
 
         Files under ``paths`` (absolute paths in the image; none = all) are hashed, and so
@@ -284,7 +291,7 @@ class SourceImage(Image):
             self._info = info_of(self.reference, resolve(self.source, self.platform))
         return self._info
 
-    def read(self, paths: Sequence[str] = ()) -> FlatImage:
+    def read(self, paths: Sequence[str] = (), progress: Progress | None = None) -> FlatImage:
         want = make_want(wanted(paths))
 
         def open_layer(layer: LayerInfo, want: WantFn) -> LayerResult:
@@ -299,7 +306,7 @@ class SourceImage(Image):
             finally:
                 stream.close()
 
-        return read_resolved(self.info(), open_layer, want)
+        return read_resolved(self.info(), open_layer, want, progress)
 
     def close(self) -> None:
         self.source.close()
@@ -325,7 +332,7 @@ class StreamImage(Image):
     def reference(self) -> str:
         return self._reference
 
-    def read(self, paths: Sequence[str] = ()) -> FlatImage:
+    def read(self, paths: Sequence[str] = (), progress: Progress | None = None) -> FlatImage:
         from buildguard.image.archive import read_save_stream
 
         stream = self._opener()
@@ -336,6 +343,7 @@ class StreamImage(Image):
                 want=make_want(wanted(paths)),
                 platform=self.platform,
                 tag=self.tag,
+                progress=progress,
             )
         finally:
             stream.close()
