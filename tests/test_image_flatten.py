@@ -156,8 +156,9 @@ def test_only_asked_paths_hashed_plus_every_manifest(tmp_path: Path) -> None:
         paths=("/app/dist",),
     )
     assert t["/app/dist/index.js"].sha256 == h("js")
-    assert t["/app/distx/other.js"].sha256 is None
-    assert t["/usr/lib/x.so"].sha256 is None
+    assert "/app/distx/other.js" not in t, "outside the paths asked: walked, not recorded"
+    assert "/usr/lib/x.so" not in t
+    assert "/app" in t, "ancestors of the paths are recorded"
     assert t["/srv/old/buildguard-manifest.json"].data == b"{}"
     assert t["/app/dist/buildguard-manifest.json"].data == manifest
     assert [m.path for m in t.manifests()] == [
@@ -215,3 +216,33 @@ def test_hostile_names_never_hashed_by_want(tmp_path: Path) -> None:
     """A '..' name under an asked path is refused when applied, not by the walker."""
     with pytest.raises(HostileImage, match="layer 0"):
         read(tmp_path, [f("app/../../x", "x")], paths=("/app",))
+
+
+def test_paths_still_see_an_ancestor_replaced_by_a_file(tmp_path: Path) -> None:
+    t = tree(
+        tmp_path,
+        [d("app"), f("app/dist/index.js", "js"), f("usr/x", "x")],
+        [wh("app"), f("app", "now a file")],
+        paths=("/app/dist",),
+    )
+    assert "/app/dist/index.js" not in t and t["/app"].type == "file"
+
+
+def test_paths_hard_link_to_a_file_outside_them_has_unknown_content(tmp_path: Path) -> None:
+    t = tree(
+        tmp_path,
+        [f("usr/share/logo.png", "png"), hard("app/dist/logo.png", "usr/share/logo.png"),
+         f("app/dist/index.js", "js")],
+        paths=("/app/dist",),
+    )
+    link = t["/app/dist/logo.png"]
+    assert link.type == "hardlink" and link.sha256 is None, "never taken for a match"
+    with pytest.raises(HostileImage, match="does not exist"):
+        tree(tmp_path / "dangling", [hard("app/dist/a.js", "app/dist/missing.js")],
+             paths=("/app/dist",))
+
+
+def test_paths_do_not_let_hostile_names_elsewhere_pass(tmp_path: Path) -> None:
+    with pytest.raises(HostileImage, match="escape"):
+        tree(tmp_path, [f("app/dist/a.js", "a"), f("usr/../../etc/passwd", "x")],
+             paths=("/app/dist",))

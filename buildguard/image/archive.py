@@ -202,7 +202,7 @@ def _read_legacy(
             hint="the archive is malformed; save the image again",
         )
     history = config.layer_history()
-    tree = FileTree()
+    tree = FileTree(getattr(want, "prefixes", ()))
     infos: list[LayerInfo] = []
     for index, layer_name in enumerate(layer_names):
         key = follow(str(layer_name))

@@ -82,9 +82,11 @@ def _parent(path: str) -> str:
 class FileTree:
     """The flattened file-tree view: absolute path → :class:`TreeEntry`."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefixes: tuple[str, ...] = ()) -> None:
         self._entries: dict[str, TreeEntry] = {}
         self._children: dict[str, set[str]] = {"/": set()}
+        self._prefixes = prefixes
+        """When set, the walker recorded only entries relevant to these prefixes."""
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -197,12 +199,23 @@ class FileTree:
         for path, raw in regular:
             self._apply_entry(index, path, raw, label)
 
+    def _pruned_away(self, path: str) -> bool:
+        if not self._prefixes:
+            return False
+        return not any(path == p or path.startswith(p + "/") for p in self._prefixes)
+
     def _apply_entry(self, index: int, path: str, raw: TarEntry, label: str) -> None:
         self._ensure_parent(path, index)
         kind = raw.type
         if kind == TYPE_HARDLINK:
             target = normalize(raw.linkname, label, "hard link target")
             linked = self._entries.get(target) if target is not None else None
+            if target is not None and linked is None and self._pruned_away(target):
+                # its target lies outside the paths read, so it was not recorded: the link
+                # is kept, its content unknown (never taken for a match)
+                self._put(TreeEntry(path, "hardlink", 0, raw.mode, raw.mtime, raw.uid,
+                                    raw.gid, index, link_target=target))
+                return
             if target is None or linked is None or linked.type == TYPE_DIR:
                 raise HostileImage(
                     f"{label}: hard link {raw.name!r} points to {raw.linkname!r}, which "
@@ -261,33 +274,62 @@ def wanted(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def make_want(prefixes: tuple[str, ...]) -> WantFn:
-    """The tar walker's ``want`` for these prefixes: hash files under them, hash and keep
-    every ``buildguard-manifest.json``."""
-    if not prefixes:
+def _strip(name: str) -> str | None:
+    """A tar name as a relative path (``./a//b/`` → ``a/b``); ``None`` if it has ``..``."""
+    stripped = name
+    while stripped.startswith(("./", "/")):
+        stripped = stripped[1:] if stripped[0] == "/" else stripped[2:]
+    if "//" in stripped or "/./" in stripped or ".." in stripped:
+        parts = [p for p in stripped.split("/") if p not in ("", ".")]
+        if ".." in parts:
+            return None
+        stripped = "/".join(parts)
+    return stripped.rstrip("/")
 
-        def want_all(name: str) -> int:
-            return 2 if name.endswith(MANIFEST_NAME) and _is_manifest(name) else 1
 
-        return want_all
-    rel = tuple(p.lstrip("/") for p in prefixes)
-    rel_dirs = tuple(p + "/" for p in rel)
+class Want:
+    """The tar walker's questions for one set of ``--path`` prefixes.
 
-    def want(name: str) -> int:
+    ``want(name)``: hash files under the prefixes (all files when there are none), hash
+    and keep every ``buildguard-manifest.json``. ``relevant(name)``: whether an entry can
+    matter to the view under the prefixes at all; the walker records only those (with no
+    prefixes, every entry is relevant and ``relevant`` is ``None``). Relevant are entries
+    under a prefix, ancestors of a prefix (a folder replaced by a file), manifests,
+    whiteouts, and names with ``..`` (so that flattening rejects them).
+    """
+
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        self.prefixes = prefixes
+        self._rel = tuple(p.lstrip("/") for p in prefixes)
+        self._rel_dirs = tuple(p + "/" for p in self._rel)
+        self.relevant: Callable[[str], bool] | None = self._relevant if prefixes else None
+
+    def __call__(self, name: str) -> int:
         if name.endswith(MANIFEST_NAME) and _is_manifest(name):
             return 2
-        stripped = name
-        while stripped.startswith(("./", "/")):
-            stripped = stripped[1:] if stripped[0] == "/" else stripped[2:]
-        if "//" in stripped or "/./" in stripped or "/.." in stripped:
-            parts = [p for p in stripped.split("/") if p not in ("", ".")]
-            if ".." in parts:
-                return 0  # rejected with the layer's name when the layer is applied
-            stripped = "/".join(parts)
-        stripped = stripped.rstrip("/")
-        return 1 if stripped in rel or stripped.startswith(rel_dirs) else 0
+        if not self._rel:
+            return 1
+        stripped = _strip(name)
+        if stripped is None:
+            return 0  # rejected with the layer's name when the layer is applied
+        return 1 if stripped in self._rel or stripped.startswith(self._rel_dirs) else 0
 
-    return want
+    def _relevant(self, name: str) -> bool:
+        stripped = _strip(name)
+        if stripped is None or not stripped:
+            return True
+        if stripped in self._rel or stripped.startswith(self._rel_dirs):
+            return True
+        base = stripped[stripped.rfind("/") + 1 :]
+        if base.startswith(WHITEOUT) or base == MANIFEST_NAME:
+            return True
+        ancestor = stripped + "/"
+        return any(r.startswith(ancestor) for r in self._rel)
+
+
+def make_want(prefixes: tuple[str, ...]) -> Want:
+    """The tar walker's ``want`` (and ``relevant``) for these prefixes."""
+    return Want(prefixes)
 
 
 def _is_manifest(name: str) -> bool:

@@ -28,6 +28,7 @@ from typing import IO, Any, Literal
 
 import isal.isal_zlib as isal_zlib
 import zstandard
+from isal import igzip_lib
 
 from buildguard.errors import BuildguardError, ImageReadError
 from buildguard.image.tarwalk import TarEntry, TarWalker
@@ -76,6 +77,8 @@ class _Producer:
         self.label = label
         self.limit = limit
         self.hasher = hashlib.sha256()
+        self.hashing = True
+        """False when a fetcher thread hashes the raw bytes instead."""
         self.size = 0
         self.overflow = False
         self.compression: Compression = "none"
@@ -93,7 +96,8 @@ class _Producer:
             n = min(n, room)
         data = self._raw_read(n)
         if data:
-            self.hasher.update(data)
+            if self.hashing:
+                self.hasher.update(data)
             self.size += len(data)
         return data
 
@@ -138,42 +142,48 @@ class _Producer:
             pass
 
     def _gunzip(self, first: bytes, emit: Callable[[bytes], None]) -> None:
+        """Inflate every gzip member; output at most CHUNK bytes per call (bomb-safe).
+
+        isal's ``IgzipDecompressor`` keeps unconsumed input inside (like bz2/lzma), so a
+        bounded output costs no copy of the input tail; it inflates ~25 % faster here than
+        ``isal_zlib.decompressobj`` with ``max_length``.
+        """
         buf = first
         inflater: Any = None
         try:
             while True:
-                if not buf:
-                    buf = self._read(CHUNK)
-                    if not buf:
-                        break
                 if inflater is None:
+                    if not buf:
+                        buf = self._read(CHUNK)
+                        if not buf:
+                            break
                     if not buf.startswith(GZIP_MAGIC):
                         if not buf.strip(b"\x00"):
                             buf = b""
                             continue
                         self._content_error("unexpected data after the end of the gzip stream")
                         return
-                    inflater = isal_zlib.decompressobj(wbits=31)
-                out = inflater.decompress(buf, CHUNK)
+                    inflater = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
+                if inflater.needs_input:
+                    if not buf:
+                        buf = self._read(CHUNK)
+                        if not buf:
+                            break
+                    out = inflater.decompress(buf, CHUNK)
+                    buf = b""
+                else:
+                    out = inflater.decompress(b"", CHUNK)
                 if out:
                     emit(out)
                 if inflater.eof:
-                    buf = inflater.unused_data
+                    buf = inflater.unused_data + buf
                     inflater = None
-                else:
-                    buf = inflater.unconsumed_tail
-            if inflater is not None:
-                while True:
-                    out = inflater.decompress(b"", CHUNK)
-                    if not out:
-                        break
-                    emit(out)
-                if not inflater.eof:
-                    self._content_error(
-                        f"the gzip stream ends before its end marker after {self.size} "
-                        "compressed bytes (truncated)"
-                    )
-        except isal_zlib.error as exc:  # type: ignore[misc]
+            if inflater is not None and not inflater.eof:
+                self._content_error(
+                    f"the gzip stream ends before its end marker after {self.size} "
+                    "compressed bytes (truncated)"
+                )
+        except (isal_zlib.error, EOFError, ValueError) as exc:  # type: ignore[misc]
             self._content_error(f"the gzip stream is corrupt: {exc}")
 
     def _unzstd(self, first: bytes, emit: Callable[[bytes], None]) -> None:
@@ -222,6 +232,77 @@ class _Producer:
 _END = object()
 
 
+class _Failure:
+    """An exception raised in a helper thread, handed to the thread that must raise it."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class _Handoff:
+    """A bounded queue between two threads; either side gives up once ``stop`` is set."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.items: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
+        self.stop = stop
+
+    def put(self, item: Any) -> None:
+        while True:
+            if self.stop.is_set():
+                raise _Stopped
+            try:
+                self.items.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def get(self) -> Any:
+        while True:
+            if self.stop.is_set():
+                raise _Stopped
+            try:
+                return self.items.get(timeout=0.2)
+            except queue.Empty:
+                continue
+
+
+class _Prefetched:
+    """``raw.read`` run ahead in its own thread (socket reads, HTTP parsing)."""
+
+    def __init__(self, raw: IO[bytes], stop: threading.Event) -> None:
+        self.raw = raw
+        self.hasher = hashlib.sha256()
+        self.chunks = _Handoff(stop)
+        self.pending = b""
+        self.eof = False
+
+    def fetch(self) -> None:
+        try:
+            while True:
+                data = self.raw.read(CHUNK)
+                self.hasher.update(data)
+                self.chunks.put(data)
+                if not data:
+                    return
+        except _Stopped:
+            return
+        except BaseException as exc:
+            with contextlib.suppress(_Stopped):
+                self.chunks.put(_Failure(exc))
+
+    def read(self, n: int) -> bytes:
+        if not self.pending and not self.eof:
+            item = self.chunks.get()
+            if isinstance(item, _Failure):
+                self.eof = True
+                raise item.exc
+            if not item:
+                self.eof = True
+            self.pending = item
+        data, self.pending = self.pending[:n], self.pending[n:]
+        return data
+
+
 def read_layer(
     raw: IO[bytes],
     *,
@@ -235,15 +316,17 @@ def read_layer(
     ``want`` decides per regular file whether it is skipped, hashed or hashed and kept (see
     :class:`~buildguard.image.tarwalk.TarWalker`). ``threaded=False`` runs everything in the
     calling thread (used by the benchmark).
+
+    Threaded, four stages overlap (hashlib, isal and zstandard release the GIL): a fetcher
+    reads the blob and hashes it (digest); the producer inflates it; a hasher computes the
+    DiffID; the calling thread walks the tar and hashes the files wanted.
     """
     producer = _Producer(raw, label, expected_size)
     walker = TarWalker(want, label)
     diff = hashlib.sha256()
     walk_error: list[ImageReadError] = []
 
-    def consume(chunk: bytes) -> None:
-        if producer.compression != "none":
-            diff.update(chunk)
+    def walk(chunk: bytes) -> None:
         if not walk_error:
             try:
                 walker.feed(chunk)
@@ -251,52 +334,56 @@ def read_layer(
                 walk_error.append(exc)
 
     if threaded:
-        chunks: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
+        stop = threading.Event()
+        fetcher = _Prefetched(raw, stop)
+        producer.raw = fetcher  # type: ignore[assignment]
+        producer.hasher = fetcher.hasher  # the digest is taken as the bytes arrive
+        producer.hashing = False
+        to_walker = _Handoff(stop)
+        to_hasher = _Handoff(stop)
 
-        def put(chunk: bytes) -> None:
-            while True:
-                if producer.stop:
-                    raise _Stopped
-                try:
-                    chunks.put(chunk, timeout=0.2)
-                    return
-                except queue.Full:
-                    continue
+        def emit(chunk: bytes) -> None:
+            to_hasher.put(chunk)
+            to_walker.put(chunk)
 
-        def work() -> None:
+        def produce() -> None:
             try:
-                producer.run(put)
+                producer.run(emit)
             except _Stopped:
-                pass
+                return
             except BaseException as exc:
                 producer.fatal = exc
-            finally:
-                while True:
-                    try:
-                        chunks.put(_END, timeout=0.2)
-                        break
-                    except queue.Full:
-                        if producer.stop:
-                            break
+            with contextlib.suppress(_Stopped):
+                to_hasher.put(_END)
+                to_walker.put(_END)
 
-        thread = threading.Thread(target=work, name=f"buildguard-read {label}", daemon=True)
-        thread.start()
-        done = False
+        def hash_diff() -> None:
+            with contextlib.suppress(_Stopped):
+                while (chunk := to_hasher.get()) is not _END:
+                    if producer.compression != "none":
+                        diff.update(chunk)
+
+        threads = [
+            threading.Thread(target=target, name=f"buildguard-{role} {label}", daemon=True)
+            for role, target in (("fetch", fetcher.fetch), ("inflate", produce),
+                                 ("diffid", hash_diff))
+        ]
+        for thread in threads:
+            thread.start()
         try:
-            while True:
-                item = chunks.get()
-                if item is _END:
-                    break
-                consume(item)
-            done = True
+            while (item := to_walker.get()) is not _END:
+                walk(item)
+            threads[2].join()
         finally:
-            if not done:
-                producer.stop = True
-                while thread.is_alive():
-                    with contextlib.suppress(queue.Empty):
-                        chunks.get(timeout=0.1)
-            thread.join()
+            stop.set()
+            for thread in threads:
+                thread.join()
     else:
+        def consume(chunk: bytes) -> None:
+            if producer.compression != "none":
+                diff.update(chunk)
+            walk(chunk)
+
         producer.run(consume)
 
     if producer.fatal is not None:

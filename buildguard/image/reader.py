@@ -229,7 +229,7 @@ def read_resolved(
     progress: Progress | None = None,
 ) -> FlatImage:
     """Read, verify and apply each layer in order; shared by every source kind."""
-    tree = FileTree()
+    tree = FileTree(getattr(want, "prefixes", ()))
     infos = []
     for layer in info.layers:
         if progress is not None:

@@ -15,6 +15,7 @@ the middle of an entry is :class:`ImageReadError` (raised by :meth:`TarWalker.fi
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -102,6 +103,7 @@ class TarWalker:
 
     def __init__(self, want: Callable[[str], int], label: str) -> None:
         self.want = want
+        self._relevant: Callable[[str], bool] | None = getattr(want, "relevant", None)
         self.label = label
         self.entries: list[TarEntry] = []
         self.ended = False
@@ -206,8 +208,13 @@ class TarWalker:
             self.ended = True
             return
         stored = self._num(header[148:156], "checksum")
-        # Summing only the non-zero bytes is ~3x faster than sum(header) on typical headers.
-        calc = sum(header.replace(b"\x00", b"")) - sum(header[148:156]) + 8 * 32
+        field_sum = sum(header[148:156])
+        # The unsigned checksum is the byte sum with the checksum field read as 8 spaces.
+        # adler32's low half is (1 + byte sum) mod 65521, computed in C: ~10x faster than
+        # sum(); a 512-byte block sums to at most 130560, so the sum is one of two values.
+        low = (zlib.adler32(header) & 0xFFFF) - 1
+        total = stored + field_sum - 8 * 32
+        calc = stored if total in (low, low + 65521) else sum(header) - field_sum + 8 * 32
         if stored != calc:
             signed = calc - 256 * sum(1 for b in header if b > 127)
             signed += 256 * sum(1 for b in header[148:156] if b > 127)
@@ -245,6 +252,23 @@ class TarWalker:
                 if prefix:
                     raw = prefix + b"/" + raw
             name = _decode(raw)
+        if self._relevant is not None and not self._relevant(name):
+            # cannot matter to the paths asked: skip its data, record nothing
+            if b"size" in pax:
+                try:
+                    size = int(pax[b"size"])
+                except ValueError:
+                    raise self._hostile("a PAX numeric value is not a number") from None
+                if size < 0:
+                    raise self._hostile(f"negative PAX size {size}")
+            self._pax = {}
+            self._longname = None
+            self._longlink = None
+            self._current = None
+            self._keep = None
+            self._hash = None
+            self._start_data(size if kind in (TYPE_FILE, TYPE_OTHER) else 0)
+            return
         if self._longlink is not None:
             linkname = self._longlink
         elif b"linkpath" in pax:
@@ -307,7 +331,7 @@ class TarWalker:
                 self._pax = self._parse_pax(data)
             return
         entry = self._current
-        if entry is None:  # pragma: no cover - internal invariant
+        if entry is None:  # an entry skipped as irrelevant
             return
         if self._hash is not None:
             entry.sha256 = self._hash.hexdigest()
