@@ -7,9 +7,10 @@ image or its source could not be read. ``run`` passes a failing build command's 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -122,16 +123,22 @@ class _LayerProgress:
             sys.stderr.flush()
 
 
-def _progress() -> _LayerProgress | None:
-    return _LayerProgress() if sys.stdout.isatty() and sys.stderr.isatty() else None
+@contextlib.contextmanager
+def _progress() -> Iterator[_LayerProgress | None]:
+    """A progress line while the block runs, when stdout and stderr are terminals."""
+    shown = _LayerProgress() if sys.stdout.isatty() and sys.stderr.isatty() else None
+    try:
+        yield shown
+    finally:
+        if shown is not None:
+            shown.clear()
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from buildguard._render import render_verify, write_junit
     from buildguard.verify import verify, write_report
 
-    progress = _progress()
-    try:
+    with _progress() as progress:
         report = verify(
             args.image,
             expect_build_id=args.expect_build_id,
@@ -143,9 +150,6 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             insecure_registries=args.insecure_registry,
             progress=progress,
         )
-    finally:
-        if progress is not None:
-            progress.clear()
     if args.report:
         write_report(report, args.report)
     if args.junit:
@@ -160,8 +164,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     from buildguard._render import render_inspect
     from buildguard.inspect import inspect
 
-    progress = _progress()
-    try:
+    with _progress() as progress:
         report = inspect(
             args.image,
             paths=args.path,
@@ -169,9 +172,6 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             insecure_registries=args.insecure_registry,
             progress=progress,
         )
-    finally:
-        if progress is not None:
-            progress.clear()
     if args.json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:

@@ -8,12 +8,12 @@ Every model here is ``frozen`` and ``extra="forbid"``; every top-level document 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from buildguard._internal.modeltypes import Digest, FrozenModel, Sha256Hex, UtcTime
 from buildguard.image.report import (
     FileReport,
     ImageRef,
@@ -45,22 +45,7 @@ SCHEMA_VERSION = 1
 MANIFEST_NAME = "buildguard-manifest.json"
 
 
-def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-UtcTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
-"""A point in time, always in UTC, serialised as an RFC 3339 string."""
-
-Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-Digest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class FileEntry(_Model):
+class FileEntry(FrozenModel):
     """One file of a source tree or a bundle, as found on disk."""
 
     path: str = Field(description="POSIX path relative to the tree root.")
@@ -77,7 +62,7 @@ class FileEntry(_Model):
     link_target: str | None = None
 
 
-class Record(_Model):
+class Record(FrozenModel):
     """What ``buildguard record`` captured before the build ran."""
 
     schema_version: Literal[1] = 1
@@ -96,7 +81,7 @@ class Record(_Model):
     warnings: tuple[str, ...] = ()
 
 
-class BundleManifest(_Model):
+class BundleManifest(FrozenModel):
     """``buildguard-manifest.json``: binds a bundle's files to the build that made them."""
 
     schema_version: Literal[1] = 1
@@ -132,7 +117,7 @@ FindingCode = Literal[
 Severity = Literal["error", "warning", "info"]
 
 
-class LayerInfo(_Model):
+class LayerInfo(FrozenModel):
     """One layer of a verified image, bottom layer first."""
 
     index: int = Field(ge=0)
@@ -143,7 +128,7 @@ class LayerInfo(_Model):
     )
 
 
-class Finding(_Model):
+class Finding(FrozenModel):
     """One thing verify found. Only ``error`` findings fail the verdict."""
 
     code: FindingCode
@@ -159,13 +144,13 @@ class Finding(_Model):
     platform: str | None = None
 
 
-class ImageInfo(_Model):
+class ImageInfo(FrozenModel):
     reference: str
     digest: Digest | None = Field(description="Digest of the manifest (or index) verified.")
     platforms: tuple[str, ...] = ()
 
 
-class Expected(_Model):
+class Expected(FrozenModel):
     build_id: str
     commit: str | None
     source_digest: Digest | None
@@ -173,7 +158,7 @@ class Expected(_Model):
     record_started_at: UtcTime | None = None
 
 
-class BundleResult(_Model):
+class BundleResult(FrozenModel):
     root: str
     platform: str | None = None
     build_id: str | None
@@ -184,14 +169,14 @@ class BundleResult(_Model):
     ok: bool
 
 
-class VerifyStats(_Model):
+class VerifyStats(FrozenModel):
     layers_read: int
     bytes_read: int
     files_compared: int
     seconds: float
 
 
-class VerifyReport(_Model):
+class VerifyReport(FrozenModel):
     """What ``verify`` found; ``ok`` is false when any finding is an error."""
 
     schema_version: Literal[1] = 1

@@ -7,61 +7,49 @@ models module; ``buildguard.models`` re-exports these. The conventions are the s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from buildguard._internal.modeltypes import Digest, FrozenModel, Sha256Hex, UtcTime
 
 INSPECT_SCHEMA_VERSION = 1
 
 
-def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-_UtcTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
-_Digest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
-_Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ImageRef(_Model):
+class ImageRef(FrozenModel):
     """Which image was read."""
 
     reference: str = Field(description="The reference as given.")
-    digest: _Digest | None = Field(
+    digest: Digest | None = Field(
         description="Digest of the image manifest read (None for a legacy docker save "
         "archive, which has none; config_digest then identifies the image)."
     )
     media_type: str
-    config_digest: _Digest
+    config_digest: Digest
     platform: str = Field(description="OS/ARCH[/VARIANT] from the image config.")
-    created: _UtcTime | None = None
+    created: UtcTime | None = None
 
 
-class LayerReport(_Model):
+class LayerReport(FrozenModel):
     index: int = Field(ge=0, description="0-based, from the bottom layer.")
-    digest: _Digest = Field(description="Digest of the blob as stored (compressed).")
-    diff_id: _Digest = Field(description="Digest of the uncompressed tar (from the config).")
+    digest: Digest = Field(description="Digest of the blob as stored (compressed).")
+    diff_id: Digest = Field(description="Digest of the uncompressed tar (from the config).")
     size: int = Field(ge=0, description="Blob size in bytes.")
     media_type: str
     compression: Literal["gzip", "zstd", "none"] = Field(
         description="Sniffed from the blob's first bytes, not taken from the media type."
     )
     created_by: str | None = Field(description="The history entry's created_by.")
-    created: _UtcTime | None = None
+    created: UtcTime | None = None
     comment: str | None = None
 
 
-class ManifestReport(_Model):
+class ManifestReport(FrozenModel):
     """A buildguard-manifest.json found in the image, with the fields read from it."""
 
     path: str
     layer: int = Field(ge=0)
-    sha256: _Sha256Hex
+    sha256: Sha256Hex
     size: int = Field(ge=0)
     build_id: str | None = None
     commit: str | None = None
@@ -74,14 +62,14 @@ class ManifestReport(_Model):
     )
 
 
-class FileReport(_Model):
+class FileReport(FrozenModel):
     path: str = Field(description="Absolute POSIX path in the image.")
     type: Literal["file", "dir", "symlink", "hardlink", "other"]
     size: int = Field(ge=0)
-    sha256: _Sha256Hex | None = Field(
+    sha256: Sha256Hex | None = Field(
         description="Content digest (files and hard links under the paths asked)."
     )
-    mtime: _UtcTime
+    mtime: UtcTime
     layer: int = Field(ge=0, description="Index of the layer that wrote this entry.")
     link_target: str | None = None
     mode: int = Field(ge=0, description="Permission bits (& 0o7777).")
@@ -97,7 +85,7 @@ class FileReport(_Model):
     )
 
 
-class InspectReport(_Model):
+class InspectReport(FrozenModel):
     schema_version: Literal[1] = 1
     image: ImageRef
     layers: tuple[LayerReport, ...]

@@ -201,6 +201,15 @@ class TarWalker:
         except ValueError:
             raise self._hostile(f"{what} field {text!r} is not an octal number") from None
 
+    def _pax_number(self, pax: dict[bytes, bytes], key: bytes, default: int) -> int:
+        raw = pax.get(key)
+        if raw is None:
+            return default
+        try:
+            return int(float(raw)) if key == b"mtime" else int(raw)
+        except (ValueError, OverflowError):
+            raise self._hostile(f"the PAX {key.decode()} value is not a number") from None
+
     def _header(self, header: bytes) -> None:
         if header == _ZERO_BLOCK:
             if self._ext_kind or self._longname is not None or self._pax:
@@ -252,15 +261,12 @@ class TarWalker:
                 if prefix:
                     raw = prefix + b"/" + raw
             name = _decode(raw)
+        if pax:
+            size = self._pax_number(pax, b"size", size)
+            if size < 0:
+                raise self._hostile(f"negative PAX size {size}")
         if self._relevant is not None and not self._relevant(name):
             # cannot matter to the paths asked: skip its data, record nothing
-            if b"size" in pax:
-                try:
-                    size = int(pax[b"size"])
-                except ValueError:
-                    raise self._hostile("a PAX numeric value is not a number") from None
-                if size < 0:
-                    raise self._hostile(f"negative PAX size {size}")
             self._pax = {}
             self._longname = None
             self._longlink = None
@@ -280,19 +286,9 @@ class TarWalker:
         gid = self._num(header[116:124], "gid")
         mtime = self._num(header[136:148], "mtime")
         if pax:
-            try:
-                if b"size" in pax:
-                    size = int(pax[b"size"])
-                if b"mtime" in pax:
-                    mtime = int(float(pax[b"mtime"]))
-                if b"uid" in pax:
-                    uid = int(pax[b"uid"])
-                if b"gid" in pax:
-                    gid = int(pax[b"gid"])
-            except ValueError:
-                raise self._hostile("a PAX numeric value is not a number") from None
-            if size < 0:
-                raise self._hostile(f"negative PAX size {size}")
+            mtime = self._pax_number(pax, b"mtime", mtime)
+            uid = self._pax_number(pax, b"uid", uid)
+            gid = self._pax_number(pax, b"gid", gid)
             self._pax = {}
         self._longname = None
         self._longlink = None

@@ -1,0 +1,29 @@
+"""Field types and the base model shared by every file and report buildguard writes.
+
+Kept apart from ``buildguard.models`` so the image package can use them without importing
+the models module (which re-exports the image reports).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+"""A point in time, always in UTC, serialised as an RFC 3339 string."""
+
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Digest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+
+
+class FrozenModel(BaseModel):
+    """Frozen, and unknown fields are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
