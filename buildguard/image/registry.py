@@ -30,7 +30,7 @@ import os
 import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
@@ -85,6 +85,22 @@ def uses_plain_http(registry: str, insecure_registries: Sequence[str] = ()) -> b
     )
 
 
+class _LazyTLSTransport(httpx.BaseTransport):
+    """A verifying HTTPS transport whose SSL context is made on first use."""
+
+    def __init__(self) -> None:
+        self._inner: httpx.HTTPTransport | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self._inner is None:
+            self._inner = httpx.HTTPTransport(verify=True, http1=True, http2=False)
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
+
+
 class RegistrySource:
     """Raw manifests and streaming blobs of one image in a registry.
 
@@ -119,17 +135,8 @@ class RegistrySource:
         api_host = _DOCKER_HUB_API.get(self._ref.registry, self._ref.registry)
         scheme = "http" if self._plain_http else "https"
         self._base = f"{scheme}://{api_host}/v2/{self._ref.repository}"
-        self._client = httpx.Client(
-            http1=True,
-            http2=False,
-            verify=True,
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
-            headers={"User-Agent": USER_AGENT},
-            # HTTPS_PROXY / NO_PROXY and SSL_CERT_FILE for private CAs; never for loopback,
-            # whose traffic must not be sent to a proxy that happens to be configured
-            trust_env=not is_loopback(self._ref.registry),
-        )
+        self._timeout = timeout
+        self._client: httpx.Client | None = None
         self._auth = Authenticator(
             self._ref.registry,
             self._ref.repository,
@@ -212,6 +219,35 @@ class RegistrySource:
         self._streams.append(stream)
         return io.BufferedReader(stream, buffer_size=CHUNK_SIZE)
 
+    def _client_for(self, url: str) -> httpx.Client:
+        """The HTTP client, made when first needed.
+
+        For a loopback registry the client uses plain HTTP without loading the CA bundle
+        (~0.1 s of start-up); a token realm or a redirect that leads to HTTPS still goes
+        through a verifying transport, made only then. Everything else gets one verifying
+        client that honours HTTPS_PROXY / NO_PROXY and SSL_CERT_FILE; loopback traffic is
+        never sent to a proxy that happens to be configured.
+        """
+        del url  # one client serves every URL; the transport picks TLS by scheme
+        if self._client is None:
+            common: dict[str, Any] = {
+                "http1": True,
+                "http2": False,
+                "timeout": httpx.Timeout(self._timeout),
+                "follow_redirects": False,
+                "headers": {"User-Agent": USER_AGENT},
+            }
+            if is_loopback(self._ref.registry):
+                self._client = httpx.Client(
+                    transport=httpx.HTTPTransport(verify=False),  # serves http:// only
+                    mounts={"https://": _LazyTLSTransport()},
+                    trust_env=False,
+                    **common,
+                )
+            else:
+                self._client = httpx.Client(verify=True, trust_env=True, **common)
+        return self._client
+
     def close(self) -> None:
         if self._closed:
             return
@@ -219,7 +255,8 @@ class RegistrySource:
         for stream in self._streams:
             stream.close()
         self._streams.clear()
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
 
     # ------------------------------------------------------------------ manifests
 
@@ -332,11 +369,12 @@ class RegistrySource:
                         send_headers["Authorization"] = value
             except AuthFailed as failure:
                 raise self._auth_error(failure.reason) from None
-            request = self._client.build_request(
+            client = self._client_for(url)
+            request = client.build_request(
                 method, url, headers=send_headers, data=dict(form) if form else None
             )
             try:
-                response = self._client.send(
+                response = client.send(
                     request, stream=stream, follow_redirects=follow_redirects
                 )
             except httpx.TransportError as exc:
