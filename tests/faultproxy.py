@@ -25,8 +25,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from urllib.parse import urlsplit
+
+from loopbackserver import LoopbackServer, QuietHandler
 
 HOP_HEADERS = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
@@ -77,8 +78,10 @@ class _QuietServer(ThreadingHTTPServer):
         pass  # connections we reset on purpose end in errors in the handler thread
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     """Reverse proxy from ``127.0.0.1:<free port>`` to ``upstream`` (``http://host:port``)."""
+
+    server_class = _QuietServer
 
     def __init__(self, upstream: str) -> None:
         parts = urlsplit(upstream)
@@ -91,12 +94,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 proxy._handle(self)
 
@@ -106,32 +104,7 @@ class FaultProxy:
             do_PATCH = do_GET
             do_DELETE = do_GET
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.port: int = self._server.server_address[1]
-        self.host = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.host}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FaultProxy:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        self._listen(Handler)
 
     def add(self, fault: Fault) -> Fault:
         with self._lock:

@@ -14,15 +14,17 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from loopbackserver import LoopbackServer, QuietHandler
 
 PROJECT_ID = "buildguard-test-project"
 SERVICE_ACCOUNT = "builder@buildguard-test-project.iam.gserviceaccount.com"
 SCOPES = "https://www.googleapis.com/auth/cloud-platform"
 
 
-class MetadataServer:
+class MetadataServer(LoopbackServer):
     def __init__(self, access_token: str, expires_in: int = 3599) -> None:
         self.access_token = access_token
         self.expires_in = expires_in
@@ -30,29 +32,11 @@ class MetadataServer:
         self.paths: list[str] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 server._handle(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.port: int = self._server.server_address[1]
-        self.host = f"127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> MetadataServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        self._listen(Handler)
 
     def environ(self) -> dict[str, str]:
         """Variables that point google-auth at this server."""

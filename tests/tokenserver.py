@@ -20,7 +20,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,6 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
+from loopbackserver import LoopbackServer, QuietHandler
 
 ISSUER = "buildguard-test-issuer"
 SERVICE = "buildguard-test-registry"
@@ -46,7 +47,7 @@ class TokenRequest:
     issued: bool
 
 
-class TokenServer:
+class TokenServer(LoopbackServer):
     def __init__(
         self,
         directory: Path,
@@ -97,12 +98,7 @@ class TokenServer:
         self.cert_path.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 server._handle(self, parse_qs(urlsplit(self.path).query))
 
@@ -111,20 +107,8 @@ class TokenServer:
                 form = parse_qs(self.rfile.read(length).decode())
                 server._handle(self, {**parse_qs(urlsplit(self.path).query), **form})
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.port: int = self._server.server_address[1]
-        self.realm = f"http://127.0.0.1:{self.port}/token"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> TokenServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        self._listen(Handler)
+        self.realm = f"{self.url}/token"
 
     def registry_config(self) -> dict[str, Any]:
         """The ``extra_config`` for ``services.start_registry``."""
