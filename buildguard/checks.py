@@ -8,6 +8,7 @@ evidence (``FILE_STALE``) to files that already fail, never fail matching conten
 from __future__ import annotations
 
 import posixpath
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -154,10 +155,15 @@ def check_image(
 
     bundles: list[BundleResult] = []
     compared = 0
+    ordered = sorted(tree)  # once; each bundle takes its slice
     for root in roots:
-        nested = [r for r in found if r != root and r.startswith(root.rstrip("/") + "/")]
+        prefix = root.rstrip("/") + "/"
+        # paths starting with "ROOT/" sort between "ROOT/" and "ROOT0" ("0" follows "/")
+        under = ordered[bisect_left(ordered, prefix) : bisect_left(ordered, prefix[:-1] + "0")]
+        nested = [r for r in found if r != root and r.startswith(prefix)]
         result, n = _check_bundle(
-            root, tree, manifest_bytes, expect, report, allow_extra, nested, layers, platform
+            root, tree, under, manifest_bytes, expect, report, allow_extra, nested, layers,
+            platform,
         )
         bundles.append(result)
         compared += n
@@ -170,6 +176,7 @@ def check_image(
 def _check_bundle(
     root: str,
     tree: Mapping[str, TreeEntry],
+    under: Sequence[str],
     manifest_bytes: Mapping[str, bytes],
     expect: Expectations,
     report: _Reporter,
@@ -276,12 +283,10 @@ def _check_bundle(
         elif wrong_build:
             failing.append((path, entry))
 
-    prefix = root.rstrip("/") + "/"
-    for path in sorted(tree):
+    for path in under:
         entry = tree[path]
         if (
-            not path.startswith(prefix)
-            or path in listed
+            path in listed
             or path == manifest_path
             or entry.type == "dir"
             or any(path.startswith(n + "/") for n in nested)

@@ -41,7 +41,6 @@ __all__ = [
     "VerifyStats",
 ]
 
-SCHEMA_VERSION = 1
 MANIFEST_NAME = "buildguard-manifest.json"
 
 

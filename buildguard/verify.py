@@ -13,9 +13,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from buildguard._internal.files import atomic_write
 from buildguard.checks import Expectations, check_image
 from buildguard.errors import UsageError
-from buildguard.image.manifest import Platform
+from buildguard.image.manifest import Platform, document_kind, parse_index, sha256_digest
+from buildguard.image.open import open_image
 from buildguard.image.reader import FlatImage, Image, Progress, SourceImage
 from buildguard.models import (
     BundleResult,
@@ -84,27 +86,26 @@ def layer_models(flat: FlatImage) -> tuple[LayerInfo, ...]:
     )
 
 
-def _platform_images(image: Image, platform: str | None) -> list[Image]:
-    """The images to read: one, or every platform of an index for ``all``."""
-    if platform != ALL_PLATFORMS:
-        return [image]
-    if not isinstance(image, SourceImage):
-        return [image]  # a docker save stream holds one platform image
-    from buildguard.image.manifest import document_kind, parse_index
+def _platform_images(image: Image, platform: str | None) -> tuple[list[Image], str | None]:
+    """The images to read, and the digest of the index when they are its platforms.
 
+    One image, or with ``all`` every platform image of an index (attestation manifests,
+    ``unknown/unknown``, carry no filesystem and are skipped).
+    """
+    if platform != ALL_PLATFORMS or not isinstance(image, SourceImage):
+        return [image], None  # a docker save stream holds one platform image
     top = image.source.top_manifest()
     kind, doc = document_kind(top.data, top.media_type, f"manifest of {image.reference}")
     if kind != "index":
-        return [SourceImage(image.source, None)]
-    index = parse_index(doc, f"index of {image.reference}")
+        return [image], None
     platforms: dict[str, Platform] = {}
-    for desc in index.manifests:
-        if desc.platform is None or desc.platform.os == "unknown":
-            continue  # attestation manifests (unknown/unknown) carry no filesystem
-        platforms.setdefault(str(desc.platform), desc.platform)
+    for desc in parse_index(doc, f"index of {image.reference}").manifests:
+        if desc.platform is not None and desc.platform.os != "unknown":
+            platforms.setdefault(str(desc.platform), desc.platform)
     if not platforms:
-        return [SourceImage(image.source, None)]
-    return [SourceImage(image.source, p) for p in platforms.values()]
+        return [image], None
+    images: list[Image] = [SourceImage(image.source, p) for p in platforms.values()]
+    return images, top.digest or sha256_digest(top.data)
 
 
 def verify(
@@ -129,14 +130,11 @@ def verify(
     manifest in the image is checked. ``platform`` is ``OS/ARCH`` or ``all``. ``progress`` is
     called as each layer starts streaming (for display).
     """
-    from buildguard.image.open import open_image
-
     env = os.environ if environ is None else environ
     clock = time.monotonic()
     started = datetime.now(UTC)
     expect, expected = _expectations(expect_build_id, expect_commit, record, env, started)
     wanted_platform = None if platform in (None, ALL_PLATFORMS) else platform
-    hash_paths = list(paths)
 
     bundles: list[BundleResult] = []
     findings: list[Finding] = []
@@ -146,10 +144,11 @@ def verify(
     layers_read = bytes_read = compared = 0
     with open_image(image, platform=wanted_platform,
                     insecure_registries=insecure_registries) as opened:
-        targets = _platform_images(opened, platform)
+        targets, index_digest = _platform_images(opened, platform)
+        digest = index_digest
         for target in targets:
-            flat = target.read(hash_paths, progress)
-            tree = {entry.path: entry for entry in flat.tree}
+            flat = target.read(paths, progress)
+            tree = flat.tree.mapping()
             manifest_bytes = {
                 e.path: e.data for e in flat.tree.manifests() if e.data is not None
             }
@@ -171,11 +170,6 @@ def verify(
             if len(targets) == 1:
                 layers = these_layers
                 digest = flat.info.manifest_digest or flat.info.config_digest
-        if len(targets) > 1 and isinstance(opened, SourceImage):
-            top = opened.source.top_manifest()
-            from buildguard.image.manifest import sha256_digest
-
-            digest = top.digest or sha256_digest(top.data)
 
     ok = not any(f.severity == "error" for f in findings)
     return VerifyReport(
@@ -195,6 +189,4 @@ def verify(
 
 
 def write_report(report: VerifyReport, path: str | os.PathLike[str]) -> None:
-    from buildguard._internal.files import atomic_write
-
     atomic_write(Path(path), (report.model_dump_json(indent=2) + "\n").encode("utf-8"))

@@ -20,8 +20,9 @@ an entry. Rules, per layer (OCI image-spec "Applying changesets"):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Literal
 
 from buildguard.errors import HostileImage
@@ -101,6 +102,10 @@ class FileTree:
 
     def get(self, path: str) -> TreeEntry | None:
         return self._entries.get(path)
+
+    def mapping(self) -> Mapping[str, TreeEntry]:
+        """A read-only view: absolute path → entry (unordered; nothing is copied)."""
+        return MappingProxyType(self._entries)
 
     def paths(self) -> list[str]:
         return sorted(self._entries)

@@ -13,8 +13,6 @@ from pydantic import Field
 
 from buildguard._internal.modeltypes import Digest, FrozenModel, Sha256Hex, UtcTime
 
-INSPECT_SCHEMA_VERSION = 1
-
 
 class ImageRef(FrozenModel):
     """Which image was read."""
