@@ -1,0 +1,93 @@
+"""The command line: parse, call the library, render, map errors to exit codes.
+
+Exit codes: 0 all checks held; 1 a check failed; 2 usage or configuration error; 3 the
+image or its source could not be read; 4 an internal error (a bug in buildguard: one line
+by default, the traceback with ``-v``). ``run`` passes a failing build command's code
+through. Each command family lives in its own module with a ``register(commands)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from buildguard import __version__
+from buildguard._cli import build, image
+from buildguard._cli.common import Handler, Parser, verbosity_options
+from buildguard._cli.logs import configure
+from buildguard.errors import BuildguardError, CheckFailed
+
+EXIT_INTERNAL = 4
+_COMMAND_MODULES = (build, image)
+
+logger = logging.getLogger("buildguard.cli")
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="buildguard",
+        description="Make sure the image you ship holds the frontend bundle this build made.",
+    )
+    parser.add_argument("--version", action="version", version=f"buildguard {__version__}")
+    verbosity_options(parser, top=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands.required = True
+    for module in _COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def _render_error(error: BuildguardError) -> None:
+    label = "check failed" if isinstance(error, CheckFailed) else "error"
+    print(f"buildguard: {label}: {error.message}", file=sys.stderr)
+    if isinstance(error, CheckFailed):
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+    if error.hint:
+        print(f"  hint: {error.hint}", file=sys.stderr)
+
+
+def _render_internal(exc: BaseException, verbose: bool) -> None:
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    text = " ".join(str(exc).split())
+    if len(text) > 200:
+        text = text[:197] + "..."
+    detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    how = "the traceback is above" if verbose else "run again with -v to see the traceback"
+    print(
+        f"buildguard: internal error (a bug in buildguard, not a verdict): {detail}; {how}, "
+        "and please report it",
+        file=sys.stderr,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = configure(args.verbose)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except BuildguardError as error:
+        logger.debug("%s raised %s", args.command, type(error).__name__)
+        _render_error(error)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("buildguard: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader of our output went away (e.g. `| head`); say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except Exception as exc:  # a bug: never a traceback by default, never exit 1
+        _render_internal(exc, verbose=args.verbose > 0 or (level or 100) <= logging.INFO)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""What every command module of the CLI shares: the parser class, output streams, progress."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from typing import TextIO
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but with a hint line on errors; still exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"buildguard: error: {message}\n  hint: see `{self.prog} --help`\n")
+
+
+def verbosity_options(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """``-v``/``-vv`` on the top parser and on every command (either place works)."""
+    parser.add_argument(
+        "-v", "--verbose", action="count",
+        default=0 if top else argparse.SUPPRESS,
+        help="log what happens on stderr (-vv: debug); also $BUILDGUARD_LOG_LEVEL=info|debug",
+    )
+
+
+def out(args: argparse.Namespace) -> TextIO:
+    """Human output goes to stdout, or to stderr when stdout carries JSON."""
+    return sys.stderr if getattr(args, "json", False) else sys.stdout
+
+
+def warn(message: str) -> None:
+    print(f"buildguard: warning: {message}", file=sys.stderr)
+
+
+class LayerProgress:
+    """One self-rewriting status line on stderr, only when stdout is a terminal."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, number: int, total: int | None, digest: str, size: int) -> None:
+        of = f"/{total}" if total else ""
+        line = f"reading layer {number}{of} {digest[:19]} ({size / 1e6:.1f} MB)"
+        sys.stderr.write(f"\r\033[K{line}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def on_terminal() -> bool:
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def progress() -> Iterator[LayerProgress | None]:
+    """A progress line while the block runs, when stdout and stderr are terminals."""
+    shown = LayerProgress() if on_terminal() else None
+    try:
+        yield shown
+    finally:
+        if shown is not None:
+            shown.clear()

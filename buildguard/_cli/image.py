@@ -1,0 +1,89 @@
+"""``verify`` and ``inspect``: the commands that read an image."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from buildguard._cli.common import out, progress, verbosity_options
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from buildguard._render import render_verify, write_junit
+    from buildguard.verify import verify, write_report
+
+    with progress() as shown:
+        report = verify(
+            args.image,
+            expect_build_id=args.expect_build_id,
+            expect_commit=args.expect_commit,
+            record=args.record,
+            paths=args.path,
+            platform=args.platform,
+            allow_extra=args.allow_extra,
+            insecure_registries=args.insecure_registry,
+            progress=shown,
+        )
+    if args.report:
+        write_report(report, args.report)
+    if args.junit:
+        write_junit(report, Path(args.junit))
+    render_verify(report, out(args))
+    if args.json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    return 0 if report.ok else 1
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from buildguard._render import render_inspect
+    from buildguard.inspect import inspect
+
+    with progress() as shown:
+        report = inspect(
+            args.image,
+            paths=args.path,
+            platform=args.platform,
+            insecure_registries=args.insecure_registry,
+            progress=shown,
+        )
+    if args.json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        render_inspect(report, sys.stdout)
+    return 0
+
+
+def image_options(parser: argparse.ArgumentParser) -> None:
+    verbosity_options(parser)
+    parser.add_argument("image", metavar="IMAGE",
+                        help="HOST[:PORT]/REPO[:TAG|@sha256:DIGEST], docker-archive:PATH, "
+                        "oci-layout:DIR[:TAG] or docker-daemon:NAME[:TAG]")
+    parser.add_argument("--path", action="append", default=[], metavar="DIR_IN_IMAGE")
+    parser.add_argument("--insecure-registry", action="append", default=[], metavar="HOST",
+                        help="use plain HTTP for HOST (loopback always does)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the report as JSON on stdout (human output to stderr)")
+
+
+def register(commands: Any) -> None:
+    """Add ``verify`` and ``inspect`` to the sub-command parsers."""
+    ver = commands.add_parser("verify", help="after the push: check the image's bundles")
+    image_options(ver)
+    ver.add_argument("--expect-build-id", metavar="ID", help="default: $BUILD_ID, the record")
+    ver.add_argument("--expect-commit", metavar="SHA", help="default: $COMMIT_SHA, the record")
+    ver.add_argument("--record", metavar="FILE",
+                     help="this build's record (default: .buildguard/record.json if present)")
+    ver.add_argument("--platform", metavar="OS/ARCH|all",
+                     help="platform of an index to verify (default linux/amd64)")
+    ver.add_argument("--allow-extra", action="store_true",
+                     help="files the manifest does not list are reported, not failed")
+    ver.add_argument("--report", metavar="FILE", help="also write the JSON report here")
+    ver.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report here")
+    ver.set_defaults(handler=_cmd_verify)
+
+    ins = commands.add_parser("inspect", help="show what an image holds, without judging")
+    image_options(ins)
+    ins.add_argument("--platform", metavar="OS/ARCH")
+    ins.set_defaults(handler=_cmd_inspect)
