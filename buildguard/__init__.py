@@ -16,10 +16,13 @@ from buildguard.errors import (
     ImageReadError,
     RecordReadError,
     SealRefused,
+    SiteReadError,
     UsageError,
 )
 from buildguard.image.report import InspectReport
 from buildguard.inspect import inspect
+from buildguard.live.report import LiveReport
+from buildguard.live.verify import verify_live
 from buildguard.models import BundleManifest, FileEntry, Finding, Record, VerifyReport
 from buildguard.record import load_record, record
 from buildguard.run import RunResult, run
@@ -36,10 +39,12 @@ __all__ = [
     "HostileImage",
     "ImageReadError",
     "InspectReport",
+    "LiveReport",
     "Record",
     "RecordReadError",
     "RunResult",
     "SealRefused",
+    "SiteReadError",
     "UsageError",
     "VerifyReport",
     "__version__",
@@ -49,4 +54,5 @@ __all__ = [
     "run",
     "seal",
     "verify",
+    "verify_live",
 ]
