@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 ENTRY_LIMIT = 16 << 20
 SERVED_MANIFEST_LIMIT = 16 << 20
+ERROR_BODY_LIMIT = 64 << 10
 HTML_ACCEPT = "text/html,application/xhtml+xml,*/*;q=0.8"
 FALLBACK_SUFFIXES = (".js", ".mjs", ".cjs", ".css")
 LISTED = 8  # references named in one message
@@ -216,8 +217,15 @@ class LiveCheck:
                      entry_digests: set[str]) -> list[tuple[str, str]]:
         sealed = self.bundle.files[path]
         scanner = TokenScanner(self.bundle.names) if scanned(path) else None
-        fetched = self.fetcher.get(url, limit=sealed.size,
-                                   consumer=scanner.feed if scanner else None)
+
+        def limit(got: Fetched) -> int:
+            if not 200 <= got.status < 300:
+                return ERROR_BODY_LIMIT
+            # an HTML answer is read whole, to tell whether it is the entry page
+            return max(sealed.size, ENTRY_LIMIT) if got.content_type == "text/html" \
+                else sealed.size
+
+        fetched = self.fetcher.get(url, limit=limit, consumer=scanner.feed if scanner else None)
         where = Where(path, fetched.final_url, fetched.status)
         ok = False
         if not 200 <= fetched.status < 300:

@@ -38,6 +38,7 @@ ACCEPT_ENCODING = "gzip, deflate, br, zstd"  # what browsers ask for
 USER_AGENT = f"buildguard/{__version__} verify-live"
 
 Consumer = Callable[[bytes], None]
+Limit = Callable[["Fetched"], "int | None"]
 
 
 @dataclass
@@ -121,14 +122,15 @@ class Fetcher:
         url: str,
         *,
         fresh: bool = False,
-        limit: int | None = None,
+        limit: int | Limit | None = None,
         consumer: Consumer | None = None,
         accept: str = "*/*",
     ) -> Fetched:
         """GET ``url`` following redirects; read and hash the decoded body.
 
         ``limit``: stop reading once the decoded body passes this many bytes (the sealed
-        size, so a body that cannot match is not read to its end).
+        size, so a body that cannot match is not read to its end); a function of the
+        response (status, headers) to choose it once they are known.
         """
         current = strip_url(url)
         seen = [current]
@@ -166,7 +168,8 @@ class Fetcher:
                     result = Fetched(url=url, final_url=current,
                                      status=response.status_code,
                                      headers=response.headers, redirects=seen[1:])
-                    self._read_body(response, result, limit, consumer)
+                    cap = limit(result) if callable(limit) else limit
+                    self._read_body(response, result, cap, consumer)
                     logger.info("GET %s -> %d %s %d bytes%s", current, result.status,
                                 result.content_type or "-", result.size,
                                 f" ({result.content_encoding})"
