@@ -63,7 +63,7 @@ def world_readable_dir(prefix: str = "bg-live-") -> Path:
 def publish(source: Path, target: Path) -> Path:
     """Copy a folder for serving: folders 0755, files 0644."""
     shutil.copytree(source, target, symlinks=False)
-    for root, dirs, files in os.walk(target):
+    for root, _dirs, files in os.walk(target):
         os.chmod(root, 0o755)
         for name in files:
             os.chmod(os.path.join(root, name), 0o644)

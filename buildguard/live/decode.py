@@ -105,9 +105,16 @@ class _BrotliReader:
         self._source = source
         self._dec = brotli.Decompressor()
         self._eof = False
+        self._over = b""  # brotli may return a little more than the limit
 
     def read(self, size: int = -1, /) -> bytes:
         limit = size if size > 0 else 1 << 20
+        if not self._over:
+            self._over = self._next(limit)
+        out, self._over = self._over[:limit], self._over[limit:]
+        return out
+
+    def _next(self, limit: int) -> bytes:
         while not self._eof:
             try:
                 if not self._dec.can_accept_more_data():
@@ -115,6 +122,11 @@ class _BrotliReader:
                 else:
                     data = self._source.read(1 << 16)
                     if not data:
+                        # the decoder may still hold output for the input it has
+                        out = b"" if self._dec.is_finished() else self._dec.process(
+                            b"", output_buffer_limit=limit)
+                        if out:
+                            return bytes(out)
                         self._eof = True
                         if not self._dec.is_finished():
                             raise DecodeError("br stream ends early")
@@ -141,10 +153,25 @@ class _GzipReader:
             raise DecodeError(f"gzip: {exc}") from None
 
 
+class _Tee:
+    """Hands the source's bytes to a reader and to the frame walker."""
+
+    def __init__(self, source: Readable, frames: ZstdFrames) -> None:
+        self._source = source
+        self._frames = frames
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._source.read(size)
+        self._frames.feed(data)
+        return data
+
+
 class _ZstdReader:
     def __init__(self, source: Readable) -> None:
+        self._frames = ZstdFrames()
         self._reader = zstandard.ZstdDecompressor().stream_reader(
-            cast(IO[bytes], source), read_across_frames=True, closefd=False
+            cast(IO[bytes], _Tee(source, self._frames)), read_across_frames=True,
+            closefd=False,
         )
 
     def read(self, size: int = -1, /) -> bytes:
@@ -152,7 +179,81 @@ class _ZstdReader:
             data: bytes = self._reader.read(size if size > 0 else 1 << 20)
         except zstandard.ZstdError as exc:
             raise DecodeError(f"zstd: {exc}") from None
+        if not data:
+            self._frames.finish()
         return data
+
+
+ZSTD_MAGIC = 0xFD2FB528
+SKIPPABLE_MAGIC = 0x184D2A50  # to 0x184D2A5F
+
+
+class ZstdFrames:
+    """Walks zstd frames (RFC 8878) over the compressed bytes, only to tell whether the
+    stream ends where a frame ends: zstandard's streaming reader, which bounds the output
+    we need, returns a cut-off stream's output without an error. Block contents are
+    skipped, never decoded; the reader still decodes (and checks) everything."""
+
+    def __init__(self) -> None:
+        self._want = 4  # bytes of the next header part
+        self._part = "magic"
+        self._buf = b""
+        self._skip = 0
+        self._checksum = False
+
+    def feed(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            if self._skip:
+                step = min(self._skip, len(view))
+                self._skip -= step
+                view = view[step:]
+                continue
+            need = self._want - len(self._buf)
+            self._buf += bytes(view[:need])
+            view = view[need:]
+            if len(self._buf) == self._want:
+                head, self._buf = self._buf, b""
+                self._header(head)
+
+    def _header(self, head: bytes) -> None:
+        if self._part == "magic":
+            magic = int.from_bytes(head, "little")
+            if magic == ZSTD_MAGIC:
+                self._part, self._want = "descriptor", 1
+            elif magic & 0xFFFFFFF0 == SKIPPABLE_MAGIC:
+                self._part, self._want = "skippable", 4
+            else:
+                raise DecodeError("zstd: not a zstd frame")
+        elif self._part == "skippable":
+            self._skip = int.from_bytes(head, "little")
+            self._part, self._want = "magic", 4
+        elif self._part == "descriptor":
+            flags = head[0]
+            fcs, single, self._checksum, dict_id = flags >> 6, flags >> 5 & 1, \
+                bool(flags & 4), flags & 3
+            size = (0 if single else 1) + (0, 1, 2, 4)[dict_id] + (
+                (1 if single else 0), 2, 4, 8)[fcs]
+            self._skip = size
+            self._part, self._want = "block", 3
+        elif self._part == "block":
+            value = int.from_bytes(head, "little")
+            last, kind, size = value & 1, value >> 1 & 3, value >> 3
+            if kind == 3:
+                raise DecodeError("zstd: reserved block type")
+            self._skip = 1 if kind == 1 else size
+            if not last:
+                self._want = 3
+            elif self._checksum:
+                self._part, self._want = "checksum", 4
+            else:
+                self._part, self._want = "magic", 4
+        else:  # checksum
+            self._part, self._want = "magic", 4
+
+    def finish(self) -> None:
+        if self._skip or self._buf or self._part != "magic":
+            raise DecodeError("zstd stream ends early")
 
 
 def parse_codings(header: str | None) -> list[str]:

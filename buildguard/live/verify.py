@@ -20,9 +20,10 @@ from pathlib import Path
 from buildguard._internal.files import atomic_write
 from buildguard.errors import SiteReadError, UsageError
 from buildguard.live.bundle import BundleIndex
-from buildguard.live.check import Attempt, LiveCheck
+from buildguard.live.check import LiveCheck
 from buildguard.live.expected import ExpectedBundle, from_dist, from_image, from_manifest_file
 from buildguard.live.fetch import Fetcher
+from buildguard.live.findings import Attempt
 from buildguard.live.report import LiveExpected, LiveFinding, LiveReport, LiveStats
 from buildguard.live.urls import check_site_url, check_under_base, normalise_base
 
