@@ -137,6 +137,36 @@ def test_the_header_is_sent_and_never_shown(site: Path, tmp_path: Path) -> None:
     assert suite.get("tests") == "6" and suite.get("failures") == "0"
 
 
+def test_wait_shows_progress_on_a_terminal(site: Path) -> None:
+    import pty
+    import select
+
+    with run_nginx(f"root {site / 'www'};\nlocation / {{ return 503; }}") as nginx:
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen(
+            [console_script(), "verify-live", nginx.url + "/", "--dist", str(site / "dist"),
+             "--wait", "2s"],
+            stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, close_fds=True,
+        )
+        os.close(follower)
+        seen = b""
+        while True:
+            ready, _, _ = select.select([leader], [], [], 30)
+            try:
+                chunk = os.read(leader, 65536) if ready else b""
+            except OSError:  # the other side closed
+                chunk = b""
+            if not chunk:
+                break
+            seen += chunk
+        proc.wait(timeout=30)
+        os.close(leader)
+    assert proc.returncode == 1
+    text = seen.decode(errors="replace")
+    assert "\r\x1b[Kverify-live: attempt 1 failed (LIVE_MISSING)" in text
+    assert "FAIL LIVE_MISSING" in text
+
+
 def test_a_bad_header_is_exit_2(site: Path) -> None:
     done = live("http://127.0.0.1:1/", "--dist", str(site / "dist"),
                 "--header", "no colon s3cr3t")

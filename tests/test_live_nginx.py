@@ -119,6 +119,15 @@ def test_a_replaced_script_is_changed(builds: dict[str, Build], www: Path) -> No
     changed = by_path(report, "LIVE_CHANGED")[script]
     assert "belong to no file of this build" in changed["message"]
     assert changed["url"] == f"{nginx.url}/{script}"
+    # bytes of another file of this build are named as such
+    lazy, style = new.file("assets/lazy-", ".js"), new.file("assets/index-", ".css")
+    shutil.copy(new.dist / script, site / script)
+    shutil.copy(new.dist / style, site / lazy)
+    with run_nginx(f"root {site};\n{PLAIN}") as nginx:
+        code, report, _ = live(nginx.url + "/", "--dist", str(new.dist))
+    assert code == 1
+    assert f"the served bytes are this build's {style}" in \
+        by_path(report, "LIVE_CHANGED")[lazy]["message"]
 
 
 def test_a_deleted_chunk_under_the_spa_fallback_is_a_fallback(
@@ -244,6 +253,21 @@ def test_an_old_backend_behind_round_robin_is_mixed(builds: dict[str, Build], ww
     mixed = next(f for f in report["findings"] if f["code"] == "LIVE_MIXED")
     assert f"this build {NEW_ID}: 4" in mixed["message"]
     assert f"build {OLD_ID}: 4" in mixed["message"]
+
+
+def test_samples_go_over_new_connections(builds: dict[str, Build], www: Path) -> None:
+    new = builds["new"]
+    site = publish(new.dist, www / "site")
+    config = f"""root {site};
+        access_log {www}/connections.log connections;
+        {PLAIN}"""
+    with run_nginx(config, http="log_format connections '$connection $uri';") as nginx:
+        code, _, stderr = live(nginx.url + "/", "--dist", str(new.dist), "--samples", "5")
+        log = (www / "connections.log").read_text().split("\n")
+    assert code == 0, stderr
+    entry_connections = [line.split()[0] for line in log if line.endswith(" /index.html")]
+    assert len(entry_connections) == 5
+    assert len(set(entry_connections)) == 5
 
 
 def test_wait_passes_once_the_old_backend_is_switched(

@@ -27,6 +27,7 @@ class BundleIndex:
             self.by_digest.setdefault(entry.sha256, []).append(entry.path)
         self.names = frozenset(posixpath.basename(p) for p in self.files)
         self.entry = self.files.get(ENTRY)
+        self.largest = max((f.size for f in self.files.values()), default=0)
         self._allowed = PathSpec.from_lines("gitwildmatch", allow_changed) if allow_changed \
             else None
 
@@ -55,11 +56,13 @@ class ServedBuilds:
     def __init__(self, this_build: str) -> None:
         self._this = this_build
         self.builds: dict[str, ServedBuild] = {}
+        self.largest = 0
 
     def add(self, manifest: BundleManifest) -> None:
         if manifest.build_id == self._this or manifest.build_id in self.builds:
             return
         served = ServedBuild(manifest, paths=frozenset(f.path for f in manifest.files))
+        self.largest = max([self.largest, *(f.size for f in manifest.files)])
         for entry in manifest.files:
             served.by_digest.setdefault(entry.sha256, []).append(entry.path)
         self.builds[manifest.build_id] = served

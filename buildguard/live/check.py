@@ -40,9 +40,11 @@ class LiveCheck:
         def limit(got: Fetched) -> int:
             if not 200 <= got.status < 300:
                 return ERROR_BODY_LIMIT
+            # read as far as any file we could name (this build's, or another build's the
+            # site serves), never further: a body larger than all of them belongs to none;
             # an HTML answer is read whole, to tell whether it is the entry page
-            return max(sealed.size, ENTRY_LIMIT) if got.content_type == "text/html" \
-                else sealed.size
+            known = max(self.bundle.largest, self.served.largest)
+            return max(known, ENTRY_LIMIT) if got.content_type == "text/html" else known
 
         fetched = self.fetcher.get(url, limit=limit, consumer=scanner.feed if scanner else None)
         where = Where(path, fetched.final_url, fetched.status)
@@ -85,8 +87,9 @@ class LiveCheck:
 
     def _changed(self, path: str, fetched: Fetched, size: int) -> str:
         if fetched.over_limit:
-            return (f"{path} is served with more bytes than the sealed {size}: not this "
-                    "build's file")
+            return (f"{path} is served with more bytes than any file of this build (sealed: "
+                    f"{size}); reading stopped there: the served bytes belong to no file of "
+                    "this build")
         assert fetched.sha256 is not None
         mine = [p for p in self.bundle.by_digest.get(fetched.sha256, []) if p != path]
         other = self.served.owner_of_bytes(fetched.sha256)
