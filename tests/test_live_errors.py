@@ -289,3 +289,23 @@ def test_the_report_schema_names_the_live_codes() -> None:
     codes = schema["$defs"]["LiveFinding"]["properties"]["code"]["enum"]
     assert {"LIVE_CHANGED", "LIVE_FALLBACK", "LIVE_MISSING", "LIVE_STALE_ENTRY", "LIVE_MIXED",
             "LIVE_ENTRY_CACHEABLE"} <= set(codes)
+
+
+def test_the_library_returns_a_report_and_raises_typed_errors(site: Path) -> None:
+    import buildguard
+
+    with run_nginx(f"root {site / 'www'};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
+        report = buildguard.verify_live(nx.url + "/", dist=site / "dist", samples=2,
+                                        environ={})
+        (site / "www/assets/app.css").write_text("body { margin: 1px }\n")
+        changed = buildguard.verify_live(nx.url + "/", dist=site / "dist", environ={})
+    assert isinstance(report, buildguard.LiveReport)
+    assert report.ok and report.stats.files_compared == 2
+    assert [v.samples for v in report.served] == [2]
+    assert not changed.ok
+    assert [(f.code, f.path) for f in changed.findings] == [("LIVE_CHANGED", "assets/app.css")]
+    with pytest.raises(buildguard.SiteReadError) as unreachable:
+        buildguard.verify_live(f"http://127.0.0.1:{free_port()}/", dist=site / "dist")
+    assert unreachable.value.exit_code == 3
+    with pytest.raises(buildguard.UsageError):
+        buildguard.verify_live("http://127.0.0.1/", dist=site / "dist", samples=0)
