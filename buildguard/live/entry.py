@@ -1,11 +1,11 @@
 """The entry page: sampled over new connections, each distinct version judged once.
 
-Each sample asks for the entry page and the site's ``buildguard-manifest.json`` over new
-connections, in alternating order (so a round-robin balancer lets both reach every
-backend). A version is an entry page's digest, or, when ``index.html`` may be rewritten at
-start-up (``--allow-changed``), what the page loads. Judging a version: its status, its
-bytes against the sealed ``index.html``, its references (all must be this build's files,
-unless the page is the sealed one and they lie on another origin), its caching headers.
+Each sample asks for the entry page over a new connection, then as many times for the
+site's ``buildguard-manifest.json``. A version is an entry page's digest, or, when
+``index.html`` may be rewritten at start-up (``--allow-changed``), what the page loads.
+Judging a version: its status, its bytes against the sealed ``index.html``, its references
+(all must be this build's files, unless the page is the sealed one and they lie on another
+origin), its caching headers.
 """
 
 from __future__ import annotations
@@ -60,15 +60,25 @@ class EntryPages:
         self.served = ServedBuilds(bundle.build_id)
 
     def sample(self, samples: int) -> dict[str, Page]:
-        """Ask ``samples`` times; the distinct versions, each with its count."""
+        """Ask ``samples`` times; the distinct versions, each with its count.
+
+        All entry page requests go first, back to back, then as many requests for the
+        served manifest: a round robin over K backends sends N consecutive requests to
+        min(N, K) of them, both times (interleaving the two would skip backends).
+        """
         pages: dict[str, Page] = {}
-        for number in range(samples):
-            fetched, parser = self._sample(number)
+        for _ in range(samples):
+            parser = HtmlRefs()
+            fetched = self.fetcher.get(self.url, fresh=True, limit=_entry_limit,
+                                       consumer=parser.feed_bytes, accept=HTML_ACCEPT)
+            parser.finish()
             page = self._page(fetched, parser)
             if page.key in pages:
                 pages[page.key].samples += 1
             else:
                 pages[page.key] = page
+        for _ in range(samples):
+            self._served_manifest()
         return pages
 
     def _served_manifest(self) -> None:
@@ -82,17 +92,6 @@ class EntryPages:
             self.served.add(BundleManifest.model_validate_json(b"".join(chunks)))
         except ValidationError:
             logger.debug("%s is not a buildguard manifest (ignored)", where)
-
-    def _sample(self, number: int) -> tuple[Fetched, HtmlRefs]:
-        parser = HtmlRefs()
-        if number % 2:
-            self._served_manifest()  # alternate the order: round robin reaches both
-        fetched = self.fetcher.get(self.url, fresh=True, limit=_entry_limit,
-                                   consumer=parser.feed_bytes, accept=HTML_ACCEPT)
-        if not number % 2:
-            self._served_manifest()
-        parser.finish()
-        return fetched, parser
 
     def _page(self, fetched: Fetched, parser: HtmlRefs) -> Page:
         base_url = fetched.final_url

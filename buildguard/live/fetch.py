@@ -108,13 +108,13 @@ class Fetcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _headers_for(self, url: str, fresh: bool) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        if origin_of(url) == self.site:
-            for key, value in self._extra:
-                headers[key] = value
+    def _headers_for(self, url: str, fresh: bool, accept: str) -> dict[str, str]:
+        headers = {"accept": accept}
         if fresh:
             headers["connection"] = "close"
+        if origin_of(url) == self.site:
+            for key, value in self._extra:  # the user's headers win
+                headers[key.lower()] = value
         return headers
 
     def get(
@@ -136,8 +136,7 @@ class Fetcher:
         seen = [current]
         client = self._fresh if fresh else self._pooled
         while True:
-            headers = self._headers_for(current, fresh)
-            headers["accept"] = accept
+            headers = self._headers_for(current, fresh, accept)
             self.requests += 1
             try:
                 with client.stream("GET", current, headers=headers) as response:
