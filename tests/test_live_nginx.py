@@ -233,6 +233,43 @@ def test_a_cacheable_entry_page_is_a_warning(builds: dict[str, Build], www: Path
     assert "WARN LIVE_ENTRY_CACHEABLE" in stderr
 
 
+BROWSER_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync",
+                 "--virtual-time-budget=10000", "--dump-dom")
+
+
+@pytest.mark.parametrize("which", ["new", "app"])
+def test_the_files_checked_are_the_files_a_browser_loads(
+    builds: dict[str, Build], www: Path, tmp_path: Path, which: str
+) -> None:
+    """Differential: headless Chromium runs the page (and its dynamic import); nginx's log
+    of what it asked for must be what verify-live compared."""
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is required (apt-get install -y chromium; scripts/setup)"
+    build = builds[which]
+    site = publish(build.dist, www / "site")
+    where = f"location {build.base} {{ alias {site}/; try_files $uri $uri/ =404; }}"
+    config = f"access_log {www}/agents.log agents;\n{where}"
+    with run_nginx(config, http="log_format agents '$http_user_agent|$uri';") as nginx:
+        page = subprocess.run(
+            [chromium, *BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+             nginx.url + build.base],
+            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        )
+        code, report, stderr = live(nginx.url + build.base, "--dist", str(build.dist),
+                                    "--base", build.base)
+        log = (www / "agents.log").read_text().splitlines()
+    assert 'title="lazy chunk"' in page.stdout, page.stderr[-2000:]  # the chunk ran
+    assert code == 0, stderr
+    browser = {uri for agent, uri in (line.split("|") for line in log)
+               if "HeadlessChrome" in agent} - {"/favicon.ico"}
+    ours = {uri for agent, uri in (line.split("|") for line in log)
+            if agent.startswith("buildguard/")} - {build.base + "buildguard-manifest.json"}
+    assert ours == browser
+    assert len(browser) == 4
+
+
 def upstream(first: int, second: int) -> str:
     return (f"upstream backends {{ server 127.0.0.1:{first}; server 127.0.0.1:{second}; }}")
 

@@ -165,7 +165,8 @@ class EntryPages:
         if page.unknown and not (page.identical and all(
                 origin_of(u) != self.fetcher.site for u in page.unknown)):
             paths = [bundle_path(u, self.base) or u for u in page.unknown]
-            whose = f" (build {page.build_id})" if page.build_id else ""
+            whose = f" (build {page.build_id})" if page.build_id and not page.identical \
+                else ""
             hint = (" The page is the sealed one: is --base the bundle's public base?"
                     if page.identical else "")
             attempt.add(
