@@ -268,6 +268,7 @@ def test_the_files_checked_are_the_files_a_browser_loads(
             if agent.startswith("buildguard/")} - {build.base + "buildguard-manifest.json"}
     assert ours == browser
     assert len(browser) == 4
+    assert report["stats"]["files_compared"] == 3
 
 
 def upstream(first: int, second: int) -> str:
