@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import posixpath
 from collections.abc import Sequence
 from datetime import datetime
@@ -11,6 +12,7 @@ from datetime import datetime
 from buildguard._internal.pathescape import escape
 from buildguard._internal.timefmt import from_epoch
 from buildguard.image.flatten import TreeEntry, wanted
+from buildguard.image.layercache import open_cache
 from buildguard.image.open import open_image
 from buildguard.image.reader import FlatImage, Progress
 from buildguard.image.report import (
@@ -143,6 +145,8 @@ def inspect(
     platform: str | None = None,
     insecure_registries: Sequence[str] = (),
     progress: Progress | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    no_cache: bool = False,
 ) -> InspectReport:
     """Read ``image`` (every blob once, every digest verified) and report what it holds.
 
@@ -151,6 +155,7 @@ def inspect(
     ImageReadError` (or its subclasses ``DigestMismatch``, ``HostileImage``) when the image
     cannot be read or fails verification; nothing is reported then.
     """
+    layer_cache = open_cache(cache, enabled=not no_cache)
     with open_image(image, platform=platform, insecure_registries=insecure_registries) as img:
-        flat = img.read(paths, progress)
+        flat = img.read(paths, progress, layer_cache)
     return report_of(flat, paths)
