@@ -118,8 +118,12 @@ class LayerIndex:
         self._size.append(size)
         self._mode.append(mode & 0o7777)
         self._mtime.append(mtime)
-        self._uid = self._put_id(self._uid, uid)
-        self._gid = self._put_id(self._gid, gid)
+        if 0 <= uid < _U32 and 0 <= gid < _U32:
+            self._uid.append(uid)
+            self._gid.append(gid)
+        else:
+            self._uid = self._put_id(self._uid, uid)
+            self._gid = self._put_id(self._gid, gid)
         self._hash_at.append(-1)
         if link is not None:
             self._links[row] = link
@@ -127,7 +131,7 @@ class LayerIndex:
 
     @staticmethod
     def _put_id(column: array[int], value: int) -> array[int]:
-        if column.typecode == "I" and not 0 <= value < _U32:
+        if column.typecode == "I" and not 0 <= value < _U32:  # e.g. a negative or huge id
             column = array("q", column)  # a negative or huge id: widen once, keep going
         column.append(value)
         return column
