@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from buildguard._internal.timefmt import human_duration
-from buildguard.image.report import InspectReport
+from buildguard.image.report import FileReport, InspectReport
 from buildguard.models import Finding, VerifyReport
 
 _CHECKS: dict[str, tuple[str, ...]] = {
@@ -122,7 +122,8 @@ def write_junit(report: VerifyReport, path: Path) -> None:
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def render_inspect(report: InspectReport, out: TextIO) -> None:
+def render_inspect(report: InspectReport, files: Iterable[FileReport], out: TextIO) -> None:
+    """The report (its ``files`` are ignored) with ``files`` listed as they come."""
     image = report.image
     out.write(
         f"image {image.reference}\n  digest:   {image.digest or '(none: legacy archive)'}\n"
@@ -145,8 +146,10 @@ def render_inspect(report: InspectReport, out: TextIO) -> None:
                 f"commit {manifest.commit or '(unknown)'}, recorded "
                 f"{manifest.record_started_at}, sealed {manifest.sealed_at}\n"
             )
-    out.write(f"\nfiles ({len(report.files)}):\n")
-    for entry in report.files:
+    out.write("\nfiles:\n")
+    count = 0
+    for entry in files:
+        count += 1
         if entry.type == "dir":
             continue
         digest = entry.sha256[:12] if entry.sha256 else "-"
@@ -160,3 +163,4 @@ def render_inspect(report: InspectReport, out: TextIO) -> None:
             f"{entry.mtime.strftime('%Y-%m-%dT%H:%M:%SZ')} L{entry.layer:<3} "
             f"{entry.path}{target}\n"
         )
+    out.write(f"({count} entries)\n")

@@ -40,10 +40,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from buildguard._render import render_inspect
-    from buildguard.inspect import inspect
+    from buildguard.inspect import inspect_stream, write_json
 
     with progress() as shown:
-        report = inspect(
+        head, files = inspect_stream(
             args.image,
             paths=args.path,
             platform=args.platform,
@@ -53,9 +53,9 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             no_cache=args.no_cache,
         )
     if args.json:
-        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        write_json(head, files, sys.stdout)
     else:
-        render_inspect(report, sys.stdout)
+        render_inspect(head, files, sys.stdout)
     return 0
 
 
