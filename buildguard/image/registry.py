@@ -23,7 +23,7 @@ import hashlib
 import io
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import IO
 
 import httpx
@@ -38,14 +38,11 @@ from buildguard.image.reference import (
 )
 from buildguard.image.source import RawManifest
 from buildguard.image.transport.authflow import RegistryAuth
-from buildguard.image.transport.client import MAX_REDIRECTS, make_client
 from buildguard.image.transport.errors import (
     RegistryError,
     Repo,
     Subject,
-    redirect_error,
     status_error,
-    transport_error,
 )
 from buildguard.image.transport.hosts import (
     INSECURE_REGISTRIES_ENV,
@@ -53,7 +50,10 @@ from buildguard.image.transport.hosts import (
     uses_plain_http,
 )
 from buildguard.image.transport.keychain import Provider, default_keychain
-from buildguard.image.transport.retry import BUDGET_EXTENSION, RetryBudget, RetryPolicy
+from buildguard.image.transport.retry import (
+    RetryPolicy,
+)
+from buildguard.image.transport.session import Session
 
 __all__ = [
     "INSECURE_REGISTRIES_ENV",
@@ -111,8 +111,9 @@ class RegistrySource:
     ) -> None:
         self._reference = reference
         self._ref: Reference = parse_reference(reference)
-        self._policy = _policy(policy or DEFAULT_POLICY, timeout, retries, backoff,
-                               max_retry_after)  # fmt: skip
+        policy = (policy or DEFAULT_POLICY).override(
+            timeout=timeout, retries=retries, backoff=backoff, max_retry_after=max_retry_after
+        )
         self.repo = Repo(self._ref.registry, self._ref.repository)
         self._insecure = tuple(insecure_registries)
         self._plain_http = uses_plain_http(self._ref.registry, self._insecure)
@@ -122,7 +123,8 @@ class RegistrySource:
             self.repo, api_host, keychain=keychain,
             allow_plain_http=lambda host: uses_plain_http(host, self._insecure),
         )  # fmt: skip
-        self._client: httpx.Client | None = None
+        self._session = Session(self.repo, self._base, plain_http=self._plain_http,
+                                auth=self._auth, policy=policy)  # fmt: skip
         self._manifests: dict[str, RawManifest] = {}
         self._top: RawManifest | None = None
         self._streams: list[BlobStream] = []
@@ -183,7 +185,7 @@ class RegistrySource:
         """A streaming reader of the blob's raw bytes (not verified here; the caller does)."""
         self._require_sha256(digest, "blob", "the image's manifest")
         self._check_open()
-        stream = BlobStream(self, digest, size)
+        stream = BlobStream(self._session, digest, size)
         self._streams = [s for s in self._streams if not s.closed]
         self._streams.append(stream)
         return io.BufferedReader(stream, buffer_size=CHUNK_SIZE)
@@ -195,8 +197,7 @@ class RegistrySource:
         for stream in self._streams:
             stream.close()
         self._streams.clear()
-        if self._client is not None:
-            self._client.close()
+        self._session.close()
 
     # ------------------------------------------------------------------ the write path
 
@@ -220,8 +221,8 @@ class RegistrySource:
                 "type (neither the registry nor the document says)",
                 repo=self.repo, subject=subject, hint="push the image again with a current tool",
             )  # fmt: skip
-        budget = self.new_budget()
-        response = self._send("PUT", f"{self._base}/manifests/{tag}", subject, budget,
+        budget = self._session.new_budget()
+        response = self._session.send("PUT", f"{self._base}/manifests/{tag}", subject, budget,
                               headers={"Content-Type": media_type}, content=raw.data)  # fmt: skip
         if response.status_code not in (200, 201):
             raise status_error(response, self.repo, subject, attempts=budget.attempts,
@@ -242,15 +243,10 @@ class RegistrySource:
 
     # ------------------------------------------------------------------ HTTP
 
-    def new_budget(self) -> RetryBudget:
-        return RetryBudget(self._policy)
-
     def _client_for(self, url: str) -> httpx.Client:
-        """The HTTP client (one for every URL; made when first needed)."""
+        """The HTTP client (one serves every URL)."""
         del url
-        if self._client is None:
-            self._client = make_client(self.registry, self._auth, self._policy)
-        return self._client
+        return self._session.client()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -266,38 +262,12 @@ class RegistrySource:
                 hint=f"{named_by} names a digest buildguard cannot check",
             )
 
-    def _send(
-        self,
-        method: str,
-        url: str,
-        subject: Subject,
-        budget: RetryBudget,
-        *,
-        headers: Mapping[str, str] | None = None,
-        content: bytes | None = None,
-        follow_redirects: bool = False,
-    ) -> httpx.Response:
-        """One request through the layers; the response (any status) or a RegistryError."""
-        self._check_open()
-        client = self._client_for(url)
-        request = client.build_request(method, url, headers=headers, content=content)
-        request.extensions[BUDGET_EXTENSION] = budget
-        verb = "read" if method in ("GET", "HEAD") else "write"
-        try:
-            return client.send(request, stream=True, follow_redirects=follow_redirects)
-        except httpx.TooManyRedirects:
-            raise redirect_error(self.repo, subject, MAX_REDIRECTS) from None
-        except httpx.TransportError as exc:
-            raise transport_error(exc, self.repo, subject, attempts=_attempts(exc, budget),
-                                  plain_http=self._plain_http, verb=verb) from None  # fmt: skip
-
-    def get_blob(self, digest: str, headers: dict[str, str], budget: RetryBudget) -> httpx.Response:
-        return self._send("GET", f"{self._base}/blobs/{digest}", Subject("blob", digest), budget,
-                          headers=headers, follow_redirects=True)  # fmt: skip
-
     def _fetch_manifest(self, identifier: str, *, expected: str | None) -> RawManifest:
         subject = Subject("manifest", identifier)
-        response, data = self._get_small(f"{self._base}/manifests/{identifier}", subject)
+        response, data = self._session.get_whole(
+            f"{self._base}/manifests/{identifier}", subject, limit=MAX_MANIFEST_BYTES,
+            headers={"Accept": MANIFEST_ACCEPT, "Accept-Encoding": "identity"},
+        )  # fmt: skip
         actual = "sha256:" + hashlib.sha256(data).hexdigest()
         if expected is None:
             # Tag resolution: the registry's digest if it gives a sha256 one, else the body's.
@@ -314,69 +284,6 @@ class RegistrySource:
         logger.debug("%s of %s/%s is %s", subject, self.registry, self.repository, expected)
         return RawManifest(data=data, media_type=_media_type(response.headers.get("content-type")),
                            digest=expected)  # fmt: skip
-
-    def _get_small(self, url: str, subject: Subject) -> tuple[httpx.Response, bytes]:
-        """GET a manifest whole (at most 4 MiB); a body that breaks is fetched again."""
-        budget = self.new_budget()
-        headers = {"Accept": MANIFEST_ACCEPT, "Accept-Encoding": "identity"}
-        while True:
-            response = self._send("GET", url, subject, budget, headers=headers)
-            try:
-                if response.status_code != 200:
-                    raise status_error(response, self.repo, subject, attempts=budget.attempts)
-                body = bytearray()
-                length = response.headers.get("content-length", "")
-                if length.isdigit() and int(length) > MAX_MANIFEST_BYTES:
-                    raise self._too_large(subject, int(length))
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_MANIFEST_BYTES:
-                        raise self._too_large(subject, len(body))
-                return response, bytes(body)
-            except httpx.TransportError as exc:
-                if not budget.spend(f"reading {subject} from {self.repo} broke"):
-                    raise transport_error(exc, self.repo, subject, attempts=budget.attempts,
-                                          plain_http=self._plain_http) from None  # fmt: skip
-            finally:
-                response.close()
-
-    def _too_large(self, subject: Subject, size: int) -> RegistryError:
-        return RegistryError(
-            f"{subject} from {self.repo} is {size} bytes or more, above the "
-            f"{MAX_MANIFEST_BYTES}-byte limit for manifests",
-            repo=self.repo, subject=subject,
-            hint="this is not a manifest buildguard can read; check the reference",
-        )  # fmt: skip
-
-
-def _policy(
-    base: RetryPolicy,
-    timeout: float | None,
-    retries: int | None,
-    backoff: float | None,
-    max_retry_after: float | None,
-) -> RetryPolicy:
-    from dataclasses import replace
-
-    changes: dict[str, float | int] = {}
-    if timeout is not None:
-        changes.update(connect_timeout=timeout, read_timeout=timeout)
-    if retries is not None:
-        changes["retries"] = retries
-    if backoff is not None:
-        changes["backoff"] = backoff
-    if max_retry_after is not None:
-        changes["max_retry_after"] = max_retry_after
-    return replace(base, **changes)  # type: ignore[arg-type]
-
-
-def _attempts(exc: httpx.TransportError, budget: RetryBudget) -> int:
-    """Attempts of the request that failed (a token request has a budget of its own)."""
-    try:
-        own = exc.request.extensions.get(BUDGET_EXTENSION)
-    except RuntimeError:
-        return budget.attempts
-    return own.attempts if isinstance(own, RetryBudget) else budget.attempts
 
 
 def _declared_media_type(data: bytes) -> str | None:

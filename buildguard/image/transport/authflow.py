@@ -187,8 +187,9 @@ class RegistryAuth(httpx.Auth):
             raise self._error(AuthProblem.BAD_CHALLENGE, f"bad token realm {realm!r}")
         if parts.scheme == "http" and not self._allow_plain_http(parts.netloc):
             raise self._error(AuthProblem.PLAIN_HTTP_REALM, parts.netloc)
-        scopes = [f"repository:{self.repo.repository}:{actions}"]
-        scopes += [s for s in challenge.params.get("scope", "").split() if s not in scopes]
+        ours = f"repository:{self.repo.repository}:"
+        scopes = [ours + actions]  # plus what the challenge asks for other resources
+        scopes += [s for s in challenge.params.get("scope", "").split() if not s.startswith(ours)]
         service = challenge.params.get("service")
         creds = self._credentials
         if creds is not None and creds.identity_token is not None:

@@ -17,11 +17,13 @@ budget. Each attempt is logged (method, host, path, status, attempt), never a he
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import logging
 import random
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -64,6 +66,21 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.retries < 0:
             raise ValueError("retries must be >= 0")
+
+    def override(
+        self,
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+        backoff: float | None = None,
+        max_retry_after: float | None = None,
+    ) -> RetryPolicy:
+        """This policy with the fields given (``timeout`` sets connect and read) changed."""
+        changes: dict[str, Any] = {
+            "connect_timeout": timeout, "read_timeout": timeout, "retries": retries,
+            "backoff": backoff, "max_retry_after": max_retry_after,
+        }  # fmt: skip
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def timeout(self) -> httpx.Timeout:
         return httpx.Timeout(
@@ -136,6 +153,16 @@ def budget_of(request: httpx.Request, policy: RetryPolicy) -> RetryBudget:
         budget = RetryBudget(policy)
         request.extensions[BUDGET_EXTENSION] = budget
     return budget
+
+
+def attempts_of(exc: httpx.TransportError, budget: RetryBudget) -> int:
+    """Attempts of the request that raised ``exc`` (a token request has a budget of its
+    own), else those of ``budget``."""
+    try:
+        own = exc.request.extensions.get(BUDGET_EXTENSION)
+    except RuntimeError:  # raised without a request
+        return budget.attempts
+    return own.attempts if isinstance(own, RetryBudget) else budget.attempts
 
 
 def describe_request(request: httpx.Request) -> str:
