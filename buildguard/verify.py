@@ -40,6 +40,7 @@ def _expectations(
     record: Record | str | os.PathLike[str] | None,
     env: Mapping[str, str],
     started: datetime,
+    use_default_record: bool = True,
 ) -> tuple[Expectations, Expected]:
     rec: Record | None
     record_name: str | None = None
@@ -48,7 +49,7 @@ def _expectations(
     elif record is not None:
         rec = load_record(record)  # given explicitly: unreadable is exit 2
         record_name = os.fspath(record)
-    elif DEFAULT_RECORD.is_file():
+    elif use_default_record and DEFAULT_RECORD.is_file():
         rec = load_record(DEFAULT_RECORD)
         record_name = str(DEFAULT_RECORD)
     else:
@@ -120,6 +121,7 @@ def verify(
     insecure_registries: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    use_default_record: bool = True,
 ) -> VerifyReport:
     """Check every bundle in ``image`` against this build.
 
@@ -128,12 +130,14 @@ def verify(
     digest from the record (``record``, else ``.buildguard/record.json`` when it exists,
     else a warning). ``paths`` name bundle roots that must each be sealed; without them every
     manifest in the image is checked. ``platform`` is ``OS/ARCH`` or ``all``. ``progress`` is
-    called as each layer starts streaming (for display).
+    called as each layer starts streaming (for display). ``use_default_record=False``
+    ignores ``.buildguard/record.json`` (``--from-build`` verifies another build).
     """
     env = os.environ if environ is None else environ
     clock = time.monotonic()
     started = datetime.now(UTC)
-    expect, expected = _expectations(expect_build_id, expect_commit, record, env, started)
+    expect, expected = _expectations(expect_build_id, expect_commit, record, env, started,
+                                     use_default_record)
     wanted_platform = None if platform in (None, ALL_PLATFORMS) else platform
 
     bundles: list[BundleResult] = []

@@ -304,7 +304,7 @@ def test_no_secret_at_debug_level(
 ) -> None:  # fmt: skip
     """Every output at -vv, of a basic-auth and a token-auth read (with a retry and a
     resume each), holds no password, token or Authorization value, nor their base64."""
-    tokens, reg, pushed = tokened
+    tokens, reg, _ = tokened
     proxy.add(Fault("status", path="/manifests/", status=503, times=1))
     proxy.add(Fault("reset", path="/blobs/", offset=300 * 1024, times=1))
     basic = inspect(capsys, proxy, "-vv", "--json")

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from faultproxy import Fault, FaultProxy
-from registryhelpers import Pushed, push_index, push_random_image
+from registryhelpers import push_index, push_random_image
 from services import AuthRegistry, Registry
 from tokenserver import TokenServer, token_registry
 
