@@ -5,7 +5,12 @@ images built and pushed by the real dockerd to the real loopback registry."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from clitools import console_script
 from cloudbuild_standin import CloudBuildStandIn, build_json
 from cloudimages import (
     BUILD,
@@ -26,8 +32,9 @@ from cloudimages import (
     tag_digest,
 )
 from faultproxy import Fault, FaultProxy
+from metadata_server import MetadataServer
 from registryhelpers import put_manifest
-from services import Dockerd, Registry
+from services import AuthRegistry, Dockerd, Registry, start_auth_registry
 
 import buildguard
 from buildguard._cli import main
@@ -290,3 +297,106 @@ def test_a_failed_mark_is_exit_3_and_says_the_verify_passed(
     assert run.out.startswith("PASS: ")
     assert "the verify passed, but 'verified' could not be put on" in run.err
     assert "HTTP 403 DENIED: read-only" in run.err
+
+
+# --------------------------------------------------------------------------- subprocesses
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without Google, Docker and buildguard settings."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("GOOGLE_", "GCE_", "CLOUDSDK_", "DOCKER_", "BUILDGUARD_"))}
+    env.update(extra)
+    return env  # fmt: skip
+
+
+PROBE = r"""
+import sys
+from buildguard._cli import main
+code = main(sys.argv[1:])
+loaded = sorted(m for m in sys.modules if m.startswith(("google.cloud", "google.api_core")))
+print("PROBE", code, " ".join(loaded), file=sys.stderr)
+"""
+
+
+def probe(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, set[str]]:
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], env=env, cwd=cwd, text=True,
+                          capture_output=True, timeout=300, check=False)  # fmt: skip
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith("PROBE "), done.stderr
+    _, code, *loaded = line.split(" ")
+    return int(code), {m for m in loaded if m}
+
+
+def test_a_plain_verify_imports_no_google_client_library(
+    cloudbuild: CloudBuildStandIn, images: Images, tmp_path: Path
+) -> None:
+    (tmp_path / "cfg").mkdir()
+    env = clean_env(DOCKER_CONFIG=str(tmp_path / "cfg"), PROJECT_ID=PROJECT,
+                    BUILDGUARD_CLOUDBUILD_EMULATOR_HOST=cloudbuild.host)  # fmt: skip
+    expect = ["--expect-build-id", BUILD, "--expect-commit", COMMIT]
+    code, loaded = probe(["verify", images.fresh, *expect, "--mark-verified", "plain-ok"], env,
+                         tmp_path)  # fmt: skip
+    assert code == 0
+    assert loaded == set()
+    add_build(cloudbuild, BUILD, [images.fresh])
+    code, loaded = probe(["verify", "--from-build", BUILD], env, tmp_path)  # the control
+    assert code == 0
+    assert "google.cloud.devtools.cloudbuild_v1" in loaded
+    assert "google.cloud.artifactregistry_v1" not in loaded  # nothing to tag on *.pkg.dev
+
+
+@pytest.fixture(scope="module")
+def google_token() -> str:
+    return "ya29." + secrets.token_urlsafe(40)
+
+
+@pytest.fixture(scope="module")
+def google_registry(tmp_path_factory: pytest.TempPathFactory,
+                    google_token: str) -> Iterator[AuthRegistry]:  # fmt: skip
+    reg = start_auth_registry(tmp_path_factory.mktemp("cb-google-registry"),
+                              username="oauth2accesstoken", password=google_token)  # fmt: skip
+    try:
+        yield reg
+    finally:
+        reg.stop()
+
+
+def test_google_adc_for_a_listed_registry_and_no_secret_in_any_output(
+    cloudbuild: CloudBuildStandIn, dockerd: Dockerd, google_registry: AuthRegistry,
+    google_token: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    push_config = tmp_path / "push-config"
+    google_registry.write_docker_config(push_config)
+    dist = sealed_dist(tmp_path / "bundle", BUILD, COMMIT)
+    tag = f"{google_registry.host}/cb/private:v1"
+    digest = build_and_push(dockerd, dist, tmp_path / "ctx", tag,
+                            env={"DOCKER_CONFIG": str(push_config)})  # fmt: skip
+    add_build(cloudbuild, BUILD, [f"{google_registry.host}/cb/private@{digest}"],
+              region="us-central1")  # fmt: skip
+    (tmp_path / "home" / "cfg").mkdir(parents=True)
+    with MetadataServer(google_token) as metadata:
+        env = clean_env(
+            **metadata.environ(), HOME=str(tmp_path / "home"),
+            CLOUDSDK_CONFIG=str(tmp_path / "home" / "gcloud"),
+            DOCKER_CONFIG=str(tmp_path / "home" / "cfg"), PROJECT_ID=PROJECT,
+            BUILDGUARD_GOOGLE_REGISTRIES=google_registry.host,
+            BUILDGUARD_CLOUDBUILD_EMULATOR_HOST=cloudbuild.host,
+        )  # fmt: skip
+        report_file = tmp_path / "report.json"
+        # not clitools.buildguard_cli: it would merge this process's environment back in
+        done = subprocess.run(
+            [console_script(), "-vv", "verify", "--from-build", BUILD, "--region",
+             "us-central1", "--json", "--report", str(report_file), "--mark-verified",
+             "verified"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+            check=False, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert metadata.token_requests >= 1
+    assert "GET " in done.stderr and "(attempt 1)" in done.stderr  # -vv really logged
+    headers = {"Authorization": google_registry.auth_header()}
+    assert tag_digest(google_registry.url, "cb/private", "verified", headers) == digest
+    output = done.stdout + done.stderr + report_file.read_text()
+    basic = base64.b64encode(f"oauth2accesstoken:{google_token}".encode()).decode()
+    for secret in (google_token, base64.b64encode(google_token.encode()).decode(), basic):
+        assert secret not in output

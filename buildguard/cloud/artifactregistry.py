@@ -86,9 +86,9 @@ def tag_version(
         try:
             client.create_tag(parent=package.name, tag_id=tag, tag=wanted, **call_options())
             logger.info("created tag %s on %s", tag_name, version)
-        except exceptions.AlreadyExists:
-            client.update_tag(tag=wanted, update_mask=field_mask_pb2.FieldMask(paths=["version"]),
-                              **call_options())  # fmt: skip
+        except exceptions.Conflict:  # over REST, ALREADY_EXISTS arrives as HTTP 409
+            mask = field_mask_pb2.FieldMask(paths=["version"])
+            client.update_tag(tag=wanted, update_mask=mask, **call_options())
             logger.info("moved tag %s to %s", tag_name, version)
     except google_errors() as exc:
         raise api_error(exc, what, WRITER_ROLE) from None
