@@ -5,9 +5,9 @@ request's scope (``pull``, or ``pull,push`` for a write), sends it, and on a 401
 challenge once: ``Basic`` with the keychain's credentials; ``Bearer`` with a token from the
 realm (``GET realm?service=…&scope=repository:REPO:ACTIONS`` with basic auth, or ``POST
 grant_type=refresh_token`` for an identity token; ``token`` or ``access_token``; renewed
-before ``expires_in``, default 60 s, runs out). A 401 to a header that predates the request
-(an expired token, a Google token that aged) refreshes the credentials once; a 401 to a
-header obtained for this very request is a :class:`RegistryAuthError`: no loops. A 403 from
+before ``expires_in``, default 60 s, runs out). Credentials that predate the 401 (an
+expired token, a Google token that aged) are refreshed once before the answer; a second 401,
+to the answer itself, is a :class:`RegistryAuthError`: no loops. A 403 from
 the registry is "access denied". Requests to any other host (a storage redirect) are sent
 untouched: our credentials never leave the registry host.
 """
