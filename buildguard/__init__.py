@@ -30,15 +30,21 @@ _EXPORTS = {
     "Finding": "buildguard.models",
     "Record": "buildguard.models",
     "VerifyReport": "buildguard.models",
-    "load_record": "buildguard.record",
+    "load_record": "buildguard.recordfile",
     "record": "buildguard.record",
     "RunResult": "buildguard.run",
     "run": "buildguard.run",
     "seal": "buildguard.seal",
     "verify": "buildguard.verify",
+    "BuildVerifyReport": "buildguard.buildreport",
+    "mark_build": "buildguard.frombuild",
+    "verify_build": "buildguard.frombuild",
+    "MarkFailed": "buildguard.mark",
+    "mark_verified": "buildguard.mark",
 }
 
 __all__ = [
+    "BuildVerifyReport",
     "BuildguardError",
     "BundleManifest",
     "CheckFailed",
@@ -48,6 +54,7 @@ __all__ = [
     "HostileImage",
     "ImageReadError",
     "InspectReport",
+    "MarkFailed",
     "Record",
     "RecordReadError",
     "RunResult",
@@ -57,13 +64,17 @@ __all__ = [
     "__version__",
     "inspect",
     "load_record",
+    "mark_build",
+    "mark_verified",
     "record",
     "run",
     "seal",
     "verify",
+    "verify_build",
 ]
 
 if TYPE_CHECKING:
+    from buildguard.buildreport import BuildVerifyReport
     from buildguard.errors import (
         BuildguardError,
         CheckFailed,
@@ -74,10 +85,13 @@ if TYPE_CHECKING:
         SealRefused,
         UsageError,
     )
+    from buildguard.frombuild import mark_build, verify_build
     from buildguard.image.report import InspectReport
     from buildguard.inspect import inspect
+    from buildguard.mark import MarkFailed, mark_verified
     from buildguard.models import BundleManifest, FileEntry, Finding, Record, VerifyReport
-    from buildguard.record import load_record, record
+    from buildguard.record import record
+    from buildguard.recordfile import load_record
     from buildguard.run import RunResult, run
     from buildguard.seal import seal
     from buildguard.verify import verify
