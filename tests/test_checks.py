@@ -242,7 +242,7 @@ def test_missing_file_names_the_layer_whose_whiteout_deleted_it() -> None:
 def test_a_manifest_over_the_file_cap_is_invalid_without_a_model_per_file() -> None:
     from buildguard.models import MANIFEST_MAX_FILES
 
-    tree, raw, manifest = sealed(FILES)
+    tree, _, manifest = sealed(FILES)
     doc = manifest.model_dump(mode="json")
     doc["files"] = [doc["files"][0]] * (MANIFEST_MAX_FILES + 1)
     import json
