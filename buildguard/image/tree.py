@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
-
-from sortedcontainers import SortedList
+from typing import TYPE_CHECKING, Literal
 
 from buildguard._internal.pathescape import escape
 from buildguard.image import layerindex as li
 from buildguard.image.layerindex import LayerIndex
 from buildguard.image.tarwalk import normalize
+
+if TYPE_CHECKING:
+    from sortedcontainers import SortedList
 
 MANIFEST_NAME = "buildguard-manifest.json"
 _LAYER_SHIFT = 33
@@ -178,6 +179,8 @@ class TreeStore:
 
     def _index(self) -> SortedList:
         if self._sorted is None:
+            from sortedcontainers import SortedList  # only when a listing is first needed
+
             self._sorted = SortedList(self._refs)
         return self._sorted
 
