@@ -226,3 +226,29 @@ def test_stale_folder_copied_with_seal_bypassed_fails_at_the_daemon_verify(
     assert re.search(rf"layer \d+ sha256:[0-9a-f]+ +\S.* COPY dir:[0-9a-f]+ in {BUNDLE}\s",
                      log), log
     assert_nothing_pushed(auth_registry, repository, result)
+
+
+def test_multistage_dockerfile_seals_in_the_build_stage_and_never_replays_a_cached_bundle(
+    cloudbuild: CloudBuildRunner, step_images: StepImages, workspace: Path,
+) -> None:
+    image = "multistage/frontend"
+    config = {
+        "options": {"automapSubstitutions": True},
+        "steps": [
+            {"id": "docker-build", "name": "gcr.io/cloud-builders/docker", "dir": APP_DIR,
+             "args": ["build", "--file=multistage.Dockerfile", "--build-arg=BUILD_ID=$BUILD_ID",
+                      "--build-arg=COMMIT_SHA=$COMMIT_SHA",
+                      f"--build-arg=BUILDGUARD_NODE={step_images.node}",
+                      f"--tag={image}:$BUILD_ID", "."]},
+            {"id": "verify-image", "name": step_images.buildguard, "dir": APP_DIR,
+             "args": ["verify", f"docker-daemon:{image}:$BUILD_ID", "--path", BUNDLE]},
+        ],
+    }
+    first = cloudbuild.run(config, workspace, substitutions={"COMMIT_SHA": COMMIT})
+    assert first.status == "SUCCESS", first.log
+    assert f"bundle {BUNDLE}: ok (build {first.build_id}" in first.step("verify-image").log
+    # the same sources again: `npm ci` comes from the cache, the bundle is rebuilt
+    second = cloudbuild.run(config, workspace, substitutions={"COMMIT_SHA": COMMIT})
+    assert second.status == "SUCCESS", second.log
+    assert "Using cache" in second.step("docker-build").log
+    assert f"bundle {BUNDLE}: ok (build {second.build_id}" in second.step("verify-image").log
