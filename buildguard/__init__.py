@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from buildguard.buildreport import BuildVerifyReport
 from buildguard.errors import (
     BuildguardError,
     CheckFailed,
@@ -18,8 +19,10 @@ from buildguard.errors import (
     SealRefused,
     UsageError,
 )
+from buildguard.frombuild import mark_build, verify_build
 from buildguard.image.report import InspectReport
 from buildguard.inspect import inspect
+from buildguard.mark import MarkFailed, mark_verified
 from buildguard.models import BundleManifest, FileEntry, Finding, Record, VerifyReport
 from buildguard.record import load_record, record
 from buildguard.run import RunResult, run
@@ -27,6 +30,7 @@ from buildguard.seal import seal
 from buildguard.verify import verify
 
 __all__ = [
+    "BuildVerifyReport",
     "BuildguardError",
     "BundleManifest",
     "CheckFailed",
@@ -36,6 +40,7 @@ __all__ = [
     "HostileImage",
     "ImageReadError",
     "InspectReport",
+    "MarkFailed",
     "Record",
     "RecordReadError",
     "RunResult",
@@ -45,8 +50,11 @@ __all__ = [
     "__version__",
     "inspect",
     "load_record",
+    "mark_build",
+    "mark_verified",
     "record",
     "run",
     "seal",
     "verify",
+    "verify_build",
 ]

@@ -17,7 +17,8 @@ _CHECKS: dict[str, tuple[str, ...]] = {
     "build id": ("BUILD_ID_MISMATCH",),
     "commit": ("COMMIT_MISMATCH", "COMMIT_UNCHECKED"),
     "source digest": ("SOURCE_MISMATCH", "SOURCE_UNCHECKED"),
-    "files present and unchanged": ("FILE_MISSING", "FILE_CHANGED", "FILE_STALE"),
+    "files present and unchanged": ("FILE_MISSING", "FILE_CHANGED", "FILE_MODE", "FILE_STALE",
+                                    "TIMESTAMPS_CLAMPED"),
     "no extra files": ("FILE_EXTRA",),
 }
 
@@ -50,10 +51,10 @@ def render_verify(report: VerifyReport, out: TextIO) -> None:
         f"  {len(errors)} error(s), {len(warnings)} warning(s), "
         f"{len(report.bundles)} bundle(s) checked against build {report.expected.build_id}\n"
     )
-    roots = [b.root for b in report.bundles]
-    groups: dict[str | None, list[Finding]] = {}
+    roots = {(b.root, b.platform) for b in report.bundles}
+    groups: dict[tuple[str | None, str | None], list[Finding]] = {}
     for finding in report.findings:
-        groups.setdefault(finding.bundle, []).append(finding)
+        groups.setdefault((finding.bundle, finding.platform), []).append(finding)
     for bundle in report.bundles:
         state = "ok" if bundle.ok else "FAILED"
         platform = f" [{bundle.platform}]" if bundle.platform else ""
@@ -61,7 +62,7 @@ def render_verify(report: VerifyReport, out: TextIO) -> None:
             f"\nbundle {bundle.root}{platform}: {state} (build {bundle.build_id or '?'}, "
             f"commit {bundle.commit or '?'}, {bundle.files_compared} files compared)\n"
         )
-        for finding in groups.get(bundle.root, []):
+        for finding in groups.get((bundle.root, bundle.platform), []):
             for line in _finding_lines(finding):
                 out.write(line + "\n")
     loose = [f for key, items in groups.items() if key not in roots for f in items]

@@ -8,8 +8,9 @@ import posixpath
 from collections.abc import Sequence
 from datetime import datetime
 
+from buildguard._internal.pathescape import escape
+from buildguard._internal.timefmt import from_epoch
 from buildguard.image.flatten import TreeEntry, wanted
-from buildguard.image.manifest import epoch_to_datetime
 from buildguard.image.open import open_image
 from buildguard.image.reader import FlatImage, Progress
 from buildguard.image.report import (
@@ -41,7 +42,7 @@ def _manifest_report(entry: TreeEntry) -> ManifestReport:
         except (ValueError, UnicodeDecodeError) as exc:
             error = f"not valid JSON: {exc}"
     return ManifestReport(
-        path=entry.path,
+        path=escape(entry.path),
         layer=entry.layer,
         sha256=digest or "0" * 64,
         size=entry.size,
@@ -63,17 +64,17 @@ def _parse_time(text: str | None) -> datetime | None:
 def _file_report(
     entry: TreeEntry, bundle: str | None = None, record_at: datetime | None = None
 ) -> FileReport:
-    mtime = epoch_to_datetime(entry.mtime)
+    mtime = from_epoch(entry.mtime)
     return FileReport(
-        bundle=bundle,
+        bundle=escape(bundle) if bundle is not None else None,
         seconds_after_record=(mtime - record_at).total_seconds() if record_at else None,
-        path=entry.path,
+        path=escape(entry.path),
         type=entry.type,
         size=entry.size,
         sha256=entry.sha256,
         mtime=mtime,
         layer=entry.layer,
-        link_target=entry.link_target,
+        link_target=escape(entry.link_target) if entry.link_target is not None else None,
         mode=entry.mode,
         uid=entry.uid,
         gid=entry.gid,
@@ -92,9 +93,11 @@ def report_of(flat: FlatImage, paths: Sequence[str] = ()) -> InspectReport:
         entries = [seen[p] for p in sorted(seen)]
     else:
         entries = list(flat.tree)
-    manifests = tuple(_manifest_report(e) for e in flat.tree.manifests())
+    manifest_entries = flat.tree.manifests()
+    manifests = tuple(_manifest_report(e) for e in manifest_entries)
     roots = sorted(
-        ((posixpath.dirname(m.path), _parse_time(m.record_started_at)) for m in manifests),
+        ((posixpath.dirname(e.path), _parse_time(m.record_started_at))
+         for e, m in zip(manifest_entries, manifests, strict=True)),
         key=lambda item: len(item[0]),
         reverse=True,
     )

@@ -42,6 +42,10 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "buildguard-manifest.json"
+MANIFEST_MAX_FILES = 100_000
+"""The most files a bundle manifest may list: seal refuses more, verify reads no more."""
+MANIFEST_MAX_BYTES = 32 << 20
+"""The largest bundle manifest (bytes of JSON): seal refuses more, verify reads no more."""
 
 
 class FileEntry(FrozenModel):
@@ -109,6 +113,8 @@ FindingCode = Literal[
     "FILE_CHANGED",
     "FILE_EXTRA",
     "FILE_STALE",
+    "FILE_MODE",
+    "TIMESTAMPS_CLAMPED",
     "NO_MANIFEST",
     "MANIFEST_INVALID",
     "NOTHING_CHECKED",
@@ -196,11 +202,19 @@ SCHEMAS: dict[str, type[BaseModel]] = {
 }
 
 
+def all_schemas() -> dict[str, type[BaseModel]]:
+    """:data:`SCHEMAS` and the ``verify --from-build`` report (it nests VerifyReport, so its
+    module imports this one and is imported late here)."""
+    from buildguard.buildreport import BuildVerifyReport
+
+    return {**SCHEMAS, "build-verify-report.schema.json": BuildVerifyReport}
+
+
 def schema_documents() -> dict[str, str]:
     """Return each exported JSON Schema as the exact text committed under ``schemas/``."""
     return {
         name: json.dumps(model.model_json_schema(mode="serialization"), indent=2) + "\n"
-        for name, model in SCHEMAS.items()
+        for name, model in all_schemas().items()
     }
 
 
