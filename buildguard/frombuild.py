@@ -27,7 +27,7 @@ from buildguard.errors import BuildguardError, UsageError
 from buildguard.image.reference import parse_reference
 from buildguard.mark import MarkFailed, mark_digest
 from buildguard.models import Finding, Record
-from buildguard.record import load_record
+from buildguard.recordfile import load_record
 from buildguard.verify import verify
 
 MAX_CONCURRENT = 3
@@ -56,6 +56,8 @@ def verify_build(
     allow_extra: bool = False,
     insecure_registries: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    no_cache: bool = False,
 ) -> BuildVerifyReport:
     """Verify the images of build ``build_id`` (see the module docstring).
 
@@ -75,6 +77,7 @@ def verify_build(
                 reference, expect_build_id=build.id, expect_commit=build.commit, record=rec,
                 paths=paths, platform=platform, allow_extra=allow_extra,
                 insecure_registries=insecure_registries, environ={}, use_default_record=False,
+                cache=cache, no_cache=no_cache,
             )  # fmt: skip
         except BuildguardError as exc:
             fields.setdefault("reference", image.name)

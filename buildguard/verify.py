@@ -17,6 +17,7 @@ from pathlib import Path
 from buildguard._internal.files import atomic_write
 from buildguard.checks import Expectations, check_image
 from buildguard.errors import UsageError
+from buildguard.image.layercache import open_cache
 from buildguard.image.open import open_image
 from buildguard.image.reader import FlatImage, Progress
 from buildguard.models import (
@@ -29,7 +30,7 @@ from buildguard.models import (
     VerifyReport,
     VerifyStats,
 )
-from buildguard.record import DEFAULT_RECORD, load_record
+from buildguard.recordfile import DEFAULT_RECORD, load_record
 
 ALL_PLATFORMS = "all"
 
@@ -104,6 +105,8 @@ def verify(
     insecure_registries: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    no_cache: bool = False,
     use_default_record: bool = True,
 ) -> VerifyReport:
     """Check every bundle in ``image`` against this build.
@@ -121,6 +124,7 @@ def verify(
     started = datetime.now(UTC)
     expect, expected = _expectations(expect_build_id, expect_commit, record, env, started,
                                      use_default_record)
+    layer_cache = open_cache(cache, enabled=not no_cache)  # from os.environ, not `environ`
     wanted_platform = None if platform in (None, ALL_PLATFORMS) else platform
 
     bundles: list[BundleResult] = []
@@ -136,7 +140,7 @@ def verify(
         )
         digest = index_digest
         for label, target in targets:
-            flat = target.read(paths, progress)
+            flat = target.read(paths, progress, layer_cache)
             these_layers = layer_models(flat)
             # the index's word for the platform (what --platform selects), else the config's
             chosen = label or str(flat.info.platform)

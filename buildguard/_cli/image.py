@@ -29,6 +29,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             allow_extra=args.allow_extra,
             insecure_registries=args.insecure_registry,
             progress=shown,
+            cache=args.cache,
+            no_cache=args.no_cache,
         )
     if args.report:
         write_report(report, args.report)
@@ -44,20 +46,22 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from buildguard._render import render_inspect
-    from buildguard.inspect import inspect
+    from buildguard.inspect import inspect_stream, write_json
 
     with progress() as shown:
-        report = inspect(
+        head, files = inspect_stream(
             args.image,
             paths=args.path,
             platform=args.platform,
             insecure_registries=args.insecure_registry,
             progress=shown,
+            cache=args.cache,
+            no_cache=args.no_cache,
         )
     if args.json:
-        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        write_json(head, files, sys.stdout)
     else:
-        render_inspect(report, sys.stdout)
+        render_inspect(head, files, sys.stdout)
     return 0
 
 
@@ -71,6 +75,11 @@ def image_options(parser: argparse.ArgumentParser, *, optional: bool = False) ->
                         help="use plain HTTP for HOST (loopback always does)")
     parser.add_argument("--json", action="store_true",
                         help="print the report as JSON on stdout (human output to stderr)")
+    parser.add_argument("--cache", metavar="DIR|gs://BUCKET/PREFIX",
+                        help="layer-index cache (default $BUILDGUARD_CACHE, else "
+                        "$XDG_CACHE_HOME/buildguard); gs:// needs $BUILDGUARD_CACHE_KEY")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="read every layer; neither use nor fill the cache")
 
 
 def register(commands: Any) -> None:
