@@ -6,9 +6,9 @@
   cannot start;
 - ``local_images``: the local equivalents of the public images (localimages.py) built on it;
 - ``cloudbuild``: a :class:`CloudBuildRunner` on it;
+- ``cloudbuild_registry``: an htpasswd registry for the pipelines, its storage on a tmpfs;
 - ``step_images``: steps/cloudbuild.yaml run through the runner, pushing both step images to
-  the htpasswd registry (the credentials reach the steps through /builder/home, as in Cloud
-  Build).
+  that registry (the credentials reach the steps through /builder/home, as in Cloud Build).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import shutil
+import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +27,14 @@ from typing import Any
 import localimages
 import pytest
 from cloudbuild_runner import BuildResult, CloudBuildRunner
-from services import AuthRegistry, Dockerd, ServiceError, start_dockerd
+from services import (
+    AuthRegistry,
+    Dockerd,
+    ServiceError,
+    remove_tree,
+    start_auth_registry,
+    start_dockerd,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSION = "0.1.0"
@@ -33,6 +42,8 @@ SOURCE_PATHS = ("pyproject.toml", "README.md", "buildguard", "steps")
 # The pipeline daemon's images and containers (~1.5 GB at the end of a session) live in
 # memory: nothing to write to disk, nothing to delete file by file afterwards.
 DATA_TMPFS_SIZE = "6g"
+# The same for the registry the pipelines push to (step images and app images, ~1 GB).
+REGISTRY_TMPFS_SIZE = "4g"
 
 
 def report(config: pytest.Config, message: str) -> None:
@@ -88,6 +99,28 @@ def cloudbuild_dockerd(pytestconfig: pytest.Config) -> Iterator[Dockerd]:
 
 
 @pytest.fixture(scope="session")
+def cloudbuild_registry() -> Iterator[AuthRegistry]:
+    """An htpasswd registry of the pipelines' own, its storage on a tmpfs."""
+    root = Path(tempfile.mkdtemp(prefix="bgr-"))
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={REGISTRY_TMPFS_SIZE}",
+                              "tmpfs", str(root)], capture_output=True, text=True, check=False)
+    try:
+        try:
+            registry = start_auth_registry(root)
+        except ServiceError as exc:
+            pytest.fail(f"registry could not be started:\n{exc}", pytrace=False)
+        try:
+            yield registry
+        finally:
+            registry.stop()
+    finally:
+        if mounted.returncode == 0:
+            remove_tree(root)  # unmounts first
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def local_images(
     cloudbuild_dockerd: Dockerd, tmp_path_factory: pytest.TempPathFactory,
     pytestconfig: pytest.Config,
@@ -116,17 +149,17 @@ class StepImages:
 
 @pytest.fixture(scope="session")
 def step_images(
-    cloudbuild: CloudBuildRunner, auth_registry: AuthRegistry,
+    cloudbuild: CloudBuildRunner, cloudbuild_registry: AuthRegistry,
     tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config,
 ) -> StepImages:
     started = time.monotonic()
     workspace = copy_source(tmp_path_factory.mktemp("steps-build") / "workspace")
-    registry = f"{auth_registry.host}/buildguard"
+    registry = f"{cloudbuild_registry.host}/buildguard"
     result = cloudbuild.run(
         ROOT / "steps/cloudbuild.yaml", workspace,
         substitutions={"_REGISTRY": registry, "_NODE_BASE": localimages.node_base_name(),
                        "COMMIT_SHA": "5" * 40},
-        docker_config=docker_auth(auth_registry))
+        docker_config=docker_auth(cloudbuild_registry))
     steps = ", ".join(f"{s.step.id} {s.seconds:.0f}s" for s in result.steps)
     report(pytestconfig, f"steps/cloudbuild.yaml: {result.status} in "
            f"{time.monotonic() - started:.1f}s ({steps})")

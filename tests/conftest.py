@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
-from cloudbuild_fixtures import cloudbuild, cloudbuild_dockerd, local_images, step_images
+from cloudbuild_fixtures import (
+    cloudbuild,
+    cloudbuild_dockerd,
+    cloudbuild_registry,
+    local_images,
+    step_images,
+)
 from services import (
     AuthRegistry,
     Dockerd,
@@ -26,10 +32,12 @@ from services import (
 )
 from viteapp import install_app
 
-__all__ = ["cloudbuild", "cloudbuild_dockerd", "local_images", "step_images"]
+__all__ = ["cloudbuild", "cloudbuild_dockerd", "cloudbuild_registry", "local_images",
+           "step_images"]
 
 SERVICE_FIXTURES = frozenset({"dockerd", "base_image", "registry", "auth_registry",
-                              "cloudbuild_dockerd", "local_images", "cloudbuild", "step_images"})
+                              "cloudbuild_dockerd", "cloudbuild_registry", "local_images",
+                              "cloudbuild", "step_images"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -168,9 +168,10 @@ COPY docker /usr/bin/docker
 ENTRYPOINT ["docker"]
 """, lambda: cli),
         Equivalent(CLOUD_SDK, "the docker CLI and a `gcloud` stand-in (tests/standins/gcloud) "
-                   "that implements only `gcloud run deploy SERVICE --image IMAGE`: it runs "
-                   "IMAGE on the local daemon (network `cloudbuild`, PORT=8080 published on "
-                   "127.0.0.1) and prints the service URL once it answers",
+                   "that implements only `gcloud run deploy SERVICE --image IMAGE` (runs IMAGE "
+                   "on the local daemon, network `cloudbuild`, PORT=8080 published on "
+                   "127.0.0.1, and prints the service URL once it answers) and `gcloud run "
+                   "services describe SERVICE --format 'value(status.url)'`",
                    """FROM {rootfs}
 COPY docker /usr/bin/docker
 COPY gcloud /usr/local/bin/gcloud

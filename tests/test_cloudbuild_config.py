@@ -63,7 +63,8 @@ def test_schema_check_rejects_a_misspelled_field() -> None:
 def test_example_follows_the_contracts_order() -> None:
     steps = load(CONFIGS[0])["steps"]
     assert [s["id"] for s in steps] == ["record", "build", "seal", "docker-build",
-                                        "verify-image", "push", "verify-pushed", "deploy"]
+                                        "verify-image", "push", "verify-pushed", "deploy",
+                                        "verify-live"]
     assert steps[0]["args"] == ["record", "--clean", "dist"]
     assert "npm ci && npm run build" in steps[1]["args"][-1]
     assert ". .buildguard/build.env" in steps[1]["args"][-1]
@@ -73,6 +74,7 @@ def test_example_follows_the_contracts_order() -> None:
     assert steps[4]["args"][1].startswith("docker-daemon:")
     assert "--mark-verified verified" in steps[6]["script"]
     assert 'cat /workspace/image.ref' in steps[7]["script"]
+    assert steps[8]["script"].count("buildguard verify-live") == 1
 
 
 # ------------------------------------------------------------------ every image is known

@@ -44,7 +44,7 @@ MANIFEST_TYPES = ", ".join((
     "application/vnd.oci.image.index.v1+json",
 ))
 ALL_STEPS = ["record", "build", "seal", "docker-build", "verify-image", "push",
-             "verify-pushed", "deploy"]
+             "verify-pushed", "deploy", "verify-live"]
 
 
 def example_config() -> dict[str, Any]:
@@ -121,10 +121,10 @@ def steps_run(result: BuildResult) -> list[str]:
 
 def test_fresh_build_passes_every_step_and_tags_the_verified_digest(
     cloudbuild: CloudBuildRunner, cloudbuild_dockerd: Dockerd, step_images: StepImages,
-    auth_registry: AuthRegistry, workspace: Path, deployed: None,
+    cloudbuild_registry: AuthRegistry, workspace: Path, deployed: None,
 ) -> None:
     repository = "fresh/frontend"
-    result = run_example(cloudbuild, step_images, auth_registry, workspace, example_config(),
+    result = run_example(cloudbuild, step_images, cloudbuild_registry, workspace, example_config(),
                          repository)
     ran = steps_run(result)
     # what a failing step printed is in result.log
@@ -132,17 +132,17 @@ def test_fresh_build_passes_every_step_and_tags_the_verified_digest(
     assert all(r.ok for r in result.steps[:6]), result.log
     reference = (workspace / "image.ref").read_text().strip()
     name, _, digest = reference.partition("@")
-    assert name == f"{auth_registry.host}/{repository}"
+    assert name == f"{cloudbuild_registry.host}/{repository}"
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest)
     assert f"bundle {BUNDLE}: ok (build {result.build_id}" in result.step("verify-image").log
 
     # the registry really serves that digest under the build's tag
-    served = registry_get(auth_registry, f"/v2/{repository}/manifests/{result.build_id}")
+    served = registry_get(cloudbuild_registry, f"/v2/{repository}/manifests/{result.build_id}")
     assert served.headers["docker-content-digest"] == digest
 
     # verify by digest, then `verified` on exactly that digest
     assert result.step("verify-pushed").ok, result.log
-    verified = registry_get(auth_registry, f"/v2/{repository}/manifests/verified")
+    verified = registry_get(cloudbuild_registry, f"/v2/{repository}/manifests/verified")
     assert verified.status_code == 200, verified.text
     assert verified.headers["docker-content-digest"] == digest
 
@@ -159,26 +159,31 @@ def test_fresh_build_passes_every_step_and_tags_the_verified_digest(
     assert script, page.text
     assert result.build_id in httpx.get(url.group(1) + script.group(1)).text
     assert httpx.get(url.group(1) + "/buildguard-manifest.json").status_code == 404
+    assert (workspace / "service.url").read_text().strip() == url.group(1)
+
+    # and verify-live found this build's bundle served there
+    assert result.step("verify-live").ok, result.step("verify-live").log
+    assert url.group(1) in result.step("verify-live").log
 
     # images: pushed again after the steps, and recorded with the same digest
     assert result.status == "SUCCESS", result.log
     assert [(i.name, i.digest) for i in result.images] == [
-        (f"{auth_registry.host}/{repository}:{result.build_id}", digest)]
+        (f"{cloudbuild_registry.host}/{repository}:{result.build_id}", digest)]
 
 
 def test_pushed_image_carries_the_build_id_and_revision_labels(
     cloudbuild: CloudBuildRunner, cloudbuild_dockerd: Dockerd, step_images: StepImages,
-    auth_registry: AuthRegistry, workspace: Path,
+    cloudbuild_registry: AuthRegistry, workspace: Path,
 ) -> None:
     config = example_config()
     config["steps"] = [s for s in config["steps"]
                        if s["id"] in ("record", "build", "seal", "docker-build")]
     config.pop("images")
-    result = run_example(cloudbuild, step_images, auth_registry, workspace, config,
+    result = run_example(cloudbuild, step_images, cloudbuild_registry, workspace, config,
                          "labels/frontend")
     assert result.status == "SUCCESS", result.log
     image = cloudbuild_dockerd.client.images.get(
-        f"{auth_registry.host}/labels/frontend:{result.build_id}")
+        f"{cloudbuild_registry.host}/labels/frontend:{result.build_id}")
     labels = image.attrs["Config"]["Labels"]
     assert labels["org.opencontainers.image.revision"] == COMMIT
     assert labels["io.github.buildguard.build-id"] == result.build_id
@@ -187,12 +192,12 @@ def test_pushed_image_carries_the_build_id_and_revision_labels(
 
 
 def test_incident_old_dist_without_the_npm_step_fails_at_seal(
-    cloudbuild: CloudBuildRunner, step_images: StepImages, auth_registry: AuthRegistry,
+    cloudbuild: CloudBuildRunner, step_images: StepImages, cloudbuild_registry: AuthRegistry,
     workspace: Path, earlier_release: Path,
 ) -> None:
     shutil.copytree(earlier_release, workspace / APP_DIR / "dist")
     repository = "incident/frontend"
-    result = run_example(cloudbuild, step_images, auth_registry, workspace,
+    result = run_example(cloudbuild, step_images, cloudbuild_registry, workspace,
                          without_step(example_config(), "build"), repository)
     assert result.status == "FAILURE"
     assert steps_run(result) == ["record", "seal"]
@@ -200,11 +205,11 @@ def test_incident_old_dist_without_the_npm_step_fails_at_seal(
     assert result.step("seal").exit_code == 1
     assert "dist" in result.step("seal").log
     assert not (workspace / APP_DIR / "dist").exists()  # record --clean removed the old one
-    assert_nothing_pushed(auth_registry, repository, result)
+    assert_nothing_pushed(cloudbuild_registry, repository, result)
 
 
 def test_stale_folder_copied_with_seal_bypassed_fails_at_the_daemon_verify(
-    cloudbuild: CloudBuildRunner, step_images: StepImages, auth_registry: AuthRegistry,
+    cloudbuild: CloudBuildRunner, step_images: StepImages, cloudbuild_registry: AuthRegistry,
     workspace: Path, earlier_release: Path,
 ) -> None:
     app = workspace / APP_DIR
@@ -213,7 +218,7 @@ def test_stale_folder_copied_with_seal_bypassed_fails_at_the_daemon_verify(
     dockerfile.write_text(dockerfile.read_text().replace(
         f"COPY dist {BUNDLE}", f"COPY release {BUNDLE}"))
     repository = "stale/frontend"
-    result = run_example(cloudbuild, step_images, auth_registry, workspace,
+    result = run_example(cloudbuild, step_images, cloudbuild_registry, workspace,
                          without_step(example_config(), "seal"), repository)
     assert result.status == "FAILURE"
     assert steps_run(result) == ["record", "build", "docker-build", "verify-image"]
@@ -225,7 +230,7 @@ def test_stale_folder_copied_with_seal_bypassed_fails_at_the_daemon_verify(
     # the finding names the layer that put the files there: the Dockerfile's COPY
     assert re.search(rf"layer \d+ sha256:[0-9a-f]+ +\S.* COPY dir:[0-9a-f]+ in {BUNDLE}\s",
                      log), log
-    assert_nothing_pushed(auth_registry, repository, result)
+    assert_nothing_pushed(cloudbuild_registry, repository, result)
 
 
 def test_multistage_dockerfile_seals_in_the_build_stage_and_never_replays_a_cached_bundle(

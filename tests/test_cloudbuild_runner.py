@@ -47,9 +47,9 @@ def test_steps_share_workspace_and_home_and_see_what_cloud_build_gives_them(
 
 
 def test_first_failing_step_stops_the_build_and_nothing_is_pushed(
-    cloudbuild: CloudBuildRunner, auth_registry: AuthRegistry, tmp_path: Path
+    cloudbuild: CloudBuildRunner, cloudbuild_registry: AuthRegistry, tmp_path: Path
 ) -> None:
-    image = f"{auth_registry.host}/runner/never:1"
+    image = f"{cloudbuild_registry.host}/runner/never:1"
     config = {
         "steps": [
             {"id": "tag", "name": DOCKER_BUILDER, "args": ["tag", DOCKER_BUILDER, image]},
@@ -59,7 +59,7 @@ def test_first_failing_step_stops_the_build_and_nothing_is_pushed(
         ],
         "images": [image],
     }
-    result = cloudbuild.run(config, tmp_path, docker_config=docker_auth(auth_registry))
+    result = cloudbuild.run(config, tmp_path, docker_config=docker_auth(cloudbuild_registry))
     assert result.status == "FAILURE"
     assert result.failed_step == "fail"
     assert result.step("fail").exit_code == 7
@@ -69,14 +69,14 @@ def test_first_failing_step_stops_the_build_and_nothing_is_pushed(
 
 
 def test_images_are_pushed_after_the_steps_with_the_homes_credentials(
-    cloudbuild: CloudBuildRunner, auth_registry: AuthRegistry, tmp_path: Path
+    cloudbuild: CloudBuildRunner, cloudbuild_registry: AuthRegistry, tmp_path: Path
 ) -> None:
-    image = f"{auth_registry.host}/runner/pushed:1"
+    image = f"{cloudbuild_registry.host}/runner/pushed:1"
     config = {"steps": [{"name": DOCKER_BUILDER, "args": ["tag", DOCKER_BUILDER, image]}],
               "images": [image]}
     refused = cloudbuild.run(config, tmp_path)  # no credentials in /builder/home
     assert refused.status == "FAILURE" and "no basic auth credentials" in refused.push_log
-    result = cloudbuild.run(config, tmp_path, docker_config=docker_auth(auth_registry))
+    result = cloudbuild.run(config, tmp_path, docker_config=docker_auth(cloudbuild_registry))
     assert result.status == "SUCCESS", result.log
     assert [i.name for i in result.images] == [image]
     assert result.images[0].digest.startswith("sha256:")
