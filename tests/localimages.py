@@ -77,9 +77,12 @@ def wheelhouse() -> Path:
     target = cache_dir() / f"wheelhouse-{_key(*requirements)}"
 
     def fill(work: Path) -> None:
-        subprocess.run(["python3", "-m", "pip", "download", "--quiet", "--only-binary=:all:",
-                        "--dest", str(work), *requirements], check=True,
-                       stdin=subprocess.DEVNULL, timeout=900)
+        done = subprocess.run(["python3", "-m", "pip", "download", "--quiet",
+                               "--only-binary=:all:", "--dest", str(work), *requirements],
+                              capture_output=True, text=True, check=False,
+                              stdin=subprocess.DEVNULL, timeout=900)
+        if done.returncode != 0:
+            raise RuntimeError(f"pip download failed:\n{done.stdout}{done.stderr}")
 
     return _fill_once(target, fill)
 
