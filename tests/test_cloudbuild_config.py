@@ -238,3 +238,20 @@ def test_bad_keys_and_step_rules() -> None:
 def test_doubling_every_dollar_always_yields_the_text(text: str) -> None:
     assert cfg.substitute(text.replace("$", "$$"), {"A": "x", "_B": "y"}) == text
     assert cfg.template_keys(text.replace("$", "$$")) == []
+
+
+def docs_yaml_blocks() -> list[str]:
+    return re.findall(r"```yaml\n(.*?)```", (ROOT / "docs/cloudbuild.md").read_text(), re.S)
+
+
+def test_every_yaml_snippet_in_the_docs_is_a_valid_build_or_part_of_one() -> None:
+    blocks = docs_yaml_blocks()
+    assert len(blocks) >= 5
+    for block in blocks:
+        data = yaml.safe_load(block)
+        if isinstance(data, list):  # a step or two
+            data = {"steps": data}
+        parse_build(data)
+        if "steps" in data:  # and reads as Cloud Build would, given its user substitutions
+            used = {k: "x" for k in cfg.template_keys(block) if k.startswith("_")}
+            cfg.resolve(data, builtins=BUILTINS, substitutions=used)
