@@ -16,7 +16,9 @@ What it checks and resolves, after Cloud Build's own rules (as documented, and a
 - `script` excludes `args` and `entrypoint`; `waitFor` names earlier steps (or `-`).
 
 Unknown keys are refused, so a config using something this runner does not do (volumes,
-secrets, pools) fails loudly instead of running differently.
+secrets, pools) fails loudly instead of running differently. Keys that change nothing here
+are accepted and ignored: the build's `timeout`, `serviceAccount`, `logsBucket`, and
+`options.logging`, `machineType`, `requestedVerifyOption`.
 """
 
 from __future__ import annotations
