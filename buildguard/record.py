@@ -111,7 +111,8 @@ def _check_build_id(build_id: str) -> str:
     if not build_id:
         raise UsageError(
             "no build id: pass --build-id or set $BUILD_ID",
-            hint="Cloud Build sets $BUILD_ID for every step; elsewhere use your CI's run id",
+            hint="in Cloud Build pass it to the step (env: [BUILD_ID=$BUILD_ID], or options: "
+            "automapSubstitutions: true); elsewhere use your CI's run id",
         )
     if len(build_id) > 256 or any(c.isspace() or not c.isprintable() for c in build_id):
         raise UsageError(
