@@ -10,12 +10,18 @@ files as parents, duplicates, root entries, global headers.
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from clitools import buildguard_cli
 
 import tarcraft as tc
 from tarcraft import GNU_MAGIC, Entry, Header, Member, Raw, pax_member, serialize
 
+BUILD_ID = "B-runtime-000001"
+COMMIT = "c0ffee" + "0" * 34
 ROOT = b"app/v5-frontend"
 INDEX_JS = ROOT + b"/assets/index.js"
 EVIL = b"alert('served, never verified')\n"
@@ -52,6 +58,33 @@ class SealedBundle:
 
     def files_by_path(self) -> dict[str, SealedFile]:
         return {f.path: f for f in self.files}
+
+
+def seal_small_dist(work: Path, *, extra: dict[str, bytes] | None = None) -> SealedBundle:
+    """Record a tiny source tree, write a dist (``extra`` adds files), seal it: all through
+    the installed CLI."""
+    (work / "src").mkdir(parents=True)
+    (work / "src" / "main.js").write_text("export const x = 1\n")
+    record = work / "record.json"
+    done = buildguard_cli("record", "src", "--out", str(record), "--build-id", BUILD_ID,
+                          "--commit", COMMIT, "--env-file", str(work / "build.env"), cwd=work)
+    assert done.returncode == 0, done.stderr
+    dist = work / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text('<script type="module" src="/assets/index.js"></script>\n')
+    (dist / "assets" / "index.js").write_text(f"window.__BUILD__ = '{BUILD_ID}'\n")
+    (dist / "assets" / "style.css").write_text("body { margin: 0 }\n")
+    for rel, data in (extra or {}).items():
+        (dist / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dist / rel).write_bytes(data)
+    done = buildguard_cli("seal", "dist", "--record", str(record), cwd=work)
+    assert done.returncode == 0, done.stdout + done.stderr
+    files = []
+    for path in sorted(p for p in dist.rglob("*") if p.is_file()):
+        st = path.stat()
+        files.append(SealedFile(path.relative_to(dist).as_posix(), path.read_bytes(),
+                                stat.S_IMODE(st.st_mode), int(st.st_mtime)))
+    return SealedBundle(tuple(files), BUILD_ID, COMMIT, str(record))
 
 
 @dataclass(frozen=True)

@@ -37,15 +37,13 @@ import pytest
 from clitools import buildguard_cli
 from golister import GoLister, build_golister
 from imagecorpus import write_layout
-from layercases import CASES, LayerCase, SealedBundle, SealedFile
+from layercases import CASES, LayerCase, SealedBundle, seal_small_dist
 from services import Dockerd
 
 from buildguard._internal.pathescape import escape
 
 pytestmark = pytest.mark.docker
 
-BUILD_ID = "B-runtime-000001"
-COMMIT = "c0ffee" + "0" * 34
 EXPORT_EXTRAS = {"/.dockerenv", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/etc/mtab"}
 MOUNT_POINTS = ("/dev", "/proc", "/sys")
 View = dict[str, tuple[Any, ...]]
@@ -58,26 +56,7 @@ UMOCI_OPINIONS: list[str] = []
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> SealedBundle:
     """A small dist sealed by the real ``buildguard record`` + ``seal``."""
-    work = tmp_path_factory.mktemp("runtime-bundle")
-    (work / "src").mkdir()
-    (work / "src" / "main.js").write_text("export const x = 1\n")
-    record = work / "record.json"
-    done = buildguard_cli("record", "src", "--out", str(record), "--build-id", BUILD_ID,
-                          "--commit", COMMIT, "--env-file", str(work / "build.env"), cwd=work)
-    assert done.returncode == 0, done.stderr
-    dist = work / "dist"
-    (dist / "assets").mkdir(parents=True)
-    (dist / "index.html").write_text('<script type="module" src="/assets/index.js"></script>\n')
-    (dist / "assets" / "index.js").write_text(f"window.__BUILD__ = '{BUILD_ID}'\n")
-    (dist / "assets" / "style.css").write_text("body { margin: 0 }\n")
-    done = buildguard_cli("seal", "dist", "--record", str(record), cwd=work)
-    assert done.returncode == 0, done.stdout + done.stderr
-    files = []
-    for path in sorted(p for p in dist.rglob("*") if p.is_file()):
-        st = path.stat()
-        files.append(SealedFile(path.relative_to(dist).as_posix(), path.read_bytes(),
-                                stat.S_IMODE(st.st_mode), int(st.st_mtime)))
-    return SealedBundle(tuple(files), BUILD_ID, COMMIT, str(record))
+    return seal_small_dist(tmp_path_factory.mktemp("runtime-bundle"))
 
 
 @pytest.fixture(scope="module")
