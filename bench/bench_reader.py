@@ -82,7 +82,7 @@ def bench_headers(tar: bytes) -> tuple[float, float, int]:
         for chunk in chunks:  # the pipeline hands the walker 1 MiB chunks like these
             walker.feed(chunk)
         walker.finish()
-        assert len(walker.entries) == count
+        assert len(walker.index) == count
 
     return timed(with_tarfile), timed(with_walker), count
 
@@ -114,7 +114,7 @@ def child(path: str) -> None:
         for line in status.read_text().splitlines():
             if line.startswith("VmHWM:"):
                 peak_kb = int(line.split()[1])
-    print(f"{peak_kb / 1024:.0f} {len(result.entries)}")
+    print(f"{peak_kb / 1024:.0f} {len(result.index)}")
 
 
 def main() -> None:

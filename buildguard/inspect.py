@@ -8,8 +8,8 @@ import posixpath
 from collections.abc import Sequence
 from datetime import datetime
 
+from buildguard._internal.timefmt import from_epoch
 from buildguard.image.flatten import TreeEntry, wanted
-from buildguard.image.manifest import epoch_to_datetime
 from buildguard.image.open import open_image
 from buildguard.image.reader import FlatImage, Progress
 from buildguard.image.report import (
@@ -63,7 +63,7 @@ def _parse_time(text: str | None) -> datetime | None:
 def _file_report(
     entry: TreeEntry, bundle: str | None = None, record_at: datetime | None = None
 ) -> FileReport:
-    mtime = epoch_to_datetime(entry.mtime)
+    mtime = from_epoch(entry.mtime)
     return FileReport(
         bundle=bundle,
         seconds_after_record=(mtime - record_at).total_seconds() if record_at else None,

@@ -42,6 +42,10 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "buildguard-manifest.json"
+MANIFEST_MAX_FILES = 100_000
+"""The most files a bundle manifest may list: seal refuses more, verify reads no more."""
+MANIFEST_MAX_BYTES = 32 << 20
+"""The largest bundle manifest (bytes of JSON): seal refuses more, verify reads no more."""
 
 
 class FileEntry(FrozenModel):
@@ -109,6 +113,8 @@ FindingCode = Literal[
     "FILE_CHANGED",
     "FILE_EXTRA",
     "FILE_STALE",
+    "FILE_MODE",
+    "TIMESTAMPS_CLAMPED",
     "NO_MANIFEST",
     "MANIFEST_INVALID",
     "NOTHING_CHECKED",

@@ -7,6 +7,7 @@ fails verification raises :class:`ImageReadError` (exit 3) and is never reported
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -16,9 +17,8 @@ from pathlib import Path
 from buildguard._internal.files import atomic_write
 from buildguard.checks import Expectations, check_image
 from buildguard.errors import UsageError
-from buildguard.image.manifest import Platform, document_kind, parse_index, sha256_digest
 from buildguard.image.open import open_image
-from buildguard.image.reader import FlatImage, Image, Progress, SourceImage
+from buildguard.image.reader import FlatImage, Progress
 from buildguard.models import (
     BundleResult,
     Expected,
@@ -78,34 +78,17 @@ def _expectations(
     return expect, expected
 
 
+def _manifest_bytes(flat: FlatImage) -> dict[str, bytes | None]:
+    """Every ``buildguard-manifest.json`` of the image and its bytes (``None``: not kept)."""
+    return {entry.path: entry.data for entry in flat.tree.manifests()}
+
+
 def layer_models(flat: FlatImage) -> tuple[LayerInfo, ...]:
     return tuple(
         LayerInfo(index=layer.index, digest=layer.digest, size=layer.size,
                   created_by=layer.created_by)
         for layer in flat.info.layers
     )
-
-
-def _platform_images(image: Image, platform: str | None) -> tuple[list[Image], str | None]:
-    """The images to read, and the digest of the index when they are its platforms.
-
-    One image, or with ``all`` every platform image of an index (attestation manifests,
-    ``unknown/unknown``, carry no filesystem and are skipped).
-    """
-    if platform != ALL_PLATFORMS or not isinstance(image, SourceImage):
-        return [image], None  # a docker save stream holds one platform image
-    top = image.source.top_manifest()
-    kind, doc = document_kind(top.data, top.media_type, f"manifest of {image.reference}")
-    if kind != "index":
-        return [image], None
-    platforms: dict[str, Platform] = {}
-    for desc in parse_index(doc, f"index of {image.reference}").manifests:
-        if desc.platform is not None and desc.platform.os != "unknown":
-            platforms.setdefault(str(desc.platform), desc.platform)
-    if not platforms:
-        return [image], None
-    images: list[Image] = [SourceImage(image.source, p) for p in platforms.values()]
-    return images, top.digest or sha256_digest(top.data)
 
 
 def verify(
@@ -144,22 +127,20 @@ def verify(
     layers_read = bytes_read = compared = 0
     with open_image(image, platform=wanted_platform,
                     insecure_registries=insecure_registries) as opened:
-        targets, index_digest = _platform_images(opened, platform)
+        index_digest, targets = (
+            opened.platforms() if platform == ALL_PLATFORMS else (None, [(None, opened)])
+        )
         digest = index_digest
-        for target in targets:
+        for label, target in targets:
             flat = target.read(paths, progress)
-            tree = flat.tree.mapping()
-            manifest_bytes = {
-                e.path: e.data for e in flat.tree.manifests() if e.data is not None
-            }
             these_layers = layer_models(flat)
             # the index's word for the platform (what --platform selects), else the config's
-            chosen = str(target.platform) if isinstance(target, SourceImage) and (
-                target.platform is not None) else str(flat.info.platform)
-            label = chosen if len(targets) > 1 else None
+            chosen = label or str(flat.info.platform)
             found, new_findings, n = check_image(
-                tree, manifest_bytes, these_layers, expect,
-                paths=paths, allow_extra=allow_extra, platform=label,
+                flat.tree, _manifest_bytes(flat), these_layers,
+                dataclasses.replace(expect, image_created=flat.info.created),
+                paths=paths, allow_extra=allow_extra,
+                platform=chosen if len(targets) > 1 else None,
             )
             bundles += found
             findings += new_findings

@@ -28,6 +28,7 @@ class Entry:
     mtime: int
     layer: int
     link_target: str | None = None
+    mode: int = 0o644
 
 
 def sha(data: bytes) -> str:
@@ -107,8 +108,9 @@ def test_missing_expectations_are_visible_warnings_not_silent_passes() -> None:
 def test_missing_changed_and_extra_files() -> None:
     tree, raw, _ = sealed(FILES)
     del tree["/app/dist/index.html"]
-    tree["/app/dist/assets/app.js"] = Entry("file", 6, sha(b"hacked"), 0, 2)
-    tree["/app/dist/assets/old-chunk.js"] = Entry("file", 3, sha(b"old"), 0, 1)
+    yesterday = int((STARTED - timedelta(days=1)).timestamp())
+    tree["/app/dist/assets/app.js"] = Entry("file", 6, sha(b"hacked"), yesterday, 2)
+    tree["/app/dist/assets/old-chunk.js"] = Entry("file", 3, sha(b"old"), yesterday, 1)
     _, findings, _ = check_image(tree, raw, LAYERS, EXPECT)
     assert codes(findings) == ["FILE_CHANGED", "FILE_EXTRA", "FILE_MISSING", "FILE_STALE",
                                "FILE_STALE"]
@@ -163,3 +165,75 @@ def test_two_bundles_only_the_stale_one_fails() -> None:
     bundles, findings, _ = check_image(tree, raw, LAYERS, EXPECT)
     assert {b.root: b.ok for b in bundles} == {"/app/admin": False, "/app/dist": True}
     assert {f.bundle for f in findings if f.severity == "error"} == {"/app/admin"}
+
+
+def _stale_bundle_with_times(mtime: int) -> list:  # type: ignore[type-arg]
+    old = STARTED - timedelta(hours=3)
+    tree, raw, _ = sealed(FILES, build_id="build-old", at=old)
+    clamped = {p: Entry(e.type, e.size, e.sha256, mtime, e.layer) for p, e in tree.items()}
+    _, findings, _ = check_image(clamped, raw, LAYERS, EXPECT)
+    return findings
+
+
+def test_clamped_times_are_one_note_not_an_age_per_file() -> None:
+    for mtime in (0, 1, 86_400):
+        findings = _stale_bundle_with_times(mtime)
+        assert [f.code for f in findings if f.code == "FILE_STALE"] == []
+        notes = [f for f in findings if f.code == "TIMESTAMPS_CLAMPED"]
+        assert len(notes) == 1 and notes[0].severity == "info"
+        assert "2 failing file(s)" in notes[0].message and "1970-01-0" in notes[0].message
+        assert "BUILD_ID_MISMATCH" in codes(findings)  # still fails, on the manifest
+
+
+def test_time_equal_to_image_created_is_a_clamp() -> None:
+    created = STARTED - timedelta(days=30)
+    old = STARTED - timedelta(hours=3)
+    tree, raw, _ = sealed(FILES, build_id="build-old", at=old)
+    stamp = int(created.timestamp())
+    tree = {p: Entry(e.type, e.size, e.sha256, stamp, e.layer) for p, e in tree.items()}
+    expect = Expectations("build-now", "c1", SOURCE, STARTED, image_created=created)
+    _, findings, _ = check_image(tree, raw, LAYERS, expect)
+    assert not [f for f in findings if f.code == "FILE_STALE"]
+    assert [f.code for f in findings if f.code == "TIMESTAMPS_CLAMPED"] == ["TIMESTAMPS_CLAMPED"]
+    _, findings, _ = check_image(tree, raw, LAYERS, EXPECT)  # without created: real evidence
+    assert len([f for f in findings if f.code == "FILE_STALE"]) == 2
+
+
+def test_a_mode_that_loses_read_for_others_or_exec_is_a_finding() -> None:
+    tree, raw, _ = sealed(FILES)
+    path = "/app/dist/index.html"
+    entry = tree[path]
+    tree[path] = Entry(entry.type, entry.size, entry.sha256, entry.mtime, 2, mode=0o600)
+    _, findings, _ = check_image(tree, raw, LAYERS, EXPECT)
+    assert codes(findings) == ["FILE_MODE"]
+    mode = next(f for f in findings if f.code == "FILE_MODE")
+    assert mode.path == path and mode.layer == 2 and "0600" in mode.message
+    assert "read permission for others" in mode.message
+    tree[path] = Entry(entry.type, entry.size, entry.sha256, entry.mtime, 2, mode=0o664)
+    _, findings, _ = check_image(tree, raw, LAYERS, EXPECT)
+    assert codes(findings) == [], "gaining permissions is no finding"
+
+
+def test_a_lost_exec_bit_is_a_finding() -> None:
+    tree, raw, manifest = sealed({"run.sh": b"#!/bin/sh"})
+    files = tuple(f.model_copy(update={"mode": 0o755}) for f in manifest.files)
+    raw = {"/app/dist/buildguard-manifest.json":
+           manifest.model_copy(update={"files": files}).model_dump_json().encode()}
+    _, findings, _ = check_image(tree, raw, LAYERS, EXPECT)
+    assert codes(findings) == ["FILE_MODE"] and "exec bit" in findings[0].message
+    tree["/app/dist/run.sh"] = Entry("file", 9, sha(b"#!/bin/sh"), 0, 1, mode=0o755)
+    _, findings, _ = check_image(tree, raw, LAYERS, EXPECT)
+    assert codes(findings) == []
+
+
+def test_missing_file_names_the_layer_whose_whiteout_deleted_it() -> None:
+    from buildguard.checks import MappingTree
+
+    tree, raw, _ = sealed(FILES)
+    del tree["/app/dist/index.html"]
+    _, findings, _ = check_image(MappingTree(tree, {"/app/dist/index.html": 2}), raw, LAYERS,
+                                 EXPECT)
+    missing = next(f for f in findings if f.code == "FILE_MISSING")
+    assert missing.layer == 2 and "deleted by layer 2 (/bin/sh -c echo hacked" in missing.message
+    _, findings, _ = check_image(tree, raw, LAYERS, EXPECT)
+    assert next(f for f in findings if f.code == "FILE_MISSING").layer is None

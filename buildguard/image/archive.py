@@ -7,11 +7,11 @@ Two formats are read:
 - OCI (Docker ≥ 25): ``blobs/sha256/<hex>``, ``index.json``, plus a ``manifest.json`` whose
   ``Layers`` name blobs (``<id>/layer.tar`` may be symlinks to them).
 
-Because the order is known only at the end, every layer-sized member is turned into a
-change-set (:class:`~buildguard.image.layers.LayerResult`) as it streams past, keyed by its
-member name; small members (JSON documents) are kept in memory. Nothing is written to disk.
-Once the stream ends, the manifest picks and orders the change-sets, each is verified
-(DiffID against the config; the blob digest too where the name carries it) and then flattened.
+Because the order is known only at the end, every layer-sized member is indexed
+(:class:`~buildguard.image.layers.LayerResult`) as it streams past, keyed by its member
+name; small members (JSON documents) are kept in memory. Nothing is written to disk. Once
+the stream ends, the manifest picks and orders the indexes, each is verified (DiffID against
+the config; the blob digest too where the name carries it) and then flattened.
 """
 
 from __future__ import annotations
@@ -21,20 +21,17 @@ import json
 import posixpath
 import re
 import tarfile
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from buildguard.errors import DigestMismatch, ImageReadError
-from buildguard.image.flatten import FileTree, WantFn
+from buildguard.image.flatten import FileTree, make_want, wanted
 from buildguard.image.layers import LayerResult, read_layer
 from buildguard.image.layout import MemorySource
-from buildguard.image.manifest import (
-    DOCUMENT_LIMIT,
-    Platform,
-    parse_config,
-    sha256_digest,
-)
+from buildguard.image.manifest import DOCUMENT_LIMIT, Platform, parse_config
 from buildguard.image.reader import (
     FlatImage,
+    Image,
     ImageInfo,
     LayerInfo,
     Progress,
@@ -44,6 +41,8 @@ from buildguard.image.reader import (
     read_resolved,
     resolve,
 )
+from buildguard.image.tarwalk import Want
+from buildguard.image.verified import sha256_digest
 
 SMALL_MEMBER = 1 << 20
 """Members up to this size are kept in memory rather than walked as layers."""
@@ -69,7 +68,7 @@ def read_save_stream(
     stream: IO[bytes],
     *,
     reference: str,
-    want: WantFn,
+    want: Want,
     platform: Platform | None = None,
     tag: str | None = None,
     progress: Progress | None = None,
@@ -108,9 +107,11 @@ def read_save_stream(
                     layers_seen += 1
                     if progress is not None:
                         progress(layers_seen, None, name, member.size)
+                    blob = _BLOB_NAME.match(name)
                     result = read_layer(
                         fileobj, label=f"{reference}: {name}", want=want,
                         expected_size=member.size,
+                        expected_digest="sha256:" + blob.group(1) if blob else None,
                     )
                     members[name] = _Member(member.size, None, result)
     except tarfile.TarError as exc:
@@ -153,7 +154,7 @@ def _read_legacy(
     reference: str,
     members: dict[str, _Member],
     follow: Any,
-    want: WantFn,
+    want: Want,
     platform: Platform | None,
     tag: str | None,
 ) -> FlatImage:
@@ -202,7 +203,7 @@ def _read_legacy(
             hint="the archive is malformed; save the image again",
         )
     history = config.layer_history()
-    tree = FileTree(getattr(want, "prefixes", ()))
+    tree = FileTree()
     infos: list[LayerInfo] = []
     for index, layer_name in enumerate(layer_names):
         key = follow(str(layer_name))
@@ -212,18 +213,18 @@ def _read_legacy(
                 f"{reference}: layer {index} ({layer_name}) is missing from the archive",
                 hint="the archive is incomplete; save the image again",
             )
+        blob = _BLOB_NAME.match(key)
+        digest = "sha256:" + blob.group(1) if blob else None
         result = member.result
         if result is None:
             assert member.data is not None
             result = read_layer(
                 io.BytesIO(member.data), label=f"{reference}: {key}", want=want,
-                expected_size=member.size, threaded=False,
+                expected_size=member.size, expected_digest=digest, threaded=False,
             )
-        blob = _BLOB_NAME.match(key)
-        digest = "sha256:" + blob.group(1) if blob else None
-        check_layer(result, index, digest=digest, size=member.size, diff_id=config.diff_ids[index])
+        check_layer(result, index, diff_id=config.diff_ids[index])
         name = digest or result.digest
-        tree.apply_layer(index, result.entries, layer_label(index, name))
+        tree.apply_layer(index, result.index, layer_label(index, name))
         h = history[index]
         infos.append(
             LayerInfo(
@@ -256,7 +257,7 @@ def _read_legacy(
 def _read_oci(
     reference: str,
     members: dict[str, _Member],
-    want: WantFn,
+    want: Want,
     platform: Platform | None,
     tag: str | None,
 ) -> FlatImage:
@@ -268,7 +269,7 @@ def _read_oci(
     source = MemorySource(reference, tag, _doc(members, "index.json", reference), blobs)
     info = info_of(reference, resolve(source, platform))
 
-    def open_layer(layer: LayerInfo, want: WantFn) -> LayerResult:
+    def open_layer(layer: LayerInfo, want: Want) -> LayerResult:
         member = members.get("blobs/sha256/" + layer.digest.split(":", 1)[1])
         if member is None:
             raise ImageReadError(
@@ -280,7 +281,42 @@ def _read_oci(
         assert member.data is not None
         return read_layer(
             io.BytesIO(member.data), label=layer_label(layer.index, layer.digest), want=want,
-            expected_size=member.size, threaded=False,
+            expected_size=member.size, expected_digest=layer.digest, threaded=False,
         )
 
     return read_resolved(info, open_layer, want)
+
+
+class StreamImage(Image):
+    """A ``docker save`` stream (archive file or daemon), read front to back once."""
+
+    def __init__(
+        self,
+        reference: str,
+        opener: Callable[[], IO[bytes]],
+        platform: Platform | None = None,
+        *,
+        tag: str | None = None,
+    ) -> None:
+        self._reference = reference
+        self._opener = opener
+        self.platform = platform
+        self.tag = tag
+
+    @property
+    def reference(self) -> str:
+        return self._reference
+
+    def read(self, paths: Sequence[str] = (), progress: Progress | None = None) -> FlatImage:
+        stream = self._opener()
+        try:
+            return read_save_stream(
+                stream,
+                reference=self._reference,
+                want=make_want(wanted(paths)),
+                platform=self.platform,
+                tag=self.tag,
+                progress=progress,
+            )
+        finally:
+            stream.close()

@@ -1,39 +1,52 @@
-"""Apply layer change-sets, bottom to top, into one file-tree view.
+"""Apply layer indexes, bottom to top, in tar order, into one file-tree view — as the
+container runtime's extractors (dockerd, containerd, umoci) would, or refuse.
 
-Paths in the view are absolute POSIX paths (``/app/dist/index.js``); the root itself is not
-an entry. Rules, per layer (OCI image-spec "Applying changesets"):
+Paths are absolute POSIX paths (``/app/dist/index.js``); the root itself is not an entry.
+Per entry, in tar order (``docs/decisions.md``, "Applying a layer"):
 
-1. ``D/.wh..wh..opq`` (opaque directory) removes every child of ``D`` that lower layers
-   made; entries of the same layer are kept, because markers apply before the layer's own
-   entries.
-2. ``D/.wh.NAME`` (whiteout) removes ``D/NAME`` and everything below it from lower layers.
-3. Entries apply in tar order; a later duplicate of a path in the same layer wins. A
-   non-directory replacing a directory removes everything under it; a directory over a
-   directory merges. Missing parents are created as directories.
-4. A hard link takes its target's content *as it is at that point* (a later layer that
-   replaces the target does not change the link). Its target must already exist and must
-   not be a directory. Symlinks are recorded, never followed.
+1. ``D/.wh..wh..opq`` removes every child of ``D`` that lower layers made; ``D/.wh.NAME``
+   removes ``D/NAME`` and its subtree. The extractors apply these in tar order and so also
+   delete what the *same* layer wrote before them, where the OCI spec keeps it: a layer in
+   which that happens is refused, so either reading gives the same tree.
+2. Every existing ancestor of an entry must be a directory: under a symlink the extractors
+   write through the link, under a file they fail; both are refused. Missing ancestors are
+   created as directories (their attributes differ between extractors and are never judged).
+3. A directory over a directory merges; anything else replaces what was there, subtree and all.
+4. A hard link takes its target's content as it is at that point; the target must be a
+   regular file with the same mode and owner, and must not be the link itself.
+5. A PAX global header is no file, but the extractors remove whatever its name names: it is
+   accepted only where that name is free.
 
-``..`` components anywhere (entry names and hard-link targets) raise
-:class:`HostileImage` naming the layer; leading ``/`` and ``./`` are normalised away.
+Names with ``..``, names of the root that are not directories, whiteout-named directories
+and aufs metadata (``.wh..wh.*``) are refused with :class:`HostileImage` naming the layer.
+
+The tree keeps one small integer per path (a reference to the layer index row that wrote
+it); :class:`TreeEntry` objects are made only when asked for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import posixpath
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Literal
 
-from buildguard.errors import HostileImage
-from buildguard.image.tarwalk import TYPE_DIR, TYPE_FILE, TYPE_HARDLINK, TarEntry
+from sortedcontainers import SortedList
+
+from buildguard._internal.pathescape import escape
+from buildguard.errors import HostileImage, UsageError
+from buildguard.image import layerindex as li
+from buildguard.image.layerindex import LayerIndex
+from buildguard.image.tarwalk import normalize
 
 MANIFEST_NAME = "buildguard-manifest.json"
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
+_META = ".wh..wh."
+_LAYER_SHIFT = 33
+_ROW_MASK = (1 << 32) - 1
 
 EntryType = Literal["file", "dir", "symlink", "hardlink", "other"]
-WantFn = Callable[[str], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,27 +65,11 @@ class TreeEntry:
     link_target: str | None = None
     """Symlink target as written, or the normalised path a hard link points to."""
     sha256: str | None = None
-    """Hex content digest; only for files that were asked for (and their hard links)."""
+    """Hex content digest; only for files that were hashed (and their hard links)."""
     data: bytes | None = field(default=None, repr=False)
     """Raw bytes, kept for ``buildguard-manifest.json`` files only."""
-
-
-def normalize(name: str, label: str, what: str = "entry") -> str | None:
-    """``./a//b/`` → ``/a/b``; ``None`` for the root. ``..`` raises :class:`HostileImage`."""
-    parts: list[str] = []
-    for part in name.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            raise HostileImage(
-                f"{label}: {what} {name!r} contains a '..' component and would escape the "
-                "image root",
-                hint="the layer was crafted or corrupted; do not trust this image",
-            )
-        parts.append(part)
-    if not parts:
-        return None
-    return "/" + "/".join(parts)
+    implicit: bool = False
+    """A directory no entry wrote: created because an entry lay under it."""
 
 
 def _parent(path: str) -> str:
@@ -80,263 +77,359 @@ def _parent(path: str) -> str:
     return path[:cut] if cut > 0 else "/"
 
 
-class FileTree:
-    """The flattened file-tree view: absolute path → :class:`TreeEntry`."""
+def _show(path: str) -> str:
+    return repr(escape(path))
 
-    def __init__(self, prefixes: tuple[str, ...] = ()) -> None:
-        self._entries: dict[str, TreeEntry] = {}
-        self._children: dict[str, set[str]] = {"/": set()}
-        self._prefixes = prefixes
-        """When set, the walker recorded only entries relevant to these prefixes."""
+
+class FileTree:
+    """The flattened file-tree view: absolute path → :class:`TreeEntry` (made on demand)."""
+
+    def __init__(self) -> None:
+        self._layers: list[LayerIndex] = []
+        self._refs: dict[str, int] = {}
+        """path → ``layer << 33 | row << 1 | is-a-directory``, or ``-1 - layer`` for an
+        implicit directory (one small int per path; the entry itself is made on demand)."""
+        self._sorted: SortedList | None = None
+        self._links: dict[str, int] = {}
+        """hard link path → the reference of the file row whose content it shares."""
+        self._deleted: dict[str, int] = {}
+        """path of a non-directory a whiteout (or a replaced parent) removed → layer."""
+        self._label = ""
+        self._layer = -1
 
     # -- reading ----------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._refs)
 
     def __contains__(self, path: object) -> bool:
-        return path in self._entries
+        return path in self._refs
 
     def __getitem__(self, path: str) -> TreeEntry:
-        return self._entries[path]
+        return self._entry(path, self._refs[path])
 
     def get(self, path: str) -> TreeEntry | None:
-        return self._entries.get(path)
-
-    def mapping(self) -> Mapping[str, TreeEntry]:
-        """A read-only view: absolute path → entry (unordered; nothing is copied)."""
-        return MappingProxyType(self._entries)
+        ref = self._refs.get(path)
+        return None if ref is None else self._entry(path, ref)
 
     def paths(self) -> list[str]:
-        return sorted(self._entries)
+        return list(self._index())
 
     def __iter__(self) -> Iterator[TreeEntry]:
-        for path in sorted(self._entries):
-            yield self._entries[path]
+        for path in self._index():
+            yield self._entry(path, self._refs[path])
+
+    def under_paths(self, prefix: str) -> Iterator[str]:
+        """Paths at or below ``prefix`` (an absolute path), sorted."""
+        root = prefix.rstrip("/") or "/"
+        index = self._index()
+        if root == "/":
+            yield from index
+            return
+        if root in self._refs:
+            yield root
+        yield from index.irange(root + "/", root + "0", inclusive=(True, False))
 
     def under(self, prefix: str) -> Iterator[TreeEntry]:
-        """Entries at or below ``prefix`` (an absolute path), sorted."""
-        root = prefix.rstrip("/") or "/"
-        for path in sorted(self._entries):
-            if root == "/" or path == root or path.startswith(root + "/"):
-                yield self._entries[path]
+        for path in self.under_paths(prefix):
+            yield self._entry(path, self._refs[path])
 
     def manifests(self) -> list[TreeEntry]:
         """Every ``buildguard-manifest.json`` file (or hard link to one), sorted by path."""
-        return [
-            e
-            for e in self
-            if e.path.rsplit("/", 1)[-1] == MANIFEST_NAME and e.type in ("file", "hardlink")
-        ]
+        found = []
+        for path, ref in self._refs.items():
+            if path.endswith(MANIFEST_NAME) and path[path.rfind("/") + 1 :] == MANIFEST_NAME:
+                entry = self._entry(path, ref)
+                if entry.type in ("file", "hardlink"):
+                    found.append(entry)
+        return sorted(found, key=lambda e: e.path)
+
+    def deleted_by(self, path: str) -> int | None:
+        """The layer whose whiteout (or replacement of a parent) removed ``path``, if one did."""
+        return self._deleted.get(path)
+
+    def mapping(self) -> Mapping[str, TreeEntry]:
+        """A read-only mapping view (entries made on access)."""
+        return _TreeMapping(self)
+
+    # -- entries ----------------------------------------------------------------------------
+
+    def _entry(self, path: str, ref: int) -> TreeEntry:
+        if ref < 0:
+            return TreeEntry(path, "dir", 0, 0o755, 0, 0, 0, -1 - ref, implicit=True)
+        layer = ref >> _LAYER_SHIFT
+        row = (ref >> 1) & _ROW_MASK
+        idx = self._layers[layer]
+        kind = idx.kind(row)
+        size = idx.size(row)
+        digest = data = None
+        link = idx.link(row)
+        if kind == li.HARDLINK:
+            content = self._links[path]
+            cidx = self._layers[content >> _LAYER_SHIFT]
+            crow = (content >> 1) & _ROW_MASK
+            size = cidx.size(crow)
+            digest = cidx.digest(crow)
+            data = cidx.data(crow)
+            link = normalize(link or "")
+        elif kind == li.FILE:
+            digest = idx.digest(row)
+            data = idx.data(row)
+        return TreeEntry(
+            path,
+            li.KIND_NAMES[kind],  # type: ignore[arg-type]
+            size,
+            idx.mode(row),
+            idx.mtime(row),
+            idx.uid(row),
+            idx.gid(row),
+            layer,
+            link_target=link,
+            sha256=digest.hex() if digest is not None else None,
+            data=data,
+        )
+
+    @staticmethod
+    def _is_dir(ref: int) -> bool:
+        return ref < 0 or bool(ref & 1)
+
+    def _current(self, ref: int) -> bool:
+        """Written (or created implicitly) by the layer being applied."""
+        return ref == -1 - self._layer or (ref >= 0 and ref >> _LAYER_SHIFT == self._layer)
+
+    # -- the index of paths ------------------------------------------------------------------
+
+    def _index(self) -> SortedList:
+        if self._sorted is None:
+            self._sorted = SortedList(self._refs)
+        return self._sorted
+
+    def _below(self, directory: str) -> list[str]:
+        """Paths strictly below ``directory``, sorted (a copy: safe to change the tree)."""
+        index = self._index()
+        if directory == "/":
+            return list(index)
+        return list(index.irange(directory + "/", directory + "0", inclusive=(True, False)))
 
     # -- changing ---------------------------------------------------------------------------
 
-    def _remove(self, path: str) -> None:
-        entry = self._entries.pop(path, None)
-        if entry is None:
+    def _hostile(self, what: str) -> HostileImage:
+        return HostileImage(
+            f"{self._label}: {what}; container runtimes would extract it differently from "
+            "what buildguard reads, so buildguard refuses the layer",
+            hint="the layer was crafted or corrupted; do not trust this image",
+        )
+
+    def _insert(self, path: str, ref: int) -> None:
+        if path not in self._refs and self._sorted is not None:
+            self._sorted.add(path)
+        self._refs[path] = ref
+        self._deleted.pop(path, None)
+
+    def _pop(self, path: str, removed_by: int | None) -> None:
+        ref = self._refs.pop(path)
+        if self._sorted is not None:
+            self._sorted.discard(path)
+        self._links.pop(path, None)
+        if removed_by is not None and not self._is_dir(ref):
+            self._deleted[path] = removed_by
+
+    def _remove(self, path: str, *, replaced: bool = False) -> None:
+        """Remove ``path`` and everything below it, recording that this layer deleted them
+        (except ``path`` itself when an entry of this layer replaces it)."""
+        ref = self._refs.get(path)
+        if ref is None:
             return
-        self._children.get(_parent(path), set()).discard(path)
-        if entry.type == TYPE_DIR:
-            self._clear(path)
-            self._children.pop(path, None)
+        if self._is_dir(ref):
+            for below in self._below(path):
+                self._pop(below, self._layer)
+        self._pop(path, None if replaced else self._layer)
 
-    def _clear(self, directory: str) -> None:
-        stack = list(self._children.get(directory, ()))
-        self._children[directory] = set()
-        while stack:
-            path = stack.pop()
-            entry = self._entries.pop(path, None)
-            if entry is not None and entry.type == TYPE_DIR:
-                stack.extend(self._children.pop(path, ()))
+    def _ensure_dir(self, directory: str) -> None:
+        """``directory`` exists as a directory afterwards (created with its missing
+        ancestors), or the entry lies under a symlink or a file: refused."""
+        missing: list[str] = []
+        while directory != "/":
+            ref = self._refs.get(directory)
+            if ref is not None:
+                if not self._is_dir(ref):
+                    kind = self._entry(directory, ref).type
+                    raise self._hostile(
+                        f"an entry lies under {_show(directory)}, which is a {kind} at that "
+                        "point (the runtime would "
+                        + ("write through the link" if kind == "symlink" else "fail") + ")"
+                    )
+                break
+            missing.append(directory)
+            directory = _parent(directory)
+        for path in reversed(missing):
+            self._insert(path, -1 - self._layer)
 
-    def _ensure_parent(self, path: str, layer: int) -> None:
-        parent = _parent(path)
-        if parent == "/":
-            return
-        existing = self._entries.get(parent)
-        if existing is not None and existing.type == TYPE_DIR:
-            return
-        self._ensure_parent(parent, layer)
-        if existing is not None:
-            self._remove(parent)
-        self._put(TreeEntry(parent, "dir", 0, 0o755, 0, 0, 0, layer))
+    def apply_layer(self, layer: int, index: LayerIndex, label: str) -> None:
+        """Apply one layer's entries (in tar order) on top of the tree."""
+        if layer != len(self._layers):
+            raise ValueError(f"layer {layer} applied out of order")
+        self._layers.append(index)
+        self._layer = layer
+        self._label = label
+        base = layer << _LAYER_SHIFT
+        paths = index.paths
+        for row in range(len(paths)):
+            kind = index.kind(row)
+            self._apply(paths[row], kind, base | row << 1 | (kind == li.DIR), index, row)
 
-    def _put(self, entry: TreeEntry) -> None:
-        path = entry.path
-        old = self._entries.get(path)
-        if old is not None and old.type == TYPE_DIR and entry.type != TYPE_DIR:
-            self._clear(path)
-            self._children.pop(path, None)
-        self._entries[path] = entry
-        self._children.setdefault(_parent(path), set()).add(path)
-        if entry.type == TYPE_DIR:
-            self._children.setdefault(path, set())
-
-    def apply_layer(self, index: int, entries: Iterable[TarEntry], label: str) -> None:
-        """Apply one layer's tar entries (in tar order) on top of the tree."""
-        opaque: list[str] = []
-        whiteouts: list[str] = []
-        regular: list[tuple[str, TarEntry]] = []
-        for raw in entries:
-            path = normalize(raw.name, label)
-            if path is None:
-                continue  # the root directory itself
-            base = path[path.rfind("/") + 1 :]
-            if base.startswith(WHITEOUT):
-                parent = _parent(path)
-                if base == OPAQUE:
-                    opaque.append(parent)
-                elif not base.startswith(WHITEOUT + WHITEOUT):  # other .wh..wh.* are aufs internals
-                    target = base[len(WHITEOUT) :]
-                    if target in ("", ".", ".."):
-                        raise HostileImage(
-                            f"{label}: whiteout {raw.name!r} names no valid path",
-                            hint="the layer was crafted or corrupted; do not trust this image",
-                        )
-                    whiteouts.append(("" if parent == "/" else parent) + "/" + target)
-                continue
-            regular.append((path, raw))
-        for directory in opaque:
-            if directory == "/" or self._entries.get(directory, None) is not None:
-                self._clear(directory)
-        for path in whiteouts:
-            self._remove(path)
-        for path, raw in regular:
-            self._apply_entry(index, path, raw, label)
-
-    def _pruned_away(self, path: str) -> bool:
-        if not self._prefixes:
-            return False
-        return not any(path == p or path.startswith(p + "/") for p in self._prefixes)
-
-    def _apply_entry(self, index: int, path: str, raw: TarEntry, label: str) -> None:
-        self._ensure_parent(path, index)
-        kind = raw.type
-        if kind == TYPE_HARDLINK:
-            target = normalize(raw.linkname, label, "hard link target")
-            linked = self._entries.get(target) if target is not None else None
-            if target is not None and linked is None and self._pruned_away(target):
-                # its target lies outside the paths read, so it was not recorded: the link
-                # is kept, its content unknown (never taken for a match)
-                self._put(TreeEntry(path, "hardlink", 0, raw.mode, raw.mtime, raw.uid,
-                                    raw.gid, index, link_target=target))
+    def _apply(self, path: str, kind: int, ref: int, index: LayerIndex, row: int) -> None:
+        if path == "/":
+            if kind in (li.DIR, li.GLOBAL):
                 return
-            if target is None or linked is None or linked.type == TYPE_DIR:
-                raise HostileImage(
-                    f"{label}: hard link {raw.name!r} points to {raw.linkname!r}, which "
-                    + ("is a directory" if linked is not None else "does not exist")
-                    + " in the image at that layer",
-                    hint="the layer was crafted or corrupted; do not trust this image",
+            raise self._hostile(f"a {li.KIND_NAMES[kind]} entry names the image root")
+        parent = _parent(path)
+        name = path[len(parent) + (0 if parent == "/" else 1) :]
+        if "/" + WHITEOUT in parent:
+            raise self._hostile(f"{_show(path)} lies in a whiteout-named directory")
+        if name.startswith(WHITEOUT):
+            self._ensure_dir(parent)
+            if name == OPAQUE:
+                self._opaque(parent)
+            elif name.startswith(_META) or name[len(WHITEOUT) :] in ("", ".", ".."):
+                raise self._hostile(f"{_show(path)} is aufs metadata or names no path")
+            else:
+                self._whiteout(posixpath.join(parent, name[len(WHITEOUT) :]))
+            return
+        if kind == li.GLOBAL:
+            self._global(path, parent)
+            return
+        self._ensure_dir(parent)
+        old = self._refs.get(path)
+        if old is not None:
+            if kind == li.DIR and self._is_dir(old):
+                self._insert(path, ref)  # a directory over a directory: merged
+                return
+            self._remove(path, replaced=True)
+        if kind == li.HARDLINK:
+            self._link(path, index, row)
+        self._insert(path, ref)
+
+    def _whiteout(self, target: str) -> None:
+        old = self._refs.get(target)
+        if old is None:
+            return
+        same_layer = self._current(old) or (
+            self._is_dir(old) and any(self._current(self._refs[p]) for p in self._below(target))
+        )
+        if same_layer:
+            raise self._hostile(
+                f"a whiteout deletes {_show(target)}, which this same layer wrote before it"
+            )
+        self._remove(target)
+
+    def _opaque(self, directory: str) -> None:
+        doomed = []
+        for path in self._below(directory):
+            ref = self._refs[path]
+            if not self._current(ref):
+                doomed.append(path)
+                continue
+            ancestor = _parent(path)
+            while ancestor != directory:
+                aref = self._refs[ancestor]
+                if aref < 0 or not self._current(aref):
+                    raise self._hostile(
+                        f"an opaque marker for {_show(directory)} follows {_show(path)} of the "
+                        f"same layer, under {_show(ancestor)}, which that layer did not write"
+                    )
+                ancestor = _parent(ancestor)
+            if ref < 0:
+                raise self._hostile(
+                    f"an opaque marker for {_show(directory)} follows entries of the same "
+                    f"layer under {_show(path)}, which that layer did not write"
                 )
-            if target == path:
-                return  # a link to itself changes nothing
-            entry = TreeEntry(
-                path,
-                "hardlink",
-                linked.size,
-                raw.mode,
-                raw.mtime,
-                raw.uid,
-                raw.gid,
-                index,
-                link_target=target,
-                sha256=linked.sha256,
-                data=linked.data,
+        for path in doomed:
+            if path in self._refs:
+                self._pop(path, self._layer)
+
+    def _global(self, path: str, parent: str) -> None:
+        pref = self._refs.get(parent)
+        parent_ok = parent == "/" or (pref is not None and self._is_dir(pref))
+        if path in self._refs or not parent_ok:
+            raise self._hostile(
+                f"a PAX global header is named {_show(path)}; the extractors would delete "
+                "or create paths for it"
             )
-        elif kind == TYPE_FILE:
-            entry = TreeEntry(
-                path, "file", raw.size, raw.mode, raw.mtime, raw.uid, raw.gid, index,
-                sha256=raw.sha256, data=raw.data,
+
+    def _link(self, path: str, index: LayerIndex, row: int) -> None:
+        raw = index.link(row) or ""
+        target = normalize(raw)
+        if target is None or target == "/":
+            raise self._hostile(f"hard link {_show(path)} points to {_show(raw)}")
+        tref = self._refs.get(target)
+        if tref is None or target == path:
+            raise self._hostile(
+                f"hard link {_show(path)} points to {_show(target)}, which "
+                + ("is the link itself" if target == path else "does not exist at that point")
             )
-        elif kind == TYPE_DIR:
-            entry = TreeEntry(path, "dir", 0, raw.mode, raw.mtime, raw.uid, raw.gid, index)
-        elif kind == "symlink":
-            entry = TreeEntry(
-                path, "symlink", 0, raw.mode, raw.mtime, raw.uid, raw.gid, index,
-                link_target=raw.linkname,
+        tentry = self._entry(target, tref)
+        if tentry.type not in ("file", "hardlink"):
+            raise self._hostile(
+                f"hard link {_show(path)} points to {_show(target)}, which is a {tentry.type}"
             )
-        else:
-            entry = TreeEntry(path, "other", 0, raw.mode, raw.mtime, raw.uid, raw.gid, index)
-        self._put(entry)
+        if (index.mode(row), index.uid(row), index.gid(row)) != (
+            tentry.mode, tentry.uid, tentry.gid
+        ):
+            raise self._hostile(
+                f"hard link {_show(path)} has another mode or owner than its target "
+                f"{_show(target)} (the extractors would change the target's)"
+            )
+        self._links[path] = self._links.get(target, tref)
 
 
-def flatten(layers: Iterable[tuple[Iterable[TarEntry], str]]) -> FileTree:
-    """Flatten ``(entries, label)`` pairs given bottom layer first."""
-    tree = FileTree()
-    for index, (entries, label) in enumerate(layers):
-        tree.apply_layer(index, entries, label)
-    return tree
+class _TreeMapping(Mapping[str, TreeEntry]):
+    def __init__(self, tree: FileTree) -> None:
+        self._tree = tree
+
+    def __getitem__(self, path: str) -> TreeEntry:
+        return self._tree[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tree.paths())
+
+    def __len__(self) -> int:
+        return len(self._tree)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._tree
 
 
 def wanted(paths: Iterable[str]) -> tuple[str, ...]:
     """Normalise the ``--path`` arguments to absolute prefixes (``()`` means everything)."""
     out: list[str] = []
     for p in paths:
-        norm = normalize(p, "--path", "path")
+        norm = normalize(p)
         if norm is None:
+            raise UsageError(f"--path {p!r} has a '..' component",
+                             hint="name the folder in the image by its absolute path")
+        if norm == "/":
             return ()
         out.append(norm)
     return tuple(out)
 
 
-def _strip(name: str) -> str | None:
-    """A tar name as a relative path (``./a//b/`` → ``a/b``); ``None`` if it has ``..``."""
-    stripped = name
-    while stripped.startswith(("./", "/")):
-        stripped = stripped[1:] if stripped[0] == "/" else stripped[2:]
-    if "//" in stripped or "/./" in stripped or ".." in stripped:
-        parts = [p for p in stripped.split("/") if p not in ("", ".")]
-        if ".." in parts:
-            return None
-        stripped = "/".join(parts)
-    return stripped.rstrip("/")
-
-
-class Want:
-    """The tar walker's questions for one set of ``--path`` prefixes.
-
-    ``want(name)``: hash files under the prefixes (all files when there are none), hash
-    and keep every ``buildguard-manifest.json``. ``relevant(name)``: whether an entry can
-    matter to the view under the prefixes at all; the walker records only those (with no
-    prefixes, every entry is relevant and ``relevant`` is ``None``). Relevant are entries
-    under a prefix, ancestors of a prefix (a folder replaced by a file), manifests,
-    whiteouts, and names with ``..`` (so that flattening rejects them).
-    """
+class PathWant:
+    """Which files the tar reader hashes for one set of ``--path`` prefixes: files under the
+    prefixes (every file when there are none) are hashed, and every
+    ``buildguard-manifest.json`` is hashed and kept."""
 
     def __init__(self, prefixes: tuple[str, ...]) -> None:
         self.prefixes = prefixes
-        self._rel = tuple(p.lstrip("/") for p in prefixes)
-        self._rel_dirs = tuple(p + "/" for p in self._rel)
-        self.relevant: Callable[[str], bool] | None = self._relevant if prefixes else None
+        self._dirs = tuple(p + "/" for p in prefixes)
 
-    def __call__(self, name: str) -> int:
-        if name.endswith(MANIFEST_NAME) and _is_manifest(name):
+    def __call__(self, path: str) -> int:
+        if path.endswith(MANIFEST_NAME) and path[path.rfind("/") + 1 :] == MANIFEST_NAME:
             return 2
-        if not self._rel:
+        if not self.prefixes:
             return 1
-        stripped = _strip(name)
-        if stripped is None:
-            return 0  # rejected with the layer's name when the layer is applied
-        return 1 if stripped in self._rel or stripped.startswith(self._rel_dirs) else 0
-
-    def _relevant(self, name: str) -> bool:
-        stripped = _strip(name)
-        if stripped is None or not stripped:
-            return True
-        if stripped in self._rel or stripped.startswith(self._rel_dirs):
-            return True
-        base = stripped[stripped.rfind("/") + 1 :]
-        if base.startswith(WHITEOUT) or base == MANIFEST_NAME:
-            return True
-        ancestor = stripped + "/"
-        return any(r.startswith(ancestor) for r in self._rel)
+        return 1 if path in self.prefixes or path.startswith(self._dirs) else 0
 
 
-def make_want(prefixes: tuple[str, ...]) -> Want:
-    """The tar walker's ``want`` (and ``relevant``) for these prefixes."""
-    return Want(prefixes)
-
-
-def _is_manifest(name: str) -> bool:
-    return name.rstrip("/").rsplit("/", 1)[-1] == MANIFEST_NAME
-
+def make_want(prefixes: tuple[str, ...]) -> PathWant:
+    return PathWant(prefixes)

@@ -1,13 +1,11 @@
 """Read one layer blob exactly once: verify, decompress, walk its tar.
 
-Two threads share the work, joined by a bounded queue of uncompressed chunks (hashlib,
-isal and zstandard release the GIL):
-
-- the producer reads the raw blob, hashes it (compressed digest and size), sniffs the
-  compression from the first bytes (gzip ``1f 8b``, zstd ``28 b5 2f fd``, else plain tar),
-  inflates, and puts chunks on the queue;
-- the consumer (the calling thread) hashes the uncompressed bytes (the DiffID) and feeds the
-  tar walker, which hashes only the files the caller wants.
+Four stages overlap, joined by bounded queues (hashlib, isal and zstandard release the GIL):
+a fetcher reads the blob through a :class:`~buildguard.image.verified.VerifyingReader`
+(compressed digest and size); the producer sniffs the compression from the first bytes
+(gzip ``1f 8b``, zstd ``28 b5 2f fd``, else plain tar) and inflates; a hasher computes the
+DiffID; the calling thread walks the tar into a
+:class:`~buildguard.image.layerindex.LayerIndex`, hashing only the files the caller wants.
 
 Nothing here raises for a problem in the blob's *content*: the producer always drains the
 blob to its end (or to one byte past the declared size), and problems found on the way are
@@ -30,8 +28,10 @@ import isal.isal_zlib as isal_zlib
 import zstandard
 from isal import igzip_lib
 
-from buildguard.errors import BuildguardError, ImageReadError
-from buildguard.image.tarwalk import TarEntry, TarWalker
+from buildguard.errors import ImageReadError
+from buildguard.image.layerindex import LayerIndex
+from buildguard.image.tarwalk import TarWalker, Want
+from buildguard.image.verified import VerifyingReader
 
 CHUNK = 1 << 20
 QUEUE_DEPTH = 8
@@ -53,10 +53,16 @@ class LayerResult:
     size: int
     diff_id: str
     compression: Compression
-    entries: list[TarEntry]
+    index: LayerIndex
     error: ImageReadError | None
-    overflow: bool
-    """The blob was longer than its declared size (reading stopped one byte past it)."""
+    blob: VerifyingReader
+    """The reader the blob came through: :meth:`~VerifyingReader.check` compares it with
+    its descriptor."""
+
+    @property
+    def overflow(self) -> bool:
+        """The blob was longer than its declared size (reading stopped one byte past it)."""
+        return self.blob.overflow
 
 
 def sniff(first: bytes) -> Compression:
@@ -72,47 +78,27 @@ class _Stopped(Exception):
 
 
 class _Producer:
-    def __init__(self, raw: IO[bytes], label: str, limit: int | None) -> None:
-        self.raw = raw
+    """Sniffs and inflates; reads the raw bytes from ``source`` (the blob's
+    :class:`VerifyingReader`, or the fetcher thread in front of it)."""
+
+    def __init__(self, source: Any, blob: VerifyingReader, label: str) -> None:
+        self.source = source
+        self.blob = blob
         self.label = label
-        self.limit = limit
-        self.hasher = hashlib.sha256()
-        self.hashing = True
-        """False when a fetcher thread hashes the raw bytes instead."""
-        self.size = 0
-        self.overflow = False
         self.compression: Compression = "none"
         self.error: ImageReadError | None = None
         self.fatal: BaseException | None = None
         self.stop = False
 
-    def _read(self, n: int) -> bytes:
-        if self.limit is not None:
-            room = self.limit - self.size
-            if room <= 0:
-                if not self.overflow and self._raw_read(1):
-                    self.overflow = True
-                return b""
-            n = min(n, room)
-        data = self._raw_read(n)
-        if data:
-            if self.hashing:
-                self.hasher.update(data)
-            self.size += len(data)
-        return data
+    @property
+    def size(self) -> int:
+        return self.blob.count
 
-    def _raw_read(self, n: int) -> bytes:
+    def _read(self, n: int) -> bytes:
         if self.stop:
             raise _Stopped
-        try:
-            return self.raw.read(n)
-        except BuildguardError:
-            raise
-        except Exception as exc:
-            raise ImageReadError(
-                f"{self.label}: reading the blob failed after {self.size} bytes: {exc}",
-                hint="check the connection or the file and try again",
-            ) from exc
+        data: bytes = self.source.read(n)
+        return data
 
     def _content_error(self, what: str) -> None:
         if self.error is None:
@@ -269,9 +255,8 @@ class _Handoff:
 class _Prefetched:
     """``raw.read`` run ahead in its own thread (socket reads, HTTP parsing)."""
 
-    def __init__(self, raw: IO[bytes], stop: threading.Event) -> None:
+    def __init__(self, raw: VerifyingReader, stop: threading.Event) -> None:
         self.raw = raw
-        self.hasher = hashlib.sha256()
         self.chunks = _Handoff(stop)
         self.pending = b""
         self.eof = False
@@ -280,7 +265,6 @@ class _Prefetched:
         try:
             while True:
                 data = self.raw.read(CHUNK)
-                self.hasher.update(data)
                 self.chunks.put(data)
                 if not data:
                     return
@@ -307,21 +291,23 @@ def read_layer(
     raw: IO[bytes],
     *,
     label: str,
-    want: Callable[[str], int],
+    want: Want,
     expected_size: int | None = None,
+    expected_digest: str | None = None,
     threaded: bool = True,
 ) -> LayerResult:
-    """Read ``raw`` to its end once; return digests, compression and the tar's entries.
+    """Read ``raw`` to its end once; return digests, compression and the tar's index.
 
     ``want`` decides per regular file whether it is skipped, hashed or hashed and kept (see
     :class:`~buildguard.image.tarwalk.TarWalker`). ``threaded=False`` runs everything in the
-    calling thread (used by the benchmark).
+    calling thread (small in-memory blobs, the benchmark).
 
     Threaded, four stages overlap (hashlib, isal and zstandard release the GIL): a fetcher
-    reads the blob and hashes it (digest); the producer inflates it; a hasher computes the
-    DiffID; the calling thread walks the tar and hashes the files wanted.
+    reads the blob through its verifying reader (digest and size); the producer inflates it;
+    a hasher computes the DiffID; the calling thread walks the tar and hashes the files wanted.
     """
-    producer = _Producer(raw, label, expected_size)
+    blob = VerifyingReader(raw, expected_digest, expected_size, label)
+    producer = _Producer(blob, blob, label)
     walker = TarWalker(want, label)
     diff = hashlib.sha256()
     walk_error: list[ImageReadError] = []
@@ -335,10 +321,8 @@ def read_layer(
 
     if threaded:
         stop = threading.Event()
-        fetcher = _Prefetched(raw, stop)
-        producer.raw = fetcher  # type: ignore[assignment]
-        producer.hasher = fetcher.hasher  # the digest is taken as the bytes arrive
-        producer.hashing = False
+        fetcher = _Prefetched(blob, stop)
+        producer.source = fetcher
         to_walker = _Handoff(stop)
         to_hasher = _Handoff(stop)
 
@@ -393,14 +377,14 @@ def read_layer(
             walker.finish()
         except ImageReadError as exc:
             walk_error.append(exc)
-    digest = "sha256:" + producer.hasher.hexdigest()
+    digest = blob.actual_digest
     diff_id = digest if producer.compression == "none" else "sha256:" + diff.hexdigest()
     return LayerResult(
         digest=digest,
-        size=producer.size,
+        size=blob.count,
         diff_id=diff_id,
         compression=producer.compression,
-        entries=walker.entries,
+        index=walker.index,
         error=producer.error or (walk_error[0] if walk_error else None),
-        overflow=producer.overflow,
+        blob=blob,
     )

@@ -8,14 +8,13 @@ absent, in which case the document is recognised by its content (``manifests`` â
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from buildguard.errors import DigestMismatch, ImageReadError, UsageError
+from buildguard.errors import ImageReadError, UsageError
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -130,10 +129,6 @@ class ImageConfig:
 # -- helpers ------------------------------------------------------------------------------
 
 
-def sha256_digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 def check_digest(digest: object, what: str) -> str:
     if not isinstance(digest, str) or not _DIGEST.match(digest):
         raise ImageReadError(
@@ -141,17 +136,6 @@ def check_digest(digest: object, what: str) -> str:
             hint="only sha256 digests are supported; the manifest may be corrupt",
         )
     return digest
-
-
-def verify_bytes(data: bytes, digest: str, size: int | None, what: str) -> None:
-    """Raise :class:`DigestMismatch` unless ``data`` has ``digest`` (and ``size``)."""
-    actual = sha256_digest(data)
-    if actual != digest or (size is not None and size != len(data)):
-        raise DigestMismatch(
-            f"{what} {digest} does not match its bytes (got {actual}, {len(data)} bytes"
-            + (f", expected {size})" if size is not None else ")"),
-            hint="the blob is corrupt or was tampered with; do not trust this image",
-        )
 
 
 def _load_json(data: bytes, what: str) -> dict[str, Any]:
@@ -323,13 +307,3 @@ def select_manifest(index: Index, platform: Platform | None, what: str) -> Descr
         f"{what} has no image for platform {wanted} (available: {available})",
         hint="pick one of the available platforms with --platform OS/ARCH",
     )
-
-
-def epoch_to_datetime(seconds: int) -> datetime:
-    """A tar mtime as an aware UTC datetime, clamped to what datetime can hold."""
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        return datetime.min.replace(tzinfo=UTC) if seconds < 0 else datetime.max.replace(
-            tzinfo=UTC
-        )

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import IO
 
 from buildguard.errors import ImageReadError, UsageError
+from buildguard.image.archive import StreamImage
 from buildguard.image.manifest import Platform
-from buildguard.image.reader import Image, SourceImage, StreamImage
+from buildguard.image.reader import Image, SourceImage
 
 ARCHIVE = "docker-archive:"
 LAYOUT = "oci-layout:"

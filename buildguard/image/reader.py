@@ -7,9 +7,9 @@ Two kinds of image sit behind :class:`Image`:
   ``oci-layout:``): metadata first (index → platform → manifest → config, each verified
   against the digest that named it), then every layer in order.
 - ``docker save`` streams (``docker-archive:``, ``docker-daemon:``) are read front to back in
-  one pass by :mod:`buildguard.image.archive`, because the legacy format puts
-  ``manifest.json`` last: each layer is turned into a change-set as it arrives, and the
-  change-sets are verified and flattened once the order is known.
+  one pass by :class:`buildguard.image.archive.StreamImage`, because the legacy format puts
+  ``manifest.json`` last: each layer is indexed as it arrives, and the indexes are verified
+  and flattened once the order is known.
 
 Either way :meth:`Image.read` raises before returning anything when a single digest fails.
 """
@@ -21,10 +21,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import TracebackType
-from typing import IO
 
 from buildguard.errors import DigestMismatch, ImageReadError
-from buildguard.image.flatten import FileTree, WantFn, make_want, wanted
+from buildguard.image.flatten import FileTree, make_want, wanted
 from buildguard.image.layers import Compression, LayerResult, read_layer
 from buildguard.image.manifest import (
     DOCUMENT_LIMIT,
@@ -37,10 +36,10 @@ from buildguard.image.manifest import (
     parse_index,
     parse_manifest,
     select_manifest,
-    sha256_digest,
-    verify_bytes,
 )
 from buildguard.image.source import ImageSource
+from buildguard.image.tarwalk import Want
+from buildguard.image.verified import VerifyingReader, sha256_digest, verify_bytes
 
 MAX_INDEX_DEPTH = 4
 
@@ -111,30 +110,15 @@ def layer_label(index: int, digest: str) -> str:
     return f"layer {index} ({digest})"
 
 
-def check_layer(
-    result: LayerResult,
-    index: int,
-    *,
-    digest: str | None,
-    size: int | None,
-    diff_id: str,
-) -> None:
-    """Raise unless ``result`` matches the descriptor and the config's DiffID.
+def check_layer(result: LayerResult, index: int, *, diff_id: str) -> None:
+    """Raise unless ``result`` matches its descriptor (checked by the blob's verifying
+    reader) and the config's DiffID.
 
     Digest problems win over content problems: a tampered blob is reported as tampered, not
-    as whatever its corrupt bytes made the tar walker say.
+    as whatever its corrupt bytes made the tar reader say.
     """
-    name = digest or result.digest
-    if result.overflow or (size is not None and result.size != size) or (
-        digest is not None and result.digest != digest
-    ):
-        raise DigestMismatch(
-            f"layer {index}: blob {name} does not match its descriptor: read "
-            + ("more than" if result.overflow else f"{result.size} bytes with")
-            + (f" {size} bytes" if result.overflow else f" digest {result.digest}")
-            + (f"; expected {size} bytes" if size is not None and not result.overflow else ""),
-            hint="the blob is corrupt or was tampered with; do not trust this image",
-        )
+    result.blob.check(f"layer {index}")
+    name = result.blob.digest or result.digest
     if result.diff_id != diff_id:
         raise DigestMismatch(
             f"layer {index}: blob {name} uncompresses to content with digest {result.diff_id}, "
@@ -153,10 +137,12 @@ def read_document(source: ImageSource, desc: Descriptor, what: str) -> bytes:
         raise ImageReadError(f"{what} {desc.digest} is {desc.size} bytes; refusing to load it")
     stream = source.open_blob(desc.digest, desc.size)
     try:
-        data = stream.read(desc.size + 1)
+        reader = VerifyingReader(stream, desc.digest, desc.size, f"{what} {desc.digest}")
+        data = reader.read_all(DOCUMENT_LIMIT)
+        reader.drain()
     finally:
         stream.close()
-    verify_bytes(data, desc.digest, desc.size, what)
+    reader.check()
     return data
 
 
@@ -224,21 +210,19 @@ def info_of(reference: str, resolved: Resolved) -> ImageInfo:
 
 def read_resolved(
     info: ImageInfo,
-    open_layer: Callable[[LayerInfo, WantFn], LayerResult],
-    want: WantFn,
+    open_layer: Callable[[LayerInfo, Want], LayerResult],
+    want: Want,
     progress: Progress | None = None,
 ) -> FlatImage:
     """Read, verify and apply each layer in order; shared by every source kind."""
-    tree = FileTree(getattr(want, "prefixes", ()))
+    tree = FileTree()
     infos = []
     for layer in info.layers:
         if progress is not None:
             progress(layer.index + 1, len(info.layers), layer.digest, layer.size)
         result = open_layer(layer, want)
-        check_layer(
-            result, layer.index, digest=layer.digest, size=layer.size, diff_id=layer.diff_id
-        )
-        tree.apply_layer(layer.index, result.entries, layer_label(layer.index, layer.digest))
+        check_layer(result, layer.index, diff_id=layer.diff_id)
+        tree.apply_layer(layer.index, result.index, layer_label(layer.index, layer.digest))
         infos.append(replace(layer, compression=result.compression))
     return FlatImage(replace(info, layers=tuple(infos)), tree)
 
@@ -255,8 +239,15 @@ class Image(abc.ABC):
         """Stream every layer once, verify every digest, flatten.
 
         Files under ``paths`` (absolute paths in the image; none = all) are hashed, and so
-        is every ``buildguard-manifest.json``, whose bytes are kept too.
+        is every ``buildguard-manifest.json``, whose bytes are kept too. Every entry of every
+        layer is indexed, whatever ``paths`` say.
         """
+
+    def platforms(self) -> tuple[str | None, list[tuple[str | None, Image]]]:
+        """The images ``--platform all`` reads: the index digest (``None`` for a single
+        image) and each platform image, labelled by the index's word for its platform
+        (``None`` for a single image: its config says)."""
+        return None, [(None, self)]
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the image holds."""
@@ -291,10 +282,29 @@ class SourceImage(Image):
             self._info = info_of(self.reference, resolve(self.source, self.platform))
         return self._info
 
+    def platforms(self) -> tuple[str | None, list[tuple[str | None, Image]]]:
+        top = self.source.top_manifest()
+        what = f"manifest of {self.reference}"
+        if top.digest is not None:
+            verify_bytes(top.data, top.digest, None, what)
+        kind, doc = document_kind(top.data, top.media_type, what)
+        if kind != "index":
+            return None, [(None, self)]
+        found: dict[str, Platform] = {}
+        for desc in parse_index(doc, f"index of {self.reference}").manifests:
+            if desc.platform is not None and desc.platform.os != "unknown":
+                found.setdefault(str(desc.platform), desc.platform)
+        if not found:
+            return None, [(None, self)]
+        images: list[tuple[str | None, Image]] = [
+            (label, SourceImage(self.source, platform)) for label, platform in found.items()
+        ]
+        return top.digest or sha256_digest(top.data), images
+
     def read(self, paths: Sequence[str] = (), progress: Progress | None = None) -> FlatImage:
         want = make_want(wanted(paths))
 
-        def open_layer(layer: LayerInfo, want: WantFn) -> LayerResult:
+        def open_layer(layer: LayerInfo, want: Want) -> LayerResult:
             stream = self.source.open_blob(layer.digest, layer.size)
             try:
                 return read_layer(
@@ -302,6 +312,7 @@ class SourceImage(Image):
                     label=layer_label(layer.index, layer.digest),
                     want=want,
                     expected_size=layer.size,
+                    expected_digest=layer.digest,
                 )
             finally:
                 stream.close()
@@ -310,40 +321,3 @@ class SourceImage(Image):
 
     def close(self) -> None:
         self.source.close()
-
-
-class StreamImage(Image):
-    """A ``docker save`` stream (archive file or daemon), read front to back once."""
-
-    def __init__(
-        self,
-        reference: str,
-        opener: Callable[[], IO[bytes]],
-        platform: Platform | None = None,
-        *,
-        tag: str | None = None,
-    ) -> None:
-        self._reference = reference
-        self._opener = opener
-        self.platform = platform
-        self.tag = tag
-
-    @property
-    def reference(self) -> str:
-        return self._reference
-
-    def read(self, paths: Sequence[str] = (), progress: Progress | None = None) -> FlatImage:
-        from buildguard.image.archive import read_save_stream
-
-        stream = self._opener()
-        try:
-            return read_save_stream(
-                stream,
-                reference=self._reference,
-                want=make_want(wanted(paths)),
-                platform=self.platform,
-                tag=self.tag,
-                progress=progress,
-            )
-        finally:
-            stream.close()

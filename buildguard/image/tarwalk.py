@@ -1,123 +1,129 @@
-"""A minimal, push-fed tar header walker for layer tars.
+"""A push-fed tar reader for layer tars that returns what the container runtime extracts.
 
-It understands what image layers contain: ustar and GNU headers, GNU long names and long
-link names (``L``/``K``), PAX extended headers (``x``: path, linkpath, size, mtime, uid, gid;
-global ``g`` headers are read and ignored), base-256 numeric fields, and it verifies every
-header's checksum. File data is skipped without copying unless the caller wants the file, in
-which case it is hashed (and, for a few files, kept). It is fed chunks of any size, so it
-runs on the consumer side of the two-thread layer pipeline (``layers.py``), several times
-faster than ``tarfile`` (numbers in ``docs/decisions-reader.md``).
+What it returns is what Go 1.19's ``archive/tar`` ``Reader.Next()`` returns (the reader under
+dockerd, containerd and umoci), restricted to the entry types their extractors handle; what
+Go rejects, or the extractors refuse or treat specially, is refused here as
+:class:`HostileImage` instead of being read some other way:
 
-Errors: a bad checksum or a malformed field is :class:`HostileImage`; a stream that ends in
-the middle of an entry is :class:`ImageReadError` (raised by :meth:`TarWalker.finish`).
+- headers: checksum, format (V7, USTAR/PAX, GNU, STAR), numbers and names exactly as Go
+  parses them (``tarfields.py``); a zero block must be followed by a second one or the end;
+- ``x`` PAX records (strict), ``L``/``K`` GNU long names, ``g`` global headers (an entry of
+  their own: pending ``x``/``L``/``K`` state is dropped, as Go does);
+- header-only types (hard link, symlink, char, block, dir, fifo) carry no data whatever
+  their size field says; type NUL with a trailing ``/`` is a directory;
+- GNU sparse (type ``S``, any ``GNU.sparse.*`` record), type ``7`` and any other type the
+  extractors do not handle are refused.
+
+Every entry becomes a row of a :class:`~buildguard.image.layerindex.LayerIndex` with its
+normalised absolute path; files the caller wants are hashed (and, for a few, kept) as their
+data streams past. It is fed chunks of any size, on the consumer side of the layer pipeline
+(``layers.py``). The stream ending inside a header or a file's data is
+:class:`ImageReadError` (raised by :meth:`TarWalker.finish`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import zlib
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
+from buildguard._internal.pathescape import escape
 from buildguard.errors import HostileImage, ImageReadError
+from buildguard.image import layerindex as li
+from buildguard.image.tarfields import (
+    BLOCK,
+    EXT_LIMIT,
+    PAX_ATIME,
+    PAX_CTIME,
+    PAX_GID,
+    PAX_LINKPATH,
+    PAX_MTIME,
+    PAX_PATH,
+    PAX_SIZE,
+    PAX_SPARSE_PREFIX,
+    PAX_UID,
+    HeaderError,
+    checksum_ok,
+    cstring,
+    header_format,
+    header_name,
+    header_numbers,
+    parse_int64,
+    parse_pax,
+    parse_pax_time,
+)
 
-BLOCK = 512
 _ZERO_BLOCK = bytes(BLOCK)
-_EXT_HEADER_LIMIT = 1 << 20
-KEEP_LIMIT = 64 << 20
-"""Largest file whose bytes are kept when asked (``buildguard-manifest.json``)."""
+KEEP_LIMIT = 32 << 20
+"""Largest file whose bytes are kept when asked (``buildguard-manifest.json``; the bundle
+manifest cap): a larger one is hashed only, and verify reports it as over the cap."""
 
 WANT_SKIP = 0
 WANT_HASH = 1
 WANT_KEEP = 2
 
-TYPE_FILE = "file"
-TYPE_DIR = "dir"
-TYPE_SYMLINK = "symlink"
-TYPE_HARDLINK = "hardlink"
-TYPE_OTHER = "other"
-
-_TYPES: dict[bytes, str] = {
-    b"0": TYPE_FILE,
-    b"\x00": TYPE_FILE,
-    b"7": TYPE_FILE,
-    b"1": TYPE_HARDLINK,
-    b"2": TYPE_SYMLINK,
-    b"5": TYPE_DIR,
-    b"3": TYPE_OTHER,
-    b"4": TYPE_OTHER,
-    b"6": TYPE_OTHER,
-}
+_HEADER_ONLY = frozenset({b"1", b"2", b"3", b"4", b"5", b"6"})
+_KINDS = {
+    b"0": li.FILE, b"1": li.HARDLINK, b"2": li.SYMLINK, b"3": li.OTHER, b"4": li.OTHER,
+    b"5": li.DIR, b"6": li.OTHER,
+}  # fmt: skip
+"""The types dockerd's and containerd's ``createTarFile`` handle (plus ``g``, ignored)."""
+_TYPE_NAMES = {b"7": "contiguous file (type 7)", b"S": "GNU sparse file (type S)",
+               b"V": "GNU volume header", b"M": "GNU multi-volume continuation",
+               b"D": "GNU directory dump", b"N": "GNU old long name"}
 
 
-class TarEntry:
-    """One member of a layer tar, as its headers describe it."""
+class Want(Protocol):
+    """Which regular files the reader hashes: ``want(path)`` → WANT_SKIP/HASH/KEEP, asked
+    with each file's normalised absolute path."""
 
-    __slots__ = (
-        "data", "gid", "linkname", "mode", "mtime", "name", "sha256", "size", "type", "uid",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        name: str,
-        type_: str,
-        size: int,
-        mode: int,
-        mtime: int,
-        uid: int,
-        gid: int,
-        linkname: str,
-    ) -> None:
-        self.name = name
-        self.type = type_
-        self.size = size
-        self.mode = mode
-        self.mtime = mtime
-        self.uid = uid
-        self.gid = gid
-        self.linkname = linkname
-        self.sha256: str | None = None
-        self.data: bytes | None = None
-
-    def __repr__(self) -> str:
-        return f"TarEntry({self.name!r}, {self.type}, size={self.size})"
+    def __call__(self, path: str) -> int: ...
 
 
 def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def _cstr(raw: bytes) -> bytes:
-    end = raw.find(b"\x00")
-    return raw if end < 0 else raw[:end]
+def normalize(name: str) -> str | None:
+    """``./a//b/`` → ``/a/b``; ``/`` for the root; ``None`` when a component is ``..``."""
+    if (
+        ".." not in name
+        and "//" not in name
+        and "/./" not in name
+        and not name.startswith("./")
+        and not name.endswith("/.")
+        and name != "."
+    ):
+        return "/" + name.strip("/")
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        return None
+    return "/" + "/".join(parts)
 
 
 class TarWalker:
-    """Feed it the uncompressed bytes of one tar, in order; read :attr:`entries` after
-    :meth:`finish`.
+    """Feed it the uncompressed bytes of one tar, in order; read :attr:`index` after
+    :meth:`finish`. ``label`` names the layer in errors."""
 
-    ``want(name)`` is asked for every regular file (with the name as written in the tar,
-    after long-name/PAX overrides) and answers :data:`WANT_SKIP`, :data:`WANT_HASH` or
-    :data:`WANT_KEEP` (hash and keep the bytes). ``label`` names the layer in errors.
-    """
-
-    def __init__(self, want: Callable[[str], int], label: str) -> None:
+    def __init__(self, want: Want, label: str) -> None:
         self.want = want
-        self._relevant: Callable[[str], bool] | None = getattr(want, "relevant", None)
         self.label = label
-        self.entries: list[TarEntry] = []
+        self.index = li.LayerIndex()
         self.ended = False
         self._hdr = bytearray()
         self._data_left = 0
         self._pad_left = 0
+        self._zero_seen = False
         self._hash: Any = None
         self._keep: list[bytes] | None = None
-        self._current: TarEntry | None = None
+        self._row = -1
         self._ext_kind = b""
-        self._longname: str | None = None
-        self._longlink: str | None = None
-        self._pax: dict[bytes, bytes] = {}
+        self._ext_header = b""
+        self._ext_data: list[bytes] = []
+        self._pax: dict[bytes, bytes] | None = None
+        self._longname = b""
+        self._longlink = b""
         self._offset = 0
+        self._at = 0
 
     # -- feeding ----------------------------------------------------------------------------
 
@@ -156,156 +162,117 @@ class TarWalker:
             else:
                 header = chunk[pos : pos + BLOCK]
                 pos += BLOCK
+            self._at = self._offset + pos - BLOCK
             self._header(header)
         self._offset += n
 
     def finish(self) -> None:
-        """Call at the end of the stream: raises when it ended inside an entry."""
-        if self._data_left or self._pad_left or self._hdr:
+        """Call at the end of the stream: raises when it ended inside a header or data.
+
+        Ending inside the padding after the last entry, after a single zero block, or after an
+        extended header with no entry is a normal end, as it is for Go's reader.
+        """
+        if self.ended:
+            return
+        if self._data_left or self._hdr:
             raise ImageReadError(
                 f"{self.label}: the layer tar ends in the middle of an entry "
                 f"(truncated after {self._offset} bytes)",
                 hint="the blob is incomplete or corrupt; rebuild and push the image again",
             )
-        if self._ext_kind or self._longname is not None or self._longlink is not None or self._pax:
-            raise ImageReadError(
-                f"{self.label}: the layer tar ends after an extended header with no entry",
-                hint="the blob is incomplete or corrupt; rebuild and push the image again",
-            )
+        self.ended = True
 
     # -- headers ----------------------------------------------------------------------------
 
     def _hostile(self, what: str) -> HostileImage:
         return HostileImage(
-            f"{self.label}: malformed tar header near byte {self._offset}: {what}",
+            f"{self.label}: the tar header at byte {max(self._at, 0)}: {what}; container runtimes "
+            "reject or read it differently, so buildguard refuses the layer",
             hint="the layer was not written by a normal image builder; do not trust this image",
         )
 
-    def _num(self, field: bytes, what: str) -> int:
-        if field and field[0] & 0x80:
-            value = 0
-            for byte in field[1:]:
-                value = (value << 8) | byte
-            if field[0] == 0xFF:
-                value = -(256 ** (len(field) - 1) - value)
-            return value
-        try:  # fast path: digits padded with NULs or spaces
-            return int(field.rstrip(b"\x00 ") or b"0", 8)
-        except ValueError:
-            pass
-        text = _cstr(field).strip()
-        if not text:
-            return 0
-        try:
-            return int(text, 8)
-        except ValueError:
-            raise self._hostile(f"{what} field {text!r} is not an octal number") from None
-
-    def _pax_number(self, pax: dict[bytes, bytes], key: bytes, default: int) -> int:
-        raw = pax.get(key)
-        if raw is None:
-            return default
-        try:
-            return int(float(raw)) if key == b"mtime" else int(raw)
-        except (ValueError, OverflowError):
-            raise self._hostile(f"the PAX {key.decode()} value is not a number") from None
-
     def _header(self, header: bytes) -> None:
+        if self._zero_seen:
+            if header == _ZERO_BLOCK:
+                self.ended = True
+                return
+            raise self._hostile("a zero block is followed by data, not by a second zero block")
         if header == _ZERO_BLOCK:
-            if self._ext_kind or self._longname is not None or self._pax:
-                raise self._hostile("end-of-archive marker right after an extended header")
-            self.ended = True
+            self._zero_seen = True
             return
-        stored = self._num(header[148:156], "checksum")
-        field_sum = sum(header[148:156])
-        # The unsigned checksum is the byte sum with the checksum field read as 8 spaces.
-        # adler32's low half is (1 + byte sum) mod 65521, computed in C: ~10x faster than
-        # sum(); a 512-byte block sums to at most 130560, so the sum is one of two values.
-        low = (zlib.adler32(header) & 0xFFFF) - 1
-        total = stored + field_sum - 8 * 32
-        calc = stored if total in (low, low + 65521) else sum(header) - field_sum + 8 * 32
-        if stored != calc:
-            signed = calc - 256 * sum(1 for b in header if b > 127)
-            signed += 256 * sum(1 for b in header[148:156] if b > 127)
-            if stored != signed:
-                raise self._hostile(
-                    f"checksum {stored} does not match the header's bytes ({calc})"
-                )
+        if not checksum_ok(header):
+            raise self._hostile("the header checksum does not match (not a tar header)")
+        fmt = header_format(header)
         flag = header[156:157]
-        size = self._num(header[124:136], "size")
-        if size < 0:
+        try:
+            size, mode, uid, gid, mtime = header_numbers(header, fmt)
+        except HeaderError as exc:
+            raise self._hostile(str(exc)) from None
+        if size < 0 and flag not in _HEADER_ONLY:
             raise self._hostile(f"negative size {size}")
-
-        if flag in (b"L", b"K", b"x", b"g"):
-            if size > _EXT_HEADER_LIMIT:
-                raise self._hostile(f"extended header of {size} bytes")
+        if flag in (b"x", b"g", b"L", b"K"):
+            if size > EXT_LIMIT:
+                raise self._hostile(f"an extended header of {size} bytes")
             self._ext_kind = flag
-            self._keep = []
+            self._ext_header = header
+            self._ext_data = []
+            self._keep = self._ext_data
             self._hash = None
+            self._row = -1
             self._start_data(size)
             return
+        self._entry(header, fmt, flag, size, mode, uid, gid, mtime)
 
-        kind = _TYPES.get(flag)
-        if kind is None:
-            raise self._hostile(f"unsupported entry type {flag!r}")
-
-        pax = self._pax
-        if self._longname is not None:
+    def _entry(
+        self, header: bytes, fmt: str, flag: bytes, size: int, mode: int, uid: int, gid: int,
+        mtime: int,
+    ) -> None:
+        name = header_name(header, fmt)
+        link = cstring(header[157:257])
+        pax, self._pax = self._pax, None
+        if pax:
+            for key in pax:
+                if key.startswith(PAX_SPARSE_PREFIX):
+                    raise self._hostile("a GNU sparse file (GNU.sparse.* PAX records)")
+            try:
+                name, link, size, uid, gid, mtime = _merge_pax(pax, name, link, size, uid, gid,
+                                                               mtime)
+            except HeaderError as exc:
+                raise self._hostile(str(exc)) from None
+        if self._longname:
             name = self._longname
-        elif b"path" in pax:
-            name = _decode(pax[b"path"])
-        else:
-            raw = _cstr(header[0:100])
-            if header[257:263] == b"ustar\x00":
-                prefix = _cstr(header[345:500])
-                if prefix:
-                    raw = prefix + b"/" + raw
-            name = _decode(raw)
-        if pax:
-            size = self._pax_number(pax, b"size", size)
-            if size < 0:
-                raise self._hostile(f"negative PAX size {size}")
-        if self._relevant is not None and not self._relevant(name):
-            # cannot matter to the paths asked: skip its data, record nothing
-            self._pax = {}
-            self._longname = None
-            self._longlink = None
-            self._current = None
-            self._keep = None
-            self._hash = None
-            self._start_data(size if kind in (TYPE_FILE, TYPE_OTHER) else 0)
-            return
-        if self._longlink is not None:
-            linkname = self._longlink
-        elif b"linkpath" in pax:
-            linkname = _decode(pax[b"linkpath"])
-        else:
-            linkname = _decode(_cstr(header[157:257]))
-        mode = self._num(header[100:108], "mode")
-        uid = self._num(header[108:116], "uid")
-        gid = self._num(header[116:124], "gid")
-        mtime = self._num(header[136:148], "mtime")
-        if pax:
-            mtime = self._pax_number(pax, b"mtime", mtime)
-            uid = self._pax_number(pax, b"uid", uid)
-            gid = self._pax_number(pax, b"gid", gid)
-            self._pax = {}
-        self._longname = None
-        self._longlink = None
-
-        if kind != TYPE_FILE and kind != TYPE_OTHER:
-            size = 0  # links and directories carry no data (as tarfile reads them)
-        entry = TarEntry(name, kind, size, mode & 0o7777, mtime, uid, gid, linkname)
-        self._current = entry
-        self._keep = None
+        if self._longlink:
+            link = self._longlink
+        self._longname = self._longlink = b""
+        if flag == b"\x00":
+            flag = b"5" if name.endswith(b"/") else b"0"
+        kind = _KINDS.get(flag)
+        if kind is None:
+            what = _TYPE_NAMES.get(flag, f"entry type {flag!r}")
+            raise self._hostile(f"a {what}, which the extractors do not handle")
+        if size < 0 and flag not in _HEADER_ONLY:
+            raise self._hostile(f"negative size {size}")
+        path = normalize(_decode(name))
+        if path is None:
+            raise self._hostile(f"the name {escape(_decode(name))!r} has a '..' component and "
+                                "would escape the image root")
+        data = size if kind == li.FILE else 0
+        row = self.index.append(
+            path, kind, data, mode, mtime, uid, gid,
+            _decode(link) if kind in (li.SYMLINK, li.HARDLINK) else None,
+        )
+        self._row = row
         self._hash = None
-        if kind == TYPE_FILE:
-            level = self.want(name)
+        self._keep = None
+        if kind == li.FILE:
+            level = self.want(path)
             if level:
                 self._hash = hashlib.sha256()
-                if level == WANT_KEEP and size <= KEEP_LIMIT:
+                if level == WANT_KEEP and data <= KEEP_LIMIT:
                     self._keep = []
-        self._start_data(size)
+            else:
+                self.index.complete = False
+        self._start_data(data)
 
     def _start_data(self, size: int) -> None:
         self._data_left = size
@@ -315,48 +282,77 @@ class TarWalker:
 
     def _end_data(self) -> None:
         if self._ext_kind:
-            kind = self._ext_kind
-            data = b"".join(self._keep or ())
-            self._ext_kind = b""
-            self._keep = None
-            if kind == b"L":
-                self._longname = _decode(_cstr(data))
-            elif kind == b"K":
-                self._longlink = _decode(_cstr(data))
-            elif kind == b"x":
-                self._pax = self._parse_pax(data)
+            self._end_extended()
             return
-        entry = self._current
-        if entry is None:  # an entry skipped as irrelevant
-            return
-        if self._hash is not None:
-            entry.sha256 = self._hash.hexdigest()
-        if self._keep is not None:
-            entry.data = b"".join(self._keep)
+        row = self._row
+        if row >= 0:
+            if self._hash is not None:
+                self.index.set_digest(row, self._hash.digest())
+            if self._keep is not None:
+                self.index.set_data(row, b"".join(self._keep))
         self._hash = None
         self._keep = None
-        self._current = None
-        self.entries.append(entry)
+        self._row = -1
 
-    def _parse_pax(self, data: bytes) -> dict[bytes, bytes]:
-        records: dict[bytes, bytes] = {}
-        pos = 0
-        while pos < len(data):
-            if data[pos] == 0:
-                break
-            space = data.find(b" ", pos)
-            if space < 0:
-                raise self._hostile("PAX record without a length")
-            try:
-                length = int(data[pos:space])
-            except ValueError:
-                raise self._hostile("PAX record length is not a number") from None
-            if length <= space - pos or pos + length > len(data):
-                raise self._hostile("PAX record length out of range")
-            record = data[space + 1 : pos + length]
-            if not record.endswith(b"\n") or b"=" not in record:
-                raise self._hostile("PAX record is not KEY=VALUE")
-            key, _, value = record[:-1].partition(b"=")
-            records[key] = value
-            pos += length
-        return records
+    def _end_extended(self) -> None:
+        kind, self._ext_kind = self._ext_kind, b""
+        data = b"".join(self._ext_data)
+        self._ext_data = []
+        self._keep = None
+        if kind in (b"L", b"K"):
+            value = cstring(data)
+            if kind == b"L":
+                self._longname = value
+            else:
+                self._longlink = value
+            return
+        try:
+            records = parse_pax(data)
+        except HeaderError as exc:
+            raise self._hostile(str(exc)) from None
+        if kind == b"x":
+            self._pax = records
+            return
+        self._global(records)
+
+    def _global(self, records: dict[bytes, bytes]) -> None:
+        """A PAX global header: Go returns it as an entry of its own (dropping pending
+        state); the extractors ignore it as a file but still act on its name."""
+        self._pax = None
+        self._longname = self._longlink = b""
+        header = self._ext_header
+        fmt = header_format(header)
+        name = header_name(header, fmt)
+        try:
+            name, *_ = _merge_pax(records, name, b"", 0, 0, 0, 0)
+        except HeaderError as exc:  # Go stops merging at a bad value, in map order: unclear
+            raise self._hostile(f"a PAX global header with {exc}") from None
+        path = normalize(_decode(name))
+        if path is None:
+            raise self._hostile(f"the name {escape(_decode(name))!r} has a '..' component")
+        self.index.append(path, li.GLOBAL, 0, 0, 0, 0, 0)
+
+
+def _merge_pax(
+    pax: dict[bytes, bytes], name: bytes, link: bytes, size: int, uid: int, gid: int,
+    mtime: int,
+) -> tuple[bytes, bytes, int, int, int, int]:
+    """Go's ``mergePAX``: records with an empty value are ignored."""
+    for key, value in pax.items():
+        if not value:
+            continue
+        if key == PAX_PATH:
+            name = value
+        elif key == PAX_LINKPATH:
+            link = value
+        elif key == PAX_SIZE:
+            size = parse_int64(value, "size")
+        elif key == PAX_UID:
+            uid = parse_int64(value, "uid")
+        elif key == PAX_GID:
+            gid = parse_int64(value, "gid")
+        elif key == PAX_MTIME:
+            mtime = parse_pax_time(value, "mtime")
+        elif key in (PAX_ATIME, PAX_CTIME):
+            parse_pax_time(value, key.decode())
+    return name, link, size, uid, gid, mtime

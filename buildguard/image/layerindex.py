@@ -1,0 +1,165 @@
+"""The index of one layer: every tar entry, in tar order, as compact columns.
+
+One row per entry the tar reader returns (Go's ``archive/tar`` ``Next()``, see
+``tarwalk.py``): the normalised absolute path (``/app/a.js``; ``/`` for the root), the kind,
+size, mode, mtime, uid, gid, link target, and — for the files that were hashed — the sha256
+(and the bytes of ``buildguard-manifest.json`` files). Whiteouts and opaque markers are rows
+like any other; flattening (``flatten.py``) interprets them.
+
+Rows are columns of :mod:`array` values plus one list of path strings, not one Python object
+per entry: a layer of a million entries costs about 140 bytes an entry here, where a
+``TarEntry`` object with hex strings cost ~350. The same index is what the layer-index cache
+stores, keyed by the layer's compressed digest.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+FILE = 0
+DIR = 1
+SYMLINK = 2
+HARDLINK = 3
+OTHER = 4
+"""A character or block device or a fifo."""
+GLOBAL = 5
+"""A PAX global header: no file, but its name still matters to the extractors."""
+
+KIND_NAMES = ("file", "dir", "symlink", "hardlink", "other", "global")
+_U32 = 1 << 32
+
+
+def _int_column(kind: str) -> array[int]:
+    return array(kind)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One entry of a layer, as read (a view made on demand; the index keeps columns)."""
+
+    path: str
+    kind: int
+    size: int
+    mode: int
+    mtime: int
+    uid: int
+    gid: int
+    link: str | None
+    sha256: bytes | None
+    data: bytes | None
+
+    @property
+    def kind_name(self) -> str:
+        return KIND_NAMES[self.kind]
+
+
+class LayerIndex:
+    """Every entry of one layer tar, in tar order. Append while reading; read after."""
+
+    __slots__ = (
+        "_data", "_digests", "_gid", "_hash_at", "_kind", "_links", "_mode", "_mtime",
+        "_size", "_uid", "complete", "paths",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self._kind = _int_column("B")
+        self._size = _int_column("q")
+        self._mode = _int_column("H")
+        self._mtime = _int_column("q")
+        self._uid = _int_column("I")
+        self._gid = _int_column("I")
+        self._hash_at = _int_column("i")
+        """Per row: the position of its digest in ``_digests``, or -1."""
+        self._digests = bytearray()
+        self._links: dict[int, str] = {}
+        self._data: dict[int, bytes] = {}
+        self.complete = True
+        """False when some file's content was not hashed (see :meth:`hashed_all`)."""
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def append(
+        self,
+        path: str,
+        kind: int,
+        size: int,
+        mode: int,
+        mtime: int,
+        uid: int,
+        gid: int,
+        link: str | None = None,
+    ) -> int:
+        """Add one row; returns its number."""
+        row = len(self.paths)
+        self.paths.append(path)
+        self._kind.append(kind)
+        self._size.append(size)
+        self._mode.append(mode & 0o7777)
+        self._mtime.append(mtime)
+        self._uid = self._put_id(self._uid, uid)
+        self._gid = self._put_id(self._gid, gid)
+        self._hash_at.append(-1)
+        if link is not None:
+            self._links[row] = link
+        return row
+
+    @staticmethod
+    def _put_id(column: array[int], value: int) -> array[int]:
+        if column.typecode == "I" and not 0 <= value < _U32:
+            column = array("q", column)  # a negative or huge id: widen once, keep going
+        column.append(value)
+        return column
+
+    def set_digest(self, row: int, digest: bytes) -> None:
+        self._hash_at[row] = len(self._digests) // 32
+        self._digests += digest
+
+    def set_data(self, row: int, data: bytes) -> None:
+        self._data[row] = data
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def kind(self, row: int) -> int:
+        return self._kind[row]
+
+    def size(self, row: int) -> int:
+        return self._size[row]
+
+    def mode(self, row: int) -> int:
+        return self._mode[row]
+
+    def mtime(self, row: int) -> int:
+        return self._mtime[row]
+
+    def uid(self, row: int) -> int:
+        return self._uid[row]
+
+    def gid(self, row: int) -> int:
+        return self._gid[row]
+
+    def link(self, row: int) -> str | None:
+        return self._links.get(row)
+
+    def digest(self, row: int) -> bytes | None:
+        at = self._hash_at[row]
+        return None if at < 0 else bytes(self._digests[at * 32 : at * 32 + 32])
+
+    def data(self, row: int) -> bytes | None:
+        return self._data.get(row)
+
+    def row(self, row: int) -> Row:
+        return Row(
+            self.paths[row], self._kind[row], self._size[row], self._mode[row],
+            self._mtime[row], self._uid[row], self._gid[row], self._links.get(row),
+            self.digest(row), self._data.get(row),
+        )
+
+    def rows(self) -> Iterator[Row]:
+        for row in range(len(self.paths)):
+            yield self.row(row)
