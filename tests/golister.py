@@ -86,6 +86,8 @@ class GoEntry:
     pax: dict[bytes, bytes]
     sha256: str
     copy_error: str | None
+    sparse: bool
+    """Go reads it as a GNU sparse file; its data was not copied (refused by design)."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ def _entry(raw: dict[str, Any]) -> GoEntry:
         pax={base64.b64decode(k): base64.b64decode(v) for k, v in raw["pax"].items()},
         sha256=str(raw["sha256"]),
         copy_error=raw["copy_error"] if isinstance(raw["copy_error"], str) else None,
+        sparse=bool(raw["sparse"]),
     )
 
 
@@ -173,7 +176,9 @@ class GoLister:
 class Listed:
     """An entry in the terms both readers can be compared in."""
 
-    name: bytes
+    name: bytes | None
+    """The path the entry is written to (``/a/b``), raw bytes; ``None``: see
+    :func:`runtime_path`."""
     kind: str
     size: int
     """Bytes of data the entry carries (what ``io.Copy`` reads; 0 for header-only types)."""
@@ -197,8 +202,22 @@ class RuntimeView:
     """Names of the PAX global headers (``g``): entries for Go, ignored as files."""
 
 
+def runtime_path(name: bytes) -> bytes | None:
+    """Where the extractors put an entry: ``/`` + the name's components without empty and
+    ``.`` ones (``filepath.Clean`` joined to the root); ``None`` when a ``..`` component
+    makes that depend on more than the name (buildguard refuses those)."""
+    parts = [p for p in name.split(b"/") if p not in (b"", b".")]
+    if b".." in parts:
+        return None
+    return b"/" + b"/".join(parts)
+
+
 def runtime_view(listing: GoListing) -> RuntimeView:
-    """Go's listing, then the extractors' type switch; GNU sparse is refused by design."""
+    """Go's listing, then the extractors' type switch; GNU sparse is refused by design.
+
+    Names become the paths the extractors write (:func:`runtime_path`); a PAX global header
+    (``g``) is listed as kind ``global`` with its name only (the extractors create no file
+    for it, but act on its path)."""
     view = RuntimeView()
     for e in listing.entries:
         if e.copy_error:
@@ -207,8 +226,10 @@ def runtime_view(listing: GoListing) -> RuntimeView:
         if e.typeflag not in ACCEPTED_TYPES:
             view.refused = f"unhandled tar header type {e.typeflag} ({e.name!r})"
             return view
-        if e.typeflag == ord("g"):  # ignored by the extractors, whatever its records say
+        path = runtime_path(e.name)
+        if e.typeflag == ord("g"):  # no file, whatever its records say
             view.globals_.append(e.name)
+            view.entries.append(Listed(path, "global", 0, 0, 0, 0, 0, None, None))
             continue
         if any(k.startswith(b"GNU.sparse.") for k in e.pax):
             view.refused = f"GNU sparse records on {e.name!r} (refused by design)"
@@ -216,7 +237,7 @@ def runtime_view(listing: GoListing) -> RuntimeView:
         kind = GO_KIND[e.typeflag]
         view.entries.append(
             Listed(
-                name=e.name,
+                name=path,
                 kind=kind,
                 size=e.copied,
                 mode=e.mode & 0o7777,

@@ -109,6 +109,8 @@ def _project(view: View, explicit: set[str]) -> View:
             mode = None
         if kind in ("symlink", "dir", "other"):
             size = None
+        if kind == "symlink":  # Linux symlinks are 0777 whatever the header says
+            mode = None
         out[path] = (kind, size, digest, link, mode)
     return out
 

@@ -1,8 +1,8 @@
 """The ONE place the tests drive buildguard's tar walker (its API may change: adapt here).
 
 :func:`walk_tar` feeds a tar to :class:`buildguard.image.tarwalk.TarWalker` in the chunk
-sizes given, asks for every regular file's digest, and returns the entries in the terms of
-:class:`golister.Listed`, or :class:`Refused` when the walker raised one of buildguard's
+sizes given, asks for every regular file's digest, and returns its layer index's rows in the
+terms of :class:`golister.Listed` (paths as the extractors write them), or :class:`Refused` when the walker raised one of buildguard's
 reading errors (``HostileImage``, ``ImageReadError``). Any other exception propagates: it is
 a crash, never a refusal.
 """
@@ -29,10 +29,7 @@ class Refused:
         return f"{type(self.error).__name__}: {self.error.message}"
 
 
-def _name(value: object) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    assert isinstance(value, str), value
+def _name(value: str) -> bytes:
     return value.encode("utf-8", "surrogateescape")
 
 
@@ -57,21 +54,22 @@ def walk_tar(data: bytes, chunk_sizes: Iterable[int] | None = None) -> list[List
     except ImageReadError as exc:  # HostileImage is a subclass
         return Refused(exc)
     out = []
-    for e in walker.entries:
-        kind = str(e.type)
-        if kind in ("global", "g"):  # should the walker list PAX global headers one day
+    for row in walker.index.rows():
+        kind = row.kind_name
+        if kind == "global":  # a PAX global header: compared by its path only
+            out.append(Listed(_name(row.path), "global", 0, 0, 0, 0, 0, None, None))
             continue
         out.append(
             Listed(
-                name=_name(e.name),
+                name=_name(row.path),
                 kind=kind,
-                size=e.size,
-                mode=e.mode & 0o7777,
-                uid=e.uid,
-                gid=e.gid,
-                mtime=e.mtime,
-                linkname=_name(e.linkname) if kind in ("hardlink", "symlink") else None,
-                sha256=e.sha256 if kind == "file" else None,
+                size=row.size,
+                mode=row.mode & 0o7777,
+                uid=row.uid,
+                gid=row.gid,
+                mtime=row.mtime,
+                linkname=_name(row.link or "") if kind in ("hardlink", "symlink") else None,
+                sha256=row.sha256.hex() if kind == "file" and row.sha256 else None,
             )
         )
     return out
