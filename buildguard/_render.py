@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from buildguard._internal.timefmt import human_duration
-from buildguard.image.report import InspectReport
+from buildguard.image.report import FileReport, InspectReport
 from buildguard.models import Finding, VerifyReport
 
 _CHECKS: dict[str, tuple[str, ...]] = {
@@ -17,7 +17,8 @@ _CHECKS: dict[str, tuple[str, ...]] = {
     "build id": ("BUILD_ID_MISMATCH",),
     "commit": ("COMMIT_MISMATCH", "COMMIT_UNCHECKED"),
     "source digest": ("SOURCE_MISMATCH", "SOURCE_UNCHECKED"),
-    "files present and unchanged": ("FILE_MISSING", "FILE_CHANGED", "FILE_STALE"),
+    "files present and unchanged": ("FILE_MISSING", "FILE_CHANGED", "FILE_MODE", "FILE_STALE",
+                                    "TIMESTAMPS_CLAMPED"),
     "no extra files": ("FILE_EXTRA",),
 }
 
@@ -50,10 +51,10 @@ def render_verify(report: VerifyReport, out: TextIO) -> None:
         f"  {len(errors)} error(s), {len(warnings)} warning(s), "
         f"{len(report.bundles)} bundle(s) checked against build {report.expected.build_id}\n"
     )
-    roots = [b.root for b in report.bundles]
-    groups: dict[str | None, list[Finding]] = {}
+    roots = {(b.root, b.platform) for b in report.bundles}
+    groups: dict[tuple[str | None, str | None], list[Finding]] = {}
     for finding in report.findings:
-        groups.setdefault(finding.bundle, []).append(finding)
+        groups.setdefault((finding.bundle, finding.platform), []).append(finding)
     for bundle in report.bundles:
         state = "ok" if bundle.ok else "FAILED"
         platform = f" [{bundle.platform}]" if bundle.platform else ""
@@ -61,7 +62,7 @@ def render_verify(report: VerifyReport, out: TextIO) -> None:
             f"\nbundle {bundle.root}{platform}: {state} (build {bundle.build_id or '?'}, "
             f"commit {bundle.commit or '?'}, {bundle.files_compared} files compared)\n"
         )
-        for finding in groups.get(bundle.root, []):
+        for finding in groups.get((bundle.root, bundle.platform), []):
             for line in _finding_lines(finding):
                 out.write(line + "\n")
     loose = [f for key, items in groups.items() if key not in roots for f in items]
@@ -121,7 +122,8 @@ def write_junit(report: VerifyReport, path: Path) -> None:
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def render_inspect(report: InspectReport, out: TextIO) -> None:
+def render_inspect(report: InspectReport, files: Iterable[FileReport], out: TextIO) -> None:
+    """The report (its ``files`` are ignored) with ``files`` listed as they come."""
     image = report.image
     out.write(
         f"image {image.reference}\n  digest:   {image.digest or '(none: legacy archive)'}\n"
@@ -144,8 +146,10 @@ def render_inspect(report: InspectReport, out: TextIO) -> None:
                 f"commit {manifest.commit or '(unknown)'}, recorded "
                 f"{manifest.record_started_at}, sealed {manifest.sealed_at}\n"
             )
-    out.write(f"\nfiles ({len(report.files)}):\n")
-    for entry in report.files:
+    out.write("\nfiles:\n")
+    count = 0
+    for entry in files:
+        count += 1
         if entry.type == "dir":
             continue
         digest = entry.sha256[:12] if entry.sha256 else "-"
@@ -159,3 +163,4 @@ def render_inspect(report: InspectReport, out: TextIO) -> None:
             f"{entry.mtime.strftime('%Y-%m-%dT%H:%M:%SZ')} L{entry.layer:<3} "
             f"{entry.path}{target}\n"
         )
+    out.write(f"({count} entries)\n")

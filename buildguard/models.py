@@ -202,11 +202,19 @@ SCHEMAS: dict[str, type[BaseModel]] = {
 }
 
 
+def all_schemas() -> dict[str, type[BaseModel]]:
+    """:data:`SCHEMAS` and the ``verify --from-build`` report (it nests VerifyReport, so its
+    module imports this one and is imported late here)."""
+    from buildguard.buildreport import BuildVerifyReport
+
+    return {**SCHEMAS, "build-verify-report.schema.json": BuildVerifyReport}
+
+
 def schema_documents() -> dict[str, str]:
     """Return each exported JSON Schema as the exact text committed under ``schemas/``."""
     return {
         name: json.dumps(model.model_json_schema(mode="serialization"), indent=2) + "\n"
-        for name, model in SCHEMAS.items()
+        for name, model in all_schemas().items()
     }
 
 

@@ -53,6 +53,17 @@ def _report(config: pytest.Config, message: str) -> None:
         reporter.write_line(f"[services] {message}")
 
 
+@pytest.fixture(autouse=True)
+def _own_layer_cache(tmp_path_factory: pytest.TempPathFactory,
+                     monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets an empty layer-index cache of its own (verify and inspect use one by
+    default), so a layer cached by one test never answers for another."""
+    cache = tmp_path_factory.mktemp("layer-cache")
+    monkeypatch.setenv("BUILDGUARD_CACHE", str(cache))
+    monkeypatch.delenv("BUILDGUARD_CACHE_KEY", raising=False)
+    return cache
+
+
 @pytest.fixture(scope="session")
 def dockerd(pytestconfig: pytest.Config) -> Iterator[Dockerd]:
     """A real dockerd: ``.host``, ``.env``, ``.client``, ``.cli``, ``.pid``, ``.dir``, ``.log``."""

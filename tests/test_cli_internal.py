@@ -18,8 +18,8 @@ RECORD = str(ROOT / "examples/images/record.json")
 
 # Replaces verify() with a function that fails the way a bug would, then runs the real CLI.
 CRASH = """
-import sys, buildguard
-module = sys.modules["buildguard.verify"]
+import importlib, sys
+module = importlib.import_module("buildguard.verify")
 def broken(*args, **kwargs):
     raise KeyError("an unexpected key")
 module.verify = broken

@@ -298,3 +298,32 @@ def test_registry_image_equals_docker_export(
     assert not problems, "\n".join(problems[:40])
     assert flat.info.manifest_digest is not None
     assert flat.info.config_digest == dockerd.client.images.get(tag).id
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_the_layer_cache_changes_no_reading(
+    name: str, corpus: dict[str, dict[str, Path | str]], tmp_path: Path
+) -> None:
+    """Cold (filling), warm (every layer from the cache) and uncached reads of every corpus
+    image flatten to the same tree, with and without --path. (A read that fills the cache
+    hashes every file; an uncached read with --path only those under it.)"""
+    from buildguard.image.layercache import open_cache
+
+    ref = f"oci-layout:{corpus[name]['layout']}:t"
+
+    def view(paths: tuple[str, ...], cache: Any) -> dict[str, tuple[Any, ...]]:
+        with open_image(ref) as image:
+            return flattened_view(image.read(paths, cache=cache).tree)
+
+    everything = view((), None)
+    for paths in ((), ("/app",)):
+        cache = open_cache(tmp_path / f"cache{len(paths)}")
+        assert view(paths, cache) == everything  # cold: fills
+        layers = cache.misses if cache is not None else 0
+        assert view(paths, cache) == everything  # warm: every layer from the cache
+        assert cache is not None and cache.hits == layers > 0
+    narrow = view(("/app",), None)
+    assert narrow == {
+        path: (*v[:2], v[2] if path.startswith("/app/") else None, *v[3:])
+        for path, v in everything.items()
+    }

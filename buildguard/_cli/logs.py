@@ -72,22 +72,19 @@ def level_for(verbosity: int, environ: Mapping[str, str] | None = None) -> int |
 
 
 def configure(verbosity: int, environ: Mapping[str, str] | None = None) -> int | None:
-    """Attach one stderr handler to the ``buildguard`` logger; return the level set."""
+    """Attach one stderr handler to the ``buildguard`` logger; return the level asked for
+    (``None``: none, and only warnings are shown)."""
     level = level_for(verbosity, environ)
     logger = logging.getLogger("buildguard")
     for handler in list(logger.handlers):
         if getattr(handler, "_buildguard", False):
             logger.removeHandler(handler)
-    if level is None:
-        logger.setLevel(logging.NOTSET)
-        logger.propagate = True
-        return None
     handler = logging.StreamHandler(sys.stderr)
     handler._buildguard = True  # type: ignore[attr-defined]
     handler.setFormatter(_Formatter())
     handler.addFilter(RedactingFilter())
     logger.addHandler(handler)
-    logger.setLevel(level)
+    logger.setLevel(logging.WARNING if level is None else level)  # warnings always show
     logger.propagate = False
     for name in _NOISY:  # third-party loggers print URLs with signed query strings
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from buildguard.errors import DigestMismatch, ImageReadError
 from buildguard.image.flatten import FileTree, make_want, wanted
+from buildguard.image.layercache import LayerCache
 from buildguard.image.layers import LayerResult, read_layer
 from buildguard.image.layout import MemorySource
 from buildguard.image.manifest import DOCUMENT_LIMIT, Platform, parse_config
@@ -307,7 +308,15 @@ class StreamImage(Image):
     def reference(self) -> str:
         return self._reference
 
-    def read(self, paths: Sequence[str] = (), progress: Progress | None = None) -> FlatImage:
+    def read(
+        self,
+        paths: Sequence[str] = (),
+        progress: Progress | None = None,
+        cache: LayerCache | None = None,
+    ) -> FlatImage:
+        """The stream is read whole whatever is cached (its layers arrive in its order and
+        must be hashed to be verified), so ``cache`` is not used for ``docker save``."""
+        del cache
         stream = self._opener()
         try:
             return read_save_stream(

@@ -35,6 +35,22 @@ def _int_column(kind: str) -> array[int]:
     return array(kind)
 
 
+@dataclass(frozen=True)
+class Columns:
+    """The raw columns of an index (for the cache codec)."""
+
+    kind: array[int]
+    size: array[int]
+    mode: array[int]
+    mtime: array[int]
+    uid: array[int]
+    gid: array[int]
+    hash_at: array[int]
+    digests: bytearray
+    links: dict[int, str]
+    data: dict[int, bytes]
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """One entry of a layer, as read (a view made on demand; the index keeps columns)."""
@@ -102,8 +118,12 @@ class LayerIndex:
         self._size.append(size)
         self._mode.append(mode & 0o7777)
         self._mtime.append(mtime)
-        self._uid = self._put_id(self._uid, uid)
-        self._gid = self._put_id(self._gid, gid)
+        if 0 <= uid < _U32 and 0 <= gid < _U32:
+            self._uid.append(uid)
+            self._gid.append(gid)
+        else:
+            self._uid = self._put_id(self._uid, uid)
+            self._gid = self._put_id(self._gid, gid)
         self._hash_at.append(-1)
         if link is not None:
             self._links[row] = link
@@ -111,7 +131,7 @@ class LayerIndex:
 
     @staticmethod
     def _put_id(column: array[int], value: int) -> array[int]:
-        if column.typecode == "I" and not 0 <= value < _U32:
+        if column.typecode == "I" and not 0 <= value < _U32:  # e.g. a negative or huge id
             column = array("q", column)  # a negative or huge id: widen once, keep going
         column.append(value)
         return column
@@ -122,6 +142,32 @@ class LayerIndex:
 
     def set_data(self, row: int, data: bytes) -> None:
         self._data[row] = data
+
+    def columns(self) -> Columns:
+        return Columns(self._kind, self._size, self._mode, self._mtime, self._uid, self._gid,
+                       self._hash_at, self._digests, self._links, self._data)
+
+    @classmethod
+    def from_columns(
+        cls, paths: list[str], kind: array[int], size: array[int], mode: array[int],
+        mtime: array[int], uid: array[int], gid: array[int], hash_at: array[int],
+        digests: bytearray, links: dict[int, str], data: dict[int, bytes], complete: bool,
+    ) -> LayerIndex:
+        """An index from columns read back (the cache); every column has one value a row."""
+        n = len(paths)
+        if any(len(c) != n for c in (kind, size, mode, mtime, uid, gid, hash_at)):
+            raise ValueError("columns of different lengths")
+        index = cls()
+        index.paths = paths
+        index._kind, index._size, index._mode, index._mtime = kind, size, mode, mtime
+        index._uid, index._gid, index._hash_at = uid, gid, hash_at
+        index._digests, index._links, index._data = digests, links, data
+        index.complete = complete
+        return index
+
+    def hashed_all(self) -> bool:
+        """Every regular file's content was hashed (so any ``--path`` can be answered)."""
+        return self.complete
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -56,16 +56,8 @@ class IndexedSource(abc.ABC):
             ) from None
         names = [self._names(e) for e in entries]
         if self.tag is not None:
-            picked = [e for e, n in zip(entries, names, strict=True) if self.tag in n]
-            if not picked:
-                known = sorted({t for n in names for t in n}) or ["none"]
-                raise ImageReadError(
-                    f"{self._reference}: no image tagged {self.tag!r} in index.json "
-                    f"(tags: {', '.join(known)})",
-                    hint="name one of the tags, or leave the tag out for a single image",
-                )
-            return self._entry(picked[0])
-        tagged = {t for n in names for t in n}
+            return self._entry(self._pick(entries, names, self.tag))
+        tagged = {t for n in names for t in n[0]}
         if len(entries) == 1:
             return self._entry(entries[0])
         if len(tagged) > 1:
@@ -75,24 +67,56 @@ class IndexedSource(abc.ABC):
             )
         return RawManifest(data, None, None)
 
+    def _pick(
+        self, entries: list[object], names: list[tuple[set[str], set[str]]], tag: str
+    ) -> object:
+        """The one entry named ``tag``: a full name (``localhost/app:fresh``) wins; a short
+        tag (``fresh``) must name exactly one image, else the choice would depend on the
+        order of ``index.json`` (podman and skopeo write full names)."""
+        full = [e for e, (f, _) in zip(entries, names, strict=True) if tag in f]
+        short = [e for e, (_, s) in zip(entries, names, strict=True) if tag in s]
+        for picked in (full, short):
+            digests = {self._digest_of(e) for e in picked}
+            if len(digests) == 1:
+                return picked[0]
+            if len(digests) > 1:
+                matching = sorted({n for e, (f, _) in zip(entries, names, strict=True)
+                                   if e in picked for n in f})
+                raise ImageReadError(
+                    f"{self._reference}: the tag {tag!r} is ambiguous: it names "
+                    f"{len(digests)} different images in index.json ({', '.join(matching)})",
+                    hint="name the image by its full name, e.g. oci-layout:DIR:" + matching[0],
+                )
+        known = sorted({t for f, s in names for t in f | s}) or ["none"]
+        raise ImageReadError(
+            f"{self._reference}: no image tagged {tag!r} in index.json "
+            f"(tags: {', '.join(known)})",
+            hint="name one of the tags, or leave the tag out for a single image",
+        )
+
     @staticmethod
-    def _names(entry: object) -> set[str]:
+    def _digest_of(entry: object) -> object:
+        return entry.get("digest") if isinstance(entry, dict) else None
+
+    @staticmethod
+    def _names(entry: object) -> tuple[set[str], set[str]]:
+        """(full names, short tags) an index.json entry answers to."""
         if not isinstance(entry, dict):
-            return set()
+            return set(), set()
         ann = entry.get("annotations")
         if not isinstance(ann, dict):
-            return set()
-        out = set()
-        ref = ann.get(REF_NAME)
-        if isinstance(ref, str):
-            out.add(ref)
-            out.add(ref.rsplit(":", 1)[-1])
-        full = ann.get(CONTAINERD_NAME)
-        if isinstance(full, str):
-            out.add(full)
-            if ":" in full.rsplit("/", 1)[-1]:
-                out.add(full.rsplit(":", 1)[-1])
-        return out
+            return set(), set()
+        full: set[str] = set()
+        short: set[str] = set()
+        for key in (REF_NAME, CONTAINERD_NAME):
+            value = ann.get(key)
+            if not isinstance(value, str) or not value:
+                continue
+            full.add(value)
+            last = value.rsplit("/", 1)[-1]
+            if ":" in last:
+                short.add(last.rsplit(":", 1)[-1])
+        return full, short
 
     def _entry(self, entry: object) -> RawManifest:
         if not isinstance(entry, dict):
@@ -180,12 +204,19 @@ class MemorySource(IndexedSource):
 
 
 def parse_layout_ref(rest: str) -> tuple[Path, str | None]:
-    """``DIR[:TAG]`` → (directory, tag). A path that exists as a directory wins."""
+    """``DIR[:TAG]`` → (directory, tag). The tag may itself hold colons and slashes
+    (``localhost/app:fresh``): the directory is the longest prefix before a colon that is an
+    existing directory; a path that exists as a directory whole wins."""
     if not rest:
         raise UsageError("oci-layout: needs a directory, e.g. oci-layout:./image:latest")
     if os.path.isdir(rest) or ":" not in rest:
         return Path(rest), None
-    directory, tag = rest.rsplit(":", 1)
-    if "/" in tag or not tag:
+    cuts = [i for i, char in enumerate(rest) if char == ":"]
+    for cut in reversed(cuts):
+        directory, tag = rest[:cut], rest[cut + 1 :]
+        if directory and tag and os.path.isdir(directory):
+            return Path(directory), tag
+    directory, tag = rest.split(":", 1)
+    if not tag:
         return Path(rest), None
     return Path(directory), tag

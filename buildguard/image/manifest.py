@@ -28,6 +28,7 @@ MANIFEST_TYPES = frozenset({DOCKER_MANIFEST, OCI_MANIFEST})
 CONFIG_TYPES = frozenset({DOCKER_CONFIG, OCI_CONFIG})
 LAYER_TYPES = frozenset(
     {
+        "application/vnd.docker.image.rootfs.diff.tar",
         "application/vnd.docker.image.rootfs.diff.tar.gzip",
         "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
         "application/vnd.oci.image.layer.v1.tar",

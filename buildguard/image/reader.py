@@ -21,10 +21,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import TracebackType
+from typing import cast
 
 from buildguard.errors import DigestMismatch, ImageReadError
+from buildguard.image.decompress import Compression
 from buildguard.image.flatten import FileTree, make_want, wanted
-from buildguard.image.layers import Compression, LayerResult, read_layer
+from buildguard.image.indexcodec import CachedLayer
+from buildguard.image.layercache import LayerCache
+from buildguard.image.layers import LayerResult, read_layer
 from buildguard.image.manifest import (
     DOCUMENT_LIMIT,
     Descriptor,
@@ -213,17 +217,30 @@ def read_resolved(
     open_layer: Callable[[LayerInfo, Want], LayerResult],
     want: Want,
     progress: Progress | None = None,
+    cache: LayerCache | None = None,
 ) -> FlatImage:
-    """Read, verify and apply each layer in order; shared by every source kind."""
+    """Read, verify and apply each layer in order; shared by every source kind.
+
+    With a ``cache``, a layer whose index is cached (and holds every hash ``want`` asks for)
+    is not read; a layer that is read hashes every file and is cached once verified.
+    """
     tree = FileTree()
     infos = []
+    fill = make_want(()) if cache is not None else want
     for layer in info.layers:
-        if progress is not None:
-            progress(layer.index + 1, len(info.layers), layer.digest, layer.size)
-        result = open_layer(layer, want)
-        check_layer(result, layer.index, diff_id=layer.diff_id)
-        tree.apply_layer(layer.index, result.index, layer_label(layer.index, layer.digest))
-        infos.append(replace(layer, compression=result.compression))
+        hit = cache.load(layer.digest, layer.diff_id, want) if cache is not None else None
+        if hit is not None:
+            index, compression = hit.index, hit.compression
+        else:
+            if progress is not None:
+                progress(layer.index + 1, len(info.layers), layer.digest, layer.size)
+            result = open_layer(layer, fill)
+            check_layer(result, layer.index, diff_id=layer.diff_id)
+            index, compression = result.index, result.compression
+            if cache is not None:
+                cache.save(CachedLayer(layer.digest, layer.diff_id, compression, index))
+        tree.apply_layer(layer.index, index, layer_label(layer.index, layer.digest))
+        infos.append(replace(layer, compression=cast(Compression, compression)))
     return FlatImage(replace(info, layers=tuple(infos)), tree)
 
 
@@ -235,12 +252,18 @@ class Image(abc.ABC):
     def reference(self) -> str: ...
 
     @abc.abstractmethod
-    def read(self, paths: Sequence[str] = (), progress: Progress | None = None) -> FlatImage:
+    def read(
+        self,
+        paths: Sequence[str] = (),
+        progress: Progress | None = None,
+        cache: LayerCache | None = None,
+    ) -> FlatImage:
         """Stream every layer once, verify every digest, flatten.
 
         Files under ``paths`` (absolute paths in the image; none = all) are hashed, and so
         is every ``buildguard-manifest.json``, whose bytes are kept too. Every entry of every
-        layer is indexed, whatever ``paths`` say.
+        layer is indexed, whatever ``paths`` say. ``cache`` (registry and layout sources)
+        answers layers read before.
         """
 
     def platforms(self) -> tuple[str | None, list[tuple[str | None, Image]]]:
@@ -301,7 +324,12 @@ class SourceImage(Image):
         ]
         return top.digest or sha256_digest(top.data), images
 
-    def read(self, paths: Sequence[str] = (), progress: Progress | None = None) -> FlatImage:
+    def read(
+        self,
+        paths: Sequence[str] = (),
+        progress: Progress | None = None,
+        cache: LayerCache | None = None,
+    ) -> FlatImage:
         want = make_want(wanted(paths))
 
         def open_layer(layer: LayerInfo, want: Want) -> LayerResult:
@@ -317,7 +345,7 @@ class SourceImage(Image):
             finally:
                 stream.close()
 
-        return read_resolved(self.info(), open_layer, want, progress)
+        return read_resolved(self.info(), open_layer, want, progress, cache)
 
     def close(self) -> None:
         self.source.close()

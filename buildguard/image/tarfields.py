@@ -181,6 +181,8 @@ def header_name(header: bytes, fmt: str) -> bytes:
     """The name with the prefix Go adds for this format (``readHeader``)."""
     name = cstring(header[0:100])
     prefix = b""
+    if header[345] == 0 and fmt != FORMAT_GNU:  # the usual case: no prefix at all
+        return name
     if fmt == FORMAT_USTAR:
         prefix = cstring(header[345:500])
     elif fmt == FORMAT_STAR:
@@ -204,8 +206,32 @@ def _gnu_times_invalid(header: bytes) -> bool:
     return False
 
 
+_PLAIN_NUMBERS = re.compile(
+    rb"0*([0-7]{1,7})[\x00 ]+0*([0-7]{1,7})[\x00 ]+0*([0-7]{1,7})[\x00 ]+"
+    rb"0*([0-7]{1,11})[\x00 ]+0*([0-7]{1,11})[\x00 ]+"
+)
+"""Mode, uid, gid, size and mtime (bytes 100:148) as every common writer puts them: zero-
+padded octal, each field ended by NULs or spaces. Matched at the field boundaries only, so
+a match means exactly what Go's ``parseOctal`` reads; anything else takes the full path."""
+_PLAIN_DEVICES = frozenset({bytes(16), b"0000000\x000000000\x00", b"0000000 0000000 ",
+                            b"       \x00       \x00"})
+
+
+def _fields_aligned(match: re.Match[bytes]) -> bool:
+    """Each group ends inside its own field (8, 8, 8, 12, 12 bytes from 100)."""
+    return (match.end(1) <= 108 and match.start(2) >= 108 and match.end(2) <= 116
+            and match.start(3) >= 116 and match.end(3) <= 124 and match.start(4) >= 124
+            and match.end(4) <= 136 and match.start(5) >= 136)
+
+
 def header_numbers(header: bytes, fmt: str) -> tuple[int, int, int, int, int]:
     """(size, mode, uid, gid, mtime), checking every numeric field Go parses."""
+    plain = _PLAIN_NUMBERS.fullmatch(header, 100, 148)
+    if plain is not None and _fields_aligned(plain) and (
+        fmt == FORMAT_V7 or (fmt != FORMAT_STAR and header[329:345] in _PLAIN_DEVICES)
+    ):
+        mode, uid, gid, size, mtime = (int(group, 8) for group in plain.groups())
+        return size, mode, uid, gid, mtime
     size = parse_numeric(header[124:136])
     mode = parse_numeric(header[100:108])
     uid = parse_numeric(header[108:116])
