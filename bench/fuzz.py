@@ -21,6 +21,8 @@ budget of the same targets and fails on any problem.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import sys
 from pathlib import Path
 
@@ -32,20 +34,32 @@ from fuzztargets import TARGETS, scratch_dir  # noqa: E402
 
 
 def _atheris_child(name: str, libfuzzer_args: list[str]) -> None:
+    """libFuzzer with coverage of buildguard's modules, mutating with the same structure-aware
+    mutators as the random engine (plus libFuzzer's own byte mutations)."""
+    import random
+
     import atheris
 
+    from fuzzmutate import mutate
     from fuzztargets import Failure
 
     target = TARGETS[name]()
+    seeds = target.seeds()
     work = scratch_dir()
     with atheris.instrument_imports(include=["buildguard"]):
         import buildguard  # noqa: F401
         import buildguard.image.layers  # noqa: F401
         import buildguard.image.manifest  # noqa: F401
+        import buildguard.image.open  # noqa: F401
         import buildguard.image.reference  # noqa: F401
-        import buildguard.record  # noqa: F401
         import buildguard.verify  # noqa: F401
-    target.setup(work)
+
+        for module in ("buildguard.recordfile", "buildguard.image.transport.challenge",
+                       "buildguard.image.auth"):
+            with contextlib.suppress(ImportError):
+                importlib.import_module(module)
+
+        target.setup(work)
 
     def one(data: bytes) -> None:
         try:
@@ -53,7 +67,14 @@ def _atheris_child(name: str, libfuzzer_args: list[str]) -> None:
         except Failure as exc:  # the oracle: report it as a finding, with the input
             raise AssertionError(f"{name}: {exc}") from None
 
-    atheris.Setup([sys.argv[0], *libfuzzer_args], one)
+    def custom_mutator(data: bytes, max_size: int, seed: int) -> bytes:
+        rng = random.Random(seed)
+        out = mutate(rng, data, seeds, target.kind)
+        if rng.random() < 0.3:
+            out = atheris.Mutate(out, max_size)
+        return out[:max_size]
+
+    atheris.Setup([sys.argv[0], *libfuzzer_args], one, custom_mutator=custom_mutator)
     atheris.Fuzz()
 
 

@@ -364,7 +364,11 @@ class RecordTarget(Target):
 
     def run(self, data: bytes) -> str:
         from buildguard.errors import BuildguardError
-        from buildguard.record import load_record
+
+        try:
+            from buildguard.recordfile import load_record
+        except ImportError:  # before the move to recordfile.py
+            from buildguard.record import load_record  # type: ignore[attr-defined,no-redef]
 
         self.path.write_bytes(data)
         try:
