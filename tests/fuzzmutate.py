@@ -9,12 +9,15 @@ Everything comes from ``rng``, so case ``i`` of a run is reproducible from the s
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
 import tarcraft as tc
+import zstandard
 
 INTERESTING = [b"0", b"-1", b"1", b"7", b"8", b"00000000000", b"77777777777", b"-0",
                b"9223372036854775807", b"9223372036854775808", b"99999999999999",
@@ -147,11 +150,36 @@ def _json_mutation(rng: random.Random, data: bytes) -> bytes | None:
     return json.dumps(doc, ensure_ascii=rng.random() < 0.5).encode("utf-8", "surrogatepass")
 
 
+def _layer_mutation(rng: random.Random, blob: bytes) -> bytes | None:
+    """Inflate a gzip/zstd blob, mutate the tar inside, compress it again (as one or two
+    gzip members / zstd frames, at a random level)."""
+    try:
+        if blob.startswith(b"\x1f\x8b"):
+            inner = gzip.decompress(blob)
+            pack: Any = lambda b: gzip.compress(b, compresslevel=rng.randint(1, 9), mtime=0)
+        elif blob.startswith(b"\x28\xb5\x2f\xfd"):
+            inner = zstandard.ZstdDecompressor().stream_reader(
+                blob, read_across_frames=True).read(1 << 26)
+            pack = zstandard.ZstdCompressor(level=rng.randint(1, 9)).compress
+        else:
+            return None
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError, ValueError):
+        return None
+    inner = _tar_mutation(rng, inner)
+    if rng.random() < 0.3 and len(inner) > 1:
+        cut = rng.randrange(1, len(inner))
+        return bytes(pack(inner[:cut]) + pack(inner[cut:]))
+    return bytes(pack(inner))
+
+
 def mutate(rng: random.Random, data: bytes, seeds: Sequence[bytes], kind: str) -> bytes:
-    """One to three mutations of ``data`` of the given kind (``tar``, ``json``, ``bytes``)."""
+    """One to three mutations of ``data`` of the given kind (``tar``, ``json``, ``layer``
+    (a compressed tar), ``bytes``)."""
     for _ in range(rng.randint(1, 3)):
         roll = rng.random()
-        if kind == "tar" and roll < 0.6:
+        if kind == "layer" and roll < 0.6:
+            data = _layer_mutation(rng, data) or _bytes_mutation(rng, data, seeds)
+        elif kind == "tar" and roll < 0.6:
             data = _tar_mutation(rng, data)
         elif kind == "json" and roll < 0.7:
             data = _json_mutation(rng, data) or _bytes_mutation(rng, data, seeds)

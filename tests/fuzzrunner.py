@@ -39,7 +39,7 @@ TESTS = Path(__file__).resolve().parent
 class Problem:
     case: int
     kind: str
-    """``crash``, ``failure`` (the oracle) or ``hang``."""
+    """``crash``, ``failure`` (the oracle), ``hang``, or ``harness`` (a bug of the fuzzer)."""
     detail: str
     data: bytes
 
@@ -58,7 +58,8 @@ class RunResult:
         kinds = collections.Counter(p.kind for p in self.problems)
         lines = [f"{self.target:17} {self.engine:8} {self.tried:8} cases {self.seconds:7.1f} s "
                  f"({rate:7.0f}/s)  crashes {kinds['crash']}  failures {kinds['failure']}  "
-                 f"hangs {kinds['hang']}"]
+                 f"hangs {kinds['hang']}" + (f"  HARNESS ERRORS {kinds['harness']}"
+                                                   if kinds["harness"] else "")]
         top = ", ".join(f"{k} {n}" for k, n in self.outcomes.most_common(6))
         if top:
             lines.append(f"{'':17} outcomes: {top}")
@@ -98,7 +99,12 @@ def _worker(conn: Connection, name: str, seed: int, start: int, end: int,
         for index in range(start, end):
             if time.time() > deadline:
                 break
-            data = case_input(target, seeds, seed, index)
+            try:
+                data = case_input(target, seeds, seed, index)
+            except Exception as exc:  # the harness's own bug: say so, do not hide it
+                conn.send(("start", index))
+                conn.send(("done", index, "harness", "".join(traceback.format_exception(exc))))
+                continue
             conn.send(("start", index))
             kind, detail = _run_one(target, data)
             conn.send(("done", index, kind, detail))
@@ -163,7 +169,8 @@ def run_target(name: str, *, cases: int | None = None, seconds: float | None = N
                     if kind == "ok":
                         result.outcomes[detail] += 1
                     else:
-                        data = case_input(TARGETS[name](), seeds, seed, index)
+                        data = b"" if kind == "harness" else case_input(
+                            TARGETS[name](), seeds, seed, index)
                         result.problems.append(Problem(index, kind, detail, data))
                         if log:
                             log(f"{name}: {kind} at case {index}: {detail.splitlines()[-1]}")

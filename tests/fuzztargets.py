@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import tempfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -106,14 +107,14 @@ def _python_inflate(blob: bytes) -> bytes | None:
         if blob.startswith(b"\x28\xb5\x2f\xfd"):
             reader = zstandard.ZstdDecompressor().stream_reader(blob, read_across_frames=True)
             return reader.read(1 << 28)
-    except (OSError, EOFError, zstandard.ZstdError, ValueError):
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError, ValueError):
         return None
     return blob
 
 
 class LayersTarget(Target):
     name = "layers"
-    kind = "bytes"
+    kind = "layer"
 
     def seeds(self) -> list[bytes]:
         tars = _tar_seeds()[:6] + [tc.tar_of([tc.file("a", bytes(range(256)) * 64)], "pax")]
