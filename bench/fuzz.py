@@ -39,7 +39,6 @@ def _atheris_child(name: str, libfuzzer_args: list[str]) -> None:
     import random
 
     import atheris
-
     from fuzzmutate import mutate
     from fuzztargets import Failure
 
@@ -47,11 +46,11 @@ def _atheris_child(name: str, libfuzzer_args: list[str]) -> None:
     seeds = target.seeds()
     work = scratch_dir()
     with atheris.instrument_imports(include=["buildguard"]):
-        import buildguard  # noqa: F401
-        import buildguard.image.layers  # noqa: F401
-        import buildguard.image.manifest  # noqa: F401
-        import buildguard.image.open  # noqa: F401
-        import buildguard.image.reference  # noqa: F401
+        import buildguard
+        import buildguard.image.layers
+        import buildguard.image.manifest
+        import buildguard.image.open
+        import buildguard.image.reference
         import buildguard.verify  # noqa: F401
 
         for module in ("buildguard.recordfile", "buildguard.image.transport.challenge",

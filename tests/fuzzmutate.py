@@ -92,7 +92,7 @@ def _tar_mutation(rng: random.Random, data: bytes) -> bytes:
     elif op == 4:  # a PAX / GNU member somewhere
         at = rng.randrange(blocks + 1) * tc.BLOCK
         if rng.random() < 0.7:
-            records = [(rng.choice(PAX_KEYS), rng.choice(INTERESTING + [b"a/b.js"]))
+            records = [(rng.choice(PAX_KEYS), rng.choice([*INTERESTING, b"a/b.js"]))
                        for _ in range(rng.randint(1, 3))]
             member = tc.pax_member(records, typeflag=rng.choice([b"x", b"x", b"g"]))
         else:
@@ -156,11 +156,14 @@ def _layer_mutation(rng: random.Random, blob: bytes) -> bytes | None:
     try:
         if blob.startswith(b"\x1f\x8b"):
             inner = gzip.decompress(blob)
-            pack: Any = lambda b: gzip.compress(b, compresslevel=rng.randint(1, 9), mtime=0)
+            level = rng.randint(1, 9)
+
+            def pack(b: bytes) -> bytes:
+                return gzip.compress(b, compresslevel=level, mtime=0)
         elif blob.startswith(b"\x28\xb5\x2f\xfd"):
             inner = zstandard.ZstdDecompressor().stream_reader(
                 blob, read_across_frames=True).read(1 << 26)
-            pack = zstandard.ZstdCompressor(level=rng.randint(1, 9)).compress
+            pack = zstandard.ZstdCompressor(level=rng.randint(1, 9)).compress  # type: ignore
         else:
             return None
     except (OSError, EOFError, zlib.error, zstandard.ZstdError, ValueError):

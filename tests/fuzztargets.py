@@ -17,6 +17,7 @@ verify while Go's reading of that layer touches the bundle is a failure).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import importlib
@@ -117,7 +118,7 @@ class LayersTarget(Target):
     kind = "layer"
 
     def seeds(self) -> list[bytes]:
-        tars = _tar_seeds()[:6] + [tc.tar_of([tc.file("a", bytes(range(256)) * 64)], "pax")]
+        tars = [*_tar_seeds()[:6], tc.tar_of([tc.file("a", bytes(range(256)) * 64)], "pax")]
         out = []
         for i, t in enumerate(tars):
             out.append(gzip.compress(t, mtime=0))
@@ -200,10 +201,8 @@ class ManifestTarget(Target):
                     index = m.parse_index(doc, "fuzz")
                     for wanted in (None, m.Platform("linux", "amd64"),
                                    m.Platform("linux", "arm64", "v8")):
-                        try:
+                        with contextlib.suppress(BuildguardError):
                             m.select_manifest(index, wanted, "fuzz")
-                        except BuildguardError:
-                            pass
                 else:
                     m.parse_manifest(doc, "fuzz")
                 outcomes.append(kind)
@@ -405,10 +404,11 @@ class VerifyTarget(Target):
         return out
 
     def setup(self, work: Path) -> None:
-        import buildguard
         from golister import GoLister, build_golister
         from imagecorpus import write_layout
         from layercases import BUILD_ID, COMMIT, ROOT
+
+        import buildguard
 
         self.go = GoLister(build_golister(work / "golister"))
         self.write_layout = write_layout

@@ -15,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clitools import buildguard_cli
-
 import tarcraft as tc
+from clitools import buildguard_cli
 from tarcraft import GNU_MAGIC, Entry, Header, Member, Raw, pax_member, serialize
 
 BUILD_ID = "B-runtime-000001"

@@ -294,7 +294,8 @@ def _defects() -> list[TarCase]:
         TarCase("checksum-base256", _checksum_base256()),
         TarCase("checksum-garbage", serialize([Member(Header(name=b"f", chksum=b"abcdefg\x00"),
                                                       b"f")])),
-        TarCase("neg-size-on-file", serialize([Member(Header(name=b"f", size=tc.base256(-1, 12)))])),
+        TarCase("neg-size-on-file",
+                serialize([Member(Header(name=b"f", size=tc.base256(-1, 12)))])),
         TarCase("neg-size-on-dir", serialize([Member(Header(name=b"d/", typeflag=b"5",
                                                             size=tc.base256(-1, 12)))]),
                 note="Go checks the data length: a header-only type has none"),
@@ -326,7 +327,8 @@ def _defects() -> list[TarCase]:
             Member(Header(name=b"hdr.js"), b"x")]),
                 note="Go: the GNU long name wins over the PAX path"),
         TarCase("longname-with-nul-inside", serialize([
-            tc.gnu_long_member(b"L", b"short\x00hidden-tail.js"), Member(Header(name=b"h"), b"x")])),
+            tc.gnu_long_member(b"L", b"short\x00hidden-tail.js"),
+            Member(Header(name=b"h"), b"x")])),
         TarCase("non-utf8-names", serialize([
             Member(Header(name=b"app/\xff\xfe.js"), b"x"),
             pax_member([(b"path", b"app/\xc3\x28.js"), (b"linkpath", b"\xe9")]),

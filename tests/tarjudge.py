@@ -73,8 +73,9 @@ def judge(go: GoLister, data: bytes, chunk_sizes: Sequence[int] | None = None) -
             return Verdict("refused", f"{ours} / runtime: {view.refused}")
         return Verdict("refused-runtime-accepts", str(ours), _signature(str(ours)))
     if view.refused:
-        return Verdict("disagree", f"buildguard lists {len(ours)} entries; runtime refuses: "
-                                   f"{view.refused}", f"runtime refuses: {_signature(view.refused)}")
+        return Verdict("disagree",
+                       f"buildguard lists {len(ours)} entries; runtime refuses: {view.refused}",
+                       f"runtime refuses: {_signature(view.refused)}")
     if ours != view.entries:
         signature, detail = _first_difference(ours, view.entries)
         return Verdict("disagree", detail, signature)

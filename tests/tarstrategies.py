@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from hypothesis import strategies as st
-
 import tarcraft as tc
+from hypothesis import strategies as st
 from tarcraft import Entry, Member, Piece, Raw
 
 COMPONENT_ALPHABET = (

@@ -89,7 +89,7 @@ def _normal(raw: bytes) -> str | None:
     parts = [p for p in raw.split(b"/") if p not in (b"", b".")]
     if not parts or b".." in parts:
         return None
-    return escape(("/" + b"/".join(parts).decode("utf-8", "surrogateescape")))
+    return escape("/" + b"/".join(parts).decode("utf-8", "surrogateescape"))
 
 
 def explicit_dirs(golister: GoLister, layers: list[bytes]) -> set[str]:
@@ -283,8 +283,9 @@ def run_case(case: LayerCase, bundle: SealedBundle, dockerd: Dockerd, golister: 
             UMOCI_OPINIONS.append(f"  {case.name}: umoci refuses ({umoci_why}); dockerd applies")
         else:
             lines = diff(_project(umoci, explicit), _project(export, explicit))
-            UMOCI_OPINIONS.append(f"  {case.name}: umoci {'agrees with' if not lines else 'DIFFERS from'}"
-                                  f" dockerd" + (f": {lines[0]}" if lines else ""))
+            opinion = "agrees with" if not lines else "DIFFERS from"
+            UMOCI_OPINIONS.append(f"  {case.name}: umoci {opinion} dockerd"
+                                  + (f": {lines[0]}" if lines else ""))
     return Outcome(runtime, inspected.returncode,
                    verified.returncode if verified is not None else None, problems)
 

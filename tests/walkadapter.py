@@ -2,9 +2,9 @@
 
 :func:`walk_tar` feeds a tar to :class:`buildguard.image.tarwalk.TarWalker` in the chunk
 sizes given, asks for every regular file's digest, and returns its layer index's rows in the
-terms of :class:`golister.Listed` (paths as the extractors write them), or :class:`Refused` when the walker raised one of buildguard's
-reading errors (``HostileImage``, ``ImageReadError``). Any other exception propagates: it is
-a crash, never a refusal.
+terms of :class:`golister.Listed` (paths as the extractors write them), or :class:`Refused`
+when the walker raised one of buildguard's reading errors (``HostileImage``,
+``ImageReadError``). Any other exception propagates: it is a crash, never a refusal.
 """
 
 from __future__ import annotations
