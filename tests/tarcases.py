@@ -337,6 +337,28 @@ def _defects() -> list[TarCase]:
         TarCase("ustar-prefix-with-slash-name", serialize([Member(Header(
             name=b"/abs.js", prefix=b"dir"), b"x")])),
         TarCase("empty-name", serialize([Member(Header(name=b""), b"x")])),
+        TarCase("longname-slash-on-nul-type", serialize([
+            tc.gnu_long_member(b"L", b"d/" * 60 + b"olddir/"),
+            Member(Header(name=b"short", typeflag=b"\x00", size=0)), evil()]),
+                note="the NUL-type directory test applies to the merged name"),
+        TarCase("pax-path-slash-on-nul-type", serialize([
+            pax_member([(b"path", b"app/paxdir/")]),
+            Member(Header(name=b"f", typeflag=b"\x00", size=0)), evil()])),
+        TarCase("type-0-with-trailing-slash", serialize([
+            Member(Header(name=b"app/not-a-dir/", typeflag=b"0"), b"data")]),
+                note="only type NUL becomes a directory"),
+        TarCase("pax-duplicate-keys", serialize([
+            Member(Header(name=b"././@PaxHeader", typeflag=b"x"),
+                   tc.pax_data([(b"path", b"first.js"), (b"path", b"second.js")])),
+            Member(Header(name=b"f"), b"f")]), note="Go keeps the last record"),
+        TarCase("pax-then-longname-then-global", serialize([
+            pax_member([(b"uid", b"77")]), tc.gnu_long_member(b"L", b"long.js"),
+            pax_member([(b"comment", b"g")], name=b"pax_global_header", typeflag=b"g"),
+            Member(Header(name=b"plain.js"), b"x")])),
+        TarCase("global-header-with-path-and-size", serialize([
+            pax_member([(b"path", b"app/g"), (b"size", b"1024")], name=b"pax_global_header",
+                       typeflag=b"g"),
+            Member(Header(name=b"f"), b"x")]), note="a g header's records never set a size"),
         TarCase("root-entries", serialize([
             Member(Header(name=b"./", typeflag=b"5", mode=0o755)),
             Member(Header(name=b"/", typeflag=b"5")), Member(Header(name=b"."), b"file at root")])),
