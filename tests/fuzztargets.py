@@ -426,6 +426,10 @@ class VerifyTarget(Target):
             rel = path.relative_to(dist).as_posix().encode()
             entries.append(tc.file(ROOT + b"/" + rel, path.read_bytes()))
         self.lower = tc.tar_of(entries, "pax")
+        self.lower_paths = [b"/" + e.name.rstrip(b"/") for e in entries]
+        self.lower_kinds = {b"/" + e.name.rstrip(b"/"): e.kind for e in entries}
+        self.lower_attrs = {b"/" + e.name: (e.mode, e.uid, e.gid) for e in entries
+                            if e.kind == "file"}
         self.layout = work / "layout"
         self.build_id, self.commit = BUILD_ID, COMMIT
 
@@ -435,7 +439,14 @@ class VerifyTarget(Target):
         return (path in (root, b"/") or path.startswith(root + b"/")
                 or root.startswith(path + b"/"))
 
+    def _lower_under(self, path: bytes, *, strictly: bool = False) -> bool:
+        """Some path of the lower layer is ``path`` (unless ``strictly``) or below it."""
+        prefix = path.rstrip(b"/") + b"/"
+        return any((p == path and not strictly) or p.startswith(prefix) for p in self.lower_paths)
+
     def _touches_bundle(self, data: bytes) -> str | None:
+        """Why the runtime's result of this layer differs from the sealed bundle (as far as
+        one layer over the known lower layer tells), or None."""
         from golister import runtime_path, runtime_view
 
         view = runtime_view(self.go.list(data))
@@ -445,22 +456,34 @@ class VerifyTarget(Target):
         for e in view.entries:
             if e.name is None:
                 return "a '..' name"
-            if e.kind == "symlink":
-                links.append(e.name)
             if any(e.name.startswith(link + b"/") for link in links):
                 return f"{e.name!r} is written through a symlink of the same layer"
-            if e.kind == "hardlink" and self._related(runtime_path(e.linkname or b"") or b"/"):
-                return f"hard link {e.name!r} shares a bundle file's inode"
-            if e.kind == "dir":
+            if e.kind == "symlink":
+                links.append(e.name)
+            if e.kind == "global":  # moby RemoveAll()s its path (the root: the layer fails)
+                if e.name == b"/" or self._lower_under(e.name):
+                    return f"a global header named {e.name!r}"
                 continue
+            if e.kind == "hardlink":
+                target = runtime_path(e.linkname or b"")
+                lower = self.lower_attrs.get(target or b"")
+                if lower is not None and lower != (e.mode, e.uid, e.gid):
+                    return f"hard link {e.name!r} changes the mode/owner of {target!r}"
             head, _, base = e.name.rpartition(b"/")
-            target = e.name
             if base == b".wh..wh..opq":
-                target = head or b"/"
-            elif base.startswith(b".wh."):
-                target = head + b"/" + base[4:]
-            if self._related(target):
-                return f"{e.name!r} ({e.kind}) touches the bundle"
+                if self._lower_under(head or b"/", strictly=True):
+                    return f"opaque marker {e.name!r} hides lower files"
+                continue
+            if base.startswith(b".wh."):
+                if self._lower_under(head + b"/" + base[4:]):
+                    return f"whiteout {e.name!r} deletes lower files"
+                continue
+            if e.kind == "dir":
+                if self.lower_kinds.get(e.name, "dir") != "dir":
+                    return f"directory {e.name!r} replaces a lower file"
+                continue
+            if self._related(e.name):
+                return f"{e.name!r} ({e.kind}) is written into the bundle or over its parents"
         return None
 
     def run(self, data: bytes) -> str:

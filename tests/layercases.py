@@ -235,6 +235,15 @@ CASES: list[LayerCase] = [
     LayerCase("global-header-named-sealed-file", _with(lambda b: _one(
         pax_member([(b"comment", b"g")], name=INDEX_JS, typeflag=b"g"))),
         note="moby RemoveAll()s the path of a g header before ignoring it"),
+    LayerCase("global-header-named-root", _with(lambda b: _one(
+        pax_member([(b"comment", b"g")], name=b"./", typeflag=b"g"), _f(b"srv/a", b"a"))),
+        note="moby RemoveAll()s the path of a g header: here the root itself"),
+    LayerCase("global-header-empty-name", _with(lambda b: _one(
+        pax_member([(b"comment", b"g")], name=b"", typeflag=b"g"), _f(b"srv/a", b"a")))),
+    LayerCase("global-header-free-path-in-bundle", _with(lambda b: _one(
+        pax_member([(b"comment", b"g")], name=ROOT + b"/assets/free.js", typeflag=b"g")))),
+    LayerCase("whiteout-of-nothing-in-bundle", _with(lambda b: _one(
+        _f(ROOT + b"/assets/.wh.never-there.js", b""))), True, "a whiteout of nothing: harmless"),
     LayerCase("global-header-path-record", _with(lambda b: _one(
         pax_member([(b"path", INDEX_JS)], name=b"pax_global_header", typeflag=b"g")))),
     LayerCase("pax-mtime-out-of-range-on-sealed-file", _with(lambda b: _one(
