@@ -22,6 +22,7 @@ _EXPORTS = {
     "ImageReadError": "buildguard.errors",
     "RecordReadError": "buildguard.errors",
     "SealRefused": "buildguard.errors",
+    "SiteReadError": "buildguard.errors",
     "UsageError": "buildguard.errors",
     "InspectReport": "buildguard.image.report",
     "inspect": "buildguard.inspect",
@@ -36,6 +37,8 @@ _EXPORTS = {
     "run": "buildguard.run",
     "seal": "buildguard.seal",
     "verify": "buildguard.verify",
+    "LiveReport": "buildguard.live.report",
+    "verify_live": "buildguard.live.verify",
     "BuildVerifyReport": "buildguard.buildreport",
     "mark_build": "buildguard.frombuild",
     "verify_build": "buildguard.frombuild",
@@ -54,11 +57,13 @@ __all__ = [
     "HostileImage",
     "ImageReadError",
     "InspectReport",
+    "LiveReport",
     "MarkFailed",
     "Record",
     "RecordReadError",
     "RunResult",
     "SealRefused",
+    "SiteReadError",
     "UsageError",
     "VerifyReport",
     "__version__",
@@ -71,6 +76,7 @@ __all__ = [
     "seal",
     "verify",
     "verify_build",
+    "verify_live",
 ]
 
 if TYPE_CHECKING:
@@ -83,11 +89,14 @@ if TYPE_CHECKING:
         ImageReadError,
         RecordReadError,
         SealRefused,
+        SiteReadError,
         UsageError,
     )
     from buildguard.frombuild import mark_build, verify_build
     from buildguard.image.report import InspectReport
     from buildguard.inspect import inspect
+    from buildguard.live.report import LiveReport
+    from buildguard.live.verify import verify_live
     from buildguard.mark import MarkFailed, mark_verified
     from buildguard.models import BundleManifest, FileEntry, Finding, Record, VerifyReport
     from buildguard.record import record

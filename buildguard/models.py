@@ -21,6 +21,7 @@ from buildguard.image.report import (
     LayerReport,
     ManifestReport,
 )
+from buildguard.live.report import LiveReport
 
 __all__ = [
     "MANIFEST_NAME",
@@ -199,6 +200,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "bundle-manifest.schema.json": BundleManifest,
     "verify-report.schema.json": VerifyReport,
     "inspect-report.schema.json": InspectReport,
+    "verify-live-report.schema.json": LiveReport,
 }
 
 

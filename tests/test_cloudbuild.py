@@ -166,6 +166,23 @@ def test_two_images_one_stale_names_only_that_one(
     assert failing == [f"image {images.stale}: FAIL"]
 
 
+def test_from_build_writes_junit_per_image(
+    cloudbuild: CloudBuildStandIn, images: Images, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    add_build(cloudbuild, BUILD, [images.fresh, images.stale])
+    junit = tmp_path / "junit.xml"
+    run = cli(capsys, "verify", "--from-build", BUILD, "--junit", str(junit))
+    assert run.code == 1
+    suites = ET.parse(junit).getroot()
+    failed = {s.get("name", "") for s in suites if s.get("failures") != "0"}
+    assert failed and all(images.stale in name for name in failed)
+    assert any(images.fresh in (s.get("name") or "") for s in suites)
+    assert int(suites.get("failures", "0")) >= 1
+
+
 def test_unknown_build_is_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
     run = cli(capsys, "verify", "--from-build", "no-such-build")
     assert run.code == 3

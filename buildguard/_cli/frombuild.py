@@ -34,10 +34,10 @@ def check_options(args: argparse.Namespace) -> None:
                          hint="see `buildguard verify --help`")  # fmt: skip
     if not args.from_build and (args.project or args.region):
         raise UsageError("--project and --region go with --from-build")
-    if args.from_build and (args.expect_build_id or args.expect_commit or args.junit):
+    if args.from_build and (args.expect_build_id or args.expect_commit):
         raise UsageError(
-            "--from-build takes the build id and commit from the build; --expect-build-id, "
-            "--expect-commit and --junit do not apply",
+            "--from-build takes the build id and commit from the build; --expect-build-id "
+            "and --expect-commit do not apply",
         )
     if args.mark_verified and args.image:
         from buildguard.mark import require_registry_image
@@ -75,6 +75,12 @@ def run_from_build(args: argparse.Namespace) -> int:
             report = failed.partial or report
     if args.report:
         write_report(report, args.report)  # type: ignore[arg-type]
+    if args.junit:
+        from pathlib import Path
+
+        from buildguard._render import write_build_junit
+
+        write_build_junit(report, Path(args.junit))
     render_build(report, out(args))
     if args.json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")

@@ -79,6 +79,7 @@ class FileTree(TreeStore):
         self._layers.append(index)
         self._layer = layer
         self._label = label
+        self._special_names: set[str] = set()
         paths = index.paths
         for row in range(len(paths)):
             kind = index.kind(row)
@@ -86,14 +87,16 @@ class FileTree(TreeStore):
 
     def _apply(self, path: str, kind: int, ref: int, index: LayerIndex, row: int) -> None:
         if path == "/":
-            if kind in (li.DIR, li.GLOBAL):
-                return
-            raise self._hostile(f"a {li.KIND_NAMES[kind]} entry names the image root")
+            if kind not in (li.DIR, li.GLOBAL):
+                raise self._hostile(f"a {li.KIND_NAMES[kind]} entry names the image root")
+            self._once(path)
+            return
         parent = _parent(path)
         name = path[len(parent) + (0 if parent == "/" else 1) :]
         if "/" + WHITEOUT in parent:
             raise self._hostile(f"{_show(path)} lies in a whiteout-named directory")
         if name.startswith(WHITEOUT):
+            self._once(path)
             self._ensure_dir(parent)
             if name == OPAQUE:
                 self._opaque(parent)
@@ -103,11 +106,14 @@ class FileTree(TreeStore):
                 self._whiteout(posixpath.join(parent, name[len(WHITEOUT) :]))
             return
         if kind == li.GLOBAL:
+            self._once(path)
             self._global(path, parent)
             return
         self._ensure_dir(parent)
         old = self._refs.get(path)
         if old is not None:
+            if old >= 0 and self._current(old):
+                raise self._duplicate(path)
             if kind == li.DIR and self._is_dir(old):
                 self._insert(path, ref)  # a directory over a directory: merged
                 return
@@ -115,6 +121,19 @@ class FileTree(TreeStore):
         if kind == li.HARDLINK:
             self._link(path, index, row)
         self._insert(path, ref)
+
+    def _once(self, path: str) -> None:
+        """Names that are not kept in the tree (the root, whiteouts, global headers) must
+        not repeat in a layer either."""
+        if path in self._special_names:
+            raise self._duplicate(path)
+        self._special_names.add(path)
+
+    def _duplicate(self, path: str) -> HostileImage:
+        return self._hostile(
+            f"{_show(path)} appears twice in the layer (dockerd refuses such a layer: "
+            "\"duplicates of file paths not supported\"; containerd applies the last)"
+        )
 
     def _whiteout(self, target: str) -> None:
         old = self._refs.get(target)
