@@ -198,8 +198,8 @@ def umoci_view(layout: Path, work: Path) -> tuple[View | None, str]:
     return view, ""
 
 
-def diff(ours: View, theirs: View) -> list[str]:
-    return [f"{p}: buildguard={ours.get(p)} runtime={theirs.get(p)}"
+def diff(ours: View, theirs: View, who: str = "buildguard") -> list[str]:
+    return [f"{p}: {who}={ours.get(p)} dockerd={theirs.get(p)}"
             for p in sorted(set(ours) | set(theirs)) if ours.get(p) != theirs.get(p)]
 
 
@@ -282,7 +282,7 @@ def run_case(case: LayerCase, bundle: SealedBundle, dockerd: Dockerd, golister: 
         if umoci is None:
             UMOCI_OPINIONS.append(f"  {case.name}: umoci refuses ({umoci_why}); dockerd applies")
         else:
-            lines = diff(_project(umoci, explicit), _project(export, explicit))
+            lines = diff(_project(umoci, explicit), _project(export, explicit), "umoci")
             opinion = "agrees with" if not lines else "DIFFERS from"
             UMOCI_OPINIONS.append(f"  {case.name}: umoci {opinion} dockerd"
                                   + (f": {lines[0]}" if lines else ""))
