@@ -21,8 +21,10 @@ budget of the same targets and fails on any problem.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import importlib
+import shutil
 import sys
 from pathlib import Path
 
@@ -45,6 +47,7 @@ def _atheris_child(name: str, libfuzzer_args: list[str]) -> None:
     target = TARGETS[name]()
     seeds = target.seeds()
     work = scratch_dir()
+    atexit.register(shutil.rmtree, work, True)  # libFuzzer ends the process itself
     with atheris.instrument_imports(include=["buildguard"]):
         import buildguard
         import buildguard.image.layers
@@ -108,9 +111,13 @@ def main() -> int:
                                     seed=args.seed, per_call=args.per_call,
                                     log=lambda line: print("  " + line, flush=True))
             else:
-                result = run_atheris(name, seconds=args.seconds or 60.0,
-                                     per_call=args.per_call, fuzz_script=Path(__file__),
-                                     work=scratch_dir())
+                work = scratch_dir()
+                try:
+                    result = run_atheris(name, seconds=args.seconds or 60.0,
+                                         per_call=args.per_call, fuzz_script=Path(__file__),
+                                         work=work)
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
             print(result.summary(), flush=True)
             results.append(result)
             if args.artifacts:
