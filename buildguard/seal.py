@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from buildguard._internal.files import atomic_write, read_entry
+from buildguard._internal.files import atomic_write, utc_from_timestamp
+from buildguard._internal.hashing import KEEP_HEAD, SEARCH
+from buildguard._internal.mediatypes import SYMLINK, from_name, media_type
+from buildguard._internal.pathescape import escape
+from buildguard._internal.scan import scan
 from buildguard._internal.timefmt import human_duration, rfc3339
+from buildguard._internal.walk import as_text, path_from_text, walk_bundle
 from buildguard.errors import SealRefused, UsageError
-from buildguard.models import MANIFEST_NAME, BundleManifest, FileEntry, Record
+from buildguard.models import (
+    MANIFEST_MAX_BYTES,
+    MANIFEST_MAX_FILES,
+    MANIFEST_NAME,
+    BundleManifest,
+    Record,
+)
 from buildguard.record import DEFAULT_RECORD, load_record
 
 CANARY_EXTENSIONS = (".js", ".mjs", ".html", ".css")
@@ -18,35 +30,52 @@ MIN_CANARY_LENGTH = 6
 CLOCK_SLACK = timedelta(seconds=2)
 
 
-def _walk_bundle(root: Path) -> Iterator[tuple[str, Path, os.stat_result]]:
-    """Every regular file and symlink under ``root`` (symlinks not followed), sorted."""
-    stack = [("", root)]
-    while stack:
-        rel_dir, directory = stack.pop()
-        for item in sorted(os.scandir(directory), key=lambda e: e.name):
-            rel = f"{rel_dir}{item.name}"
-            if item.is_dir(follow_symlinks=False):
-                stack.append((f"{rel}/", Path(item.path)))
-            elif rel == MANIFEST_NAME:
-                continue  # an earlier seal's manifest is replaced, never sealed
-            elif item.is_file(follow_symlinks=False) or item.is_symlink():
-                yield rel, Path(item.path), item.stat(follow_symlinks=False)
-
-
 def _verbatim_sources(rec: Record, dist: Path) -> set[str]:
-    """Digests of recorded source files, minus any that lie under the folder being sealed."""
-    source = Path(rec.source_root)
+    """Digests of recorded source files, minus any that lie under the folder being sealed.
+
+    Record paths are in the escaped form, so the folder's path is escaped too before the
+    comparison: two names compare equal exactly when their bytes do.
+    """
+    try:
+        source = Path(path_from_text(rec.source_root))
+    except ValueError as exc:
+        raise UsageError(
+            f"the record's source_root is not a path as buildguard writes it: {exc}",
+            hint="re-run `buildguard record`; records are written only by buildguard",
+        ) from exc
     inside: str | None = None
     if dist == source:
         return set()
     if dist.is_relative_to(source):
-        inside = dist.relative_to(source).as_posix()
+        inside = as_text(dist.relative_to(source).as_posix())
     return {
         entry.sha256
         for entry in rec.files
         if entry.type == "file"
         and not (inside and (entry.path == inside or entry.path.startswith(inside + "/")))
     }
+
+
+def _jobs_flags(canary: bool) -> Callable[[str], int]:
+    def flags(name: str) -> int:
+        wanted = 0
+        if canary and name.lower().endswith(CANARY_EXTENSIONS):
+            wanted |= SEARCH
+        if from_name(name) is None:
+            wanted |= KEEP_HEAD
+        return wanted
+
+    return flags
+
+
+def _too_big(dist: Path, files: int, size: int | None = None) -> SealRefused:
+    what = f"{files:,} files" if size is None else f"{files:,} files in {size:,} bytes of JSON"
+    return SealRefused(
+        f"refusing to seal {as_text(dist)}: its manifest would list {what}, over the cap of "
+        f"{MANIFEST_MAX_FILES:,} files and {MANIFEST_MAX_BYTES >> 20} MiB; no manifest written",
+        hint="seal the folder that is served (not a whole tree), or leave bulky generated "
+        "files out of it",
+    )
 
 
 def seal(
@@ -73,7 +102,7 @@ def seal(
     dist = Path(dist_dir)
     if not dist.is_dir():
         raise SealRefused(
-            f"output folder {dist} does not exist: the build produced nothing",
+            f"output folder {as_text(dist)} does not exist: the build produced nothing",
             hint="check that the build ran and wrote to this folder",
         )
     needle = rec.build_id.encode("utf-8")
@@ -81,28 +110,36 @@ def seal(
     now = datetime.now(UTC)
     exempt = _verbatim_sources(rec, dist.resolve())
 
-    files: list[FileEntry] = []
+    found = list(walk_bundle(dist, MANIFEST_NAME))
+    if len(found) > MANIFEST_MAX_FILES:
+        raise _too_big(dist, len(found))
+    rows = scan(found, what="output", needle=needle if canary else b"",
+                flags=_jobs_flags(canary))
+    del found
+
+    files: list[dict[str, Any]] = []
     canary_files: list[str] = []
     old: list[str] = []
     future: list[str] = []
-    for rel, path, st in _walk_bundle(dist):
-        wants_canary = canary and rel.lower().endswith(CANARY_EXTENSIONS)
-        result = read_entry(path, rel, st, needle=needle if wants_canary else None)
-        entry = result.entry
-        files.append(entry)
-        if result.contains_needle:
+    for row in rows:
+        rel = escape(row.name)
+        kind = SYMLINK if row.type == "symlink" else media_type(row.name, row.head or b"")
+        files.append(row.entry_dict(kind))
+        if row.found:
             canary_files.append(rel)
-        copied = entry.type == "file" and entry.sha256 in exempt
-        if entry.mtime < started - CLOCK_SLACK and not copied:
-            age = human_duration(started - entry.mtime)
-            old.append(f"{rel}: modified {rfc3339(entry.mtime)}, {age} before this build started")
-        elif entry.mtime > now + CLOCK_SLACK and not copied:
-            ahead = human_duration(entry.mtime - now)
-            future.append(f"{rel}: dated {rfc3339(entry.mtime)}, {ahead} in the future")
+        copied = row.type == "file" and row.sha256 in exempt
+        mtime = utc_from_timestamp(row.mtime)
+        if mtime < started - CLOCK_SLACK and not copied:
+            age = human_duration(started - mtime)
+            old.append(f"{rel}: modified {rfc3339(mtime)}, {age} before this build started")
+        elif mtime > now + CLOCK_SLACK and not copied:
+            ahead = human_duration(mtime - now)
+            future.append(f"{rel}: dated {rfc3339(mtime)}, {ahead} in the future")
+    del rows
 
     if not files:
         raise SealRefused(
-            f"output folder {dist} is empty: the build produced nothing",
+            f"output folder {as_text(dist)} is empty: the build produced nothing",
             hint="check that the build ran and wrote to this folder",
         )
     problems = [f"stale: {line}" for line in old] + [f"future-dated: {line}" for line in future]
@@ -124,7 +161,7 @@ def seal(
                 " set +a) and use the build id in the app, or pass --no-canary"
             )
         raise SealRefused(
-            f"refusing to seal {dist}: {len(problems)} problem(s); no manifest written",
+            f"refusing to seal {as_text(dist)}: {len(problems)} problem(s); no manifest written",
             problems,
             hint="; ".join(hints),
         )
@@ -139,7 +176,8 @@ def seal(
         canary_files=tuple(canary_files),
         files=tuple(files),
     )
-    atomic_write(
-        dist / MANIFEST_NAME, (manifest.model_dump_json(indent=2) + "\n").encode("utf-8")
-    )
+    text = (manifest.model_dump_json(indent=2) + "\n").encode("utf-8")
+    if len(text) > MANIFEST_MAX_BYTES:
+        raise _too_big(dist, len(files), len(text))
+    atomic_write(dist / MANIFEST_NAME, text)
     return manifest

@@ -1,0 +1,181 @@
+"""Hashing many files on every core: sha256, size, mode and mtime of each, read once.
+
+Work goes out in batches of paths; results come back in the same order. Three ways to run a
+batch, chosen per run (:func:`choose_mode`):
+
+- ``process``: a pool of forked workers (one per core). Most source files are a few KiB, so
+  the per-file Python work (open, fstat, read, hash, close) outweighs hashing, and only
+  processes run it in parallel. Used only when fork is safe: a POSIX system and no other
+  Python thread alive in this process (a lock held by another thread at fork time would
+  stay held in the child).
+- ``thread``: a thread pool (hashlib and the reads release the GIL for large buffers).
+- ``inline``: in the calling thread (one core, or a tree smaller than one batch).
+
+Each file is opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked to be a regular file with
+``fstat`` on the open descriptor, so a file swapped for a symlink or a FIFO after the walk
+is an error, never followed and never waited on. mode and mtime come from that ``fstat``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import stat
+import sys
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Literal, NamedTuple
+
+CHUNK = 1 << 20
+HEAD_BYTES = 4096
+SEARCH = 1  # flag: look for the needle in this file
+KEEP_HEAD = 2  # flag: return the first HEAD_BYTES (for sniffing a media type)
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+Mode = Literal["process", "thread", "inline"]
+Job = tuple[bytes, int]
+"""A file to read: its path (bytes, as the walk found it) and flags."""
+
+
+class FileHash(NamedTuple):
+    """What reading one file gave, or ``error`` (a message) when it could not be read."""
+
+    sha256: bytes
+    size: int
+    mode: int  # st_mode, type bits included
+    mtime: float  # st_mtime, as os.stat gives it
+    found: bool  # the needle occurs in the content (only for SEARCH jobs)
+    head: bytes | None  # the first bytes (only for KEEP_HEAD jobs)
+    error: str | None = None
+
+
+_EMPTY = hashlib.sha256().digest()
+_local = threading.local()
+
+
+def _buffer() -> tuple[bytearray, memoryview]:
+    pair: tuple[bytearray, memoryview] | None = getattr(_local, "buffer", None)
+    if pair is None:
+        buf = bytearray(CHUNK)
+        pair = (buf, memoryview(buf))
+        _local.buffer = pair
+    return pair
+
+
+def read_file(path: bytes, flags: int, needle: bytes) -> FileHash:
+    """Hash one regular file (never following a symlink); search ``needle`` if asked."""
+    buf, view = _buffer()
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        return FileHash(_EMPTY, 0, 0, 0.0, False, None, _describe(path, exc))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return FileHash(_EMPTY, 0, 0, 0.0, False, None,
+                            f"{os.fsdecode(path)!r} is no longer a regular file")
+        digest = hashlib.sha256()
+        size = 0
+        head: bytes | None = None
+        search = bool(flags & SEARCH) and bool(needle)
+        found = False
+        keep = len(needle) - 1
+        tail = b""
+        while n := os.readv(fd, [buf]):
+            chunk = view[:n]
+            digest.update(chunk)
+            if head is None and flags & KEEP_HEAD:
+                head = bytes(view[: min(n, HEAD_BYTES)])
+            if search and not found:
+                # an id straddling two reads: the last len-1 bytes before, the first after
+                found = (
+                    buf.find(needle, 0, n) != -1
+                    or (bool(tail) and needle in tail + bytes(view[: min(n, keep)]))
+                )
+                tail = (tail + bytes(view[max(0, n - keep) : n]))[-keep:] if keep else b""
+            size += n
+        if head is None and flags & KEEP_HEAD:
+            head = b""
+        return FileHash(digest.digest(), size, st.st_mode, st.st_mtime, found, head)
+    except OSError as exc:
+        return FileHash(_EMPTY, 0, 0, 0.0, False, None, _describe(path, exc))
+    finally:
+        os.close(fd)
+
+
+def _describe(path: bytes, exc: OSError) -> str:
+    return f"cannot read {os.fsdecode(path)!r}: {exc.strerror or exc}"
+
+
+def read_batch(jobs: Sequence[Job], needle: bytes) -> list[FileHash]:
+    return [read_file(path, flags, needle) for path, flags in jobs]
+
+
+def _workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def choose_mode() -> Mode:
+    """``process`` where forking is safe and there is more than one core, else ``thread``
+    (several cores) or ``inline``. ``$BUILDGUARD_HASH_MODE`` overrides (for benchmarks)."""
+    forced = os.environ.get("BUILDGUARD_HASH_MODE", "")
+    if forced in ("process", "thread", "inline"):
+        return forced  # type: ignore[return-value]
+    if _workers() < 2:
+        return "inline"
+    fork_ok = "fork" in multiprocessing.get_all_start_methods()
+    return "process" if fork_ok and threading.active_count() == 1 else "thread"
+
+
+class _Done(Future[list[FileHash]]):
+    def __init__(self, value: list[FileHash]) -> None:
+        super().__init__()
+        self.set_result(value)
+
+
+class HashPool:
+    """Hash batches of files in order; a pool is started only once there is enough work.
+
+    ``submit`` returns a future per batch; read them in submission order. Use as a
+    context manager so the workers are always stopped.
+    """
+
+    def __init__(self, needle: bytes = b"", mode: Mode | None = None) -> None:
+        self._needle = needle
+        self._mode: Mode = mode or choose_mode()
+        self._executor: Executor | None = None
+
+    @property
+    def mode(self) -> Mode:
+        return self._mode
+
+    def _start(self) -> Executor:
+        workers = _workers()
+        if self._mode == "process":
+            for stream in (sys.stdout, sys.stderr):  # the children must not flush our buffers
+                if stream is not None:
+                    stream.flush()
+            return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        return ThreadPoolExecutor(workers, thread_name_prefix="buildguard-hash")
+
+    def submit(self, jobs: list[Job], *, more_to_come: bool) -> Future[list[FileHash]]:
+        """Queue one batch. The first batch runs inline when it is also the last (a small
+        tree is not worth starting workers for)."""
+        if self._executor is None:
+            if self._mode == "inline" or not more_to_come:
+                return _Done(read_batch(jobs, self._needle))
+            self._executor = self._start()
+        return self._executor.submit(read_batch, jobs, self._needle)
+
+    def __enter__(self) -> HashPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
