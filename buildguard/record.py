@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shlex
 import shutil
@@ -12,14 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from buildguard._internal.files import atomic_write
-from buildguard._internal.jsondoc import dump_with_list
-from buildguard._internal.pathescape import decode_name, encode_name, escape, unescape
-from buildguard._internal.scan import Row, scan
+from buildguard._internal.jsondoc import document
+from buildguard._internal.pathescape import decode_name, escape, unescape
+from buildguard._internal.recordview import read_record
+from buildguard._internal.scan import Options, Scan, digest_line, digest_of_lines, scan
 from buildguard._internal.walk import as_text, walk_sources
-from buildguard.errors import RecordReadError, UsageError
+from buildguard.errors import UsageError
 from buildguard.models import FileEntry, Record
 
 DEFAULT_RECORD = Path(".buildguard/record.json")
@@ -33,39 +31,15 @@ ENV_NAMES = (
 )
 _DIGEST_DOMAIN = b"buildguard-source-digest-v1\n"
 
-def _digest_lines(entries: Iterable[tuple[bytes, str, bool, str]]) -> str:
-    """``(name bytes, type, executable, content sha256)`` of each entry → the source digest."""
-    digest = hashlib.sha256(_DIGEST_DOMAIN)
-    lines = [
-        b"%s\0%s\0%s\0%s\n" % (kind.encode(), name, b"x" if executable else b"-", sha.encode())
-        for name, kind, executable, sha in sorted(entries, key=lambda e: e[0])
-    ]
-    digest.update(b"".join(lines))
-    return f"sha256:{digest.hexdigest()}"
-
-
 def source_digest(files: Iterable[FileEntry]) -> str:
     """The digest of a tree: paths, types, exec bits and contents; never mtimes or order.
 
-    Computed over the real bytes of each name (``FileEntry.path`` holds the escaped form,
-    see :mod:`buildguard._internal.pathescape`), sorted bytewise.
+    One line per entry, ``type NUL name NUL x-or-dash NUL content-sha256``, sorted by the
+    name's real bytes (``FileEntry.path`` holds the escaped form, see
+    :mod:`buildguard._internal.pathescape`).
     """
-    return _digest_lines(
-        (
-            encode_name(unescape(entry.path)),
-            entry.type,
-            entry.type == "file" and bool(entry.mode & 0o111),
-            entry.sha256,
-        )
-        for entry in files
-    )
-
-
-def _rows_digest(rows: Sequence[Row]) -> str:
-    return _digest_lines(
-        (encode_name(row.name), row.type, row.type == "file" and bool(row.mode & 0o111), row.sha256)
-        for row in rows
-    )
+    lines = [digest_line(e.type, unescape(e.path), e.mode, e.sha256) for e in files]
+    return digest_of_lines(_DIGEST_DOMAIN, lines)
 
 
 def _check_build_id(build_id: str) -> str:
@@ -163,8 +137,8 @@ def _scan(
     excludes: Sequence[str],
     env_file: str | os.PathLike[str] | None,
     environ: Mapping[str, str] | None,
-) -> tuple[Record, list[Row]]:
-    """Check the inputs, clean, hash: the record without its files, and the file rows."""
+) -> tuple[Record, Scan]:
+    """Check the inputs, clean, hash: the record without its files, and its file list."""
     env = os.environ if environ is None else environ
     started_at = datetime.now(UTC)
     build_id = _check_build_id(build_id or env.get("BUILD_ID", ""))
@@ -193,30 +167,29 @@ def _scan(
             all_excludes.append("/" + relative)
     all_excludes.extend(excludes)
 
-    rows = scan(walk_sources(source, all_excludes), what="source")
+    scanned = scan(walk_sources(source, all_excludes), Options("source", digest_lines=True))
     header = Record(
         build_id=build_id,
         commit=commit,
         started_at=started_at,
         source_root=as_text(source),
-        source_digest=_rows_digest(rows),
+        source_digest=digest_of_lines(_DIGEST_DOMAIN, scanned.lines),
         cleaned=tuple(cleaned),
         excludes=tuple(escape(pattern) for pattern in all_excludes),
         files=(),
         warnings=tuple(warnings),
     )
-    return header, rows
+    return header, scanned
 
 
 def _write(
     header: Record,
-    rows: Sequence[Row],
+    scanned: Scan,
     out: str | os.PathLike[str] | None,
     env_file: str | os.PathLike[str] | None,
 ) -> None:
     if out is not None:
-        entries = (row.entry_dict(None) for row in rows)  # record shows no media types
-        atomic_write(Path(out), dump_with_list(header, "files", entries))
+        atomic_write(Path(out), document(header, "files", scanned.parts))
     if env_file is not None:
         atomic_write(Path(env_file), render_env_file(header).encode("utf-8"))
 
@@ -238,14 +211,13 @@ def record(
     never hashed. Writes the record to ``out`` and the build env file to ``env_file`` (either
     may be ``None`` to skip writing). Raises :class:`UsageError` for bad input.
     """
-    header, rows = _scan(
+    header, scanned = _scan(
         source_dir, out=out, build_id=build_id, commit=commit, clean=clean,
         excludes=excludes, env_file=env_file, environ=environ,
     )
-    _write(header, rows, out, env_file)
-    fields = {name: getattr(header, name) for name in Record.model_fields}
-    fields["files"] = [row.entry_dict(None) for row in rows]
-    return Record.model_validate(fields)
+    _write(header, scanned, out, env_file)
+    # the model of exactly the bytes written (or that would have been)
+    return Record.model_validate_json(b"".join(document(header, "files", scanned.parts)))
 
 
 def write_record(
@@ -261,11 +233,11 @@ def write_record(
 ) -> RecordSummary:
     """:func:`record` without building a model per file: the same files written, a summary
     returned (the command line's way; a 50,000-file record as models would take ~45 MB)."""
-    header, rows = _scan(
+    header, scanned = _scan(
         source_dir, out=out, build_id=build_id, commit=commit, clean=clean,
         excludes=excludes, env_file=env_file, environ=environ,
     )
-    _write(header, rows, out, env_file)
+    _write(header, scanned, out, env_file)
     return RecordSummary(
         build_id=header.build_id,
         commit=header.commit,
@@ -273,7 +245,7 @@ def write_record(
         source_digest=header.source_digest,
         cleaned=header.cleaned,
         warnings=header.warnings,
-        file_count=len(rows),
+        file_count=scanned.entries,
     )
 
 
@@ -295,21 +267,4 @@ def render_env_file(rec: Record) -> str:
 
 def load_record(path: str | os.PathLike[str] = DEFAULT_RECORD) -> Record:
     """Read a record file; a missing or invalid one is a :class:`RecordReadError` (exit 2)."""
-    location = Path(path)
-    try:
-        raw = location.read_bytes()
-    except FileNotFoundError as exc:
-        raise RecordReadError(
-            f"no record at {location}",
-            hint="run `buildguard record` before the build, or pass --record FILE",
-        ) from exc
-    except OSError as exc:
-        raise RecordReadError(f"cannot read record {location}: {exc.strerror}") from exc
-    try:
-        return Record.model_validate_json(raw)
-    except ValidationError as exc:
-        raise RecordReadError(
-            f"{location} is not a valid buildguard record ({exc.error_count()} problems, "
-            f"first: {exc.errors()[0]['msg']})",
-            hint="re-run `buildguard record`; records are written only by buildguard",
-        ) from exc
+    return read_record(path, Record)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from buildguard._internal.files import atomic_write, utc_from_timestamp
-from buildguard._internal.hashing import KEEP_HEAD, SEARCH
-from buildguard._internal.mediatypes import SYMLINK, from_name, media_type
-from buildguard._internal.pathescape import escape
-from buildguard._internal.scan import scan
+from buildguard._internal.jsondoc import document
+from buildguard._internal.recordview import RecordView, read_record
+from buildguard._internal.scan import Options, scan
 from buildguard._internal.timefmt import human_duration, rfc3339
 from buildguard._internal.walk import as_text, path_from_text, walk_bundle
 from buildguard.errors import SealRefused, UsageError
@@ -23,7 +21,7 @@ from buildguard.models import (
     BundleManifest,
     Record,
 )
-from buildguard.record import DEFAULT_RECORD, load_record
+from buildguard.record import DEFAULT_RECORD
 
 CANARY_EXTENSIONS = (".js", ".mjs", ".html", ".css")
 MIN_CANARY_LENGTH = 6
@@ -43,29 +41,25 @@ def _verbatim_sources(rec: Record, dist: Path) -> set[str]:
             f"the record's source_root is not a path as buildguard writes it: {exc}",
             hint="re-run `buildguard record`; records are written only by buildguard",
         ) from exc
-    inside: str | None = None
     if dist == source:
         return set()
-    if dist.is_relative_to(source):
-        inside = as_text(dist.relative_to(source).as_posix())
+    inside = as_text(dist.relative_to(source).as_posix()) if dist.is_relative_to(source) else None
+    below = None if inside is None else inside + "/"
     return {
-        entry.sha256
-        for entry in rec.files
-        if entry.type == "file"
-        and not (inside and (entry.path == inside or entry.path.startswith(inside + "/")))
+        sha
+        for path, kind, sha in _file_triples(rec)
+        if kind == "file" and not (inside and (path == inside or path.startswith(below or "")))
     }
 
 
-def _jobs_flags(canary: bool) -> Callable[[str], int]:
-    def flags(name: str) -> int:
-        wanted = 0
-        if canary and name.lower().endswith(CANARY_EXTENSIONS):
-            wanted |= SEARCH
-        if from_name(name) is None:
-            wanted |= KEEP_HEAD
-        return wanted
-
-    return flags
+def _file_triples(rec: Record) -> Iterator[tuple[str, str, str]]:
+    """(path, type, sha256) of each recorded file, whichever way the record was read."""
+    if isinstance(rec, RecordView):
+        for fields in rec.files:
+            yield fields["path"], fields.get("type", "file"), fields["sha256"]
+    else:
+        for entry in rec.files:
+            yield entry.path, entry.type, entry.sha256
 
 
 def _too_big(dist: Path, files: int, size: int | None = None) -> SealRefused:
@@ -92,7 +86,7 @@ def seal(
     Raises :class:`UsageError` (exit 2) for an unreadable record or a build id too short
     to serve as a canary.
     """
-    rec = record if isinstance(record, Record) else load_record(record)
+    rec = record if isinstance(record, Record) else read_record(record, RecordView)
     if canary and len(rec.build_id) < MIN_CANARY_LENGTH:
         raise UsageError(
             f"build id {rec.build_id!r} is shorter than {MIN_CANARY_LENGTH} characters and "
@@ -113,31 +107,32 @@ def seal(
     found = list(walk_bundle(dist, MANIFEST_NAME))
     if len(found) > MANIFEST_MAX_FILES:
         raise _too_big(dist, len(found))
-    rows = scan(found, what="output", needle=needle if canary else b"",
-                flags=_jobs_flags(canary))
+    options = Options(
+        "output",
+        needle=needle if canary else b"",
+        search_in=CANARY_EXTENSIONS if canary else (),
+        media_types=True,
+        facts=True,
+    )
+    scanned = scan(found, options)
     del found
 
-    files: list[dict[str, Any]] = []
     canary_files: list[str] = []
     old: list[str] = []
     future: list[str] = []
-    for row in rows:
-        rel = escape(row.name)
-        kind = SYMLINK if row.type == "symlink" else media_type(row.name, row.head or b"")
-        files.append(row.entry_dict(kind))
-        if row.found:
-            canary_files.append(rel)
-        copied = row.type == "file" and row.sha256 in exempt
-        mtime = utc_from_timestamp(row.mtime)
+    for fact in scanned.facts:
+        if fact.found:
+            canary_files.append(fact.name)
+        copied = fact.type == "file" and fact.sha256 in exempt
+        mtime = utc_from_timestamp(fact.mtime)
         if mtime < started - CLOCK_SLACK and not copied:
             age = human_duration(started - mtime)
-            old.append(f"{rel}: modified {rfc3339(mtime)}, {age} before this build started")
+            old.append(f"{fact.name}: modified {rfc3339(mtime)}, {age} before this build started")
         elif mtime > now + CLOCK_SLACK and not copied:
             ahead = human_duration(mtime - now)
-            future.append(f"{rel}: dated {rfc3339(mtime)}, {ahead} in the future")
-    del rows
+            future.append(f"{fact.name}: dated {rfc3339(mtime)}, {ahead} in the future")
 
-    if not files:
+    if not scanned.entries:
         raise SealRefused(
             f"output folder {as_text(dist)} is empty: the build produced nothing",
             hint="check that the build ran and wrote to this folder",
@@ -166,7 +161,7 @@ def seal(
             hint="; ".join(hints),
         )
 
-    manifest = BundleManifest(
+    header = BundleManifest(
         build_id=rec.build_id,
         commit=rec.commit,
         source_digest=rec.source_digest,
@@ -174,10 +169,10 @@ def seal(
         sealed_at=now,
         freshness="canary" if canary else "timestamps",
         canary_files=tuple(canary_files),
-        files=tuple(files),
+        files=(),
     )
-    text = (manifest.model_dump_json(indent=2) + "\n").encode("utf-8")
+    text = b"".join(document(header, "files", scanned.parts))
     if len(text) > MANIFEST_MAX_BYTES:
-        raise _too_big(dist, len(files), len(text))
+        raise _too_big(dist, scanned.entries, len(text))
     atomic_write(dist / MANIFEST_NAME, text)
-    return manifest
+    return BundleManifest.model_validate_json(text)

@@ -1,7 +1,7 @@
-"""Hashing many files on every core: sha256, size, mode and mtime of each, read once.
+"""Reading many files on every core: each read once for its sha256, size, mode and mtime.
 
-Work goes out in batches of paths; results come back in the same order. Three ways to run a
-batch, chosen per run (:func:`choose_mode`):
+Work goes out in batches; results come back in the same order. Three ways to run a batch,
+chosen per run (:func:`choose_mode`):
 
 - ``process``: a pool of forked workers (one per core). Most source files are a few KiB, so
   the per-file Python work (open, fstat, read, hash, close) outweighs hashing, and only
@@ -24,9 +24,9 @@ import os
 import stat
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from typing import Literal, NamedTuple
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 CHUNK = 1 << 20
 HEAD_BYTES = 4096
@@ -35,14 +35,12 @@ KEEP_HEAD = 2  # flag: return the first HEAD_BYTES (for sniffing a media type)
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 Mode = Literal["process", "thread", "inline"]
-Job = tuple[bytes, int]
-"""A file to read: its path (bytes, as the walk found it) and flags."""
 
 
 class FileHash(NamedTuple):
     """What reading one file gave, or ``error`` (a message) when it could not be read."""
 
-    sha256: bytes
+    sha256: str  # hex
     size: int
     mode: int  # st_mode, type bits included
     mtime: float  # st_mtime, as os.stat gives it
@@ -51,7 +49,7 @@ class FileHash(NamedTuple):
     error: str | None = None
 
 
-_EMPTY = hashlib.sha256().digest()
+_EMPTY = hashlib.sha256().hexdigest()
 _local = threading.local()
 
 
@@ -74,8 +72,7 @@ def read_file(path: bytes, flags: int, needle: bytes) -> FileHash:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            return FileHash(_EMPTY, 0, 0, 0.0, False, None,
-                            f"{os.fsdecode(path)!r} is no longer a regular file")
+            return FileHash(_EMPTY, 0, 0, 0.0, False, None, "it is no longer a regular file")
         digest = hashlib.sha256()
         size = 0
         head: bytes | None = None
@@ -84,6 +81,7 @@ def read_file(path: bytes, flags: int, needle: bytes) -> FileHash:
         keep = len(needle) - 1
         tail = b""
         while n := os.readv(fd, [buf]):
+            size += n
             chunk = view[:n]
             digest.update(chunk)
             if head is None and flags & KEEP_HEAD:
@@ -95,10 +93,11 @@ def read_file(path: bytes, flags: int, needle: bytes) -> FileHash:
                     or (bool(tail) and needle in tail + bytes(view[: min(n, keep)]))
                 )
                 tail = (tail + bytes(view[max(0, n - keep) : n]))[-keep:] if keep else b""
-            size += n
+            if n < CHUNK and size == st.st_size:
+                break  # a short read that ends at fstat's size is the end: no extra read
         if head is None and flags & KEEP_HEAD:
             head = b""
-        return FileHash(digest.digest(), size, st.st_mode, st.st_mtime, found, head)
+        return FileHash(digest.hexdigest(), size, st.st_mode, st.st_mtime, found, head)
     except OSError as exc:
         return FileHash(_EMPTY, 0, 0, 0.0, False, None, _describe(path, exc))
     finally:
@@ -106,11 +105,7 @@ def read_file(path: bytes, flags: int, needle: bytes) -> FileHash:
 
 
 def _describe(path: bytes, exc: OSError) -> str:
-    return f"cannot read {os.fsdecode(path)!r}: {exc.strerror or exc}"
-
-
-def read_batch(jobs: Sequence[Job], needle: bytes) -> list[FileHash]:
-    return [read_file(path, flags, needle) for path, flags in jobs]
+    return f"cannot read it: {exc.strerror or exc}"
 
 
 def _workers() -> int:
@@ -132,21 +127,25 @@ def choose_mode() -> Mode:
     return "process" if fork_ok and threading.active_count() == 1 else "thread"
 
 
-class _Done(Future[list[FileHash]]):
-    def __init__(self, value: list[FileHash]) -> None:
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class _Done(Future[R]):
+    def __init__(self, value: R) -> None:
         super().__init__()
         self.set_result(value)
 
 
-class HashPool:
-    """Hash batches of files in order; a pool is started only once there is enough work.
+class Pool(Generic[T, R]):
+    """Run ``work(batch, options)`` for each batch; a pool is started only once there is
+    more than one batch. ``submit`` returns a future per batch; read them in order. Use as
+    a context manager so the workers are always stopped."""
 
-    ``submit`` returns a future per batch; read them in submission order. Use as a
-    context manager so the workers are always stopped.
-    """
-
-    def __init__(self, needle: bytes = b"", mode: Mode | None = None) -> None:
-        self._needle = needle
+    def __init__(self, work: Callable[[list[T], Any], R], options: Any,
+                 mode: Mode | None = None) -> None:
+        self._work = work
+        self._options = options
         self._mode: Mode = mode or choose_mode()
         self._executor: Executor | None = None
 
@@ -161,18 +160,18 @@ class HashPool:
                 if stream is not None:
                     stream.flush()
             return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-        return ThreadPoolExecutor(workers, thread_name_prefix="buildguard-hash")
+        return ThreadPoolExecutor(workers, thread_name_prefix="buildguard-read")
 
-    def submit(self, jobs: list[Job], *, more_to_come: bool) -> Future[list[FileHash]]:
+    def submit(self, batch: list[T], *, more_to_come: bool) -> Future[R]:
         """Queue one batch. The first batch runs inline when it is also the last (a small
         tree is not worth starting workers for)."""
         if self._executor is None:
             if self._mode == "inline" or not more_to_come:
-                return _Done(read_batch(jobs, self._needle))
+                return _Done(self._work(batch, self._options))
             self._executor = self._start()
-        return self._executor.submit(read_batch, jobs, self._needle)
+        return self._executor.submit(self._work, batch, self._options)
 
-    def __enter__(self) -> HashPool:
+    def __enter__(self) -> Pool[T, R]:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -102,12 +102,14 @@ def _union(spec: pathspec.GitIgnoreSpec) -> re.Pattern[str] | None:
 class IgnoreRules:
     """The patterns of one ``.gitignore`` (or the exclude list), as pathspec reads them."""
 
-    __slots__ = ("_precheck", "_spec")
+    __slots__ = ("_precheck", "_spec", "decides")
 
     def __init__(self, lines: Sequence[str]) -> None:
         # the pure-Python backend: the same answers on every machine, whatever is installed
         self._spec = pathspec.GitIgnoreSpec.from_lines(list(lines), backend="simple")
         self._precheck = _union(self._spec)
+        self.decides = any(p.include is not None for p in self._spec.patterns)
+        """False when no line is a pattern (comments, blank lines): no verdict ever."""
 
     def verdict(self, path: str) -> bool | None:
         """True: ignored; False: re-included (``!pattern``); None: no pattern matches.
@@ -129,15 +131,23 @@ Stack = tuple[tuple[str, IgnoreRules], ...]
 """The rules in force in a folder: ``(folder relative to the root + "/", rules)``, outermost
 first; a deeper ``.gitignore`` comes later and so wins."""
 
+Checks = list[tuple[str, IgnoreRules]]
+"""For one folder: the rules in force, each with the folder's path relative to the rules'
+own folder (what comes before an entry's name in the path those rules see)."""
 
-def ignored(rel: str, is_dir: bool, stack: Stack) -> bool:
+
+def folder_checks(rel_dir: str, stack: Stack) -> Checks:
+    """``stack`` holds the rules of ``rel_dir`` and its ancestors (``rel_dir`` ends with
+    ``/``, or is empty for the root)."""
+    return [(rel_dir[len(base) :], rules) for base, rules in stack if rules.decides]
+
+
+def ignored(checks: Checks, name: str, is_dir: bool) -> bool:
     """Git's rule: the last matching pattern of the deepest ``.gitignore`` that has one."""
     verdict: bool | None = None
     suffix = "/" if is_dir else ""
-    for base, rules in stack:
-        if base and not rel.startswith(base):
-            continue
-        result = rules.verdict(rel[len(base) :] + suffix)
+    for prefix, rules in checks:
+        result = rules.verdict(prefix + name + suffix)
         if result is not None:
             verdict = result
     return bool(verdict)

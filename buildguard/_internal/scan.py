@@ -1,7 +1,10 @@
-"""From walked files to lean per-file rows: hashed on every core, kept in walk order.
+"""From walked files to the file list of a record or manifest, read on every core.
 
-A :class:`Row` is a plain tuple (no model, no hex string per field beyond the digest), so
-a 50,000-file record stays small; the models and JSON are made from rows at the end.
+The walk (in the calling process) cuts the files into batches; each batch is read where it
+runs (a worker process, see :mod:`buildguard._internal.hashing`), which also renders its
+part of the JSON file list and the few facts the caller needs per file. So the calling
+process holds no object per file beyond a digest line or a small tuple, and a 50,000-file
+record stays small.
 """
 
 from __future__ import annotations
@@ -9,127 +12,144 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from buildguard._internal.hashing import FileHash, HashPool, Job
-from buildguard._internal.pathescape import escape
+from buildguard._internal.hashing import KEEP_HEAD, SEARCH, FileHash, Pool, read_file
+from buildguard._internal.jsondoc import render_items
+from buildguard._internal.mediatypes import SYMLINK, from_name, sniff
+from buildguard._internal.pathescape import encode_name, escape
 from buildguard._internal.walk import Found
 from buildguard.errors import UsageError
 
-BATCH = 256  # files per job sent to a worker
+BATCH = 256  # files per batch sent to a worker
 
 
-class Row(NamedTuple):
-    name: str  # relative path, internal form (escaped only when written)
-    type: str  # "file" or "symlink"
-    sha256: str  # hex
-    size: int
-    mode: int  # permission bits (st_mode & 0o7777)
-    mtime: float  # st_mtime
-    link_target: str | None  # internal form
+class Options(NamedTuple):
+    what: str  # "source" or "output", for messages
+    needle: bytes = b""  # looked for in files whose name ends with one of `search_in`
+    search_in: tuple[str, ...] = ()
+    media_types: bool = False  # bundle manifests show them; records do not
+    digest_lines: bool = False  # record: the source digest's line per file
+    facts: bool = False  # seal: a Fact per file
+
+
+class Fact(NamedTuple):
+    """What seal checks of one file."""
+
+    name: str  # escaped
+    type: str
+    sha256: str
+    mtime: float
     found: bool  # the needle occurs in it
-    head: bytes | None  # first bytes, when asked for (media type sniffing)
-
-    def entry_dict(self, media_type: str | None) -> dict[str, Any]:
-        """The fields of a ``FileEntry``, in its order, as its JSON shows them."""
-        return {
-            "path": escape(self.name),
-            "type": self.type,
-            "sha256": self.sha256,
-            "size": self.size,
-            "mode": self.mode,
-            "mtime": datetime.fromtimestamp(self.mtime, UTC),
-            "media_type": media_type,
-            "link_target": None if self.link_target is None else escape(self.link_target),
-        }
 
 
-def _symlink_row(item: Found) -> Row:
-    st = os.lstat(item.path)
-    raw = os.readlink(item.path)
-    return Row(
-        item.name,
-        "symlink",
-        hashlib.sha256(raw).hexdigest(),
-        len(raw),
-        stat.S_IMODE(st.st_mode),
-        st.st_mtime,
-        raw.decode("utf-8", "surrogateescape"),
-        False,
-        None,
+class Batch(NamedTuple):
+    json: bytes  # the batch's entries, as jsondoc.render_items writes them
+    entries: int
+    lines: list[bytes]  # digest lines, when asked for
+    facts: list[Fact]  # when asked for
+    error: str | None = None
+
+
+def _symlink(path: bytes) -> tuple[str, int, int, float, bytes]:
+    st = os.lstat(path)
+    raw = os.readlink(path)
+    return hashlib.sha256(raw).hexdigest(), len(raw), stat.S_IMODE(st.st_mode), st.st_mtime, raw
+
+
+def digest_line(kind: str, name: str, mode: int, sha: str) -> bytes:
+    """One entry's line of the source digest (``name`` in the internal form)."""
+    executable = kind == "file" and bool(mode & 0o111)
+    return b"%s\0%s\0%s\0%s\n" % (
+        kind.encode(), encode_name(name), b"x" if executable else b"-", sha.encode()
     )
 
 
-def _file_rows(names: list[str], results: list[FileHash], what: str) -> Iterable[Row]:
-    for name, got in zip(names, results, strict=True):
-        if got.error is not None:
-            raise UsageError(
-                f"{what} file {escape(name)}: {got.error}",
-                hint="check the file's permissions, and that nothing changes the tree meanwhile",
-            )
-        yield Row(
-            name,
-            "file",
-            got.sha256.hex(),
-            got.size,
-            stat.S_IMODE(got.mode),
-            got.mtime,
-            None,
-            got.found,
-            got.head,
-        )
+def read_batch(items: list[Found], options: Options) -> Batch:
+    """Read one batch (runs in a worker): JSON entries in walk order, lines and facts."""
+    entries: list[dict[str, Any]] = []
+    lines: list[bytes] = []
+    facts: list[Fact] = []
+    for item in items:
+        shown = escape(item.name)
+        target: str | None = None
+        media: str | None
+        found = False
+        if item.is_link:
+            try:
+                sha, size, mode, mtime, raw = _symlink(item.path)
+            except OSError as exc:
+                return Batch(b"", 0, [], [], f"{options.what} symlink {shown}: {exc.strerror}")
+            kind, target, media = "symlink", escape(raw.decode("utf-8", "surrogateescape")), SYMLINK
+        else:
+            by_name = from_name(item.name) if options.media_types else None
+            flags = KEEP_HEAD if options.media_types and by_name is None else 0
+            if options.search_in and item.name.lower().endswith(options.search_in):
+                flags |= SEARCH
+            got: FileHash = read_file(item.path, flags, options.needle)
+            if got.error is not None:
+                return Batch(b"", 0, [], [], f"{options.what} file {shown}: {got.error}")
+            kind, sha, size, mtime, found = "file", got.sha256, got.size, got.mtime, got.found
+            mode = stat.S_IMODE(got.mode)
+            media = by_name or (sniff(got.head or b"") if options.media_types else None)
+        entries.append({
+            "path": shown,
+            "type": kind,
+            "sha256": sha,
+            "size": size,
+            "mode": mode,
+            "mtime": datetime.fromtimestamp(mtime, UTC),
+            "media_type": media if options.media_types else None,
+            "link_target": target,
+        })
+        if options.digest_lines:
+            lines.append(digest_line(kind, item.name, mode, sha))
+        if options.facts:
+            facts.append(Fact(shown, kind, sha, mtime, found))
+    return Batch(render_items(entries), len(entries), lines, facts)
 
 
-def scan(
-    items: Iterable[Found],
-    *,
-    what: str,
-    needle: bytes = b"",
-    flags: Callable[[str], int] | None = None,
-) -> list[Row]:
-    """Read every item (files hashed in batches on the pool, symlinks here), in order."""
-    out: list[Row | None] = []
-    pending: list[tuple[int, list[str], Future[list[FileHash]]]] = []
-    names: list[str] = []
-    jobs: list[Job] = []
-    start = 0
-    with HashPool(needle) as pool:
+class Scan(NamedTuple):
+    parts: list[bytes]  # for jsondoc.document
+    entries: int
+    lines: list[bytes]
+    facts: list[Fact]
+
+
+def scan(items: Iterable[Found], options: Options) -> Scan:
+    """Read every walked item in batches on the pool; results in walk order."""
+    scanned = Scan([], 0, [], [])
+    count = 0
+    with Pool(read_batch, options) as pool:
+        pending = []
+        batch: list[Found] = []
         for item in items:
-            if item.is_link:
-                try:
-                    out.append(_symlink_row(item))
-                except OSError as exc:
-                    raise UsageError(
-                        f"{what} symlink {escape(item.name)}: {exc.strerror}",
-                        hint="check that nothing changes the tree meanwhile",
-                    ) from exc
-                continue
-            if len(jobs) == BATCH:
-                pending.append((start, names, pool.submit(jobs, more_to_come=True)))
-                names, jobs = [], []
-            if not jobs:
-                start = len(out)
-            out.append(None)
-            names.append(item.name)
-            jobs.append((item.path, flags(item.name) if flags else 0))
-        if jobs:
-            pending.append((start, names, pool.submit(jobs, more_to_come=False)))
-        return _collect(out, pending, what)
+            if len(batch) == BATCH:
+                pending.append(pool.submit(batch, more_to_come=True))
+                batch = []
+            batch.append(item)
+        if batch:
+            pending.append(pool.submit(batch, more_to_come=False))
+        for future in pending:
+            result = future.result()
+            if result.error is not None:
+                raise UsageError(
+                    result.error,
+                    hint="check the file's permissions, and that nothing changes the tree "
+                    "while buildguard reads it",
+                )
+            scanned.parts.append(result.json)
+            scanned.lines.extend(result.lines)
+            scanned.facts.extend(result.facts)
+            count += result.entries
+    return scanned._replace(entries=count)
 
 
-def _collect(
-    out: list[Row | None],
-    pending: list[tuple[int, list[str], Future[list[FileHash]]]],
-    what: str,
-) -> list[Row]:
-    for start, names, future in pending:
-        index = start
-        for row in _file_rows(names, future.result(), what):
-            while out[index] is not None:  # symlinks found between this batch's files
-                index += 1
-            out[index] = row
-            index += 1
-    return [row for row in out if row is not None]
+def digest_of_lines(domain: bytes, lines: list[bytes]) -> str:
+    """sha256 over ``domain`` and the lines sorted by the name bytes they hold."""
+    lines.sort(key=lambda line: line.split(b"\0", 2)[1])
+    digest = hashlib.sha256(domain)
+    digest.update(b"".join(lines))
+    return f"sha256:{digest.hexdigest()}"

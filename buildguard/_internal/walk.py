@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from buildguard._internal.ignore import Stack, ignored, rules_for
+from buildguard._internal.ignore import Stack, folder_checks, ignored, rules_for
 from buildguard._internal.pathescape import decode_name, encode_name, escape, unescape
 from buildguard.errors import UsageError
 
@@ -41,7 +41,8 @@ def path_from_text(text: str) -> str:
 def _listing(directory: bytes, what: str) -> list[tuple[str, os.DirEntry[bytes]]]:
     try:
         with os.scandir(directory) as entries:
-            return sorted((decode_name(entry.name), entry) for entry in entries)
+            return sorted((entry.name.decode("utf-8", "surrogateescape"), entry)
+                          for entry in entries)  # decode_name, inlined: once per entry
     except OSError as exc:
         raise UsageError(
             f"cannot list {what} folder {as_text(directory)}: {exc.strerror}",
@@ -77,12 +78,12 @@ def walk_sources(root: str | os.PathLike[str], excludes: Sequence[str]) -> Itera
         own = _gitignore_lines(entries)
         if own is not None:
             specs = (*specs, (rel_dir, rules_for(own)))
-        active = (*specs, exclude)
+        checks = folder_checks(rel_dir, (*specs, exclude))
         for name, entry in entries:
-            rel = rel_dir + name
             is_dir = entry.is_dir(follow_symlinks=False)
-            if ignored(rel, is_dir, active):
+            if checks and ignored(checks, name, is_dir):
                 continue
+            rel = rel_dir + name
             if is_dir:
                 stack.append((rel + "/", entry.path, specs))
             elif entry.is_file(follow_symlinks=False):
