@@ -6,8 +6,10 @@ It writes its own trees into one temp dir (removed at the end): a frontend monor
 (~50,000 files, ~775 MB, plus a ``node_modules`` that ``record`` skips by default and the peer
 prunes), then, after recording it, a Vite-like ``dist`` (5,000 files, ~750 MB) to seal against
 that record. For each tree both contenders run once untimed (so both find the page cache
-warm), then alternately ``--runs`` times each; it prints medians, the spread, the ratio
-buildguard ÷ peer and the peak RSS (GNU time ``%M``). See bench/README.md.
+warm), then alternately ``--runs`` times each, each timed run right after an untimed one of
+the same command (the machine is shared: others' work evicts the page cache); it prints
+medians, the spread, the ratio buildguard ÷ peer and the peak RSS (GNU time ``%M``).
+See bench/README.md.
 """
 
 from __future__ import annotations
@@ -273,26 +275,30 @@ def peer_cmd(root: Path, hashes_to: str = "/dev/null") -> list[str]:
 class Result:
     what: str
     tree: Tree
-    ours: list[Sample]
-    peer: list[Sample]
+    samples: dict[str, list[Sample]]  # contender → its timed runs; "peer" among them
 
 
-def alternate(what: str, tree: Tree, ours: list[str], cwd: Path, work: Path, runs: int,
-              env: dict[str, str], after_ours: list[Path]) -> Result:
-    mine: list[Sample] = []
-    theirs: list[Sample] = []
+def alternate(what: str, tree: Tree, contenders: dict[str, tuple[list[str], dict[str, str]]],
+              cwd: Path, work: Path, runs: int, after_ours: list[Path]) -> Result:
+    """Each round runs every contender once, in an order rotated from round to round."""
+    samples: dict[str, list[Sample]] = {name: [] for name in contenders}
+    names = list(contenders)
     for i in range(runs):
-        for label in (("ours", "peer") if i % 2 == 0 else ("peer", "ours")):
-            log = work / f"{what}-{label}-{i}.log"
-            if label == "ours":
-                mine.append(timed(ours, cwd, log, env))
-                for path in after_ours:
-                    path.unlink(missing_ok=True)
-            else:
-                theirs.append(timed(peer_cmd(tree.root), cwd, log, env))
-        print(f"  run {i + 1}: buildguard {mine[-1].seconds:.2f} s, "
-              f"peer {theirs[-1].seconds:.2f} s", flush=True)
-    return Result(what, tree, mine, theirs)
+        order = names[i % len(names):] + names[: i % len(names)]
+        for name in order:
+            cmd, env = contenders[name]
+            log = work / f"{what}-{name.replace(' ', '-')}-{i}.log"
+            # untimed first: whatever the other sessions on this machine did to the page
+            # cache meanwhile, each timed run finds the tree warm
+            for _ in range(2):  # the first is the untimed warm-up; the second counts
+                sample = timed(cmd, cwd, log, env)
+                if name != "peer":
+                    for path in after_ours:
+                        path.unlink(missing_ok=True)
+            samples[name].append(sample)
+        print(f"  run {i + 1}: " + ", ".join(f"{n} {samples[n][-1].seconds:.2f} s"
+                                             for n in names), flush=True)
+    return Result(what, tree, samples)
 
 
 def check_hashes(listing: Path, root: Path, files: dict[str, str], symlinks: int) -> None:
@@ -309,28 +315,36 @@ def check_hashes(listing: Path, root: Path, files: dict[str, str], symlinks: int
 
 def report(results: list[Result]) -> None:
     print()
-    head = (f"{'work':<8} {'files':>6} {'MB':>5} {'buildguard s':>17} {'peer s':>17} "
-            f"{'ratio':>6} {'bg RSS MB':>9} {'peer RSS':>8}  verdict")
+    head = (f"{'work':<7} {'files':>6} {'MiB':>4} {'contender':<20} {'median s':>8} "
+            f"{'min-max s':>11} {'÷ peer':>6} {'RSS MB':>6}  verdict")
     print(head)
     print("-" * len(head))
     for r in results:
-        ours = statistics.median(s.seconds for s in r.ours)
-        peer = statistics.median(s.seconds for s in r.peer)
-        spread_o = f"{min(s.seconds for s in r.ours):.2f}-{max(s.seconds for s in r.ours):.2f}"
-        spread_p = f"{min(s.seconds for s in r.peer):.2f}-{max(s.seconds for s in r.peer):.2f}"
-        rss = max(s.maxrss_mb for s in r.ours)
-        prss = max(s.maxrss_mb for s in r.peer)
-        ratio = ours / peer
-        verdict = f"ratio {'PASS' if ratio <= TARGET_RATIO else 'FAIL'}"
-        if r.what == "record":
-            verdict += f", RSS {'PASS' if rss < TARGET_RSS_MB else 'FAIL'}"
+        peer = statistics.median(s.seconds for s in r.samples["peer"])
         files = r.tree.files + r.tree.symlinks
-        print(f"{r.what:<8} {files:>6} {r.tree.bytes / 1e6:>5.0f} "
-              f"{ours:>5.2f} ({spread_o:>10}) {peer:>5.2f} ({spread_p:>10}) {ratio:>6.2f} "
-              f"{rss:>9.1f} {prss:>8.1f}  {verdict}")
-    print(f"medians (min-max) of alternating runs; targets: ratio <= {TARGET_RATIO}, "
-          f"record peak RSS < {TARGET_RSS_MB:.0f} MB; load average now "
+        for name, runs in r.samples.items():
+            median = statistics.median(s.seconds for s in runs)
+            spread = f"{min(s.seconds for s in runs):.2f}-{max(s.seconds for s in runs):.2f}"
+            rss = max(s.maxrss_mb for s in runs)
+            verdict = ""
+            if name == "buildguard":
+                verdict = f"ratio {'PASS' if median / peer <= TARGET_RATIO else 'FAIL'}"
+                if r.what == "record":
+                    verdict += f", RSS {'PASS' if rss < TARGET_RSS_MB else 'FAIL'}"
+            print(f"{r.what:<7} {files:>6} {r.tree.bytes / 2**20:>4.0f} {name:<20} "
+                  f"{median:>8.2f} {spread:>11} {median / peer:>6.2f} {rss:>6.1f}  {verdict}")
+    print(f"medians (min-max) of alternating runs; targets: buildguard ÷ peer <= "
+          f"{TARGET_RATIO}, record peak RSS < {TARGET_RSS_MB:.0f} MB; load average now "
           f"{os.getloadavg()[0]:.2f}")
+
+
+def contenders(ours: list[str], root: Path, env: dict[str, str],
+               args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, str]]]:
+    found = {"buildguard": (ours, env), "peer": (peer_cmd(root), env)}
+    if args.modes:
+        found["buildguard threads"] = (ours, {**env, "BUILDGUARD_HASH_MODE": "thread"})
+        found["buildguard 1 core"] = (ours, {**env, "BUILDGUARD_HASH_MODE": "inline"})
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -339,6 +353,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes, 2 runs")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     parser.add_argument("--only", choices=("record", "seal"), help="run one of the two")
+    parser.add_argument("--modes", action="store_true",
+                        help="also time buildguard with threads and with one core "
+                        "($BUILDGUARD_HASH_MODE=thread / inline)")
     args = parser.parse_args(argv)
     scale = 10 if args.quick else 1
     runs = 2 if args.quick and args.runs == 5 else args.runs
@@ -355,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         src = make_source_tree(work / "app", 1, 50_000 // scale, (775 << 20) // scale)
         print(f"source tree: {src.files} files + {src.symlinks} symlinks, "
-              f"{src.bytes / 1e6:.0f} MB (+ node_modules) in "
+              f"{src.bytes / 2**20:.0f} MiB (+ node_modules) in "
               f"{time.perf_counter() - t0:.0f} s", flush=True)
         record_json = work / "record.json"
         record = [str(BUILDGUARD), "record", str(src.root), "--out", str(record_json),
@@ -370,14 +387,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = []
         if args.only in (None, "record"):
             print("record:", flush=True)
-            results.append(alternate("record", src, record, work, work, runs, env, []))
+            results.append(alternate("record", src, contenders(record, src.root, env, args),
+                                     work, work, runs, []))
         if args.only in (None, "seal"):
             timed(record, work, work / "record-final.log", env)  # started before the build
             time.sleep(2.1)
             t0 = time.perf_counter()
             dist = make_dist(src.root / "dist", src.root, 2, 5_000 // scale,
                              (750 << 20) // scale)
-            print(f"dist: {dist.files} files, {dist.bytes / 1e6:.0f} MB in "
+            print(f"dist: {dist.files} files, {dist.bytes / 2**20:.0f} MiB in "
                   f"{time.perf_counter() - t0:.0f} s", flush=True)
             manifest = dist.root / "buildguard-manifest.json"
             seal = [str(BUILDGUARD), "seal", str(dist.root), "--record", str(record_json)]
@@ -389,7 +407,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             check_hashes(work / "peer-dist.txt", dist.root,
                          {f["path"]: f["sha256"] for f in sealed["files"]}, 0)
             print("seal:", flush=True)
-            results.append(alternate("seal", dist, seal, work, work, runs, env, [manifest]))
+            results.append(alternate("seal", dist, contenders(seal, dist.root, env, args),
+                                     work, work, runs, [manifest]))
         report(results)
         return 0
     finally:

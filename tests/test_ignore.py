@@ -7,7 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from buildguard._internal.ignore import IgnoreRules, _has_top_level_alternation
+from buildguard._internal.ignore import (
+    FolderChecks,
+    IgnoreRules,
+    _has_top_level_alternation,
+    _position_free,
+)
 
 VITE_GITIGNORE = """\
 logs
@@ -81,3 +86,49 @@ def test_the_pre_check_is_built_for_real_gitignores() -> None:
 )
 def test_top_level_alternation(regex: str, top: bool) -> None:
     assert _has_top_level_alternation(regex) is top
+
+
+FOLDER = st.lists(st.sampled_from(["a", "b", "x y", "node_modules", "dist", "\udcff"]),
+                  min_size=0, max_size=3)
+FOLDER_LINE = LINE | st.sampled_from(["/b", "b", "b/", "/x y/b", "x y/b", "*", "!b", "!/b",
+                                      "a/**/b", "**/b", "/a", "dist/", "*.js", "!*.js"])
+NAME = SEGMENT | st.sampled_from(["a", "b", "x y", "c.js", "dist", "\udcff.js"])
+
+
+@pytest.mark.filterwarnings("ignore:Possible nested set:FutureWarning")
+@settings(derandomize=True, max_examples=800, deadline=None)
+@given(FOLDER,
+       st.lists(st.tuples(st.integers(0, 3), st.lists(FOLDER_LINE, max_size=4)), max_size=3),
+       st.lists(st.tuples(NAME, st.booleans()), min_size=1, max_size=6))
+def test_folder_checks_give_the_verdict_of_every_gitignore_in_turn(
+    folder: list[str], levels: list[tuple[int, list[str]]], entries: list[tuple[str, bool]]
+) -> None:
+    """A .gitignore at several depths of the folder (the deeper later), then the excludes."""
+    rel_dir = "".join(f"{part}/" for part in folder)
+    try:
+        stack = tuple(
+            ("".join(f"{part}/" for part in folder[: min(depth, len(folder))]), IgnoreRules(lines))
+            for depth, lines in sorted(levels, key=lambda level: level[0])
+        )
+        specs = [(base, pathspec.GitIgnoreSpec.from_lines(lines, backend="simple"))
+                 for (base, _), (_, lines) in zip(stack, sorted(levels, key=lambda x: x[0]),
+                                                  strict=True)]
+    except Exception:
+        return  # patterns pathspec refuses are covered above
+    checks = FolderChecks(rel_dir, stack)
+    for name, is_dir in entries:
+        verdict = None
+        for base, spec in specs:
+            result = spec.check_file((rel_dir + name)[len(base):] + ("/" if is_dir else ""))
+            if result.include is not None:
+                verdict = result.include
+        assert checks.ignored(name, is_dir) is bool(verdict)
+
+
+@pytest.mark.parametrize(
+    ("body", "free"),
+    [("a/b", True), ("(?:.+/)?x$", True), ("[^/]*", True), ("^a", False), ("\\Aa", False),
+     ("\\ba", False), ("(?<=/)a", False), ("\\^a", True), ("[\\^]a", True)],
+)
+def test_position_free(body: str, free: bool) -> None:
+    assert _position_free(body) is free

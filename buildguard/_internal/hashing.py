@@ -19,13 +19,12 @@ is an error, never followed and never waited on. mode and mtime come from that `
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import stat
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 CHUNK = 1 << 20
@@ -123,8 +122,7 @@ def choose_mode() -> Mode:
         return forced  # type: ignore[return-value]
     if _workers() < 2:
         return "inline"
-    fork_ok = "fork" in multiprocessing.get_all_start_methods()
-    return "process" if fork_ok and threading.active_count() == 1 else "thread"
+    return "process" if hasattr(os, "fork") and threading.active_count() == 1 else "thread"
 
 
 T = TypeVar("T")
@@ -154,6 +152,10 @@ class Pool(Generic[T, R]):
         return self._mode
 
     def _start(self) -> Executor:
+        # imported here: a tree of one batch never needs them (start-up time)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
         workers = _workers()
         if self._mode == "process":
             for stream in (sys.stdout, sys.stderr):  # the children must not flush our buffers

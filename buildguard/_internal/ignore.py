@@ -63,9 +63,10 @@ def _strip_named_groups(regex: str) -> str | None:
     return stripped if count == groups else None
 
 
-def _union(spec: pathspec.GitIgnoreSpec) -> re.Pattern[str] | None:
-    """One regex that matches (``.match``) a path exactly when some pattern's regex finds it
-    (``.search``, as pathspec does), or None when it cannot be built safely."""
+def _union_body(spec: pathspec.GitIgnoreSpec) -> str | None:
+    """A regex ``B`` such that ``^(?:B)`` matches (``.match``) a path exactly when some
+    pattern's regex finds it (``.search``, as pathspec does); None when that cannot be built
+    safely; ``(?!)`` when no line is a pattern."""
     factored: list[str] = []  # patterns that match at any depth: the shared prefix taken out
     anchored: list[str] = []
     for pattern in spec.patterns:
@@ -91,23 +92,56 @@ def _union(spec: pathspec.GitIgnoreSpec) -> re.Pattern[str] | None:
     branches = [f"(?:{body})" for body in anchored]
     if factored:
         branches.insert(0, "(?:.+/)?(?:" + "|".join(f"(?:{body})" for body in factored) + ")")
-    if not branches:
-        return re.compile("(?!)")  # no pattern that decides anything
+    return "|".join(branches) if branches else "(?!)"
+
+
+def _compile(regex: str) -> re.Pattern[str] | None:
     try:
-        return re.compile("^(?:" + "|".join(branches) + ")")
+        return re.compile(regex)
     except re.error:
         return None
+
+
+def _position_free(body: str) -> bool:
+    """Whether ``body`` matches the same wherever its text starts in a longer string: no
+    ``^``, ``\\A``, ``\\b``, ``\\B`` or lookbehind (``$`` and ``\\Z`` look at the end,
+    which is the same)."""
+    i = 0
+    n = len(body)
+    while i < n:
+        char = body[i]
+        if char == "\\":
+            if body[i + 1 : i + 2] in ("A", "b", "B"):
+                return False
+            i += 2
+            continue
+        if char == "[":
+            i += 1
+            if i < n and body[i] == "^":
+                i += 1
+            if i < n and body[i] == "]":
+                i += 1
+            while i < n and body[i] != "]":
+                i += 2 if body[i] == "\\" else 1
+        elif char == "^" or body.startswith(("(?<=", "(?<!"), i):
+            return False
+        i += 1
+    return True
 
 
 class IgnoreRules:
     """The patterns of one ``.gitignore`` (or the exclude list), as pathspec reads them."""
 
-    __slots__ = ("_precheck", "_spec", "decides")
+    __slots__ = ("_precheck", "_spec", "body", "decides")
 
     def __init__(self, lines: Sequence[str]) -> None:
         # the pure-Python backend: the same answers on every machine, whatever is installed
         self._spec = pathspec.GitIgnoreSpec.from_lines(list(lines), backend="simple")
-        self._precheck = _union(self._spec)
+        body = _union_body(self._spec)
+        self._precheck = None if body is None else _compile(f"^(?:{body})")
+        embeddable = body is not None and self._precheck is not None and _position_free(body)
+        self.body = body if embeddable else None
+        """The pre-check without its anchor, when it may be embedded after other text."""
         self.decides = any(p.include is not None for p in self._spec.patterns)
         """False when no line is a pattern (comments, blank lines): no verdict ever."""
 
@@ -131,23 +165,46 @@ Stack = tuple[tuple[str, IgnoreRules], ...]
 """The rules in force in a folder: ``(folder relative to the root + "/", rules)``, outermost
 first; a deeper ``.gitignore`` comes later and so wins."""
 
-Checks = list[tuple[str, IgnoreRules]]
-"""For one folder: the rules in force, each with the folder's path relative to the rules'
-own folder (what comes before an entry's name in the path those rules see)."""
+
+class FolderChecks:
+    """The ignore rules in force in one folder, asked about each of its entries.
+
+    Each rules object sees the entry's path relative to its own folder, i.e. the full
+    relative path minus the first ``len(base)`` characters. One regex per distinct
+    combination answers "no rules object has a matching pattern" for all of them at once:
+    the alternation, for each, of skipping exactly that many characters and then its
+    pre-check. Only when it matches do the rules answer one by one.
+    """
+
+    __slots__ = ("_any", "_checks", "_rel_dir")
+
+    def __init__(self, rel_dir: str, stack: Stack) -> None:
+        active = tuple((len(base), rules) for base, rules in stack if rules.decides)
+        self._rel_dir = rel_dir
+        self._checks = [(rel_dir[skip:], rules) for skip, rules in active]
+        self._any = _combined(active) if active else None
+
+    def __bool__(self) -> bool:
+        return bool(self._checks)
+
+    def ignored(self, name: str, is_dir: bool) -> bool:
+        """Git's rule: the last matching pattern of the deepest ``.gitignore`` that has one."""
+        suffix = "/" if is_dir else ""
+        if self._any is not None and self._any.match(self._rel_dir + name + suffix) is None:
+            return False
+        verdict: bool | None = None
+        for prefix, rules in self._checks:
+            result = rules.verdict(prefix + name + suffix)
+            if result is not None:
+                verdict = result
+        return bool(verdict)
 
 
-def folder_checks(rel_dir: str, stack: Stack) -> Checks:
-    """``stack`` holds the rules of ``rel_dir`` and its ancestors (``rel_dir`` ends with
-    ``/``, or is empty for the root)."""
-    return [(rel_dir[len(base) :], rules) for base, rules in stack if rules.decides]
-
-
-def ignored(checks: Checks, name: str, is_dir: bool) -> bool:
-    """Git's rule: the last matching pattern of the deepest ``.gitignore`` that has one."""
-    verdict: bool | None = None
-    suffix = "/" if is_dir else ""
-    for prefix, rules in checks:
-        result = rules.verdict(prefix + name + suffix)
-        if result is not None:
-            verdict = result
-    return bool(verdict)
+@lru_cache(maxsize=512)
+def _combined(active: tuple[tuple[int, IgnoreRules], ...]) -> re.Pattern[str] | None:
+    branches = []
+    for skip, rules in active:
+        if rules.body is None:
+            return None
+        branches.append(f"(?s:.{{{skip}}})(?:{rules.body})" if skip else f"(?:{rules.body})")
+    return _compile("^(?:" + "|".join(branches) + ")")

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from buildguard._internal.ignore import Stack, folder_checks, ignored, rules_for
+from buildguard._internal.ignore import FolderChecks, Stack, rules_for
 from buildguard._internal.pathescape import decode_name, encode_name, escape, unescape
 from buildguard.errors import UsageError
 
@@ -78,10 +78,10 @@ def walk_sources(root: str | os.PathLike[str], excludes: Sequence[str]) -> Itera
         own = _gitignore_lines(entries)
         if own is not None:
             specs = (*specs, (rel_dir, rules_for(own)))
-        checks = folder_checks(rel_dir, (*specs, exclude))
+        checks = FolderChecks(rel_dir, (*specs, exclude))
         for name, entry in entries:
             is_dir = entry.is_dir(follow_symlinks=False)
-            if checks and ignored(checks, name, is_dir):
+            if checks and checks.ignored(name, is_dir):
                 continue
             rel = rel_dir + name
             if is_dir:
