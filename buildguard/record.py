@@ -167,7 +167,7 @@ def _scan(
             all_excludes.append("/" + relative)
     all_excludes.extend(excludes)
 
-    scanned = scan(walk_sources(source, all_excludes), Options("source", digest_lines=True))
+    scanned = scan(source, walk_sources(source, all_excludes), Options("source", digest_lines=True))
     header = Record(
         build_id=build_id,
         commit=commit,

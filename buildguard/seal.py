@@ -114,7 +114,7 @@ def seal(
         media_types=True,
         facts=True,
     )
-    scanned = scan(found, options)
+    scanned = scan(dist, found, options)
     del found
 
     canary_files: list[str] = []

@@ -140,7 +140,7 @@ class Pool(Generic[T, R]):
     more than one batch. ``submit`` returns a future per batch; read them in order. Use as
     a context manager so the workers are always stopped."""
 
-    def __init__(self, work: Callable[[list[T], Any], R], options: Any,
+    def __init__(self, work: Callable[[T, Any], R], options: Any,
                  mode: Mode | None = None) -> None:
         self._work = work
         self._options = options
@@ -164,7 +164,7 @@ class Pool(Generic[T, R]):
             return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
         return ThreadPoolExecutor(workers, thread_name_prefix="buildguard-read")
 
-    def submit(self, batch: list[T], *, more_to_come: bool) -> Future[R]:
+    def submit(self, batch: T, *, more_to_come: bool) -> Future[R]:
         """Queue one batch. The first batch runs inline when it is also the last (a small
         tree is not worth starting workers for)."""
         if self._executor is None:
