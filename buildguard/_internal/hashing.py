@@ -146,6 +146,8 @@ class Pool(Generic[T, R]):
         self._options = options
         self._mode: Mode = mode or choose_mode()
         self._executor: Executor | None = None
+        self._helpers = max(1, _workers() - 1)  # the calling thread is the last core's
+        self._inflight: list[Future[R]] = []
 
     @property
     def mode(self) -> Mode:
@@ -156,7 +158,7 @@ class Pool(Generic[T, R]):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
-        workers = _workers()
+        workers = self._helpers
         if self._mode == "process":
             for stream in (sys.stdout, sys.stderr):  # the children must not flush our buffers
                 if stream is not None:
@@ -165,13 +167,20 @@ class Pool(Generic[T, R]):
         return ThreadPoolExecutor(workers, thread_name_prefix="buildguard-read")
 
     def submit(self, batch: T, *, more_to_come: bool) -> Future[R]:
-        """Queue one batch. The first batch runs inline when it is also the last (a small
-        tree is not worth starting workers for)."""
+        """Queue one batch, or read it here when every helper already has two queued (the
+        caller is one of the cores: one helper fewer than cores, and no core idles while
+        the caller walks or waits). The first batch runs here when it is also the last (a
+        small tree is not worth starting helpers for)."""
         if self._executor is None:
             if self._mode == "inline" or not more_to_come:
                 return _Done(self._work(batch, self._options))
             self._executor = self._start()
-        return self._executor.submit(self._work, batch, self._options)
+        self._inflight = [future for future in self._inflight if not future.done()]
+        if len(self._inflight) >= 2 * self._helpers:
+            return _Done(self._work(batch, self._options))
+        future = self._executor.submit(self._work, batch, self._options)
+        self._inflight.append(future)
+        return future
 
     def __enter__(self) -> Pool[T, R]:
         return self
