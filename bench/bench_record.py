@@ -2,7 +2,9 @@
 
 One command: ``.venv/bin/python bench/bench_record.py [--runs N] [--quick] [--keep]``.
 
-It writes its own trees into one temp dir (removed at the end): a frontend monorepo checkout
+It writes its own trees into one temp dir (removed at the end; on /dev/shm when there is one,
+so that other work on a shared machine cannot evict them from memory between runs and both
+contenders read from the page cache): a frontend monorepo checkout
 (~50,000 files, ~775 MB, plus a ``node_modules`` that ``record`` skips by default and the peer
 prunes), then, after recording it, a Vite-like ``dist`` (5,000 files, ~750 MB) to seal against
 that record. For each tree both contenders run once untimed (so both find the page cache
@@ -244,6 +246,7 @@ def make_dist(dist: Path, source: Path, seed: int, files: int, total: int) -> Tr
 class Sample:
     seconds: float
     maxrss_mb: float
+    cpu: float  # user + system seconds of the command and the children it waited for
 
 
 def timed(cmd: Sequence[str], cwd: Path, log: Path, env: dict[str, str]) -> Sample:
@@ -253,7 +256,7 @@ def timed(cmd: Sequence[str], cwd: Path, log: Path, env: dict[str, str]) -> Samp
     rss_file = log.with_suffix(".rss")
     with open(log, "wb") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen([TIME, "-f", "%M", "-o", str(rss_file), *cmd], cwd=cwd,
+        proc = subprocess.Popen([TIME, "-f", "%M %U %S", "-o", str(rss_file), *cmd], cwd=cwd,
                                 env=env, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT)
         _, status, _ = os.wait4(proc.pid, 0)
@@ -262,7 +265,8 @@ def timed(cmd: Sequence[str], cwd: Path, log: Path, env: dict[str, str]) -> Samp
     if code != 0:
         raise RuntimeError(f"`{' '.join(cmd)}` exited {code}; see {log}:\n"
                            + log.read_text(errors="replace")[-3000:])
-    return Sample(seconds, int(rss_file.read_text().split()[-1]) / 1024.0)
+    rss, user, system = rss_file.read_text().split()[-3:]
+    return Sample(seconds, int(rss) / 1024.0, float(user) + float(system))
 
 
 def peer_cmd(root: Path, hashes_to: str = "/dev/null") -> list[str]:
@@ -316,23 +320,28 @@ def check_hashes(listing: Path, root: Path, files: dict[str, str], symlinks: int
 def report(results: list[Result]) -> None:
     print()
     head = (f"{'work':<7} {'files':>6} {'MiB':>4} {'contender':<20} {'median s':>8} "
-            f"{'min-max s':>11} {'÷ peer':>6} {'RSS MB':>6}  verdict")
+            f"{'min-max s':>11} {'÷ peer':>6} {'CPU s':>5} {'÷ peer':>6} {'RSS MB':>6}  verdict")
     print(head)
     print("-" * len(head))
     for r in results:
         peer = statistics.median(s.seconds for s in r.samples["peer"])
+        peer_cpu = statistics.median(s.cpu for s in r.samples["peer"])
         files = r.tree.files + r.tree.symlinks
         for name, runs in r.samples.items():
             median = statistics.median(s.seconds for s in runs)
             spread = f"{min(s.seconds for s in runs):.2f}-{max(s.seconds for s in runs):.2f}"
             rss = max(s.maxrss_mb for s in runs)
+            cpu = statistics.median(s.cpu for s in runs)
             verdict = ""
             if name == "buildguard":
                 verdict = f"ratio {'PASS' if median / peer <= TARGET_RATIO else 'FAIL'}"
                 if r.what == "record":
                     verdict += f", RSS {'PASS' if rss < TARGET_RSS_MB else 'FAIL'}"
             print(f"{r.what:<7} {files:>6} {r.tree.bytes / 2**20:>4.0f} {name:<20} "
-                  f"{median:>8.2f} {spread:>11} {median / peer:>6.2f} {rss:>6.1f}  {verdict}")
+                  f"{median:>8.2f} {spread:>11} {median / peer:>6.2f} {cpu:>5.2f} "
+                  f"{cpu / peer_cpu:>6.2f} {rss:>6.1f}  {verdict}")
+    print("CPU s: user + system of the command and its children (median); on a machine "
+          "whose cores others keep busy, wall time follows it more than parallelism")
     print(f"medians (min-max) of alternating runs; targets: buildguard ÷ peer <= "
           f"{TARGET_RATIO}, record peak RSS < {TARGET_RSS_MB:.0f} MB; load average now "
           f"{os.getloadavg()[0]:.2f}")
@@ -353,6 +362,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes, 2 runs")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     parser.add_argument("--only", choices=("record", "seal"), help="run one of the two")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="where to write the trees (default: /dev/shm when it is a "
+                        "writable tmpfs, else the temp dir)")
     parser.add_argument("--modes", action="store_true",
                         help="also time buildguard with threads and with one core "
                         "($BUILDGUARD_HASH_MODE=thread / inline)")
@@ -366,7 +378,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # installed code has its bytecode compiled; an editable checkout may not
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "buildguard")],
                    check=True)
-    work = Path(tempfile.mkdtemp(prefix="bg-bench-record-"))
+    shm = Path("/dev/shm")
+    base = args.dir or (shm if shm.is_dir() and os.access(shm, os.W_OK) else None)
+    work = Path(tempfile.mkdtemp(prefix="bg-bench-record-", dir=base))
+    print(f"trees in {work}", flush=True)
     env = {**os.environ, "BUILD_ID": BUILD_ID, "COMMIT_SHA": COMMIT}
     try:
         t0 = time.perf_counter()

@@ -136,9 +136,14 @@ class _Done(Future[R]):
 
 
 class Pool(Generic[T, R]):
-    """Run ``work(batch, options)`` for each batch; a pool is started only once there is
-    more than one batch. ``submit`` returns a future per batch; read them in order. Use as
-    a context manager so the workers are always stopped."""
+    """Run ``work(batch, options)`` for batches, in order, on every core.
+
+    Helpers (processes or threads) are one fewer than the cores: the calling thread is the
+    last core's. It hands a batch to a helper while that helper has fewer than two queued
+    (:meth:`offer`) and otherwise reads the batch itself (:meth:`here`), during the walk and
+    after it, so no core idles and no more work is runnable than there are cores. Helpers
+    start on the first offer. Use as a context manager so they are always stopped.
+    """
 
     def __init__(self, work: Callable[[T, Any], R], options: Any,
                  mode: Mode | None = None) -> None:
@@ -146,7 +151,7 @@ class Pool(Generic[T, R]):
         self._options = options
         self._mode: Mode = mode or choose_mode()
         self._executor: Executor | None = None
-        self._helpers = max(1, _workers() - 1)  # the calling thread is the last core's
+        self._helpers = max(1, _workers() - 1)
         self._inflight: list[Future[R]] = []
 
     @property
@@ -158,26 +163,28 @@ class Pool(Generic[T, R]):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
-        workers = self._helpers
         if self._mode == "process":
             for stream in (sys.stdout, sys.stderr):  # the children must not flush our buffers
                 if stream is not None:
                     stream.flush()
-            return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-        return ThreadPoolExecutor(workers, thread_name_prefix="buildguard-read")
+            return ProcessPoolExecutor(
+                self._helpers, mp_context=multiprocessing.get_context("fork")
+            )
+        return ThreadPoolExecutor(self._helpers, thread_name_prefix="buildguard-read")
 
-    def submit(self, batch: T, *, more_to_come: bool) -> Future[R]:
-        """Queue one batch, or read it here when every helper already has two queued (the
-        caller is one of the cores: one helper fewer than cores, and no core idles while
-        the caller walks or waits). The first batch runs here when it is also the last (a
-        small tree is not worth starting helpers for)."""
+    def here(self, batch: T) -> Future[R]:
+        """Read ``batch`` in the calling thread (a future that is already done)."""
+        return _Done(self._work(batch, self._options))
+
+    def offer(self, batch: T) -> Future[R] | None:
+        """Queue ``batch`` on a helper if one has room, else None (then read it `here`)."""
+        if self._mode == "inline":
+            return None
         if self._executor is None:
-            if self._mode == "inline" or not more_to_come:
-                return _Done(self._work(batch, self._options))
             self._executor = self._start()
         self._inflight = [future for future in self._inflight if not future.done()]
         if len(self._inflight) >= 2 * self._helpers:
-            return _Done(self._work(batch, self._options))
+            return None
         future = self._executor.submit(self._work, batch, self._options)
         self._inflight.append(future)
         return future

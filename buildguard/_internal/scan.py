@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -129,37 +131,68 @@ class Scan(NamedTuple):
 
 
 def scan(root: str | os.PathLike[str], items: Iterable[Found], options: Options) -> Scan:
-    """Read every item walked from ``root`` in batches on the pool, results in walk order."""
+    """Read every item walked from ``root`` in batches on every core, results in walk order.
+
+    Batches go to the pool's helpers while they have room; the ones waiting beyond a short
+    queue are read here, newest first, during the walk and after it.
+    """
     prefix = len(os.path.join(os.fsencode(root), b""))
-    scanned = Scan([], 0, [], [])
-    count = 0
+    slots: list[Future[Batch] | None] = []
+    waiting: deque[tuple[int, Work]] = deque()
     with Pool(read_batch, options) as pool:
-        pending = []
+
+        def feed() -> None:  # the oldest waiting batches to helpers with room
+            while waiting:
+                future = pool.offer(waiting[0][1])
+                if future is None:
+                    return
+                slots[waiting.popleft()[0]] = future
+
+        def read_newest_here() -> None:
+            index, work = waiting.pop()
+            slots[index] = pool.here(work)
+
         paths: list[bytes] = []
         links: set[int] = set()
         for item in items:
             if len(paths) == BATCH:
-                pending.append(pool.submit(Work(prefix, paths, frozenset(links)),
-                                           more_to_come=True))
+                waiting.append((len(slots), Work(prefix, paths, frozenset(links))))
+                slots.append(None)
+                feed()
+                while len(waiting) > 2:
+                    read_newest_here()
                 paths, links = [], set()
             if item.is_link:
                 links.add(len(paths))
             paths.append(item.path)
-        if paths:
-            pending.append(pool.submit(Work(prefix, paths, frozenset(links)),
-                                       more_to_come=False))
-        for future in pending:
-            result = future.result()
-            if result.error is not None:
-                raise UsageError(
-                    result.error,
-                    hint="check the file's permissions, and that nothing changes the tree "
-                    "while buildguard reads it",
-                )
-            scanned.parts.append(result.json)
-            scanned.lines.extend(result.lines)
-            scanned.facts.extend(result.facts)
-            count += result.entries
+        if paths and not slots:  # one batch: not worth starting helpers
+            slots.append(pool.here(Work(prefix, paths, frozenset(links))))
+        elif paths:
+            waiting.append((len(slots), Work(prefix, paths, frozenset(links))))
+            slots.append(None)
+        while waiting:  # the rest: helpers and this thread together
+            feed()
+            if waiting:
+                read_newest_here()
+        return _gather(slots)
+
+
+def _gather(slots: list[Future[Batch] | None]) -> Scan:
+    scanned = Scan([], 0, [], [])
+    count = 0
+    for future in slots:
+        assert future is not None  # every slot was filled before the pool stopped
+        result = future.result()
+        if result.error is not None:
+            raise UsageError(
+                result.error,
+                hint="check the file's permissions, and that nothing changes the tree "
+                "while buildguard reads it",
+            )
+        scanned.parts.append(result.json)
+        scanned.lines.extend(result.lines)
+        scanned.facts.extend(result.facts)
+        count += result.entries
     return scanned._replace(entries=count)
 
 
