@@ -26,6 +26,7 @@ from buildguard._internal.walk import Found
 from buildguard.errors import UsageError
 
 BATCH = 256  # files per batch sent to a worker
+BACKLOG = 8  # batches left waiting for a helper while the walk goes on
 
 
 class Options(NamedTuple):
@@ -159,7 +160,7 @@ def scan(root: str | os.PathLike[str], items: Iterable[Found], options: Options)
                 waiting.append((len(slots), Work(prefix, paths, frozenset(links))))
                 slots.append(None)
                 feed()
-                while len(waiting) > 2:
+                while len(waiting) > BACKLOG:  # walking is this thread's share meanwhile
                     read_newest_here()
                 paths, links = [], set()
             if item.is_link:
