@@ -1,15 +1,15 @@
 """Reading many files on every core: each read once for its sha256, size, mode and mtime.
 
-Work goes out in batches; results come back in the same order. Three ways to run a batch,
-chosen per run (:func:`choose_mode`):
+Work goes out in batches (see :class:`Pool`): to helpers, one fewer than the cores, and
+to the calling thread, which is the last core's. Three kinds of helper, chosen per run
+(:func:`choose_mode`):
 
-- ``process``: a pool of forked workers (one per core). Most source files are a few KiB, so
-  the per-file Python work (open, fstat, read, hash, close) outweighs hashing, and only
-  processes run it in parallel. Used only when fork is safe: a POSIX system and no other
-  Python thread alive in this process (a lock held by another thread at fork time would
-  stay held in the child).
-- ``thread``: a thread pool (hashlib and the reads release the GIL for large buffers).
-- ``inline``: in the calling thread (one core, or a tree smaller than one batch).
+- ``process``: forked workers. Most source files are a few KiB, so the per-file Python work
+  (open, fstat, read, hash, render) outweighs hashing, and only processes run it in
+  parallel. Used only when fork is safe: a POSIX system and no other Python thread alive in
+  this process (a lock held by another thread at fork time would stay held in the child).
+- ``thread``: threads (hashlib and the reads release the GIL for large buffers).
+- ``inline``: none; the calling thread reads everything (one core).
 
 Each file is opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked to be a regular file with
 ``fstat`` on the open descriptor, so a file swapped for a symlink or a FIFO after the walk
