@@ -48,8 +48,8 @@ class SealedBundle:
     def entries(self) -> list[Entry]:
         out = [tc.directory(b"app"), tc.directory(ROOT), tc.directory(ROOT + b"/assets")]
         for f in self.files:
-            out.append(tc.file(ROOT + b"/" + f.path.encode(), f.data, mode=f.mode,
-                               mtime=f.mtime))
+            name = ROOT + b"/" + f.path.encode("utf-8", "surrogateescape")
+            out.append(tc.file(name, f.data, mode=f.mode, mtime=f.mtime))
         return out
 
     def layer(self) -> bytes:
