@@ -72,7 +72,7 @@ class FileTree(TreeStore):
             missing.append(directory)
             directory = _parent(directory)
         for path in reversed(missing):
-            self._insert(path, -1 - self._layer)
+            self._insert(path, self._implicit_ref())
 
     def apply_layer(self, layer: int, index: LayerIndex, label: str) -> None:
         """Apply one layer's entries (in tar order) on top of the tree."""
@@ -85,7 +85,7 @@ class FileTree(TreeStore):
         paths = index.paths
         for row in range(len(paths)):
             kind = index.kind(row)
-            self._apply(paths[row], kind, self._ref(layer, row, kind), index, row)
+            self._apply(paths[row], kind, self._ref(layer, kind), index, row)
 
     def _apply(self, path: str, kind: int, ref: int, index: LayerIndex, row: int) -> None:
         if path == "/":
@@ -114,7 +114,7 @@ class FileTree(TreeStore):
         self._ensure_dir(parent)
         old = self._refs.get(path)
         if old is not None:
-            if old >= 0 and self._current(old):
+            if not self._is_implicit(old) and self._current(old):
                 raise self._duplicate(path)
             if kind == li.DIR and self._is_dir(old):
                 self._insert(path, ref)  # a directory over a directory: merged
@@ -160,13 +160,13 @@ class FileTree(TreeStore):
             ancestor = _parent(path)
             while ancestor != directory:
                 aref = self._refs[ancestor]
-                if aref < 0 or not self._current(aref):
+                if self._is_implicit(aref) or not self._current(aref):
                     raise self._hostile(
                         f"an opaque marker for {_show(directory)} follows {_show(path)} of the "
                         f"same layer, under {_show(ancestor)}, which that layer did not write"
                     )
                 ancestor = _parent(ancestor)
-            if ref < 0:
+            if self._is_implicit(ref):
                 raise self._hostile(
                     f"an opaque marker for {_show(directory)} follows entries of the same "
                     f"layer under {_show(path)}, which that layer did not write"
@@ -207,4 +207,4 @@ class FileTree(TreeStore):
                 f"hard link {_show(path)} has another mode or owner than its target "
                 f"{_show(target)} (the extractors would change the target's)"
             )
-        self._links[path] = self._links.get(target, tref)
+        self._links[path] = self._content(target, tref)

@@ -9,6 +9,7 @@ flattening is made of; the rules of applying a layer live in ``flatten.py``.
 from __future__ import annotations
 
 import itertools
+from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
     from sortedcontainers import SortedList
 
 MANIFEST_NAME = "buildguard-manifest.json"
-_LAYER_SHIFT = 33
-_ROW_MASK = (1 << 32) - 1
+_DIR = 1
+_IMPLICIT = 2
+_LAYER_SHIFT = 2
 
 EntryType = Literal["file", "dir", "symlink", "hardlink", "other"]
 
@@ -67,12 +69,14 @@ class TreeStore:
     def __init__(self) -> None:
         self._layers: list[LayerIndex] = []
         self._refs: dict[str, int] = {}
-        """path → ``layer << 33 | row << 1 | is-a-directory``, or ``-1 - layer`` for an
-        implicit directory (one small int per path; the entry itself is made on demand)."""
+        """path → ``layer << 2 | implicit << 1 | is-a-directory``: the layer that wrote it.
+        Below 64 layers these are Python's cached small ints, so a path costs no int object;
+        the row is found through the layer's :class:`_RowTable` when an entry is made."""
+        self._rows: dict[int, _RowTable] = {}
         self._sorted: SortedList | None = None
         self._frozen: list[str] | None = None
-        self._links: dict[str, int] = {}
-        """hard link path → the reference of the file row whose content it shares."""
+        self._links: dict[str, tuple[int, int]] = {}
+        """hard link path → (layer, row) of the file whose content it shares."""
         self._deleted: dict[str, int] = {}
         """path of a non-directory a whiteout (or a replaced parent) removed → layer."""
         self._label = ""
@@ -138,20 +142,25 @@ class TreeStore:
 
     # -- entries ----------------------------------------------------------------------------
 
+    def _row(self, layer: int, path: str) -> int:
+        table = self._rows.get(layer)
+        if table is None:
+            table = self._rows[layer] = _RowTable(self._layers[layer].paths)
+        return table.find(path)
+
     def _entry(self, path: str, ref: int) -> TreeEntry:
-        if ref < 0:
-            return TreeEntry(path, "dir", 0, 0o755, 0, 0, 0, -1 - ref, implicit=True)
         layer = ref >> _LAYER_SHIFT
-        row = (ref >> 1) & _ROW_MASK
+        if ref & _IMPLICIT:
+            return TreeEntry(path, "dir", 0, 0o755, 0, 0, 0, layer, implicit=True)
+        row = self._row(layer, path)
         idx = self._layers[layer]
         kind = idx.kind(row)
         size = idx.size(row)
         digest = data = None
         link = idx.link(row)
         if kind == li.HARDLINK:
-            content = self._links[path]
-            cidx = self._layers[content >> _LAYER_SHIFT]
-            crow = (content >> 1) & _ROW_MASK
+            content_layer, crow = self._links[path]
+            cidx = self._layers[content_layer]
             size = cidx.size(crow)
             digest = cidx.digest(crow)
             data = cidx.data(crow)
@@ -175,11 +184,15 @@ class TreeStore:
 
     @staticmethod
     def _is_dir(ref: int) -> bool:
-        return ref < 0 or bool(ref & 1)
+        return bool(ref & _DIR)
+
+    @staticmethod
+    def _is_implicit(ref: int) -> bool:
+        return bool(ref & _IMPLICIT)
 
     def _current(self, ref: int) -> bool:
         """Written (or created implicitly) by the layer being applied."""
-        return ref == -1 - self._layer or (ref >= 0 and ref >> _LAYER_SHIFT == self._layer)
+        return ref >> _LAYER_SHIFT == self._layer
 
     # -- the index of paths ------------------------------------------------------------------
 
@@ -238,8 +251,47 @@ class TreeStore:
                 self._pop(below, self._layer)
         self._pop(path, None if replaced else self._layer)
 
-    def _ref(self, layer: int, row: int, kind: int) -> int:
-        return layer << _LAYER_SHIFT | row << 1 | (kind == li.DIR)
+    @staticmethod
+    def _ref(layer: int, kind: int) -> int:
+        return layer << _LAYER_SHIFT | (_DIR if kind == li.DIR else 0)
+
+    def _implicit_ref(self) -> int:
+        return self._layer << _LAYER_SHIFT | _IMPLICIT | _DIR
+
+    def _content(self, path: str, ref: int) -> tuple[int, int]:
+        """(layer, row) of the file whose content ``path`` has (its own, or a link's)."""
+        link = self._links.get(path)
+        if link is not None:
+            return link
+        layer = ref >> _LAYER_SHIFT
+        return layer, self._row(layer, path)
+
+
+class _RowTable:
+    """path → row of one layer index: open addressing over an ``array('i')`` (4 bytes a
+    slot, two slots a row), where a dict would cost ~60 bytes a row. Names are unique in a
+    layer (a layer naming a path twice is refused), so the first match is the row."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self._paths = paths
+        size = 1 << max(4, (2 * len(paths)).bit_length())
+        self._mask = mask = size - 1
+        self._slots = slots = array("i", [-1]) * size
+        for row, path in enumerate(paths):
+            slot = hash(path) & mask
+            while slots[slot] != -1:
+                slot = (slot + 1) & mask
+            slots[slot] = row
+
+    def find(self, path: str) -> int:
+        slot = hash(path) & self._mask
+        slots = self._slots
+        paths = self._paths
+        while (row := slots[slot]) != -1:
+            if paths[row] == path:
+                return row
+            slot = (slot + 1) & self._mask
+        raise KeyError(path)
 
 class _TreeMapping(Mapping[str, TreeEntry]):
     def __init__(self, tree: TreeStore) -> None:
