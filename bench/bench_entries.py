@@ -41,6 +41,7 @@ from benchtiming import (
     compile_bytecode,
     load,
     max_rss,
+    median_cpu,
     median_s,
     timed,
     verdict,
@@ -161,12 +162,13 @@ def report(results: Sequence[tuple[int, BenchImage, dict[str, list[Sample]],
             target = "" if name.startswith("peer") else (
                 f"< {TARGET_RSS_MB:.0f} ({verdict(rss, TARGET_RSS_MB)})")
             rows.append([f"{entries:,}", f"`{name}`", f"{median_s(samples):.2f}",
+                         f"{median_cpu(samples):.2f}",
                          f"{median_s(samples) / peer:.2f}", f"{median_s(samples) / floor:.2f}",
                          f"{rss:.0f}", target, f"{loads[0].split()[0]}"])
         rows.append([f"{entries:,}", "floor (sha256 + inflate + DiffID)", f"{floor:.2f}",
-                     "", "1.00", "", "", ""])
+                     "", "", "1.00", "", "", ""])
         del image
-    _table(["entries", "command", "median s", "÷ peer", "÷ floor", "peak RSS MB",
+    _table(["entries", "command", "median s", "CPU s", "÷ peer", "÷ floor", "peak RSS MB",
             "target MB", "load"], rows)
 
 

@@ -20,6 +20,9 @@ TIME = "/usr/bin/time"  # GNU time, for peak RSS
 class Sample:
     seconds: float
     maxrss_mb: float
+    cpu_s: float = 0.0
+    """User + system CPU time of the command and the descendants it waited for (GNU time
+    ``%U + %S``): less sensitive than wall time to other work on a loaded machine."""
 
 
 def timed(
@@ -42,7 +45,7 @@ def timed(
     with open(log, "wb") as out, open(os.devnull, "wb") as null:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            [TIME, "-f", "%M", "-o", str(rss_file), *cmd],
+            [TIME, "-f", "%M %U %S", "-o", str(rss_file), *cmd],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -57,12 +60,16 @@ def timed(
             f"`{' '.join(cmd)}` exited {proc.returncode}; output ({log}):\n"
             + log.read_text(errors="replace")[-4000:]
         )
-    kib = int(rss_file.read_text().split()[-1])
-    return Sample(seconds, kib / 1024.0)
+    kib, user, system = rss_file.read_text().split()[-3:]
+    return Sample(seconds, int(kib) / 1024.0, float(user) + float(system))
 
 
 def median_s(samples: Sequence[Sample]) -> float:
     return statistics.median(s.seconds for s in samples)
+
+
+def median_cpu(samples: Sequence[Sample]) -> float:
+    return statistics.median(s.cpu_s for s in samples)
 
 
 def max_rss(samples: Sequence[Sample]) -> float:
