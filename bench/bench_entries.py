@@ -155,7 +155,7 @@ def report(results: Sequence[tuple[int, BenchImage, dict[str, list[Sample]],
           "GNU time %M)\n")
     rows = []
     for entries, image, out, floors, loads in results:
-        floor = sorted(min(f.values()) for f in floors)[len(floors) // 2]
+        floor = sorted(min(f["threads"], f["processes"]) for f in floors)[len(floors) // 2]
         peer = median_s(out["peer: tar -tvzf"])
         for name, samples in out.items():
             rss = max_rss(samples)

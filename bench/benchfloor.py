@@ -11,8 +11,8 @@ cache, once warm), on both cores, three ways:
 - ``serial``: everything in one thread (the total CPU work, for reference).
 
 The floor is the fastest of ``threads`` and ``processes``. Run as a script it prints JSON
-``{mode: seconds}``, timed inside the process (the interpreter start-up is not counted):
-``python bench/benchfloor.py [--modes threads,processes,serial] BLOB...``.
+``{mode: seconds, mode_cpu: CPU seconds}``, timed inside the process (the interpreter
+start-up is not counted): ``python bench/benchfloor.py [--modes threads,...] BLOB...``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import queue
 import sys
 import threading
@@ -111,14 +112,22 @@ RUNNERS: dict[str, Callable[[Sequence[Path]], dict[Path, tuple[str, str]]]] = {
 }
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that were waited for."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def measure(paths: Sequence[Path], modes: Sequence[str]) -> dict[str, float]:
-    """Seconds per mode; every mode must give the same digests (a broken floor raises)."""
+    """Wall seconds per mode, and its CPU seconds as ``MODE_cpu``; every mode must give the
+    same digests (a broken floor raises)."""
     seconds: dict[str, float] = {}
     seen: dict[Path, tuple[str, str]] | None = None
     for mode in modes:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         got = RUNNERS[mode](paths)
         seconds[mode] = time.perf_counter() - start
+        seconds[f"{mode}_cpu"] = _cpu() - cpu
         if seen is not None and got != seen:
             raise RuntimeError(f"floor mode {mode} hashed differently")
         seen = got

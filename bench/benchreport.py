@@ -53,19 +53,23 @@ def print_main(items: Sequence[tuple[int, Any, Any]], runs: int) -> None:
             f"{floor:.2f}",
             f"**{ours / floor:.2f}** (≤ {TARGET_FLOOR}: {verdict(ours / floor, TARGET_FLOOR)})",
             f"{lay:.2f}", f"{lay / floor:.2f}", f"{median_cpu(r.ours):.2f}",
+            f"{median_cpu(r.ours) / _floor(r, 'threads_cpu'):.2f}",
             f"{max_rss(r.ours):.0f}", f"{max_rss(r.peer):.0f}", _loads(r),
         ])
     _table(["size MB", "gzip MB", "files", "verify s", "peer s", "÷ peer", "floor s",
-            "÷ floor", "oci-layout s", "÷ floor", "verify CPU s", "verify RSS MB", "peer RSS MB",
+            "÷ floor", "oci-layout s", "÷ floor", "verify CPU s", "÷ floor CPU", "verify RSS MB",
+            "peer RSS MB",
             "load 1 min"],
            rows)
     print("\nverify: from the registry, `--no-cache`; oci-layout: the same image from the local "
           "layout, `--no-cache`. floor (medians, s):")
     for size, _, r in items:
         serial = [f["serial"] for f in r.floor if "serial" in f]
-        print(f"- {size} MB: threads {_floor(r, 'threads'):.2f}, processes "
-              f"{_floor(r, 'processes'):.2f}"
-              + (f", one thread (the CPU work) {serial[0]:.2f}" if serial else ""))
+        print(f"- {size} MB: threads {_floor(r, 'threads'):.2f} (CPU "
+              f"{_floor(r, 'threads_cpu'):.2f}), processes {_floor(r, 'processes'):.2f}"
+              + (f", one thread {serial[0]:.2f}" if serial else ""))
+    print("\n÷ floor CPU: buildguard's CPU time (user + system) over the floor's: the work done, "
+          "whatever the load; ÷ floor (wall) is the target.")
 
 
 def print_cache(items: Sequence[tuple[int, Any]], gcs: bool) -> None:
