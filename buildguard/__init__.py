@@ -22,6 +22,7 @@ _EXPORTS = {
     "ImageReadError": "buildguard.errors",
     "RecordReadError": "buildguard.errors",
     "SealRefused": "buildguard.errors",
+    "SiteReadError": "buildguard.errors",
     "UsageError": "buildguard.errors",
     "InspectReport": "buildguard.image.report",
     "inspect": "buildguard.inspect",
@@ -30,15 +31,23 @@ _EXPORTS = {
     "Finding": "buildguard.models",
     "Record": "buildguard.models",
     "VerifyReport": "buildguard.models",
-    "load_record": "buildguard.record",
+    "load_record": "buildguard.recordfile",
     "record": "buildguard.record",
     "RunResult": "buildguard.run",
     "run": "buildguard.run",
     "seal": "buildguard.seal",
     "verify": "buildguard.verify",
+    "LiveReport": "buildguard.live.report",
+    "verify_live": "buildguard.live.verify",
+    "BuildVerifyReport": "buildguard.buildreport",
+    "mark_build": "buildguard.frombuild",
+    "verify_build": "buildguard.frombuild",
+    "MarkFailed": "buildguard.mark",
+    "mark_verified": "buildguard.mark",
 }
 
 __all__ = [
+    "BuildVerifyReport",
     "BuildguardError",
     "BundleManifest",
     "CheckFailed",
@@ -48,22 +57,30 @@ __all__ = [
     "HostileImage",
     "ImageReadError",
     "InspectReport",
+    "LiveReport",
+    "MarkFailed",
     "Record",
     "RecordReadError",
     "RunResult",
     "SealRefused",
+    "SiteReadError",
     "UsageError",
     "VerifyReport",
     "__version__",
     "inspect",
     "load_record",
+    "mark_build",
+    "mark_verified",
     "record",
     "run",
     "seal",
     "verify",
+    "verify_build",
+    "verify_live",
 ]
 
 if TYPE_CHECKING:
+    from buildguard.buildreport import BuildVerifyReport
     from buildguard.errors import (
         BuildguardError,
         CheckFailed,
@@ -72,12 +89,18 @@ if TYPE_CHECKING:
         ImageReadError,
         RecordReadError,
         SealRefused,
+        SiteReadError,
         UsageError,
     )
+    from buildguard.frombuild import mark_build, verify_build
     from buildguard.image.report import InspectReport
     from buildguard.inspect import inspect
+    from buildguard.live.report import LiveReport
+    from buildguard.live.verify import verify_live
+    from buildguard.mark import MarkFailed, mark_verified
     from buildguard.models import BundleManifest, FileEntry, Finding, Record, VerifyReport
-    from buildguard.record import load_record, record
+    from buildguard.record import record
+    from buildguard.recordfile import load_record
     from buildguard.run import RunResult, run
     from buildguard.seal import seal
     from buildguard.verify import verify

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TextIO
 
 from buildguard._internal.timefmt import human_duration
-from buildguard.image.report import InspectReport
+from buildguard.buildreport import BuildVerifyReport
+from buildguard.image.report import FileReport, InspectReport
 from buildguard.models import Finding, VerifyReport
 
 _CHECKS: dict[str, tuple[str, ...]] = {
@@ -80,17 +81,17 @@ def render_verify(report: VerifyReport, out: TextIO) -> None:
     )
 
 
-def write_junit(report: VerifyReport, path: Path) -> None:
-    """One test suite per bundle (and one for image-wide findings), one test case per check."""
+def _add_suites(suites: ET.Element, report: VerifyReport, prefix: str = "") -> tuple[int, int]:
+    """One test suite per bundle (and one for image-wide findings), one case per check;
+    returns (tests, failures)."""
     keys: dict[tuple[str | None, str | None], None] = {
         (b.root, b.platform): None for b in report.bundles
     }
     for finding in report.findings:
         keys.setdefault((finding.bundle, finding.platform), None)
-    suites = ET.Element("testsuites", name="buildguard verify")
     total = failed = 0
     for root, platform in keys or {(None, None): None}:
-        name = f"{report.image.reference} {root or '(image)'}" + (
+        name = f"{prefix}{report.image.reference} {root or '(image)'}" + (
             f" [{platform}]" if platform else ""
         )
         suite = ET.SubElement(suites, "testsuite", name=name)
@@ -115,6 +116,10 @@ def write_junit(report: VerifyReport, path: Path) -> None:
         suite.set("failures", str(fails))
         total += len(_CHECKS)
         failed += fails
+    return total, failed
+
+
+def _write_suites(suites: ET.Element, total: int, failed: int, path: Path) -> None:
     suites.set("tests", str(total))
     suites.set("failures", str(failed))
     ET.indent(suites)
@@ -122,7 +127,43 @@ def write_junit(report: VerifyReport, path: Path) -> None:
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def render_inspect(report: InspectReport, out: TextIO) -> None:
+def write_junit(report: VerifyReport, path: Path) -> None:
+    """One test suite per bundle (and one for image-wide findings), one test case per check."""
+    suites = ET.Element("testsuites", name="buildguard verify")
+    _write_suites(suites, *_add_suites(suites, report), path)
+
+
+def write_build_junit(report: BuildVerifyReport, path: Path) -> None:
+    """``verify --from-build``: the suites of every image verified, and one test case per
+    image that could not be verified (or for a build that pushed none)."""
+    suites = ET.Element("testsuites", name=f"buildguard verify --from-build {report.build.id}")
+    total = failed = 0
+    for image in report.images:
+        if image.report is not None:
+            tests, fails = _add_suites(suites, image.report, prefix=f"build {report.build.id}: ")
+        else:
+            name = f"build {report.build.id}: {image.reference}"
+            suite = ET.SubElement(suites, "testsuite", name=name, tests="1", failures="1")
+            case = ET.SubElement(suite, "testcase", classname=name, name="image read")
+            ET.SubElement(case, "failure", message=image.error or "not verified",
+                          type="IMAGE_NOT_VERIFIED").text = image.error
+            tests, fails = 1, 1
+        total += tests
+        failed += fails
+    if report.findings:
+        name = f"build {report.build.id}"
+        suite = ET.SubElement(suites, "testsuite", name=name, tests="1", failures="1")
+        case = ET.SubElement(suite, "testcase", classname=name, name="images pushed")
+        first = report.findings[0]
+        ET.SubElement(case, "failure", message=first.message, type=first.code).text = (
+            first.message)
+        total += 1
+        failed += 1
+    _write_suites(suites, total, failed, path)
+
+
+def render_inspect(report: InspectReport, files: Iterable[FileReport], out: TextIO) -> None:
+    """The report (its ``files`` are ignored) with ``files`` listed as they come."""
     image = report.image
     out.write(
         f"image {image.reference}\n  digest:   {image.digest or '(none: legacy archive)'}\n"
@@ -145,8 +186,10 @@ def render_inspect(report: InspectReport, out: TextIO) -> None:
                 f"commit {manifest.commit or '(unknown)'}, recorded "
                 f"{manifest.record_started_at}, sealed {manifest.sealed_at}\n"
             )
-    out.write(f"\nfiles ({len(report.files)}):\n")
-    for entry in report.files:
+    out.write("\nfiles:\n")
+    count = 0
+    for entry in files:
+        count += 1
         if entry.type == "dir":
             continue
         digest = entry.sha256[:12] if entry.sha256 else "-"
@@ -160,3 +203,4 @@ def render_inspect(report: InspectReport, out: TextIO) -> None:
             f"{entry.mtime.strftime('%Y-%m-%dT%H:%M:%SZ')} L{entry.layer:<3} "
             f"{entry.path}{target}\n"
         )
+    out.write(f"({count} entries)\n")

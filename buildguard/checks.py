@@ -9,6 +9,7 @@ already fail, never fail matching content.
 
 from __future__ import annotations
 
+import json
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -135,6 +136,8 @@ def _read_manifest(
                    if size > MANIFEST_MAX_BYTES else "its content was not read")
     elif len(raw) > MANIFEST_MAX_BYTES:
         problem = f"it is {len(raw)} bytes, over the {MANIFEST_MAX_BYTES >> 20} MiB cap"
+    elif (count := _file_count_if_many(raw)) is not None:
+        problem = f"it lists {count} files, over the cap of {MANIFEST_MAX_FILES}"
     else:
         try:
             manifest = BundleManifest.model_validate_json(raw)
@@ -152,6 +155,22 @@ def _read_manifest(
         path=manifest_path,
         layer=entry.layer if entry else None,
     )
+    return None
+
+
+def _file_count_if_many(raw: bytes) -> int | None:
+    """The number of files a manifest lists when it is over the cap, found without building
+    a model per file (a 32 MiB manifest of tiny entries would cost ~300 MB as models).
+    Every file is a JSON object, so fewer ``{`` than the cap means under it."""
+    if raw.count(b"{") <= MANIFEST_MAX_FILES + 1:
+        return None
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None  # the model's own parse names the problem
+    files = doc.get("files") if isinstance(doc, dict) else None
+    if isinstance(files, list) and len(files) > MANIFEST_MAX_FILES:
+        return len(files)
     return None
 
 

@@ -58,3 +58,9 @@ class DigestMismatch(ImageReadError):
 
 class HostileImage(ImageReadError):
     """A layer holds an entry that would escape the image root or is malformed (exit 3)."""
+
+
+class SiteReadError(BuildguardError):
+    """The site could not be read: unreachable, timed out, TLS, a redirect loop (exit 3)."""
+
+    exit_code = 3

@@ -6,8 +6,9 @@ import hashlib
 import json
 import os
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import TextIO
 
 from buildguard._internal.pathescape import escape
 from buildguard._internal.timefmt import from_epoch
@@ -83,18 +84,20 @@ def _file_report(
     )
 
 
-def report_of(flat: FlatImage, paths: Sequence[str] = ()) -> InspectReport:
-    """Build the report of an image already read (with the same ``paths``)."""
+def _entries(flat: FlatImage, prefixes: tuple[str, ...]) -> Iterator[TreeEntry]:
+    """The entries listed, sorted by path: all, or those at or under the prefixes."""
+    if not prefixes:
+        yield from flat.tree
+        return
+    picked: set[str] = set()
+    for prefix in prefixes:
+        picked.update(flat.tree.under_paths(prefix))
+    for path in sorted(picked):
+        yield flat.tree[path]
+
+
+def _head(flat: FlatImage) -> tuple[InspectReport, list[tuple[str, datetime | None]]]:
     info = flat.info
-    prefixes = wanted(paths)
-    if prefixes:
-        seen: dict[str, TreeEntry] = {}
-        for prefix in prefixes:
-            for entry in flat.tree.under(prefix):
-                seen[entry.path] = entry
-        entries = [seen[p] for p in sorted(seen)]
-    else:
-        entries = list(flat.tree)
     manifest_entries = flat.tree.manifests()
     manifests = tuple(_manifest_report(e) for e in manifest_entries)
     roots = sorted(
@@ -103,14 +106,7 @@ def report_of(flat: FlatImage, paths: Sequence[str] = ()) -> InspectReport:
         key=lambda item: len(item[0]),
         reverse=True,
     )
-
-    def in_bundle(entry: TreeEntry) -> FileReport:
-        for root, record_at in roots:
-            if entry.path.startswith(root.rstrip("/") + "/"):
-                return _file_report(entry, root, record_at)
-        return _file_report(entry)
-
-    return InspectReport(
+    head = InspectReport(
         image=ImageRef(
             reference=info.reference,
             digest=info.manifest_digest,
@@ -134,8 +130,50 @@ def report_of(flat: FlatImage, paths: Sequence[str] = ()) -> InspectReport:
             for layer in info.layers
         ),
         manifests=manifests,
-        files=tuple(in_bundle(e) for e in entries),
+        files=(),
     )
+    return head, roots
+
+
+def stream_of(
+    flat: FlatImage, paths: Sequence[str] = ()
+) -> tuple[InspectReport, Iterator[FileReport]]:
+    """The report of an image already read, its file listing made one entry at a time: the
+    report with ``files=()`` and an iterator of the files (for a listing too big to hold)."""
+    head, roots = _head(flat)
+    prefixes = wanted(paths)
+
+    def files() -> Iterator[FileReport]:
+        for entry in _entries(flat, prefixes):
+            for root, record_at in roots:
+                if entry.path.startswith(root.rstrip("/") + "/"):
+                    yield _file_report(entry, root, record_at)
+                    break
+            else:
+                yield _file_report(entry)
+
+    return head, files()
+
+
+def report_of(flat: FlatImage, paths: Sequence[str] = ()) -> InspectReport:
+    """Build the whole report of an image already read (with the same ``paths``)."""
+    head, files = stream_of(flat, paths)
+    return head.model_copy(update={"files": tuple(files)})
+
+
+def write_json(head: InspectReport, files: Iterable[FileReport], out: TextIO) -> None:
+    """Write the report as JSON, the listing streamed: the same document as
+    ``report.model_dump_json()`` would give, never held whole in memory."""
+    text = head.model_dump_json(indent=2)
+    tail = '"files": []\n}'
+    if not text.endswith(tail):  # files is the last field of the model
+        raise AssertionError("InspectReport must end with its files")
+    out.write(text[: -len(tail)] + '"files": [')
+    first = True
+    for item in files:
+        out.write(("\n    " if first else ",\n    ") + item.model_dump_json())
+        first = False
+    out.write("\n  ]\n}\n" if not first else "]\n}\n")
 
 
 def inspect(
@@ -155,7 +193,34 @@ def inspect(
     ImageReadError` (or its subclasses ``DigestMismatch``, ``HostileImage``) when the image
     cannot be read or fails verification; nothing is reported then.
     """
+    return report_of(_read(image, paths, platform, insecure_registries, progress, cache,
+                           no_cache), paths)
+
+
+def inspect_stream(
+    image: str,
+    *,
+    paths: Sequence[str] = (),
+    platform: str | None = None,
+    insecure_registries: Sequence[str] = (),
+    progress: Progress | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    no_cache: bool = False,
+) -> tuple[InspectReport, Iterator[FileReport]]:
+    """:func:`inspect`, its file listing made one entry at a time (see :func:`stream_of`)."""
+    return stream_of(_read(image, paths, platform, insecure_registries, progress, cache,
+                           no_cache), paths)
+
+
+def _read(
+    image: str,
+    paths: Sequence[str],
+    platform: str | None,
+    insecure_registries: Sequence[str],
+    progress: Progress | None,
+    cache: str | os.PathLike[str] | None,
+    no_cache: bool,
+) -> FlatImage:
     layer_cache = open_cache(cache, enabled=not no_cache)
     with open_image(image, platform=platform, insecure_registries=insecure_registries) as img:
-        flat = img.read(paths, progress, layer_cache)
-    return report_of(flat, paths)
+        return img.read(paths, progress, layer_cache)

@@ -21,6 +21,7 @@ from buildguard.image.report import (
     LayerReport,
     ManifestReport,
 )
+from buildguard.live.report import LiveReport
 
 __all__ = [
     "MANIFEST_NAME",
@@ -199,14 +200,23 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "bundle-manifest.schema.json": BundleManifest,
     "verify-report.schema.json": VerifyReport,
     "inspect-report.schema.json": InspectReport,
+    "verify-live-report.schema.json": LiveReport,
 }
+
+
+def all_schemas() -> dict[str, type[BaseModel]]:
+    """:data:`SCHEMAS` and the ``verify --from-build`` report (it nests VerifyReport, so its
+    module imports this one and is imported late here)."""
+    from buildguard.buildreport import BuildVerifyReport
+
+    return {**SCHEMAS, "build-verify-report.schema.json": BuildVerifyReport}
 
 
 def schema_documents() -> dict[str, str]:
     """Return each exported JSON Schema as the exact text committed under ``schemas/``."""
     return {
         name: json.dumps(model.model_json_schema(mode="serialization"), indent=2) + "\n"
-        for name, model in SCHEMAS.items()
+        for name, model in all_schemas().items()
     }
 
 

@@ -12,13 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pathspec
-from pydantic import ValidationError
 
 from buildguard._internal.files import atomic_write, read_entry
-from buildguard.errors import RecordReadError, UsageError
+from buildguard.errors import UsageError
 from buildguard.models import FileEntry, Record
+from buildguard.recordfile import DEFAULT_RECORD, load_record
 
-DEFAULT_RECORD = Path(".buildguard/record.json")
+__all__ = ["DEFAULT_RECORD", "load_record", "record"]
+
 DEFAULT_ENV_FILE = Path(".buildguard/build.env")
 DEFAULT_EXCLUDES = (".git/", "node_modules/", ".buildguard/")
 ENV_NAMES = (
@@ -257,25 +258,3 @@ def render_env_file(rec: Record) -> str:
     ]
     lines += [f"{key}={shlex.quote(value)}" for key, value in build_env(rec).items()]
     return "\n".join(lines) + "\n"
-
-
-def load_record(path: str | os.PathLike[str] = DEFAULT_RECORD) -> Record:
-    """Read a record file; a missing or invalid one is a :class:`RecordReadError` (exit 2)."""
-    location = Path(path)
-    try:
-        raw = location.read_bytes()
-    except FileNotFoundError as exc:
-        raise RecordReadError(
-            f"no record at {location}",
-            hint="run `buildguard record` before the build, or pass --record FILE",
-        ) from exc
-    except OSError as exc:
-        raise RecordReadError(f"cannot read record {location}: {exc.strerror}") from exc
-    try:
-        return Record.model_validate_json(raw)
-    except ValidationError as exc:
-        raise RecordReadError(
-            f"{location} is not a valid buildguard record ({exc.error_count()} problems, "
-            f"first: {exc.errors()[0]['msg']})",
-            hint="re-run `buildguard record`; records are written only by buildguard",
-        ) from exc

@@ -11,7 +11,7 @@ from buildguard._internal.files import atomic_write, read_entry
 from buildguard._internal.timefmt import human_duration, rfc3339
 from buildguard.errors import SealRefused, UsageError
 from buildguard.models import MANIFEST_NAME, BundleManifest, FileEntry, Record
-from buildguard.record import DEFAULT_RECORD, load_record
+from buildguard.recordfile import DEFAULT_RECORD, load_record
 
 CANARY_EXTENSIONS = (".js", ".mjs", ".html", ".css")
 MIN_CANARY_LENGTH = 6

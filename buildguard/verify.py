@@ -30,7 +30,7 @@ from buildguard.models import (
     VerifyReport,
     VerifyStats,
 )
-from buildguard.record import DEFAULT_RECORD, load_record
+from buildguard.recordfile import DEFAULT_RECORD, load_record
 
 ALL_PLATFORMS = "all"
 
@@ -41,6 +41,7 @@ def _expectations(
     record: Record | str | os.PathLike[str] | None,
     env: Mapping[str, str],
     started: datetime,
+    use_default_record: bool = True,
 ) -> tuple[Expectations, Expected]:
     rec: Record | None
     record_name: str | None = None
@@ -49,7 +50,7 @@ def _expectations(
     elif record is not None:
         rec = load_record(record)  # given explicitly: unreadable is exit 2
         record_name = os.fspath(record)
-    elif DEFAULT_RECORD.is_file():
+    elif use_default_record and DEFAULT_RECORD.is_file():
         rec = load_record(DEFAULT_RECORD)
         record_name = str(DEFAULT_RECORD)
     else:
@@ -106,6 +107,7 @@ def verify(
     progress: Progress | None = None,
     cache: str | os.PathLike[str] | None = None,
     no_cache: bool = False,
+    use_default_record: bool = True,
 ) -> VerifyReport:
     """Check every bundle in ``image`` against this build.
 
@@ -114,13 +116,15 @@ def verify(
     digest from the record (``record``, else ``.buildguard/record.json`` when it exists,
     else a warning). ``paths`` name bundle roots that must each be sealed; without them every
     manifest in the image is checked. ``platform`` is ``OS/ARCH`` or ``all``. ``progress`` is
-    called as each layer starts streaming (for display).
+    called as each layer starts streaming (for display). ``use_default_record=False``
+    ignores ``.buildguard/record.json`` (``--from-build`` verifies another build).
     """
     env = os.environ if environ is None else environ
     clock = time.monotonic()
     started = datetime.now(UTC)
-    expect, expected = _expectations(expect_build_id, expect_commit, record, env, started)
-    layer_cache = open_cache(cache, enabled=not no_cache, environ=env)
+    expect, expected = _expectations(expect_build_id, expect_commit, record, env, started,
+                                     use_default_record)
+    layer_cache = open_cache(cache, enabled=not no_cache)  # from os.environ, not `environ`
     wanted_platform = None if platform in (None, ALL_PLATFORMS) else platform
 
     bundles: list[BundleResult] = []

@@ -4,8 +4,14 @@ It forwards every request to an upstream (a real ``docker-registry``) and applie
 matching :class:`Fault` to the answer: return a status N times (``503``, ``429`` with
 ``Retry-After``), flip a byte of the body, reset the TCP connection after N body bytes,
 truncate the body (close after N bytes while ``Content-Length`` promises more), ignore
-``Range`` requests, answer ``401`` with the upstream's challenge (an expired token), or
-rewrite a response header (e.g. drop ``service`` from ``WWW-Authenticate``).
+``Range`` requests, answer ``401`` with the upstream's challenge (an expired token),
+rewrite a response header (e.g. drop ``service`` from ``WWW-Authenticate``), stall before
+answering (``stall``: a read timeout), redirect (``redirect`` to ``location``, where
+``{path}`` is the request's path: another host, or itself for a loop), or send more bytes
+than the upstream did (``extend``: ``body`` appended, ``Content-Length`` to match).
+
+``FaultProxy(upstream, bind="127.0.0.2", upstream_headers={...})`` makes a second loopback
+host that adds its own credentials upstream, like a storage backend behind a signed URL.
 
 Usage::
 
@@ -35,8 +41,9 @@ HOP_HEADERS = frozenset(
 )  # fmt: skip
 
 ACTIONS = frozenset(
-    {"status", "flip", "reset", "truncate", "no_range", "unauthorized", "header", "drop_header"}
-)
+    {"status", "flip", "reset", "truncate", "no_range", "unauthorized", "header", "drop_header",
+     "stall", "redirect", "extend"}
+)  # fmt: skip
 
 
 @dataclass
@@ -57,6 +64,10 @@ class Fault:
     header: str = ""
     """Response header for ``header`` (rewrite) / ``drop_header``."""
     rewrite: Callable[[str], str] | None = None
+    delay: float = 0.0
+    """Seconds ``stall`` waits before answering."""
+    location: str = ""
+    """``Location`` for ``redirect``; ``{path}`` is replaced by the request's path."""
     hits: int = 0
 
     def __post_init__(self) -> None:
@@ -83,8 +94,15 @@ class FaultProxy(LoopbackServer):
 
     server_class = _QuietServer
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        bind: str = "127.0.0.1",
+        upstream_headers: dict[str, str] | None = None,
+    ) -> None:
         parts = urlsplit(upstream)
+        self.upstream_headers = dict(upstream_headers or {})
         assert parts.scheme == "http" and parts.hostname and parts.port
         self.upstream_host = parts.hostname
         self.upstream_port = parts.port
@@ -104,7 +122,7 @@ class FaultProxy(LoopbackServer):
             do_PATCH = do_GET
             do_DELETE = do_GET
 
-        self._listen(Handler)
+        self._listen(Handler, bind)
 
     def add(self, fault: Fault) -> Fault:
         with self._lock:
@@ -153,6 +171,15 @@ class FaultProxy(LoopbackServer):
         request_body = handler.rfile.read(length) if length else b""
         fault = self._pick(method, path)
 
+        if fault is not None and fault.action == "stall":
+            time.sleep(fault.delay)
+        if fault is not None and fault.action == "redirect":
+            self._record(handler, fault.status)
+            handler.send_response(fault.status)
+            handler.send_header("Location", fault.location.replace("{path}", path))
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
         if fault is not None and fault.action == "status":
             self._record(handler, fault.status)
             handler.send_response(fault.status)
@@ -166,6 +193,7 @@ class FaultProxy(LoopbackServer):
             return
 
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in HOP_HEADERS}
+        headers.update(self.upstream_headers)
         if fault is not None and fault.action == "no_range":
             headers = {k: v for k, v in headers.items() if k.lower() != "range"}
         conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
@@ -210,6 +238,8 @@ class FaultProxy(LoopbackServer):
         if fault is not None and fault.action == "flip" and body:
             index = min(fault.offset, len(body) - 1)
             body = body[:index] + bytes([body[index] ^ 0xFF]) + body[index + 1 :]
+        if fault is not None and fault.action == "extend":
+            body += fault.body
         if fault is not None and fault.action in ("header", "drop_header"):
             rewritten: list[tuple[str, str]] = []
             for key, value in response_headers:

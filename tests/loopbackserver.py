@@ -25,11 +25,11 @@ class LoopbackServer:
 
     server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer
 
-    def _listen(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = self.server_class(("127.0.0.1", 0), handler)
+    def _listen(self, handler: type[BaseHTTPRequestHandler], bind: str = "127.0.0.1") -> None:
+        self._server = self.server_class((bind, 0), handler)
         self._server.daemon_threads = True
         self.port: int = self._server.server_address[1]
-        self.host = f"127.0.0.1:{self.port}"
+        self.host = f"{bind}:{self.port}"
         self.url = f"http://{self.host}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -237,3 +237,32 @@ def test_missing_file_names_the_layer_whose_whiteout_deleted_it() -> None:
     assert missing.layer == 2 and "deleted by layer 2 (/bin/sh -c echo hacked" in missing.message
     _, findings, _ = check_image(tree, raw, LAYERS, EXPECT)
     assert next(f for f in findings if f.code == "FILE_MISSING").layer is None
+
+
+def test_a_manifest_over_the_file_cap_is_invalid_without_a_model_per_file() -> None:
+    from buildguard.models import MANIFEST_MAX_FILES
+
+    tree, _, manifest = sealed(FILES)
+    doc = manifest.model_dump(mode="json")
+    doc["files"] = [doc["files"][0]] * (MANIFEST_MAX_FILES + 1)
+    import json
+
+    big = json.dumps(doc).encode()
+    _, findings, _ = check_image(tree, {"/app/dist/buildguard-manifest.json": big}, LAYERS,
+                                 EXPECT)
+    assert codes(findings) == ["MANIFEST_INVALID"]
+    assert f"lists {MANIFEST_MAX_FILES + 1} files, over the cap" in findings[0].message
+    doc["files"] = doc["files"][:MANIFEST_MAX_FILES]
+    _, findings, _ = check_image(tree, {"/app/dist/buildguard-manifest.json":
+                                        json.dumps(doc).encode()}, LAYERS, EXPECT)
+    assert "MANIFEST_INVALID" not in codes(findings), "at the cap is fine"
+
+
+def test_a_manifest_over_the_byte_cap_is_invalid() -> None:
+    from buildguard.models import MANIFEST_MAX_BYTES
+
+    tree, _, _ = sealed(FILES)
+    path = "/app/dist/buildguard-manifest.json"
+    tree[path] = Entry("file", MANIFEST_MAX_BYTES + 1, None, 0, 1)
+    _, findings, _ = check_image(tree, {path: None}, LAYERS, EXPECT)
+    assert codes(findings) == ["MANIFEST_INVALID"] and "over the 32 MiB cap" in findings[0].message

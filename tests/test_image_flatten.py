@@ -100,10 +100,22 @@ def test_dir_over_dir_merges(tmp_path: Path) -> None:
     assert t.paths() == ["/x", "/x/a", "/x/b"] and t["/x"].mode == 0o755
 
 
-def test_duplicate_entries_in_one_layer_last_wins(tmp_path: Path) -> None:
-    t = tree(tmp_path, [f("a", "first"), f("a", "second"), d("b"), f("b/c"), f("b", "file")])
-    assert t["/a"].sha256 == h("second")
-    assert t.paths() == ["/a", "/b"] and t["/b"].type == "file"
+@pytest.mark.parametrize("layer", [
+    [f("a", "first"), f("a", "second")],
+    [d("b"), f("b/c"), f("b", "file")],
+    [d("b"), d("./b")],
+    [wh("x"), wh("x")],
+])
+def test_a_path_twice_in_one_layer_is_refused(tmp_path: Path, layer: list[E]) -> None:
+    """dockerd refuses such a layer (tar-split: "duplicates of file paths not supported");
+    containerd applies the last. Readings differ: refused."""
+    with pytest.raises(HostileImage, match="appears twice in the layer"):
+        tree(tmp_path, [f("x")], layer)
+
+
+def test_a_replaced_subtree_in_one_layer_is_not_a_duplicate(tmp_path: Path) -> None:
+    t = tree(tmp_path, [d("b"), f("b/c"), d("e"), f("e/f"), f("g")])
+    assert t.paths() == ["/b", "/b/c", "/e", "/e/f", "/g"]
 
 
 def test_hardlink_takes_content_at_its_layer(tmp_path: Path) -> None:

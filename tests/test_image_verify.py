@@ -340,3 +340,15 @@ def test_multi_member_gzip(tmp_path: Path) -> None:
     write_layout(root, [tar])
     _swap_layer(root, blob)
     assert read_all(layout_ref(root)).tree["/app/a.js"].size == 5000  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("history", [5, "step", True, [1], [{"created_by": "x"}, "y"]])
+def test_a_config_history_the_runtimes_cannot_read_is_exit_3(history: object) -> None:
+    """Found by bench/fuzz.py: a non-list history used to crash (exit 4)."""
+    from buildguard.image.manifest import parse_config
+
+    doc = {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers",
+                                                              "diff_ids": []},
+           "history": history}
+    with pytest.raises(ImageReadError, match="history"):
+        parse_config(json.dumps(doc).encode(), "config x")

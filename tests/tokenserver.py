@@ -14,15 +14,17 @@ expired, as if issued long ago), ``field`` (``token``, ``access_token`` or both)
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography import x509
@@ -30,6 +32,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from loopbackserver import LoopbackServer, QuietHandler
+
+if TYPE_CHECKING:
+    from services import Registry
 
 ISSUER = "buildguard-test-issuer"
 SERVICE = "buildguard-test-registry"
@@ -216,3 +221,18 @@ class TokenServer(LoopbackServer):
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
+
+
+@contextlib.contextmanager
+def token_registry(
+    directory: Path, users: dict[str, str]
+) -> Iterator[tuple[TokenServer, Registry]]:
+    """A running token server and a real registry that trusts it (``auth.token``)."""
+    from services import start_registry
+
+    with TokenServer(directory / "tokens", users) as tokens:
+        registry = start_registry(directory / "registry", tokens.registry_config())
+        try:
+            yield tokens, registry
+        finally:
+            registry.stop()

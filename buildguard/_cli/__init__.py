@@ -15,13 +15,13 @@ import traceback
 from collections.abc import Sequence
 
 from buildguard import __version__
-from buildguard._cli import build, image
+from buildguard._cli import build, image, live
 from buildguard._cli.common import Handler, Parser, verbosity_options
 from buildguard._cli.logs import configure
 from buildguard.errors import BuildguardError, CheckFailed
 
 EXIT_INTERNAL = 4
-_COMMAND_MODULES = (build, image)
+_COMMAND_MODULES = (build, image, live)
 
 logger = logging.getLogger("buildguard.cli")
 

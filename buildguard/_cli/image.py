@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from buildguard._cli import frombuild
 from buildguard._cli.common import out, progress, verbosity_options
 
 
@@ -14,6 +15,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from buildguard._render import render_verify, write_junit
     from buildguard.verify import verify, write_report
 
+    frombuild.check_options(args)
+    if args.from_build:
+        return frombuild.run_from_build(args)
     with progress() as shown:
         report = verify(
             args.image,
@@ -35,15 +39,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     render_verify(report, out(args))
     if args.json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    if args.mark_verified and report.ok:
+        frombuild.mark_single(args, report)
     return 0 if report.ok else 1
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from buildguard._render import render_inspect
-    from buildguard.inspect import inspect
+    from buildguard.inspect import inspect_stream, write_json
 
     with progress() as shown:
-        report = inspect(
+        head, files = inspect_stream(
             args.image,
             paths=args.path,
             platform=args.platform,
@@ -53,15 +59,15 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             no_cache=args.no_cache,
         )
     if args.json:
-        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        write_json(head, files, sys.stdout)
     else:
-        render_inspect(report, sys.stdout)
+        render_inspect(head, files, sys.stdout)
     return 0
 
 
-def image_options(parser: argparse.ArgumentParser) -> None:
+def image_options(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
     verbosity_options(parser)
-    parser.add_argument("image", metavar="IMAGE",
+    parser.add_argument("image", metavar="IMAGE", nargs="?" if optional else None,
                         help="HOST[:PORT]/REPO[:TAG|@sha256:DIGEST], docker-archive:PATH, "
                         "oci-layout:DIR[:TAG] or docker-daemon:NAME[:TAG]")
     parser.add_argument("--path", action="append", default=[], metavar="DIR_IN_IMAGE")
@@ -79,7 +85,7 @@ def image_options(parser: argparse.ArgumentParser) -> None:
 def register(commands: Any) -> None:
     """Add ``verify`` and ``inspect`` to the sub-command parsers."""
     ver = commands.add_parser("verify", help="after the push: check the image's bundles")
-    image_options(ver)
+    image_options(ver, optional=True)
     ver.add_argument("--expect-build-id", metavar="ID", help="default: $BUILD_ID, the record")
     ver.add_argument("--expect-commit", metavar="SHA", help="default: $COMMIT_SHA, the record")
     ver.add_argument("--record", metavar="FILE",
@@ -90,6 +96,7 @@ def register(commands: Any) -> None:
                      help="files the manifest does not list are reported, not failed")
     ver.add_argument("--report", metavar="FILE", help="also write the JSON report here")
     ver.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report here")
+    frombuild.add_options(ver)
     ver.set_defaults(handler=_cmd_verify)
 
     ins = commands.add_parser("inspect", help="show what an image holds, without judging")

@@ -27,191 +27,23 @@ it); :class:`TreeEntry` objects are made only when asked for.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Literal
 
-from sortedcontainers import SortedList
-
-from buildguard._internal.pathescape import escape
-from buildguard.errors import HostileImage, UsageError
+from buildguard.errors import HostileImage
 from buildguard.image import layerindex as li
 from buildguard.image.layerindex import LayerIndex
 from buildguard.image.tarwalk import normalize
+from buildguard.image.tree import MANIFEST_NAME, TreeEntry, TreeStore, _parent, _show
+from buildguard.image.want import PathWant, make_want, wanted
 
-MANIFEST_NAME = "buildguard-manifest.json"
+__all__ = ["MANIFEST_NAME", "FileTree", "PathWant", "TreeEntry", "make_want", "wanted"]
+
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 _META = ".wh..wh."
-_LAYER_SHIFT = 33
-_ROW_MASK = (1 << 32) - 1
-
-EntryType = Literal["file", "dir", "symlink", "hardlink", "other"]
 
 
-@dataclass(frozen=True, slots=True)
-class TreeEntry:
-    """One path of the flattened image."""
-
-    path: str
-    type: EntryType
-    size: int
-    mode: int
-    mtime: int
-    uid: int
-    gid: int
-    layer: int
-    """0-based index (from the bottom) of the layer that wrote this entry."""
-    link_target: str | None = None
-    """Symlink target as written, or the normalised path a hard link points to."""
-    sha256: str | None = None
-    """Hex content digest; only for files that were hashed (and their hard links)."""
-    data: bytes | None = field(default=None, repr=False)
-    """Raw bytes, kept for ``buildguard-manifest.json`` files only."""
-    implicit: bool = False
-    """A directory no entry wrote: created because an entry lay under it."""
-
-
-def _parent(path: str) -> str:
-    cut = path.rfind("/")
-    return path[:cut] if cut > 0 else "/"
-
-
-def _show(path: str) -> str:
-    return repr(escape(path))
-
-
-class FileTree:
-    """The flattened file-tree view: absolute path → :class:`TreeEntry` (made on demand)."""
-
-    def __init__(self) -> None:
-        self._layers: list[LayerIndex] = []
-        self._refs: dict[str, int] = {}
-        """path → ``layer << 33 | row << 1 | is-a-directory``, or ``-1 - layer`` for an
-        implicit directory (one small int per path; the entry itself is made on demand)."""
-        self._sorted: SortedList | None = None
-        self._links: dict[str, int] = {}
-        """hard link path → the reference of the file row whose content it shares."""
-        self._deleted: dict[str, int] = {}
-        """path of a non-directory a whiteout (or a replaced parent) removed → layer."""
-        self._label = ""
-        self._layer = -1
-
-    # -- reading ----------------------------------------------------------------------------
-
-    def __len__(self) -> int:
-        return len(self._refs)
-
-    def __contains__(self, path: object) -> bool:
-        return path in self._refs
-
-    def __getitem__(self, path: str) -> TreeEntry:
-        return self._entry(path, self._refs[path])
-
-    def get(self, path: str) -> TreeEntry | None:
-        ref = self._refs.get(path)
-        return None if ref is None else self._entry(path, ref)
-
-    def paths(self) -> list[str]:
-        return list(self._index())
-
-    def __iter__(self) -> Iterator[TreeEntry]:
-        for path in self._index():
-            yield self._entry(path, self._refs[path])
-
-    def under_paths(self, prefix: str) -> Iterator[str]:
-        """Paths at or below ``prefix`` (an absolute path), sorted."""
-        root = prefix.rstrip("/") or "/"
-        index = self._index()
-        if root == "/":
-            yield from index
-            return
-        if root in self._refs:
-            yield root
-        yield from index.irange(root + "/", root + "0", inclusive=(True, False))
-
-    def under(self, prefix: str) -> Iterator[TreeEntry]:
-        for path in self.under_paths(prefix):
-            yield self._entry(path, self._refs[path])
-
-    def manifests(self) -> list[TreeEntry]:
-        """Every ``buildguard-manifest.json`` file (or hard link to one), sorted by path."""
-        found = []
-        for path, ref in self._refs.items():
-            if path.endswith(MANIFEST_NAME) and path[path.rfind("/") + 1 :] == MANIFEST_NAME:
-                entry = self._entry(path, ref)
-                if entry.type in ("file", "hardlink"):
-                    found.append(entry)
-        return sorted(found, key=lambda e: e.path)
-
-    def deleted_by(self, path: str) -> int | None:
-        """The layer whose whiteout (or replacement of a parent) removed ``path``, if one did."""
-        return self._deleted.get(path)
-
-    def mapping(self) -> Mapping[str, TreeEntry]:
-        """A read-only mapping view (entries made on access)."""
-        return _TreeMapping(self)
-
-    # -- entries ----------------------------------------------------------------------------
-
-    def _entry(self, path: str, ref: int) -> TreeEntry:
-        if ref < 0:
-            return TreeEntry(path, "dir", 0, 0o755, 0, 0, 0, -1 - ref, implicit=True)
-        layer = ref >> _LAYER_SHIFT
-        row = (ref >> 1) & _ROW_MASK
-        idx = self._layers[layer]
-        kind = idx.kind(row)
-        size = idx.size(row)
-        digest = data = None
-        link = idx.link(row)
-        if kind == li.HARDLINK:
-            content = self._links[path]
-            cidx = self._layers[content >> _LAYER_SHIFT]
-            crow = (content >> 1) & _ROW_MASK
-            size = cidx.size(crow)
-            digest = cidx.digest(crow)
-            data = cidx.data(crow)
-            link = normalize(link or "")
-        elif kind == li.FILE:
-            digest = idx.digest(row)
-            data = idx.data(row)
-        return TreeEntry(
-            path,
-            li.KIND_NAMES[kind],  # type: ignore[arg-type]
-            size,
-            idx.mode(row),
-            idx.mtime(row),
-            idx.uid(row),
-            idx.gid(row),
-            layer,
-            link_target=link,
-            sha256=digest.hex() if digest is not None else None,
-            data=data,
-        )
-
-    @staticmethod
-    def _is_dir(ref: int) -> bool:
-        return ref < 0 or bool(ref & 1)
-
-    def _current(self, ref: int) -> bool:
-        """Written (or created implicitly) by the layer being applied."""
-        return ref == -1 - self._layer or (ref >= 0 and ref >> _LAYER_SHIFT == self._layer)
-
-    # -- the index of paths ------------------------------------------------------------------
-
-    def _index(self) -> SortedList:
-        if self._sorted is None:
-            self._sorted = SortedList(self._refs)
-        return self._sorted
-
-    def _below(self, directory: str) -> list[str]:
-        """Paths strictly below ``directory``, sorted (a copy: safe to change the tree)."""
-        index = self._index()
-        if directory == "/":
-            return list(index)
-        return list(index.irange(directory + "/", directory + "0", inclusive=(True, False)))
-
-    # -- changing ---------------------------------------------------------------------------
+class FileTree(TreeStore):
+    """A :class:`TreeStore` that layers are applied to, by the extractors' rules."""
 
     def _hostile(self, what: str) -> HostileImage:
         return HostileImage(
@@ -219,31 +51,6 @@ class FileTree:
             "what buildguard reads, so buildguard refuses the layer",
             hint="the layer was crafted or corrupted; do not trust this image",
         )
-
-    def _insert(self, path: str, ref: int) -> None:
-        if path not in self._refs and self._sorted is not None:
-            self._sorted.add(path)
-        self._refs[path] = ref
-        self._deleted.pop(path, None)
-
-    def _pop(self, path: str, removed_by: int | None) -> None:
-        ref = self._refs.pop(path)
-        if self._sorted is not None:
-            self._sorted.discard(path)
-        self._links.pop(path, None)
-        if removed_by is not None and not self._is_dir(ref):
-            self._deleted[path] = removed_by
-
-    def _remove(self, path: str, *, replaced: bool = False) -> None:
-        """Remove ``path`` and everything below it, recording that this layer deleted them
-        (except ``path`` itself when an entry of this layer replaces it)."""
-        ref = self._refs.get(path)
-        if ref is None:
-            return
-        if self._is_dir(ref):
-            for below in self._below(path):
-                self._pop(below, self._layer)
-        self._pop(path, None if replaced else self._layer)
 
     def _ensure_dir(self, directory: str) -> None:
         """``directory`` exists as a directory afterwards (created with its missing
@@ -272,22 +79,24 @@ class FileTree:
         self._layers.append(index)
         self._layer = layer
         self._label = label
-        base = layer << _LAYER_SHIFT
+        self._special_names: set[str] = set()
         paths = index.paths
         for row in range(len(paths)):
             kind = index.kind(row)
-            self._apply(paths[row], kind, base | row << 1 | (kind == li.DIR), index, row)
+            self._apply(paths[row], kind, self._ref(layer, row, kind), index, row)
 
     def _apply(self, path: str, kind: int, ref: int, index: LayerIndex, row: int) -> None:
         if path == "/":
-            if kind in (li.DIR, li.GLOBAL):
-                return
-            raise self._hostile(f"a {li.KIND_NAMES[kind]} entry names the image root")
+            if kind not in (li.DIR, li.GLOBAL):
+                raise self._hostile(f"a {li.KIND_NAMES[kind]} entry names the image root")
+            self._once(path)
+            return
         parent = _parent(path)
         name = path[len(parent) + (0 if parent == "/" else 1) :]
         if "/" + WHITEOUT in parent:
             raise self._hostile(f"{_show(path)} lies in a whiteout-named directory")
         if name.startswith(WHITEOUT):
+            self._once(path)
             self._ensure_dir(parent)
             if name == OPAQUE:
                 self._opaque(parent)
@@ -297,11 +106,14 @@ class FileTree:
                 self._whiteout(posixpath.join(parent, name[len(WHITEOUT) :]))
             return
         if kind == li.GLOBAL:
+            self._once(path)
             self._global(path, parent)
             return
         self._ensure_dir(parent)
         old = self._refs.get(path)
         if old is not None:
+            if old >= 0 and self._current(old):
+                raise self._duplicate(path)
             if kind == li.DIR and self._is_dir(old):
                 self._insert(path, ref)  # a directory over a directory: merged
                 return
@@ -309,6 +121,19 @@ class FileTree:
         if kind == li.HARDLINK:
             self._link(path, index, row)
         self._insert(path, ref)
+
+    def _once(self, path: str) -> None:
+        """Names that are not kept in the tree (the root, whiteouts, global headers) must
+        not repeat in a layer either."""
+        if path in self._special_names:
+            raise self._duplicate(path)
+        self._special_names.add(path)
+
+    def _duplicate(self, path: str) -> HostileImage:
+        return self._hostile(
+            f"{_show(path)} appears twice in the layer (dockerd refuses such a layer: "
+            "\"duplicates of file paths not supported\"; containerd applies the last)"
+        )
 
     def _whiteout(self, target: str) -> None:
         old = self._refs.get(target)
@@ -381,55 +206,3 @@ class FileTree:
                 f"{_show(target)} (the extractors would change the target's)"
             )
         self._links[path] = self._links.get(target, tref)
-
-
-class _TreeMapping(Mapping[str, TreeEntry]):
-    def __init__(self, tree: FileTree) -> None:
-        self._tree = tree
-
-    def __getitem__(self, path: str) -> TreeEntry:
-        return self._tree[path]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._tree.paths())
-
-    def __len__(self) -> int:
-        return len(self._tree)
-
-    def __contains__(self, path: object) -> bool:
-        return path in self._tree
-
-
-def wanted(paths: Iterable[str]) -> tuple[str, ...]:
-    """Normalise the ``--path`` arguments to absolute prefixes (``()`` means everything)."""
-    out: list[str] = []
-    for p in paths:
-        norm = normalize(p)
-        if norm is None:
-            raise UsageError(f"--path {p!r} has a '..' component",
-                             hint="name the folder in the image by its absolute path")
-        if norm == "/":
-            return ()
-        out.append(norm)
-    return tuple(out)
-
-
-class PathWant:
-    """Which files the tar reader hashes for one set of ``--path`` prefixes: files under the
-    prefixes (every file when there are none) are hashed, and every
-    ``buildguard-manifest.json`` is hashed and kept."""
-
-    def __init__(self, prefixes: tuple[str, ...]) -> None:
-        self.prefixes = prefixes
-        self._dirs = tuple(p + "/" for p in prefixes)
-
-    def __call__(self, path: str) -> int:
-        if path.endswith(MANIFEST_NAME) and path[path.rfind("/") + 1 :] == MANIFEST_NAME:
-            return 2
-        if not self.prefixes:
-            return 1
-        return 1 if path in self.prefixes or path.startswith(self._dirs) else 0
-
-
-def make_want(prefixes: tuple[str, ...]) -> PathWant:
-    return PathWant(prefixes)

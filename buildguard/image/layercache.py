@@ -75,7 +75,7 @@ class GcsStore:
     """A ``gs://BUCKET/PREFIX`` store through google-cloud-storage."""
 
     def __init__(self, bucket: str, prefix: str) -> None:
-        from google.cloud import storage  # only when a gs:// cache is used
+        import google.cloud.storage as storage  # only when a gs:// cache is used
 
         if os.environ.get("STORAGE_EMULATOR_HOST"):
             from google.auth.credentials import AnonymousCredentials

@@ -20,29 +20,16 @@ import contextlib
 import hashlib
 import queue
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any, Literal
-
-import isal.isal_zlib as isal_zlib
-import zstandard
-from isal import igzip_lib
+from typing import IO, Any
 
 from buildguard.errors import ImageReadError
+from buildguard.image.decompress import CHUNK, Compression, Inflater, Stopped
 from buildguard.image.layerindex import LayerIndex
 from buildguard.image.tarwalk import TarWalker, Want
 from buildguard.image.verified import VerifyingReader
 
-CHUNK = 1 << 20
 QUEUE_DEPTH = 8
-ZSTD_SLICE = 4096
-"""zstd input is fed in slices this big: zstandard's decompressobj has no output limit, and
-a slice this small inflates to at most ~128 MiB even for a maximally redundant frame."""
-
-GZIP_MAGIC = b"\x1f\x8b"
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-
-Compression = Literal["gzip", "zstd", "none"]
 
 
 @dataclass
@@ -65,156 +52,6 @@ class LayerResult:
         return self.blob.overflow
 
 
-def sniff(first: bytes) -> Compression:
-    if first.startswith(GZIP_MAGIC):
-        return "gzip"
-    if first.startswith(ZSTD_MAGIC):
-        return "zstd"
-    return "none"
-
-
-class _Stopped(Exception):
-    pass
-
-
-class _Producer:
-    """Sniffs and inflates; reads the raw bytes from ``source`` (the blob's
-    :class:`VerifyingReader`, or the fetcher thread in front of it)."""
-
-    def __init__(self, source: Any, blob: VerifyingReader, label: str) -> None:
-        self.source = source
-        self.blob = blob
-        self.label = label
-        self.compression: Compression = "none"
-        self.error: ImageReadError | None = None
-        self.fatal: BaseException | None = None
-        self.stop = False
-
-    @property
-    def size(self) -> int:
-        return self.blob.count
-
-    def _read(self, n: int) -> bytes:
-        if self.stop:
-            raise _Stopped
-        data: bytes = self.source.read(n)
-        return data
-
-    def _content_error(self, what: str) -> None:
-        if self.error is None:
-            self.error = ImageReadError(
-                f"{self.label}: {what}",
-                hint="the blob is corrupt or truncated; rebuild and push the image again",
-            )
-
-    def run(self, emit: Callable[[bytes], None]) -> None:
-        first = self._read(CHUNK)
-        while first and len(first) < 512:  # short network reads: sniff on enough bytes
-            more = self._read(CHUNK)
-            if not more:
-                break
-            first += more
-        self.compression = sniff(first)
-        if self.compression == "gzip":
-            self._gunzip(first, emit)
-        elif self.compression == "zstd":
-            self._unzstd(first, emit)
-        else:
-            data = first
-            while data:
-                emit(data)
-                data = self._read(CHUNK)
-        while self._read(CHUNK):  # drain: the digest check must see every byte
-            pass
-
-    def _gunzip(self, first: bytes, emit: Callable[[bytes], None]) -> None:
-        """Inflate every gzip member; output at most CHUNK bytes per call (bomb-safe).
-
-        isal's ``IgzipDecompressor`` keeps unconsumed input inside (like bz2/lzma), so a
-        bounded output costs no copy of the input tail; it inflates ~25 % faster here than
-        ``isal_zlib.decompressobj`` with ``max_length``.
-        """
-        buf = first
-        inflater: Any = None
-        try:
-            while True:
-                if inflater is None:
-                    if not buf:
-                        buf = self._read(CHUNK)
-                        if not buf:
-                            break
-                    if not buf.startswith(GZIP_MAGIC):
-                        if not buf.strip(b"\x00"):
-                            buf = b""
-                            continue
-                        self._content_error("unexpected data after the end of the gzip stream")
-                        return
-                    inflater = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
-                if inflater.needs_input:
-                    if not buf:
-                        buf = self._read(CHUNK)
-                        if not buf:
-                            break
-                    out = inflater.decompress(buf, CHUNK)
-                    buf = b""
-                else:
-                    out = inflater.decompress(b"", CHUNK)
-                if out:
-                    emit(out)
-                if inflater.eof:
-                    buf = inflater.unused_data + buf
-                    inflater = None
-            if inflater is not None and not inflater.eof:
-                self._content_error(
-                    f"the gzip stream ends before its end marker after {self.size} "
-                    "compressed bytes (truncated)"
-                )
-        except (isal_zlib.error, EOFError, ValueError) as exc:  # type: ignore[misc]
-            self._content_error(f"the gzip stream is corrupt: {exc}")
-
-    def _unzstd(self, first: bytes, emit: Callable[[bytes], None]) -> None:
-        buf = first
-        dctx = zstandard.ZstdDecompressor()
-        inflater: Any = None
-        pending: list[bytes] = []
-        pending_len = 0
-        try:
-            while True:
-                if not buf:
-                    buf = self._read(CHUNK)
-                    if not buf:
-                        break
-                off = 0
-                while off < len(buf):
-                    if inflater is None:
-                        inflater = dctx.decompressobj()
-                    out = inflater.decompress(buf[off : off + ZSTD_SLICE])
-                    off += ZSTD_SLICE
-                    if out:
-                        pending.append(out)
-                        pending_len += len(out)
-                        if pending_len >= CHUNK:
-                            emit(b"".join(pending))
-                            pending.clear()
-                            pending_len = 0
-                    if inflater.eof:
-                        rest = inflater.unused_data
-                        inflater = None
-                        if rest:
-                            buf = rest + buf[off:]
-                            off = 0
-                buf = b""
-            if pending:
-                emit(b"".join(pending))
-            if inflater is not None and not inflater.eof:
-                self._content_error(
-                    f"the zstd stream ends inside a frame after {self.size} compressed bytes "
-                    "(truncated)"
-                )
-        except zstandard.ZstdError as exc:
-            self._content_error(f"the zstd stream is corrupt: {exc}")
-
-
 _END = object()
 
 
@@ -235,7 +72,7 @@ class _Handoff:
     def put(self, item: Any) -> None:
         while True:
             if self.stop.is_set():
-                raise _Stopped
+                raise Stopped
             try:
                 self.items.put(item, timeout=0.2)
                 return
@@ -245,7 +82,7 @@ class _Handoff:
     def get(self) -> Any:
         while True:
             if self.stop.is_set():
-                raise _Stopped
+                raise Stopped
             try:
                 return self.items.get(timeout=0.2)
             except queue.Empty:
@@ -268,10 +105,10 @@ class _Prefetched:
                 self.chunks.put(data)
                 if not data:
                     return
-        except _Stopped:
+        except Stopped:
             return
         except BaseException as exc:
-            with contextlib.suppress(_Stopped):
+            with contextlib.suppress(Stopped):
                 self.chunks.put(_Failure(exc))
 
     def read(self, n: int) -> bytes:
@@ -307,7 +144,7 @@ def read_layer(
     a hasher computes the DiffID; the calling thread walks the tar and hashes the files wanted.
     """
     blob = VerifyingReader(raw, expected_digest, expected_size, label)
-    producer = _Producer(blob, blob, label)
+    producer = Inflater(blob, blob, label)
     walker = TarWalker(want, label)
     diff = hashlib.sha256()
     walk_error: list[ImageReadError] = []
@@ -333,16 +170,16 @@ def read_layer(
         def produce() -> None:
             try:
                 producer.run(emit)
-            except _Stopped:
+            except Stopped:
                 return
             except BaseException as exc:
                 producer.fatal = exc
-            with contextlib.suppress(_Stopped):
+            with contextlib.suppress(Stopped):
                 to_hasher.put(_END)
                 to_walker.put(_END)
 
         def hash_diff() -> None:
-            with contextlib.suppress(_Stopped):
+            with contextlib.suppress(Stopped):
                 while (chunk := to_hasher.get()) is not _END:
                     if producer.compression != "none":
                         diff.update(chunk)

@@ -267,9 +267,14 @@ def parse_config(data: bytes, what: str) -> ImageConfig:
         raise ImageReadError(f"{what} has no rootfs.diff_ids", hint="the image config is corrupt")
     diff_ids = tuple(check_digest(d, f"{what} diff_ids[{i}]") for i, d in enumerate(diff_ids_raw))
     history: list[HistoryEntry] = []
-    for item in doc.get("history") or ():
+    raw_history = doc.get("history")
+    if raw_history is not None and not isinstance(raw_history, list):
+        raise ImageReadError(f"{what}: history is not a list (the runtimes cannot read it)",
+                             hint="the image config is corrupt")
+    for item in raw_history or ():
         if not isinstance(item, dict):
-            continue
+            raise ImageReadError(f"{what}: a history entry is not an object",
+                                 hint="the image config is corrupt")
         created_by = item.get("created_by")
         comment = item.get("comment")
         history.append(

@@ -24,10 +24,11 @@ from types import TracebackType
 from typing import cast
 
 from buildguard.errors import DigestMismatch, ImageReadError
+from buildguard.image.decompress import Compression
 from buildguard.image.flatten import FileTree, make_want, wanted
 from buildguard.image.indexcodec import CachedLayer
 from buildguard.image.layercache import LayerCache
-from buildguard.image.layers import Compression, LayerResult, read_layer
+from buildguard.image.layers import LayerResult, read_layer
 from buildguard.image.manifest import (
     DOCUMENT_LIMIT,
     Descriptor,

@@ -71,6 +71,11 @@ class Reference:
         return text
 
 
+def is_valid_tag(value: str) -> bool:
+    """A tag as distribution accepts it: ``[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}``."""
+    return _TAG.fullmatch(value) is not None
+
+
 def is_valid_sha256_digest(value: str) -> bool:
     return SHA256_DIGEST.fullmatch(value) is not None
 

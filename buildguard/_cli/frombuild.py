@@ -1,0 +1,116 @@
+"""``verify --from-build`` and ``--mark-verified``: the options, the run and the output.
+
+Kept beside ``image.py`` (whose ``verify`` calls in here) so the Cloud Build parts stay in
+one place and the Google libraries are imported only when these options are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+from buildguard._cli.common import out
+from buildguard.errors import UsageError
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from-build", metavar="BUILD_ID",
+                        help="verify every image Cloud Build build BUILD_ID pushed, against it")
+    parser.add_argument("--project", metavar="P",
+                        help="with --from-build (default: $PROJECT_ID, $GOOGLE_CLOUD_PROJECT, "
+                        "the ADC project)")
+    parser.add_argument("--region", metavar="R",
+                        help="with --from-build: the build's region (default: $LOCATION, "
+                        "else global)")
+    parser.add_argument("--mark-verified", metavar="TAG",
+                        help="after a passing verify, put TAG on the verified digest")  # fmt: skip
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Usage errors (exit 2) before anything is read."""
+    if bool(args.image) == bool(args.from_build):
+        raise UsageError("verify needs IMAGE or --from-build BUILD_ID (one of them)",
+                         hint="see `buildguard verify --help`")  # fmt: skip
+    if not args.from_build and (args.project or args.region):
+        raise UsageError("--project and --region go with --from-build")
+    if args.from_build and (args.expect_build_id or args.expect_commit):
+        raise UsageError(
+            "--from-build takes the build id and commit from the build; --expect-build-id "
+            "and --expect-commit do not apply",
+        )
+    if args.mark_verified and args.image:
+        from buildguard.mark import require_registry_image
+
+        require_registry_image(args.image)
+
+
+def mark_single(args: argparse.Namespace, report: object) -> None:
+    """``--mark-verified`` after a passing single-image verify (MarkFailed: exit 3)."""
+    from buildguard.mark import mark_verified
+    from buildguard.models import VerifyReport
+
+    assert isinstance(report, VerifyReport)
+    mark = mark_verified(report, args.mark_verified, insecure_registries=args.insecure_registry)
+    out(args).write(f"marked: {mark.target} -> {mark.digest} ({mark.via})\n")
+
+
+def run_from_build(args: argparse.Namespace) -> int:
+    from buildguard.frombuild import mark_build, verify_build
+    from buildguard.mark import MarkFailed
+    from buildguard.verify import write_report
+
+    report = verify_build(
+        args.from_build, project=args.project, region=args.region, record=args.record,
+        paths=args.path, platform=args.platform, allow_extra=args.allow_extra,
+        insecure_registries=args.insecure_registry, cache=args.cache, no_cache=args.no_cache,
+    )  # fmt: skip
+    failure: MarkFailed | None = None
+    if args.mark_verified and report.ok:
+        try:
+            report = mark_build(report, args.mark_verified,
+                                insecure_registries=args.insecure_registry)  # fmt: skip
+        except MarkFailed as failed:
+            failure = failed
+            report = failed.partial or report
+    if args.report:
+        write_report(report, args.report)  # type: ignore[arg-type]
+    if args.junit:
+        from pathlib import Path
+
+        from buildguard._render import write_build_junit
+
+        write_build_junit(report, Path(args.junit))
+    render_build(report, out(args))
+    if args.json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    if failure is not None:
+        raise failure
+    return report.exit_code
+
+
+def render_build(report: object, stream: TextIO) -> None:
+    from buildguard._render import render_verify
+    from buildguard.buildreport import BuildVerifyReport
+
+    assert isinstance(report, BuildVerifyReport)
+    build = report.build
+    where = f"region {build.region}" if build.region else "global"
+    commit = f"commit {build.commit} ({build.commit_source})" if build.commit else "no commit"
+    counts = {v: sum(i.verdict == v for i in report.images) for v in ("pass", "fail", "error")}
+    stream.write(
+        f"{report.verdict.upper()}: build {build.id} (project {build.project}, {where}, "
+        f"{build.status}), {commit}\n  {len(report.images)} image(s): {counts['pass']} passed, "
+        f"{counts['fail']} failed, {counts['error']} not verified\n"
+    )
+    for finding in report.findings:
+        stream.write(f"  FAIL {finding.code}: {finding.message}\n")
+    for image in report.images:
+        stream.write(f"\nimage {image.reference}: {image.verdict.upper()}\n")
+        if image.error:
+            stream.write(f"  {image.error}\n")
+        if image.report is not None and not image.report.ok:
+            render_verify(image.report, stream)
+        if image.mark is not None:
+            stream.write(f"  marked: {image.mark.target} -> {image.mark.digest} "
+                         f"({image.mark.via})\n")  # fmt: skip

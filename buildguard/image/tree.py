@@ -1,0 +1,238 @@
+"""The flattened image tree: one small integer per path, entries made on demand.
+
+:class:`TreeStore` holds the paths of the flattened image (each mapped to a reference to
+the layer-index row that wrote it), answers questions about them (:meth:`TreeStore.get`,
+sorted listings, subtrees, which layer deleted a path) and offers the primitive changes
+flattening is made of; the rules of applying a layer live in ``flatten.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from buildguard._internal.pathescape import escape
+from buildguard.image import layerindex as li
+from buildguard.image.layerindex import LayerIndex
+from buildguard.image.tarwalk import normalize
+
+if TYPE_CHECKING:
+    from sortedcontainers import SortedList
+
+MANIFEST_NAME = "buildguard-manifest.json"
+_LAYER_SHIFT = 33
+_ROW_MASK = (1 << 32) - 1
+
+EntryType = Literal["file", "dir", "symlink", "hardlink", "other"]
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """One path of the flattened image."""
+
+    path: str
+    type: EntryType
+    size: int
+    mode: int
+    mtime: int
+    uid: int
+    gid: int
+    layer: int
+    """0-based index (from the bottom) of the layer that wrote this entry."""
+    link_target: str | None = None
+    """Symlink target as written, or the normalised path a hard link points to."""
+    sha256: str | None = None
+    """Hex content digest; only for files that were hashed (and their hard links)."""
+    data: bytes | None = field(default=None, repr=False)
+    """Raw bytes, kept for ``buildguard-manifest.json`` files only."""
+    implicit: bool = False
+    """A directory no entry wrote: created because an entry lay under it."""
+
+
+def _parent(path: str) -> str:
+    cut = path.rfind("/")
+    return path[:cut] if cut > 0 else "/"
+
+
+def _show(path: str) -> str:
+    return repr(escape(path))
+
+
+class TreeStore:
+    """The flattened file-tree view: absolute path → :class:`TreeEntry` (made on demand)."""
+
+    def __init__(self) -> None:
+        self._layers: list[LayerIndex] = []
+        self._refs: dict[str, int] = {}
+        """path → ``layer << 33 | row << 1 | is-a-directory``, or ``-1 - layer`` for an
+        implicit directory (one small int per path; the entry itself is made on demand)."""
+        self._sorted: SortedList | None = None
+        self._links: dict[str, int] = {}
+        """hard link path → the reference of the file row whose content it shares."""
+        self._deleted: dict[str, int] = {}
+        """path of a non-directory a whiteout (or a replaced parent) removed → layer."""
+        self._label = ""
+        self._layer = -1
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._refs
+
+    def __getitem__(self, path: str) -> TreeEntry:
+        return self._entry(path, self._refs[path])
+
+    def get(self, path: str) -> TreeEntry | None:
+        ref = self._refs.get(path)
+        return None if ref is None else self._entry(path, ref)
+
+    def paths(self) -> list[str]:
+        return list(self._index())
+
+    def __iter__(self) -> Iterator[TreeEntry]:
+        for path in self._index():
+            yield self._entry(path, self._refs[path])
+
+    def under_paths(self, prefix: str) -> Iterator[str]:
+        """Paths at or below ``prefix`` (an absolute path), sorted."""
+        root = prefix.rstrip("/") or "/"
+        index = self._index()
+        if root == "/":
+            yield from index
+            return
+        if root in self._refs:
+            yield root
+        yield from index.irange(root + "/", root + "0", inclusive=(True, False))
+
+    def under(self, prefix: str) -> Iterator[TreeEntry]:
+        for path in self.under_paths(prefix):
+            yield self._entry(path, self._refs[path])
+
+    def manifests(self) -> list[TreeEntry]:
+        """Every ``buildguard-manifest.json`` file (or hard link to one), sorted by path."""
+        found = []
+        for path, ref in self._refs.items():
+            if path.endswith(MANIFEST_NAME) and path[path.rfind("/") + 1 :] == MANIFEST_NAME:
+                entry = self._entry(path, ref)
+                if entry.type in ("file", "hardlink"):
+                    found.append(entry)
+        return sorted(found, key=lambda e: e.path)
+
+    def deleted_by(self, path: str) -> int | None:
+        """The layer whose whiteout (or replacement of a parent) removed ``path``, if one did."""
+        return self._deleted.get(path)
+
+    def mapping(self) -> Mapping[str, TreeEntry]:
+        """A read-only mapping view (entries made on access)."""
+        return _TreeMapping(self)
+
+    # -- entries ----------------------------------------------------------------------------
+
+    def _entry(self, path: str, ref: int) -> TreeEntry:
+        if ref < 0:
+            return TreeEntry(path, "dir", 0, 0o755, 0, 0, 0, -1 - ref, implicit=True)
+        layer = ref >> _LAYER_SHIFT
+        row = (ref >> 1) & _ROW_MASK
+        idx = self._layers[layer]
+        kind = idx.kind(row)
+        size = idx.size(row)
+        digest = data = None
+        link = idx.link(row)
+        if kind == li.HARDLINK:
+            content = self._links[path]
+            cidx = self._layers[content >> _LAYER_SHIFT]
+            crow = (content >> 1) & _ROW_MASK
+            size = cidx.size(crow)
+            digest = cidx.digest(crow)
+            data = cidx.data(crow)
+            link = normalize(link or "")
+        elif kind == li.FILE:
+            digest = idx.digest(row)
+            data = idx.data(row)
+        return TreeEntry(
+            path,
+            li.KIND_NAMES[kind],  # type: ignore[arg-type]
+            size,
+            idx.mode(row),
+            idx.mtime(row),
+            idx.uid(row),
+            idx.gid(row),
+            layer,
+            link_target=link,
+            sha256=digest.hex() if digest is not None else None,
+            data=data,
+        )
+
+    @staticmethod
+    def _is_dir(ref: int) -> bool:
+        return ref < 0 or bool(ref & 1)
+
+    def _current(self, ref: int) -> bool:
+        """Written (or created implicitly) by the layer being applied."""
+        return ref == -1 - self._layer or (ref >= 0 and ref >> _LAYER_SHIFT == self._layer)
+
+    # -- the index of paths ------------------------------------------------------------------
+
+    def _index(self) -> SortedList:
+        if self._sorted is None:
+            from sortedcontainers import SortedList  # only when a listing is first needed
+
+            self._sorted = SortedList(self._refs)
+        return self._sorted
+
+    def _below(self, directory: str) -> list[str]:
+        """Paths strictly below ``directory``, sorted (a copy: safe to change the tree)."""
+        index = self._index()
+        if directory == "/":
+            return list(index)
+        return list(index.irange(directory + "/", directory + "0", inclusive=(True, False)))
+
+    # -- changing ---------------------------------------------------------------------------
+
+    def _insert(self, path: str, ref: int) -> None:
+        if path not in self._refs and self._sorted is not None:
+            self._sorted.add(path)
+        self._refs[path] = ref
+        self._deleted.pop(path, None)
+
+    def _pop(self, path: str, removed_by: int | None) -> None:
+        ref = self._refs.pop(path)
+        if self._sorted is not None:
+            self._sorted.discard(path)
+        self._links.pop(path, None)
+        if removed_by is not None and not self._is_dir(ref):
+            self._deleted[path] = removed_by
+
+    def _remove(self, path: str, *, replaced: bool = False) -> None:
+        """Remove ``path`` and everything below it, recording that this layer deleted them
+        (except ``path`` itself when an entry of this layer replaces it)."""
+        ref = self._refs.get(path)
+        if ref is None:
+            return
+        if self._is_dir(ref):
+            for below in self._below(path):
+                self._pop(below, self._layer)
+        self._pop(path, None if replaced else self._layer)
+
+    def _ref(self, layer: int, row: int, kind: int) -> int:
+        return layer << _LAYER_SHIFT | row << 1 | (kind == li.DIR)
+
+class _TreeMapping(Mapping[str, TreeEntry]):
+    def __init__(self, tree: TreeStore) -> None:
+        self._tree = tree
+
+    def __getitem__(self, path: str) -> TreeEntry:
+        return self._tree[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tree.paths())
+
+    def __len__(self) -> int:
+        return len(self._tree)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._tree
