@@ -77,7 +77,7 @@ def print_cache(items: Sequence[tuple[int, Any]], gcs: bool) -> None:
           "warm = the `-next` tag: same base layers, a new bundle layer)\n")
     rows = []
     for size, r in items:
-        base = median_s(r.ours)
+        base, base_cpu = median_s(r.ours), median_cpu(r.ours)
         row = [f"{size}", f"{base:.2f}"]
         pairs: list[tuple[str, list[Sample], list[Sample]]] = [("dir", r.cold_dir, r.warm_dir)]
         if gcs:
@@ -87,13 +87,16 @@ def print_cache(items: Sequence[tuple[int, Any]], gcs: bool) -> None:
             row += [f"{c:.2f}",
                     f"**{c / base:.2f}** ({verdict(c / base, TARGET_COLD_FILL)})",
                     f"{w:.2f}", f"**{w / base:.2f}** ({verdict(w / base, TARGET_WARM)})",
+                    f"{median_cpu(cold) / base_cpu:.2f} / {median_cpu(warm) / base_cpu:.2f}",
                     f"{max(max_rss(cold), max_rss(warm)):.0f}"]
         rows.append(row)
     header = ["size MB", "no-cache s"]
     for name in ("dir", "gcs") if gcs else ("dir",):
         header += [f"{name} cold s", f"÷ no-cache (≤ {TARGET_COLD_FILL})", f"{name} warm s",
-                   f"÷ no-cache (≤ {TARGET_WARM})", f"{name} RSS MB"]
+                   f"÷ no-cache (≤ {TARGET_WARM})", f"{name} CPU ÷ (cold / warm)",
+                   f"{name} RSS MB"]
     _table(header, rows)
+    print("\nCPU ÷: the cold and warm runs' CPU time over the `--no-cache` run's.")
 
 
 def print_startup(startup: dict[str, list[Sample]]) -> None:
