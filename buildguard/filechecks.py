@@ -2,8 +2,9 @@
 unchanged and readable as sealed, and nothing else is in the bundle folder.
 
 Findings: ``FILE_MISSING`` (naming the layer whose whiteout removed it, where one did),
-``FILE_CHANGED``, ``FILE_MODE`` (a file others could read, or could execute, no longer can:
-the web server's worker would fail on it), ``FILE_EXTRA``; then, for the files that fail,
+``FILE_CHANGED``, ``FILE_MODE`` (a file others could read, or could execute, no longer can,
+or a folder above it shuts others out: the web server's worker would fail on it),
+``FILE_EXTRA``; then, for the files that fail,
 their age as evidence (``FILE_STALE``), except where the image's times are clamped by a
 reproducible build (at the epoch, or equal to the image's ``created``): those say nothing
 about age, and one ``TIMESTAMPS_CLAMPED`` note says so instead.
@@ -22,6 +23,7 @@ from buildguard.models import MANIFEST_NAME, BundleManifest
 CLAMP_WINDOW = 86_400
 """File times within a day of the epoch are clamps (``--timestamp 0``, SOURCE_DATE_EPOCH=0)."""
 _READ_OTHERS = 0o004
+_SEARCH_OTHERS = 0o001
 _EXEC_BITS = 0o111
 
 
@@ -40,6 +42,7 @@ def check_files(
     failing: list[tuple[str, TreeEntry]] = []
     listed: set[str] = set()
     compared = 0
+    reachable: dict[str, bool] = {}
     for item in manifest.files:
         try:
             relative = unescape(item.path)
@@ -71,6 +74,8 @@ def check_files(
             continue
         if item.type == "file":
             _check_mode(path, item.mode, entry, root, report)
+            if item.mode & _READ_OTHERS:
+                _check_folders(path, tree, root, report, reachable)
         if wrong_build:
             failing.append((path, entry))
 
@@ -110,6 +115,32 @@ def _check_mode(path: str, sealed: int, entry: TreeEntry, root: str, report: Rep
             f"it lost {' and '.join(lost)}; it was written by {report.layer_text(entry.layer)}",
             bundle=root, path=path, layer=entry.layer,
         )
+
+
+def _check_folders(
+    path: str, tree: Tree, root: str, report: Reporter, reachable: dict[str, bool]
+) -> None:
+    """A file others could read is still out of their reach when a folder above it lacks
+    search permission for others (``chmod 700`` of the bundle folder): say so once a folder.
+    Folders no entry wrote (implicit parents) have no mode to judge."""
+    folder = posixpath.dirname(path)
+    while folder not in reachable:
+        entry = tree.get(folder) if folder != "/" else None
+        ok = entry is None or entry.type != "dir" or bool(entry.mode & _SEARCH_OTHERS) or (
+            getattr(entry, "implicit", False)
+        )
+        reachable[folder] = ok
+        if not ok and entry is not None:
+            report.add(
+                "FILE_MODE",
+                f"{escape(folder)} has mode {entry.mode & 0o7777:04o} in the image: others "
+                f"cannot enter it, so a web server's worker cannot read the sealed files under "
+                f"it; it was written by {report.layer_text(entry.layer)}",
+                bundle=root, path=folder, layer=entry.layer,
+            )
+        if folder == "/":
+            break
+        folder = posixpath.dirname(folder)
 
 
 def _is_clamped(mtime: int, created: datetime | None) -> bool:

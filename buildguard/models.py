@@ -24,6 +24,8 @@ from buildguard.image.report import (
 from buildguard.live.report import LiveReport
 
 __all__ = [
+    "MANIFEST_MAX_BYTES",
+    "MANIFEST_MAX_FILES",
     "MANIFEST_NAME",
     "BundleManifest",
     "BundleResult",
@@ -44,15 +46,18 @@ __all__ = [
 
 MANIFEST_NAME = "buildguard-manifest.json"
 MANIFEST_MAX_FILES = 100_000
-"""The most files a bundle manifest may list: seal refuses more, verify reads no more."""
+"""seal refuses a bundle of more files; verify refuses a manifest that lists more."""
 MANIFEST_MAX_BYTES = 32 << 20
-"""The largest bundle manifest (bytes of JSON): seal refuses more, verify reads no more."""
+"""seal refuses a bundle whose manifest would be larger; verify refuses a larger one."""
 
 
 class FileEntry(FrozenModel):
     """One file of a source tree or a bundle, as found on disk."""
 
-    path: str = Field(description="POSIX path relative to the tree root.")
+    path: str = Field(
+        description="POSIX path relative to the tree root; bytes that are not UTF-8 are "
+        "written \\xNN and a backslash is doubled."
+    )
     type: Literal["file", "symlink"] = "file"
     sha256: Sha256Hex = Field(
         description="Digest of the content (of the link target string for a symlink)."
@@ -61,7 +66,9 @@ class FileEntry(FrozenModel):
     mode: int = Field(ge=0, description="Permission bits (st_mode & 0o7777).")
     mtime: UtcTime
     media_type: str | None = Field(
-        default=None, description="Sniffed by libmagic; informational only."
+        default=None,
+        description="In a bundle manifest, from the file's extension, else sniffed by "
+        "libmagic; informational only. Records leave it null.",
     )
     link_target: str | None = None
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shlex
 import shutil
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pathspec
-
-from buildguard._internal.files import atomic_write, read_entry
+from buildguard._internal.files import atomic_write
+from buildguard._internal.jsondoc import document
+from buildguard._internal.pathescape import decode_name, escape, unescape
+from buildguard._internal.scan import Options, Scan, digest_line, digest_of_lines, scan
+from buildguard._internal.walk import as_text, walk_sources
 from buildguard.errors import UsageError
 from buildguard.models import FileEntry, Record
 from buildguard.recordfile import DEFAULT_RECORD, load_record
@@ -30,88 +32,23 @@ ENV_NAMES = (
 )
 _DIGEST_DOMAIN = b"buildguard-source-digest-v1\n"
 
-_Spec = tuple[str, pathspec.GitIgnoreSpec]
-
-
 def source_digest(files: Iterable[FileEntry]) -> str:
-    """The digest of a tree: paths, types, exec bits and contents; never mtimes or order."""
-    digest = hashlib.sha256(_DIGEST_DOMAIN)
-    for entry in sorted(files, key=lambda e: e.path.encode("utf-8")):
-        executable = entry.type == "file" and bool(entry.mode & 0o111)
-        line = f"{entry.type}\0{entry.path}\0{'x' if executable else '-'}\0{entry.sha256}\n"
-        digest.update(line.encode("utf-8"))
-    return f"sha256:{digest.hexdigest()}"
+    """The digest of a tree: paths, types, exec bits and contents; never mtimes or order.
 
-
-def _ignored(rel: str, is_dir: bool, specs: Sequence[_Spec]) -> bool:
-    """Git's rule: the deepest .gitignore with a matching pattern decides; the last wins."""
-    verdict: bool | None = None
-    for base, spec in specs:
-        if base and not rel.startswith(base):
-            continue
-        sub = rel[len(base) :] + ("/" if is_dir else "")
-        result = spec.check_file(sub)
-        if result.include is not None:
-            verdict = result.include
-    return bool(verdict)
-
-
-def _read_gitignore(path: Path) -> pathspec.GitIgnoreSpec | None:
-    try:
-        if path.is_symlink() or not path.is_file():
-            return None
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    return pathspec.GitIgnoreSpec.from_lines(lines)
-
-
-def walk_sources(
-    root: Path, excludes: Sequence[str]
-) -> Iterator[tuple[str, Path, os.stat_result]]:
-    """Yield ``(relative posix path, path, lstat)`` of every regular file and symlink kept.
-
-    ``.gitignore`` files apply as git applies them; ``excludes`` (gitignore patterns relative
-    to ``root``) apply last. Symlinks are yielded as links and never followed.
+    One line per entry, ``type NUL name NUL x-or-dash NUL content-sha256``, sorted by the
+    name's real bytes (``FileEntry.path`` holds the escaped form, see
+    :mod:`buildguard._internal.pathescape`).
     """
-    exclude_spec: _Spec = ("", pathspec.GitIgnoreSpec.from_lines(list(excludes)))
-    stack: list[tuple[str, Path, tuple[_Spec, ...]]] = [("", root, ())]
-    while stack:
-        rel_dir, directory, specs = stack.pop()
-        own = _read_gitignore(directory / ".gitignore")
-        if own is not None:
-            specs = (*specs, (rel_dir, own))
-        active = (*specs, exclude_spec)
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError as exc:
-            raise UsageError(
-                f"cannot list source folder {directory}: {exc.strerror}",
-                hint="check the permissions of the source tree",
-            ) from exc
-        for item in entries:
-            rel = f"{rel_dir}{item.name}"
-            try:
-                rel.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise UsageError(
-                    f"source file name is not valid UTF-8: {item.path!r}",
-                    hint="rename the file, or exclude it with --exclude",
-                ) from exc
-            is_dir = item.is_dir(follow_symlinks=False)
-            if _ignored(rel, is_dir, active):
-                continue
-            if is_dir:
-                stack.append((f"{rel}/", Path(item.path), specs))
-            elif item.is_file(follow_symlinks=False) or item.is_symlink():
-                yield rel, Path(item.path), item.stat(follow_symlinks=False)
+    lines = [digest_line(e.type, unescape(e.path), e.mode, e.sha256) for e in files]
+    return digest_of_lines(_DIGEST_DOMAIN, lines)
 
 
 def _check_build_id(build_id: str) -> str:
     if not build_id:
         raise UsageError(
             "no build id: pass --build-id or set $BUILD_ID",
-            hint="Cloud Build sets $BUILD_ID for every step; elsewhere use your CI's run id",
+            hint="in Cloud Build pass it to the step (env: [BUILD_ID=$BUILD_ID], or options: "
+            "automapSubstitutions: true); elsewhere use your CI's run id",
         )
     if len(build_id) > 256 or any(c.isspace() or not c.isprintable() for c in build_id):
         raise UsageError(
@@ -175,27 +112,35 @@ def _clean(targets: Sequence[Path], source: Path) -> list[str]:
                     f"could not clean {target}: {exc.strerror}",
                     hint="check the folder's permissions",
                 ) from exc
-        cleaned.append(str(resolved))
+        cleaned.append(as_text(resolved))
     return cleaned
 
 
-def record(
-    source_dir: str | os.PathLike[str] = ".",
-    *,
-    out: str | os.PathLike[str] | None = DEFAULT_RECORD,
-    build_id: str | None = None,
-    commit: str | None = None,
-    clean: Sequence[str | os.PathLike[str]] = (),
-    excludes: Sequence[str] = (),
-    env_file: str | os.PathLike[str] | None = DEFAULT_ENV_FILE,
-    environ: Mapping[str, str] | None = None,
-) -> Record:
-    """Hash ``source_dir`` and capture the build id, commit and start time.
+@dataclass(frozen=True)
+class RecordSummary:
+    """What :func:`write_record` wrote, without the per-file list (which is in the file)."""
 
-    Paths are relative to the current directory. ``clean`` folders are removed first and are
-    never hashed. Writes the record to ``out`` and the build env file to ``env_file`` (either
-    may be ``None`` to skip writing). Raises :class:`UsageError` for bad input.
-    """
+    build_id: str
+    commit: str | None
+    source_root: str
+    source_digest: str
+    cleaned: tuple[str, ...]
+    warnings: tuple[str, ...]
+    file_count: int
+
+
+def _scan(
+    source_dir: str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str] | None,
+    build_id: str | None,
+    commit: str | None,
+    clean: Sequence[str | os.PathLike[str]],
+    excludes: Sequence[str],
+    env_file: str | os.PathLike[str] | None,
+    environ: Mapping[str, str] | None,
+) -> tuple[Record, Scan]:
+    """Check the inputs, clean, hash: the record without its files, and its file list."""
     env = os.environ if environ is None else environ
     started_at = datetime.now(UTC)
     build_id = _check_build_id(build_id or env.get("BUILD_ID", ""))
@@ -220,28 +165,90 @@ def record(
         resolved = Path(extra).resolve()
         if resolved.is_relative_to(source) and resolved != source:
             # anchored, so only this exact path is excluded
-            all_excludes.append("/" + resolved.relative_to(source).as_posix())
+            relative = decode_name(os.fsencode(resolved.relative_to(source).as_posix()))
+            all_excludes.append("/" + relative)
     all_excludes.extend(excludes)
 
-    files = tuple(
-        read_entry(path, rel, st).entry for rel, path, st in walk_sources(source, all_excludes)
-    )
-    result = Record(
+    scanned = scan(source, walk_sources(source, all_excludes), Options("source", digest_lines=True))
+    header = Record(
         build_id=build_id,
         commit=commit,
         started_at=started_at,
-        source_root=str(source),
-        source_digest=source_digest(files),
+        source_root=as_text(source),
+        source_digest=digest_of_lines(_DIGEST_DOMAIN, scanned.lines),
         cleaned=tuple(cleaned),
-        excludes=tuple(all_excludes),
-        files=files,
+        excludes=tuple(escape(pattern) for pattern in all_excludes),
+        files=(),
         warnings=tuple(warnings),
     )
+    return header, scanned
+
+
+def _write(
+    header: Record,
+    scanned: Scan,
+    out: str | os.PathLike[str] | None,
+    env_file: str | os.PathLike[str] | None,
+) -> None:
     if out is not None:
-        atomic_write(Path(out), (result.model_dump_json(indent=2) + "\n").encode("utf-8"))
+        atomic_write(Path(out), document(header, "files", scanned.parts))
     if env_file is not None:
-        atomic_write(Path(env_file), render_env_file(result).encode("utf-8"))
-    return result
+        atomic_write(Path(env_file), render_env_file(header).encode("utf-8"))
+
+
+def record(
+    source_dir: str | os.PathLike[str] = ".",
+    *,
+    out: str | os.PathLike[str] | None = DEFAULT_RECORD,
+    build_id: str | None = None,
+    commit: str | None = None,
+    clean: Sequence[str | os.PathLike[str]] = (),
+    excludes: Sequence[str] = (),
+    env_file: str | os.PathLike[str] | None = DEFAULT_ENV_FILE,
+    environ: Mapping[str, str] | None = None,
+) -> Record:
+    """Hash ``source_dir`` and capture the build id, commit and start time.
+
+    Paths are relative to the current directory. ``clean`` folders are removed first and are
+    never hashed. Writes the record to ``out`` and the build env file to ``env_file`` (either
+    may be ``None`` to skip writing). Raises :class:`UsageError` for bad input.
+    """
+    header, scanned = _scan(
+        source_dir, out=out, build_id=build_id, commit=commit, clean=clean,
+        excludes=excludes, env_file=env_file, environ=environ,
+    )
+    _write(header, scanned, out, env_file)
+    # the model of exactly the bytes written (or that would have been)
+    return Record.model_validate_json(b"".join(document(header, "files", scanned.parts)))
+
+
+def write_record(
+    source_dir: str | os.PathLike[str] = ".",
+    *,
+    out: str | os.PathLike[str] | None = DEFAULT_RECORD,
+    build_id: str | None = None,
+    commit: str | None = None,
+    clean: Sequence[str | os.PathLike[str]] = (),
+    excludes: Sequence[str] = (),
+    env_file: str | os.PathLike[str] | None = DEFAULT_ENV_FILE,
+    environ: Mapping[str, str] | None = None,
+) -> RecordSummary:
+    """:func:`record` without building a model per file: the same files written, a summary
+    returned (the command line's way; a 50,000-file record as models would take ~45 MB)."""
+    header, scanned = _scan(
+        source_dir, out=out, build_id=build_id, commit=commit, clean=clean,
+        excludes=excludes, env_file=env_file, environ=environ,
+    )
+    _write(header, scanned, out, env_file)
+    return RecordSummary(
+        build_id=header.build_id,
+        commit=header.commit,
+        source_root=header.source_root,
+        source_digest=header.source_digest,
+        cleaned=header.cleaned,
+        warnings=header.warnings,
+        file_count=scanned.entries,
+    )
 
 
 def build_env(rec: Record) -> dict[str, str]:

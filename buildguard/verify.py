@@ -60,7 +60,8 @@ def _expectations(
         raise UsageError(
             "no expected build id: pass --expect-build-id, set $BUILD_ID, or run verify "
             "where this build's .buildguard/record.json is",
-            hint="in Cloud Build, $BUILD_ID is set for every step",
+            hint="in Cloud Build pass it to the step: env: [BUILD_ID=$BUILD_ID], or options: "
+            "automapSubstitutions: true",
         )
     commit = expect_commit or env.get("COMMIT_SHA") or (rec.commit if rec else None)
     expect = Expectations(

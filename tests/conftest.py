@@ -13,6 +13,13 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from cloudbuild_fixtures import (
+    cloudbuild,
+    cloudbuild_dockerd,
+    cloudbuild_registry,
+    local_images,
+    step_images,
+)
 from services import (
     AuthRegistry,
     Dockerd,
@@ -25,7 +32,12 @@ from services import (
 )
 from viteapp import install_app
 
-SERVICE_FIXTURES = frozenset({"dockerd", "base_image", "registry", "auth_registry"})
+__all__ = ["cloudbuild", "cloudbuild_dockerd", "cloudbuild_registry", "local_images",
+           "step_images"]
+
+SERVICE_FIXTURES = frozenset({"dockerd", "base_image", "registry", "auth_registry",
+                              "cloudbuild_dockerd", "cloudbuild_registry", "local_images",
+                              "cloudbuild", "step_images"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

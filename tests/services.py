@@ -233,8 +233,16 @@ def _pick_docker_cli(env: Mapping[str, str]) -> tuple[str, list[str]]:
 
 
 @contextlib.contextmanager
-def start_dockerd(timeout: float = DOCKERD_START_TIMEOUT) -> Iterator[Dockerd]:
-    """Start a rootful dockerd (vfs, no bridge, no iptables) in a short /tmp dir."""
+def start_dockerd(
+    timeout: float = DOCKERD_START_TIMEOUT,
+    storage_driver: str = "vfs",
+    data_tmpfs_size: str | None = None,
+) -> Iterator[Dockerd]:
+    """Start a rootful dockerd (vfs unless told, no bridge, no iptables) in a short /tmp dir.
+
+    With ``data_tmpfs_size`` (e.g. ``"6g"``) its data root is a tmpfs of that size: no disk
+    writes, and removing it at the end is an unmount instead of deleting every file.
+    """
     dockerd_bin = require_binary("dockerd", "docker.io")
     if not _docker_cli_candidates():
         raise ServiceError("docker CLI not found; install it with `apt-get install -y docker.io`")
@@ -245,9 +253,17 @@ def start_dockerd(timeout: float = DOCKERD_START_TIMEOUT) -> Iterator[Dockerd]:
     host = f"unix://{sock}"
     config_dir = root / "config"
     config_dir.mkdir()
+    if data_tmpfs_size is not None:
+        (root / "root").mkdir()
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={data_tmpfs_size},mode=0710", "tmpfs",
+             str(root / "root")], capture_output=True, text=True, check=False)
+        if mounted.returncode != 0:
+            remove_tree(root)
+            raise ServiceError(f"cannot mount a tmpfs for dockerd: {mounted.stderr.strip()}")
     cmd = [
         dockerd_bin,
-        "--storage-driver", "vfs",
+        "--storage-driver", storage_driver,
         "--iptables=false",
         "--ip6tables=false",
         "--bridge=none",

@@ -48,7 +48,7 @@ def sealed(files: dict[str, bytes], build_id: str = "build-now", commit: str = "
     raw = manifest.model_dump_json().encode()
     mtime = int((at + timedelta(seconds=30)).timestamp())
     tree = {f"/app/dist/{p}": Entry("file", len(d), sha(d), mtime, 1) for p, d in files.items()}
-    tree["/app/dist"] = Entry("dir", 0, None, mtime, 1)
+    tree["/app/dist"] = Entry("dir", 0, None, mtime, 1, mode=0o755)
     tree["/app/dist/buildguard-manifest.json"] = Entry("file", len(raw), sha(raw), mtime, 1)
     return tree, {"/app/dist/buildguard-manifest.json": raw}, manifest
 
@@ -71,7 +71,8 @@ def test_fresh_bundle_passes() -> None:
 
 def test_reproducible_timestamps_do_not_fail_matching_content() -> None:
     tree, raw, _ = sealed(FILES)
-    clamped = {p: Entry(e.type, e.size, e.sha256, 0, e.layer) for p, e in tree.items()}
+    clamped = {p: Entry(e.type, e.size, e.sha256, 0, e.layer, mode=e.mode)
+               for p, e in tree.items()}
     _, findings, _ = check_image(clamped, raw, LAYERS, EXPECT)
     assert codes(findings) == []
 
@@ -170,7 +171,8 @@ def test_two_bundles_only_the_stale_one_fails() -> None:
 def _stale_bundle_with_times(mtime: int) -> list:  # type: ignore[type-arg]
     old = STARTED - timedelta(hours=3)
     tree, raw, _ = sealed(FILES, build_id="build-old", at=old)
-    clamped = {p: Entry(e.type, e.size, e.sha256, mtime, e.layer) for p, e in tree.items()}
+    clamped = {p: Entry(e.type, e.size, e.sha256, mtime, e.layer, mode=e.mode)
+               for p, e in tree.items()}
     _, findings, _ = check_image(clamped, raw, LAYERS, EXPECT)
     return findings
 
@@ -190,7 +192,8 @@ def test_time_equal_to_image_created_is_a_clamp() -> None:
     old = STARTED - timedelta(hours=3)
     tree, raw, _ = sealed(FILES, build_id="build-old", at=old)
     stamp = int(created.timestamp())
-    tree = {p: Entry(e.type, e.size, e.sha256, stamp, e.layer) for p, e in tree.items()}
+    tree = {p: Entry(e.type, e.size, e.sha256, stamp, e.layer, mode=e.mode)
+            for p, e in tree.items()}
     expect = Expectations("build-now", "c1", SOURCE, STARTED, image_created=created)
     _, findings, _ = check_image(tree, raw, LAYERS, expect)
     assert not [f for f in findings if f.code == "FILE_STALE"]
@@ -266,3 +269,16 @@ def test_a_manifest_over_the_byte_cap_is_invalid() -> None:
     tree[path] = Entry("file", MANIFEST_MAX_BYTES + 1, None, 0, 1)
     _, findings, _ = check_image(tree, {path: None}, LAYERS, EXPECT)
     assert codes(findings) == ["MANIFEST_INVALID"] and "over the 32 MiB cap" in findings[0].message
+
+
+def test_a_folder_that_shuts_others_out_is_a_finding_once() -> None:
+    tree, raw, _ = sealed(FILES)
+    tree["/app"] = Entry("dir", 0, None, 0, 0, mode=0o755)
+    tree["/app/dist"] = Entry("dir", 0, None, 0, 2, mode=0o700)
+    _, findings, _ = check_image(tree, raw, LAYERS, EXPECT)
+    modes = [f for f in findings if f.code == "FILE_MODE"]
+    assert [f.path for f in modes] == ["/app/dist"] and modes[0].layer == 2
+    assert "0700" in modes[0].message and "cannot enter it" in modes[0].message
+    tree["/app/dist"] = Entry("dir", 0, None, 0, 2, mode=0o711)
+    _, findings, _ = check_image(tree, raw, LAYERS, EXPECT)
+    assert codes(findings) == [], "search permission is enough to serve the files"

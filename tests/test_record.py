@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from clitools import buildguard_cli
 
 import buildguard
 from buildguard.errors import UsageError
@@ -213,3 +215,67 @@ def test_record_file_round_trips_and_is_strict(tree: Path, tmp_path: Path) -> No
     assert Record.model_validate_json(out.read_bytes()) == rec
     assert rec.started_at.utcoffset() is not None
     assert '"started_at": "' in out.read_text() and 'Z"' in out.read_text()
+
+
+def test_digest_is_pinned_to_the_value_of_the_first_release(tmp_path: Path) -> None:
+    """Computed by the code before the speed work (commit 7c00826); it must never move."""
+    root = tmp_path / "app"
+    files = {
+        "index.html": (b"<html></html>\n", 0o644),
+        "src/main.js": (b"console.log('hi')\n", 0o644),
+        "src/run.sh": (b"#!/bin/sh\n", 0o755),
+        "public/café.txt": (b"\xe9", 0o600),
+        "empty": (b"", 0o644),
+    }
+    for name, (data, mode) in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        path.chmod(mode)
+    (root / "link.js").symlink_to("src/main.js")
+    assert digest_of(root) == (
+        "sha256:e9bb91ae4f6cebc80b94a186c5a2ddde5c2f3c37ca2b56ae6e94c82fe45aa5be"
+    )
+
+
+def _by_hand(entries: list[tuple[bytes, str, bool, bytes]]) -> str:
+    digest = hashlib.sha256(b"buildguard-source-digest-v1\n")
+    for name, kind, executable, content in sorted(entries):
+        sha = hashlib.sha256(content).hexdigest().encode()
+        digest.update(b"%s\0%s\0%s\0%s\n" % (kind.encode(), name, b"x" if executable else b"-",
+                                             sha))
+    return f"sha256:{digest.hexdigest()}"
+
+
+def test_names_that_are_not_utf8_are_written_escaped_and_digested_by_their_bytes(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "app"
+    raw = os.fsencode(root)
+    os.makedirs(raw + b"/d\xff")
+    contents = {b"caf\xe9.js": b"latin-1 name", b"a\\b.js": b"a backslash",
+                b"x\\xff": b"looks escaped", b"d\xff/in.js": b"in a folder"}
+    for name, data in contents.items():
+        with open(raw + b"/" + name, "wb") as handle:
+            handle.write(data)
+    os.symlink(b"caf\xe9.js", raw + b"/link\xff")
+    out = tmp_path / "record.json"
+    rec = buildguard.record(root, out=out, env_file=None, environ=ENV)
+    by_path = {f.path: f for f in rec.files}
+    assert set(by_path) == {"caf\\xe9.js", "a\\\\b.js", "x\\\\xff", "d\\xff/in.js", "link\\xff"}
+    assert by_path["link\\xff"].link_target == "caf\\xe9.js"
+    assert load_record(out) == rec, "the file is valid JSON and reads back the same"
+    expected = _by_hand([(name, "file", False, data) for name, data in contents.items()]
+                        + [(b"link\xff", "symlink", False, b"caf\xe9.js")])
+    assert rec.source_digest == expected
+    assert source_digest(rec.files) == expected
+
+
+def test_record_cli_with_a_name_that_is_not_utf8(tmp_path: Path) -> None:
+    root = tmp_path / "app"
+    root.mkdir()
+    with open(os.fsencode(root) + b"/caf\xe9.js", "wb") as handle:
+        handle.write(b"x")
+    done = buildguard_cli("record", ".", cwd=root, env=ENV)
+    assert done.returncode == 0, done.stderr
+    assert "caf\\\\xe9.js" in (root / ".buildguard/record.json").read_text()

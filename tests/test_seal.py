@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import buildguard
 from buildguard.errors import RecordReadError, SealRefused, UsageError
-from buildguard.models import MANIFEST_NAME, BundleManifest
+from buildguard.models import (
+    MANIFEST_MAX_BYTES,
+    MANIFEST_MAX_FILES,
+    MANIFEST_NAME,
+    BundleManifest,
+)
 
 BUILD_ID = "build-7f3a9c"
 HOURS_AGO_3 = 3 * 3600 + 5 * 60
@@ -185,3 +193,102 @@ def test_symlinks_in_the_bundle_are_sealed_as_links(app: Path) -> None:
     manifest = buildguard.seal("dist")
     link = next(f for f in manifest.files if f.path == "latest.js")
     assert link.type == "symlink" and link.link_target == "assets/index.js"
+
+
+def _write_raw(path: bytes, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
+def test_names_that_are_not_utf8_are_sealed_escaped(app: Path) -> None:
+    do_record()
+    fake_build(app)
+    dist = os.fsencode(app / "dist")
+    os.mkdir(dist + b"/caf\xe9")
+    _write_raw(dist + b"/caf\xe9/chunk\xff.js", f'id="{BUILD_ID}"'.encode())
+    _write_raw(dist + b"/a\\b.css", b"body{}")
+    manifest = buildguard.seal("dist")
+    paths = {f.path for f in manifest.files}
+    assert {"caf\\xe9/chunk\\xff.js", "a\\\\b.css"} <= paths
+    assert "caf\\xe9/chunk\\xff.js" in manifest.canary_files
+    on_disk = BundleManifest.model_validate_json((app / "dist" / MANIFEST_NAME).read_bytes())
+    assert on_disk == manifest
+
+
+def test_exemption_compares_the_sealed_folder_exactly(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder sealed is `out\\xff` (a byte that is not UTF-8); its neighbour `out\\\\xff`
+    (backslash, x, f, f) is a real source folder. Record entries under the sealed folder
+    never vouch for it; entries under the neighbour do."""
+    root = tmp_path / "app"
+    raw = os.fsencode(root)
+    os.makedirs(raw + b"/out\xff")
+    os.makedirs(raw + b"/out\\xff")
+    _write_raw(raw + b"/out\xff/stale.js", b"left from the last build")
+    _write_raw(raw + b"/out\\xff/robots.txt", b"User-agent: *\n")
+    for name in (b"/out\xff/stale.js", b"/out\\xff/robots.txt"):
+        age(Path(os.fsdecode(raw + name)), HOURS_AGO_3)
+    monkeypatch.chdir(root)
+    rec = buildguard.record(".", environ={"BUILD_ID": BUILD_ID})
+    assert {"out\\xff/stale.js", "out\\\\xff/robots.txt"} <= {f.path for f in rec.files}
+    dist = os.fsdecode(raw + b"/out\xff")
+    _write_raw(raw + b"/out\xff/copied.txt", b"User-agent: *\n")
+    age(Path(os.fsdecode(raw + b"/out\xff/copied.txt")), HOURS_AGO_3)
+    with pytest.raises(SealRefused) as caught:
+        buildguard.seal(dist, canary=False)
+    problems = "\n".join(caught.value.problems)
+    assert "stale: stale.js" in problems, "its own old copy in the record does not vouch"
+    assert "copied.txt" not in problems, "a copy of the neighbour's source is exempt"
+
+
+@pytest.fixture
+def roomy_dir(tmp_path: Path) -> Iterator[Path]:
+    """A folder on tmpfs when there is one: 100,000 names there take ~1 s, not ~10-80 s."""
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield tmp_path
+        return
+    made = Path(tempfile.mkdtemp(prefix="bg-test-", dir=shm))
+    try:
+        yield made
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
+
+
+def test_bundle_of_more_files_than_the_cap_is_refused(app: Path, roomy_dir: Path) -> None:
+    do_record()
+    dist = roomy_dir / "dist"
+    fake_build(roomy_dir)
+    raw = os.fsencode(dist)
+    os.close(os.open(raw + b"/empty", os.O_CREAT | os.O_WRONLY, 0o644))
+    for d in range(101):
+        os.mkdir(raw + b"/f%03d" % d)
+        for i in range(991):  # hard links: one inode, so cheap even on a busy disk
+            os.link(raw + b"/empty", raw + b"/f%03d/%d.txt" % (d, i))
+    count = 4 + 101 * 991
+    assert count > MANIFEST_MAX_FILES
+    with pytest.raises(SealRefused) as caught:
+        buildguard.seal(dist)
+    assert f"{count:,} files" in caught.value.message
+    assert f"{MANIFEST_MAX_FILES:,} files" in caught.value.message
+    assert not (dist / MANIFEST_NAME).exists()
+
+
+def test_manifest_larger_than_the_cap_is_refused(app: Path) -> None:
+    do_record()
+    fake_build(app)
+    # 14 nested folders named by 250 control characters, each 6 bytes of JSON (\u0001)
+    deep = os.fsencode(app / "dist") + (b"/" + b"\x01" * 250) * 14
+    os.makedirs(deep)
+    names = 1700
+    for i in range(names):
+        os.close(os.open(deep + b"/%05d.js" % i, os.O_CREAT | os.O_WRONLY, 0o644))
+    assert names < MANIFEST_MAX_FILES
+    with pytest.raises(SealRefused) as caught:
+        buildguard.seal("dist")
+    message = caught.value.message
+    assert f"{names + 3:,} files in " in message and "bytes of JSON" in message
+    json_bytes = int(message.split(" files in ")[1].split(" bytes")[0].replace(",", ""))
+    assert json_bytes > MANIFEST_MAX_BYTES
+    assert f"{MANIFEST_MAX_BYTES >> 20} MiB" in message
+    assert not (app / "dist" / MANIFEST_NAME).exists()

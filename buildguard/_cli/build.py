@@ -10,9 +10,9 @@ from buildguard._cli.common import out, verbosity_options, warn
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from buildguard.record import record
+    from buildguard.record import write_record
 
-    rec = record(
+    rec = write_record(
         args.source_dir,
         out=args.out,
         build_id=args.build_id,
@@ -25,7 +25,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
         warn(warning)
     stream = out(args)
     print(
-        f"recorded {len(rec.files)} source files of {rec.source_root}\n"
+        f"recorded {rec.file_count} source files of {rec.source_root}\n"
         f"  build id:      {rec.build_id}\n"
         f"  commit:        {rec.commit or '(unknown)'}\n"
         f"  source digest: {rec.source_digest}\n"

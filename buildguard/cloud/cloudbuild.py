@@ -65,7 +65,8 @@ def default_project(project: str | None, environ: Mapping[str, str]) -> str:
     raise UsageError(
         "no project for --from-build: pass --project, or set $PROJECT_ID or "
         "$GOOGLE_CLOUD_PROJECT" + (f" ({'; '.join(notes)})" if notes else ""),
-        hint="in Cloud Build, $PROJECT_ID is set for every step",
+        hint="in Cloud Build pass it to the step: env: [PROJECT_ID=$PROJECT_ID], or options: "
+        "automapSubstitutions: true",
     )
 
 

@@ -15,7 +15,9 @@ Per entry, in tar order (``docs/decisions.md``, "Applying a layer"):
 4. A hard link takes its target's content as it is at that point; the target must be a
    regular file with the same mode and owner, and must not be the link itself.
 5. A PAX global header is no file, but the extractors remove whatever its name names: it is
-   accepted only where that name is free.
+   accepted only where that name is free (never for the root: dockerd then fails).
+6. A path named twice in one layer is refused (dockerd refuses the layer, containerd takes
+   the last).
 
 Names with ``..``, names of the root that are not directories, whiteout-named directories
 and aufs metadata (``.wh..wh.*``) are refused with :class:`HostileImage` naming the layer.
@@ -87,7 +89,7 @@ class FileTree(TreeStore):
 
     def _apply(self, path: str, kind: int, ref: int, index: LayerIndex, row: int) -> None:
         if path == "/":
-            if kind not in (li.DIR, li.GLOBAL):
+            if kind != li.DIR:  # a 'g' header too: dockerd RemoveAll()s what it names
                 raise self._hostile(f"a {li.KIND_NAMES[kind]} entry names the image root")
             self._once(path)
             return

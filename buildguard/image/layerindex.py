@@ -82,9 +82,9 @@ class LayerIndex:
     def __init__(self) -> None:
         self.paths: list[str] = []
         self._kind = _int_column("B")
-        self._size = _int_column("q")
+        self._size = _int_column("I")
         self._mode = _int_column("H")
-        self._mtime = _int_column("q")
+        self._mtime = _int_column("I")
         self._uid = _int_column("I")
         self._gid = _int_column("I")
         self._hash_at = _int_column("i")
@@ -115,13 +115,15 @@ class LayerIndex:
         row = len(self.paths)
         self.paths.append(path)
         self._kind.append(kind)
-        self._size.append(size)
         self._mode.append(mode & 0o7777)
-        self._mtime.append(mtime)
-        if 0 <= uid < _U32 and 0 <= gid < _U32:
+        if 0 <= uid < _U32 and 0 <= gid < _U32 and 0 <= size < _U32 and 0 <= mtime < _U32:
+            self._size.append(size)
+            self._mtime.append(mtime)
             self._uid.append(uid)
             self._gid.append(gid)
-        else:
+        else:  # a big file, a time before 1970 or after 2106, a huge id: widen that column
+            self._size = self._put_id(self._size, size)
+            self._mtime = self._put_id(self._mtime, mtime)
             self._uid = self._put_id(self._uid, uid)
             self._gid = self._put_id(self._gid, gid)
         self._hash_at.append(-1)
@@ -131,7 +133,9 @@ class LayerIndex:
 
     @staticmethod
     def _put_id(column: array[int], value: int) -> array[int]:
-        if column.typecode == "I" and not 0 <= value < _U32:  # e.g. a negative or huge id
+        """Append to a column of 32-bit unsigned values, widened to 64-bit signed once a
+        value needs it (sizes, times and ids are mostly small: half the memory)."""
+        if column.typecode == "I" and not 0 <= value < _U32:
             column = array("q", column)  # a negative or huge id: widen once, keep going
         column.append(value)
         return column

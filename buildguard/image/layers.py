@@ -29,7 +29,7 @@ from buildguard.image.layerindex import LayerIndex
 from buildguard.image.tarwalk import TarWalker, Want
 from buildguard.image.verified import VerifyingReader
 
-QUEUE_DEPTH = 8
+QUEUE_DEPTH = 4
 
 
 @dataclass

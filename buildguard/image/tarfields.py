@@ -145,11 +145,15 @@ def parse_pax(data: bytes) -> dict[bytes, bytes]:
 def checksum_ok(header: bytes) -> bool:
     """Go's ``getFormat`` check: the stored checksum (octal) equals the unsigned or signed
     sum of the header with the checksum field read as eight spaces."""
-    try:
-        stored = parse_octal(header[148:156])
-    except HeaderError:
-        return False
     field = header[148:156]
+    plain = _PLAIN.fullmatch(field)
+    if plain is not None:
+        stored = int(plain[1], 8)
+    else:
+        try:
+            stored = parse_octal(field)
+        except HeaderError:
+            return False
     unsigned = byte_sum(header) - sum(field) + 8 * 32
     if stored == unsigned:
         return True
@@ -161,7 +165,8 @@ def checksum_ok(header: bytes) -> bool:
 def byte_sum(block: bytes) -> int:
     """The sum of a 512-byte block's bytes, in C: adler32's low half is (1 + sum) mod 65521,
     and each 256-byte half sums to at most 65280, so it is exact there (~10x ``sum()``)."""
-    return (zlib.adler32(block[:256]) & 0xFFFF) + (zlib.adler32(block[256:]) & 0xFFFF) - 2
+    view = memoryview(block)
+    return (zlib.adler32(view[:256]) & 0xFFFF) + (zlib.adler32(view[256:]) & 0xFFFF) - 2
 
 
 def header_format(header: bytes) -> str:
@@ -206,32 +211,26 @@ def _gnu_times_invalid(header: bytes) -> bool:
     return False
 
 
-_PLAIN_NUMBERS = re.compile(
-    rb"0*([0-7]{1,7})[\x00 ]+0*([0-7]{1,7})[\x00 ]+0*([0-7]{1,7})[\x00 ]+"
-    rb"0*([0-7]{1,11})[\x00 ]+0*([0-7]{1,11})[\x00 ]+"
-)
-"""Mode, uid, gid, size and mtime (bytes 100:148) as every common writer puts them: zero-
-padded octal, each field ended by NULs or spaces. Matched at the field boundaries only, so
-a match means exactly what Go's ``parseOctal`` reads; anything else takes the full path."""
+_PLAIN = re.compile(rb"[ \x00]*([0-7]+)[ \x00]*")
+"""A numeric field as every common writer puts it: octal digits between spaces and NULs.
+A full match is exactly what Go's ``parseOctal`` reads (its trim, then digits); anything
+else (a NUL inside, base-256, stray bytes) takes the full path."""
 _PLAIN_DEVICES = frozenset({bytes(16), b"0000000\x000000000\x00", b"0000000 0000000 ",
                             b"       \x00       \x00"})
 
 
-def _fields_aligned(match: re.Match[bytes]) -> bool:
-    """Each group ends inside its own field (8, 8, 8, 12, 12 bytes from 100)."""
-    return (match.end(1) <= 108 and match.start(2) >= 108 and match.end(2) <= 116
-            and match.start(3) >= 116 and match.end(3) <= 124 and match.start(4) >= 124
-            and match.end(4) <= 136 and match.start(5) >= 136)
+def fast_octal(field: bytes) -> int:
+    """:func:`parse_numeric`, with one compiled match for the usual case."""
+    plain = _PLAIN.fullmatch(field)
+    return int(plain[1], 8) if plain is not None else parse_numeric(field)
 
 
 def header_numbers(header: bytes, fmt: str) -> tuple[int, int, int, int, int]:
     """(size, mode, uid, gid, mtime), checking every numeric field Go parses."""
-    plain = _PLAIN_NUMBERS.fullmatch(header, 100, 148)
-    if plain is not None and _fields_aligned(plain) and (
-        fmt == FORMAT_V7 or (fmt != FORMAT_STAR and header[329:345] in _PLAIN_DEVICES)
-    ):
-        mode, uid, gid, size, mtime = (int(group, 8) for group in plain.groups())
-        return size, mode, uid, gid, mtime
+    if fmt == FORMAT_V7 or (fmt != FORMAT_STAR and header[329:345] in _PLAIN_DEVICES):
+        return (fast_octal(header[124:136]), fast_octal(header[100:108]),
+                fast_octal(header[108:116]), fast_octal(header[116:124]),
+                fast_octal(header[136:148]))
     size = parse_numeric(header[124:136])
     mode = parse_numeric(header[100:108])
     uid = parse_numeric(header[108:116])

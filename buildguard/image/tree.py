@@ -8,7 +8,9 @@ flattening is made of; the rules of applying a layer live in ``flatten.py``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import itertools
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -68,6 +70,7 @@ class TreeStore:
         """path → ``layer << 33 | row << 1 | is-a-directory``, or ``-1 - layer`` for an
         implicit directory (one small int per path; the entry itself is made on demand)."""
         self._sorted: SortedList | None = None
+        self._frozen: list[str] | None = None
         self._links: dict[str, int] = {}
         """hard link path → the reference of the file row whose content it shares."""
         self._deleted: dict[str, int] = {}
@@ -91,22 +94,25 @@ class TreeStore:
         return None if ref is None else self._entry(path, ref)
 
     def paths(self) -> list[str]:
-        return list(self._index())
+        return list(self._listing())
 
     def __iter__(self) -> Iterator[TreeEntry]:
-        for path in self._index():
+        for path in self._listing():
             yield self._entry(path, self._refs[path])
 
     def under_paths(self, prefix: str) -> Iterator[str]:
         """Paths at or below ``prefix`` (an absolute path), sorted."""
         root = prefix.rstrip("/") or "/"
-        index = self._index()
+        listing = self._listing()
         if root == "/":
-            yield from index
+            yield from listing
             return
         if root in self._refs:
             yield root
-        yield from index.irange(root + "/", root + "0", inclusive=(True, False))
+        # paths under ROOT/ sort between "ROOT/" and "ROOT0" ("0" follows "/")
+        start = bisect_left(listing, root + "/")
+        end = bisect_left(listing, root + "0", start)
+        yield from itertools.islice(listing, start, end)
 
     def under(self, prefix: str) -> Iterator[TreeEntry]:
         for path in self.under_paths(prefix):
@@ -178,11 +184,23 @@ class TreeStore:
     # -- the index of paths ------------------------------------------------------------------
 
     def _index(self) -> SortedList:
+        """The sorted paths, kept up to date as the tree changes (made when flattening
+        first needs a subtree: a whiteout of a folder, an opaque marker)."""
         if self._sorted is None:
-            from sortedcontainers import SortedList  # only when a listing is first needed
+            from sortedcontainers import SortedList
 
-            self._sorted = SortedList(self._refs)
+            self._sorted = SortedList(self._frozen if self._frozen is not None else self._refs)
+            self._frozen = None
         return self._sorted
+
+    def _listing(self) -> Sequence[str]:
+        """The sorted paths for reading: the kept-up-to-date index if there is one, else a
+        plain sorted list made once (half the memory of a SortedList built from scratch)."""
+        if self._sorted is not None:
+            return self._sorted  # type: ignore[no-any-return]
+        if self._frozen is None:
+            self._frozen = sorted(self._refs)
+        return self._frozen
 
     def _below(self, directory: str) -> list[str]:
         """Paths strictly below ``directory``, sorted (a copy: safe to change the tree)."""
@@ -194,12 +212,14 @@ class TreeStore:
     # -- changing ---------------------------------------------------------------------------
 
     def _insert(self, path: str, ref: int) -> None:
+        self._frozen = None
         if path not in self._refs and self._sorted is not None:
             self._sorted.add(path)
         self._refs[path] = ref
         self._deleted.pop(path, None)
 
     def _pop(self, path: str, removed_by: int | None) -> None:
+        self._frozen = None
         ref = self._refs.pop(path)
         if self._sorted is not None:
             self._sorted.discard(path)

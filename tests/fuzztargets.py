@@ -1,0 +1,523 @@
+"""Fuzz targets: one parser of buildguard each, with what counts as a failure.
+
+A target has ``seeds()`` (inputs to mutate), ``kind`` (which mutators fit: ``tar``,
+``json``, ``bytes``), ``setup(work)`` (heavy parts, once per process) and ``run(data)``,
+which returns an outcome name or raises :class:`Failure`. An exception that is not one of
+buildguard's typed errors (or, for the pydantic models, a ``ValidationError``) escapes
+``run`` and is a crash. Hangs are caught by the runner (``fuzzrunner.py``).
+
+Targets: ``tar`` (the walker against Go's ``archive/tar``), ``layers`` (gzip/zstd framing
+through ``read_layer``, against Python's decompressors), ``manifest`` (index, manifest,
+config parsing and platform selection), ``reference`` (registry references and the
+``oci-layout:``/``docker-daemon:``/``docker-archive:`` forms), ``www-authenticate``,
+``bundle-manifest`` (``BundleManifest``, with a serialisation round trip), ``record``
+(``load_record``), and ``verify`` (a sealed bundle under a fuzzed upper layer: a passing
+verify while Go's reading of that layer touches the bundle is a failure).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import importlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import tarcraft as tc
+import zstandard
+
+SEED_MTIME = 1_700_000_000
+
+
+class Failure(Exception):
+    """The target's oracle says the answer is wrong (not a crash, not a hang)."""
+
+
+class Target:
+    name = ""
+    kind = "bytes"
+
+    def seeds(self) -> list[bytes]:
+        raise NotImplementedError
+
+    def setup(self, work: Path) -> None:
+        return None
+
+    def run(self, data: bytes) -> str:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        return None
+
+
+def _tar_seeds() -> list[bytes]:
+    import tarcases
+
+    seeds = [c.data for c in tarcases.CASES if len(c.data) < 200_000]
+    seeds.append(tc.tar_of([tc.directory("app"), tc.file("app/a.js", "a" * 700),
+                            tc.symlink("app/l", "a.js"), tc.hardlink("app/h", "app/a.js")],
+                           "gnu"))
+    return seeds
+
+
+# ------------------------------------------------------------------------------- tar
+
+
+class TarTarget(Target):
+    name = "tar"
+    kind = "tar"
+
+    def seeds(self) -> list[bytes]:
+        return _tar_seeds()
+
+    def setup(self, work: Path) -> None:
+        from golister import GoLister, build_golister
+
+        self.go = GoLister(build_golister(work / "golister"))
+
+    def run(self, data: bytes) -> str:
+        from tarjudge import judge
+
+        chunk = 1 + (data[0] * 37 + len(data)) % 1500 if data else 1
+        verdict = judge(self.go, data, (chunk,))
+        if verdict.outcome == "crash":
+            raise Failure(f"walker crashed: {verdict.detail}")
+        if verdict.outcome == "disagree":
+            raise Failure(f"disagrees with Go: {verdict.detail}")
+        return verdict.outcome
+
+    def close(self) -> None:
+        self.go.close()
+
+
+# ------------------------------------------------------------------------------- layers
+
+
+def _python_inflate(blob: bytes) -> bytes | None:
+    try:
+        if blob.startswith(b"\x1f\x8b"):
+            return gzip.decompress(blob)
+        if blob.startswith(b"\x28\xb5\x2f\xfd"):
+            reader = zstandard.ZstdDecompressor().stream_reader(blob, read_across_frames=True)
+            return reader.read(1 << 28)
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError, ValueError):
+        return None
+    return blob
+
+
+class LayersTarget(Target):
+    name = "layers"
+    kind = "layer"
+
+    def seeds(self) -> list[bytes]:
+        tars = [*_tar_seeds()[:6], tc.tar_of([tc.file("a", bytes(range(256)) * 64)], "pax")]
+        out = []
+        for i, t in enumerate(tars):
+            out.append(gzip.compress(t, mtime=0))
+            out.append(zstandard.ZstdCompressor(level=1 + i % 5).compress(t))
+        half = len(tars[-1]) // 2
+        out.append(gzip.compress(tars[-1][:half], mtime=0) + gzip.compress(tars[-1][half:]))
+        z = zstandard.ZstdCompressor()
+        out.append(z.compress(tars[-1][:half]) + z.compress(tars[-1][half:]))
+        return out
+
+    def run(self, data: bytes) -> str:
+        from buildguard.errors import BuildguardError
+        from buildguard.image.layers import read_layer
+        from buildguard.image.tarwalk import WANT_HASH
+
+        threaded = bool(len(data) % 2)
+        try:
+            result = read_layer(io.BytesIO(data), label="fuzz", want=lambda _p: WANT_HASH,
+                                threaded=threaded)
+        except BuildguardError:
+            return "refused"
+        if result.error is not None:
+            return "content-error"
+        inflated = _python_inflate(data)
+        if inflated is None:
+            return "accepted-python-refuses"
+        want = "sha256:" + hashlib.sha256(inflated).hexdigest()
+        if result.diff_id != want:
+            raise Failure(f"DiffID {result.diff_id} but Python's decompressor gives {want} "
+                          f"({result.compression}, threaded={threaded})")
+        return "agree"
+
+
+# ------------------------------------------------------------------------------- manifest
+
+
+_CONFIG = {"architecture": "amd64", "os": "linux", "created": "2024-01-02T03:04:05Z",
+           "config": {}, "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "a" * 64]},
+           "history": [{"created": "2024-01-02T03:04:05.123Z", "created_by": "COPY x"},
+                       {"empty_layer": True, "created_by": "CMD"}]}
+_DESC = {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+         "digest": "sha256:" + "b" * 64, "size": 10}
+
+
+def _manifest_seeds() -> list[bytes]:
+    oci_manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                               "digest": "sha256:" + "c" * 64, "size": 100},
+                    "layers": [_DESC], "annotations": {"a": "b"}}
+    docker_manifest = dict(oci_manifest, mediaType=(
+        "application/vnd.docker.distribution.manifest.v2+json"))
+    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+             "manifests": [dict(_DESC, mediaType="application/vnd.oci.image.manifest.v1+json",
+                                platform={"os": "linux", "architecture": "amd64"}),
+                           dict(_DESC, mediaType="application/vnd.oci.image.manifest.v1+json",
+                                platform={"os": "linux", "architecture": "arm64",
+                                          "variant": "v8"}),
+                           dict(_DESC, annotations={"vnd.docker.reference.type":
+                                                    "attestation-manifest"},
+                                platform={"os": "unknown", "architecture": "unknown"})]}
+    return [json.dumps(d).encode() for d in (oci_manifest, docker_manifest, index, _CONFIG)]
+
+
+class ManifestTarget(Target):
+    name = "manifest"
+    kind = "json"
+
+    def seeds(self) -> list[bytes]:
+        return _manifest_seeds()
+
+    def run(self, data: bytes) -> str:
+        from buildguard.errors import BuildguardError
+        from buildguard.image import manifest as m
+
+        outcomes = []
+        for media_type in (None, "application/vnd.oci.image.index.v1+json"):
+            try:
+                kind, doc = m.document_kind(data, media_type, "fuzz")
+                if kind == "index":
+                    index = m.parse_index(doc, "fuzz")
+                    for wanted in (None, m.Platform("linux", "amd64"),
+                                   m.Platform("linux", "arm64", "v8")):
+                        with contextlib.suppress(BuildguardError):
+                            m.select_manifest(index, wanted, "fuzz")
+                else:
+                    m.parse_manifest(doc, "fuzz")
+                outcomes.append(kind)
+            except BuildguardError:
+                outcomes.append("refused")
+        try:
+            config = m.parse_config(data, "fuzz")
+            config.layer_history()
+            outcomes.append("config")
+        except BuildguardError:
+            outcomes.append("not-config")
+        return "/".join(outcomes)
+
+
+# ------------------------------------------------------------------------------- references
+
+
+class ReferenceTarget(Target):
+    name = "reference"
+    kind = "bytes"
+
+    def seeds(self) -> list[bytes]:
+        return [s.encode() for s in (
+            "europe-docker.pkg.dev/project/repo/app:tag", "127.0.0.1:5000/a/b@sha256:" + "0" * 64,
+            "localhost/app:fresh", "gcr.io/p/a:t@sha256:" + "1" * 64, "docker.io/library/x",
+            "oci-layout:/nonexistent/dir:localhost/app:fresh", "oci-layout:./layout",
+            "docker-daemon:buildguard/app:1", "docker-daemon:app@sha256:" + "2" * 64,
+            "docker-archive:/nonexistent.tar", "[::1]:5000/a:b", "HOST:99999/a",
+        )]
+
+    def run(self, data: bytes) -> str:
+        from buildguard.errors import BuildguardError
+        from buildguard.image.daemon import parse_daemon_ref
+        from buildguard.image.layout import parse_layout_ref
+        from buildguard.image.open import open_image
+        from buildguard.image.reference import parse_reference
+
+        text = data.decode("utf-8", "surrogateescape")
+        try:
+            if text.startswith("oci-layout:"):
+                parse_layout_ref(text[len("oci-layout:"):])
+                open_image(text)
+                return "layout-opened"
+            if text.startswith("docker-daemon:"):
+                parse_daemon_ref(text[len("docker-daemon:"):])
+                return "daemon"
+            if text.startswith("docker-archive:"):
+                open_image(text)
+                return "archive-opened"
+            ref = parse_reference(text)
+        except BuildguardError:
+            return "refused"
+        again = parse_reference(str(ref))
+        if again != ref:
+            raise Failure(f"{text!r} parses to {ref!r}, whose text {str(ref)!r} parses to "
+                          f"{again!r}")
+        return "parsed"
+
+
+# ------------------------------------------------------------------------------- auth
+
+
+def www_authenticate_parser() -> Callable[[str], Any]:
+    """``parse_www_authenticate`` from wherever it lives (auth is being restructured)."""
+    for module in ("buildguard.image.transport.challenge", "buildguard.image.auth",
+                   "buildguard.image.transport"):
+        try:
+            found = getattr(importlib.import_module(module), "parse_www_authenticate", None)
+        except ImportError:
+            continue
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+    raise ImportError("no parse_www_authenticate in buildguard")
+
+
+class WwwAuthenticateTarget(Target):
+    name = "www-authenticate"
+    kind = "bytes"
+
+    def seeds(self) -> list[bytes]:
+        return [b'Bearer realm="https://auth.example/token",service="registry",scope="repo'
+                b'sitory:a/b:pull"', b'Basic realm="r"', b'Bearer realm="x\\"y", error="in'
+                b'valid_token", Basic realm=z', b"Negotiate", b'Bearer realm=",,,"']
+
+    def setup(self, work: Path) -> None:
+        self.parse = www_authenticate_parser()
+
+    def run(self, data: bytes) -> str:
+        challenges = self.parse(data.decode("latin-1"))
+        for c in challenges:
+            if not isinstance(c.scheme, str) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in c.params.items()
+            ):
+                raise Failure(f"a challenge that is not text: {c!r}")
+        return f"{min(len(challenges), 3)} challenge(s)"
+
+
+# ------------------------------------------------------------------------------- models
+
+
+def _sealed_manifest_seed() -> bytes:
+    entry = {"path": "assets/index.js", "type": "file", "sha256": "a" * 64, "size": 3,
+             "mode": 420, "mtime": "2024-01-01T00:00:00Z", "media_type": "text/javascript",
+             "link_target": None}
+    doc = {"schema_version": 1, "build_id": "B-fuzz-0001", "commit": "0" * 40,
+           "source_digest": "sha256:" + "1" * 64, "record_started_at": "2024-01-01T00:00:00Z",
+           "sealed_at": "2024-01-01T00:01:00Z", "freshness": "canary",
+           "canary_files": ["assets/index.js"],
+           "files": [entry, dict(entry, path="caf\\xe9.js"),
+                     dict(entry, path="l", type="symlink", link_target="assets/index.js")]}
+    return json.dumps(doc).encode()
+
+
+def _record_seed() -> bytes:
+    doc = json.loads(_sealed_manifest_seed())
+    return json.dumps({"schema_version": 1, "build_id": "B-fuzz-0001", "commit": None,
+                       "started_at": "2024-01-01T00:00:00Z", "source_root": "/src",
+                       "source_digest": "sha256:" + "1" * 64, "cleaned": ["/src/dist"],
+                       "excludes": ["*.log"], "files": doc["files"],
+                       "warnings": []}).encode()
+
+
+def _round_trip(model: Any) -> None:
+    text = model.model_dump_json()
+    again = type(model).model_validate_json(text)
+    if again != model:
+        raise Failure(f"{type(model).__name__} does not survive a JSON round trip")
+
+
+class BundleManifestTarget(Target):
+    name = "bundle-manifest"
+    kind = "json"
+
+    def seeds(self) -> list[bytes]:
+        return [_sealed_manifest_seed()]
+
+    def run(self, data: bytes) -> str:
+        from pydantic import ValidationError
+
+        from buildguard.models import BundleManifest
+
+        try:
+            manifest = BundleManifest.model_validate_json(data)
+        except ValidationError:
+            return "invalid"
+        _round_trip(manifest)
+        return "valid"
+
+
+class RecordTarget(Target):
+    name = "record"
+    kind = "json"
+
+    def seeds(self) -> list[bytes]:
+        return [_record_seed()]
+
+    def setup(self, work: Path) -> None:
+        self.path = work / "record.json"
+
+    def run(self, data: bytes) -> str:
+        from buildguard.errors import BuildguardError
+
+        try:
+            from buildguard.recordfile import load_record
+        except ImportError:  # before the move to recordfile.py
+            from buildguard.record import load_record  # type: ignore[attr-defined,no-redef]
+
+        self.path.write_bytes(data)
+        try:
+            rec = load_record(self.path)
+        except BuildguardError:
+            return "refused"
+        _round_trip(rec)
+        return "loaded"
+
+
+# ------------------------------------------------------------------------------- verify
+
+
+class VerifyTarget(Target):
+    """A sealed bundle in the lower layer, the fuzzed tar as the upper layer."""
+
+    name = "verify"
+    kind = "tar"
+    root = b"/app/v5-frontend"
+
+    def seeds(self) -> list[bytes]:
+        import layercases
+
+        fake = layercases.SealedBundle(
+            tuple(layercases.SealedFile(p, b"x", 0o644, SEED_MTIME) for p in
+                  ("index.html", "assets/index.js", "buildguard-manifest.json")),
+            "B-fuzz", "0" * 40, "/nonexistent")
+        out = []
+        for case in layercases.CASES:
+            layers = case.build(fake)
+            if len(layers) == 2:
+                out.append(layers[1])
+        return out
+
+    def setup(self, work: Path) -> None:
+        from golister import GoLister, build_golister
+        from imagecorpus import write_layout
+        from layercases import BUILD_ID, COMMIT, ROOT
+
+        import buildguard
+
+        self.go = GoLister(build_golister(work / "golister"))
+        self.write_layout = write_layout
+        src, dist = work / "src", work / "dist"
+        (src).mkdir()
+        (src / "a.js").write_text("1")
+        self.record = buildguard.record(src, out=None, build_id=BUILD_ID, commit=COMMIT,
+                                        env_file=None)
+        (dist / "assets").mkdir(parents=True)
+        (dist / "index.html").write_text("<html></html>")
+        (dist / "assets" / "index.js").write_text(f"'{BUILD_ID}'")
+        buildguard.seal(dist, record=self.record)
+        entries = [tc.directory(b"app"), tc.directory(ROOT), tc.directory(ROOT + b"/assets")]
+        for path in sorted(p for p in dist.rglob("*") if p.is_file()):
+            rel = path.relative_to(dist).as_posix().encode()
+            entries.append(tc.file(ROOT + b"/" + rel, path.read_bytes()))
+        self.lower = tc.tar_of(entries, "pax")
+        self.lower_paths = [b"/" + e.name.rstrip(b"/") for e in entries]
+        self.lower_kinds = {b"/" + e.name.rstrip(b"/"): e.kind for e in entries}
+        self.lower_attrs = {b"/" + e.name: (e.mode, e.uid, e.gid) for e in entries
+                            if e.kind == "file"}
+        self.layout = work / "layout"
+        self.build_id, self.commit = BUILD_ID, COMMIT
+
+    def _related(self, path: bytes) -> bool:
+        """``path`` is the bundle root, inside it, or one of its parents."""
+        root = self.root
+        return (path in (root, b"/") or path.startswith(root + b"/")
+                or root.startswith(path + b"/"))
+
+    def _lower_under(self, path: bytes, *, strictly: bool = False) -> bool:
+        """Some path of the lower layer is ``path`` (unless ``strictly``) or below it."""
+        prefix = path.rstrip(b"/") + b"/"
+        return any((p == path and not strictly) or p.startswith(prefix) for p in self.lower_paths)
+
+    def _touches_bundle(self, data: bytes) -> str | None:
+        """Why the runtime's result of this layer differs from the sealed bundle (as far as
+        one layer over the known lower layer tells), or None."""
+        from golister import runtime_path, runtime_view
+
+        view = runtime_view(self.go.list(data))
+        if view.refused:
+            return f"the runtime refuses the layer ({view.refused})"
+        links: list[bytes] = []
+        for e in view.entries:
+            if e.name is None:
+                return "a '..' name"
+            if any(e.name.startswith(link + b"/") for link in links):
+                return f"{e.name!r} is written through a symlink of the same layer"
+            if e.kind == "symlink":
+                links.append(e.name)
+            if e.kind == "global":  # moby RemoveAll()s its path (the root: the layer fails)
+                if e.name == b"/" or self._lower_under(e.name):
+                    return f"a global header named {e.name!r}"
+                continue
+            if e.kind == "hardlink":
+                target = runtime_path(e.linkname or b"")
+                lower = self.lower_attrs.get(target or b"")
+                if lower is not None and lower != (e.mode, e.uid, e.gid):
+                    return f"hard link {e.name!r} changes the mode/owner of {target!r}"
+            head, _, base = e.name.rpartition(b"/")
+            if base == b".wh..wh..opq":
+                if self._lower_under(head or b"/", strictly=True):
+                    return f"opaque marker {e.name!r} hides lower files"
+                continue
+            if base.startswith(b".wh."):
+                if self._lower_under(head + b"/" + base[4:]):
+                    return f"whiteout {e.name!r} deletes lower files"
+                continue
+            if e.kind == "dir":
+                if self.lower_kinds.get(e.name, "dir") != "dir":
+                    return f"directory {e.name!r} replaces a lower file"
+                continue
+            if self._related(e.name):
+                return f"{e.name!r} ({e.kind}) is written into the bundle or over its parents"
+        return None
+
+    def run(self, data: bytes) -> str:
+        import buildguard
+        from buildguard.errors import BuildguardError
+
+        if self.layout.exists():
+            shutil.rmtree(self.layout)
+        self.write_layout(self.layout, [self.lower, data], compression="none", tag="t")
+        try:
+            report = buildguard.verify(f"oci-layout:{self.layout}:t",
+                                       expect_build_id=self.build_id,
+                                       expect_commit=self.commit, record=self.record,
+                                       paths=[self.root.decode()], environ={})
+        except BuildguardError:
+            return "refused"
+        if not report.ok:
+            return "failed"
+        why = self._touches_bundle(data)
+        if why is not None:
+            raise Failure(f"verify passed, but {why}")
+        return "passed"
+
+    def close(self) -> None:
+        self.go.close()
+
+
+TARGETS: dict[str, type[Target]] = {t.name: t for t in (
+    TarTarget, LayersTarget, ManifestTarget, ReferenceTarget, WwwAuthenticateTarget,
+    BundleManifestTarget, RecordTarget, VerifyTarget)}
+
+
+def scratch_dir() -> Path:
+    """A fresh private directory, in memory when /dev/shm is there (targets write files)."""
+    shm = Path("/dev/shm")
+    where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="bg-fuzz-", dir=where))

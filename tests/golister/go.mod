@@ -1,0 +1,3 @@
+module buildguard.test/golister
+
+go 1.19
