@@ -24,6 +24,7 @@ import json
 import struct
 import sys
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import zstandard
@@ -36,6 +37,13 @@ MAGIC = b"BGLI"
 ZSTD_LEVEL = 3
 MAX_ENTRY = 2 << 30
 """The largest decompressed entry accepted (a 10M-entry layer is ~1.5 GB)."""
+PATH_SLICE = 65536
+"""Paths are encoded this many at a time (one C call each, no per-path temporaries)."""
+READ_SIZE = 1 << 20
+"""Decompressed bytes read ahead at a time when decoding."""
+ZSTD_SLICE = 4096
+"""Compressed bytes fed to zstd per call: zstd has no output bound per call, and a slice this
+small inflates to a bounded size even for a maximally redundant frame."""
 
 
 class IndexFormatError(Exception):
@@ -66,7 +74,8 @@ def _from_le(data: bytes, typecode: str) -> array[int]:
     return out
 
 
-def encode(layer: CachedLayer) -> bytes:
+def _payload(layer: CachedLayer) -> Iterator[bytes]:
+    """The uncompressed entry, in parts (never joined: a million-entry index is ~120 MB)."""
     index = layer.index
     columns = index.columns()
     links = sorted(columns.links.items())
@@ -77,47 +86,125 @@ def encode(layer: CachedLayer) -> bytes:
          "data": len(data), "complete": index.complete},
         sort_keys=True, separators=(",", ":"),
     ).encode()
-    parts = [
-        MAGIC, struct.pack("<II", FORMAT, len(header)), header,
-        _le(columns.kind, "B"), _le(columns.size, "q"), _le(columns.mode, "H"),
-        _le(columns.mtime, "q"), _le(columns.uid, "q"), _le(columns.gid, "q"),
-        _le(columns.hash_at, "i"), bytes(columns.digests),
-        b"".join(p.encode("utf-8", "surrogateescape") + b"\x00" for p in index.paths),
-    ]
+    yield MAGIC + struct.pack("<II", FORMAT, len(header)) + header
+    yield _le(columns.kind, "B")
+    yield _le(columns.size, "q")
+    yield _le(columns.mode, "H")
+    yield _le(columns.mtime, "q")
+    yield _le(columns.uid, "q")
+    yield _le(columns.gid, "q")
+    yield _le(columns.hash_at, "i")
+    yield bytes(columns.digests)
+    paths = index.paths
+    for start in range(0, len(paths), PATH_SLICE):  # one C call per slice, not per path
+        yield "\x00".join(paths[start : start + PATH_SLICE]).encode(
+            "utf-8", "surrogateescape") + b"\x00"
     for row, target in links:
-        parts += [struct.pack("<I", row), target.encode("utf-8", "surrogateescape"), b"\x00"]
+        yield struct.pack("<I", row) + target.encode("utf-8", "surrogateescape") + b"\x00"
     for row, blob in data:
-        parts += [struct.pack("<IQ", row, len(blob)), blob]
-    return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(b"".join(parts))
+        yield struct.pack("<IQ", row, len(blob))
+        yield blob
 
 
-class _Cursor:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
+def encode(layer: CachedLayer) -> bytes:
+    """The entry's bytes: the payload streamed through one zstd compressor (at a fixed level,
+    cut into the same parts for the same index, so the same index gives the same bytes)."""
+    compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compressobj()
+    out = [compressor.compress(part) for part in _payload(layer)]
+    out.append(compressor.flush())
+    return b"".join(out)
+
+
+class _Reader:
+    """The payload of an entry, decompressed as it is read: the whole payload is never in
+    memory at once, and each zstd input slice is small (bounded output per call)."""
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw = memoryview(raw)
+        self._fed = 0
+        self._inflater = zstandard.ZstdDecompressor().decompressobj()
+        self._buf = b""
+        self._pos = 0
+        self._total = 0
+
+    def _inflate(self) -> bytes:
+        """The next decompressed bytes (about READ_SIZE); ``b""`` at the end of the frame."""
+        pieces = []
+        got = 0
+        while got < READ_SIZE and not self._inflater.eof:
+            if self._fed >= len(self._raw):
+                raise IndexFormatError("not a zstd frame: the frame is truncated")
+            piece = self._raw[self._fed : self._fed + ZSTD_SLICE]
+            self._fed += len(piece)
+            try:
+                out = self._inflater.decompress(piece)
+            except zstandard.ZstdError as exc:
+                raise IndexFormatError(f"not a zstd frame: {exc}") from None
+            if out:
+                pieces.append(out)
+                got += len(out)
+        self._total += got
+        if self._total > MAX_ENTRY:
+            raise IndexFormatError(f"the entry is larger than {MAX_ENTRY} bytes")
+        return b"".join(pieces)
+
+    def _fill(self, n: int) -> bool:
+        """At least ``n`` unread bytes in the buffer; False if the payload ends first."""
+        have = len(self._buf) - self._pos
+        if have >= n:
+            return True
+        parts = [self._buf[self._pos :]]
+        while have < n:
+            more = self._inflate()
+            if not more:
+                break
+            parts.append(more)
+            have += len(more)
+        self._buf = b"".join(parts)
+        self._pos = 0
+        return have >= n
 
     def take(self, n: int) -> bytes:
-        if n < 0 or self.pos + n > len(self.data):
+        if n < 0 or not self._fill(n):
             raise IndexFormatError("the entry is truncated")
-        out = self.data[self.pos : self.pos + n]
-        self.pos += n
+        out = self._buf[self._pos : self._pos + n]
+        self._pos += n
         return out
 
     def cstring(self) -> str:
-        end = self.data.find(b"\x00", self.pos)
-        if end < 0:
-            raise IndexFormatError("the entry is truncated")
-        out = self.data[self.pos : end]
-        self.pos = end + 1
+        while (end := self._buf.find(b"\x00", self._pos)) < 0:
+            if not self._fill(2 * (len(self._buf) - self._pos) + 1):  # doubling: linear
+                raise IndexFormatError("the entry is truncated")
+        out = self._buf[self._pos : end]
+        self._pos = end + 1
         return out.decode("utf-8", "surrogateescape")
+
+    def cstrings(self, count: int) -> list[str]:
+        """``count`` NUL-terminated strings, decoded up to READ_SIZE bytes at a time (a NUL
+        byte never occurs inside a UTF-8 sequence, so slicing at NULs decodes the same)."""
+        out: list[str] = []
+        while (need := count - len(out)) > 0:
+            self._fill(READ_SIZE)
+            end = self._buf.rfind(b"\x00", self._pos, self._pos + READ_SIZE)
+            if need < 64 or end < 0:  # a few strings, or one longer than a slice
+                out.append(self.cstring())
+                continue
+            text = self._buf[self._pos : end].decode("utf-8", "surrogateescape")
+            parts = text.split("\x00", need)
+            if len(parts) > need:  # more strings in the slice than asked for
+                rest = parts.pop()
+                self._pos = end - len(rest.encode("utf-8", "surrogateescape"))
+            else:
+                self._pos = end + 1
+            out.extend(parts)
+        return out
+
+    def at_end(self) -> bool:
+        return self._pos == len(self._buf) and not self._inflate()
 
 
 def decode(raw: bytes) -> CachedLayer:
-    try:
-        data = zstandard.ZstdDecompressor().decompress(raw, max_output_size=MAX_ENTRY)
-    except zstandard.ZstdError as exc:
-        raise IndexFormatError(f"not a zstd frame: {exc}") from None
-    cur = _Cursor(data)
+    cur = _Reader(raw)
     if cur.take(4) != MAGIC:
         raise IndexFormatError("not a buildguard layer index")
     version, header_len = struct.unpack("<II", cur.take(8))
@@ -139,7 +226,7 @@ def decode(raw: bytes) -> CachedLayer:
     gid = _from_le(cur.take(8 * rows), "q")
     hash_at = _from_le(cur.take(4 * rows), "i")
     digests = bytearray(cur.take(32 * hashed))
-    paths = [cur.cstring() for _ in range(rows)]
+    paths = cur.cstrings(rows)
     links = {}
     for _ in range(nlinks):
         (row,) = struct.unpack("<I", cur.take(4))
@@ -148,9 +235,9 @@ def decode(raw: bytes) -> CachedLayer:
     for _ in range(ndata):
         row, length = struct.unpack("<IQ", cur.take(12))
         blobs[row] = cur.take(length)
-    if cur.pos != len(data):
+    if not cur.at_end():
         raise IndexFormatError("trailing bytes after the index")
-    if any(not -1 <= at < hashed for at in hash_at) or any(k > 5 for k in kind) or any(
+    if (rows and (min(hash_at) < -1 or max(hash_at) >= hashed or max(kind) > 5)) or any(
         r >= rows for r in (*links, *blobs)
     ):
         raise IndexFormatError("a row refers to nothing")
