@@ -203,6 +203,14 @@ class _Reader:
         return self._pos == len(self._buf) and not self._inflate()
 
 
+def _narrow(column: array[int]) -> array[int]:
+    """A 64-bit column as the 32-bit unsigned one the index keeps while every value fits
+    (half the memory; the index widens it again if a value ever needs it)."""
+    if not column or (min(column) >= 0 and max(column) < 1 << 32):
+        return array("I", column)
+    return column
+
+
 def decode(raw: bytes) -> CachedLayer:
     cur = _Reader(raw)
     if cur.take(4) != MAGIC:
@@ -219,11 +227,11 @@ def decode(raw: bytes) -> CachedLayer:
     except (ValueError, KeyError, TypeError) as exc:
         raise IndexFormatError(f"bad header: {exc}") from None
     kind = _from_le(cur.take(rows), "B")
-    size = _from_le(cur.take(8 * rows), "q")
+    size = _narrow(_from_le(cur.take(8 * rows), "q"))
     mode = _from_le(cur.take(2 * rows), "H")
-    mtime = _from_le(cur.take(8 * rows), "q")
-    uid = _from_le(cur.take(8 * rows), "q")
-    gid = _from_le(cur.take(8 * rows), "q")
+    mtime = _narrow(_from_le(cur.take(8 * rows), "q"))
+    uid = _narrow(_from_le(cur.take(8 * rows), "q"))
+    gid = _narrow(_from_le(cur.take(8 * rows), "q"))
     hash_at = _from_le(cur.take(4 * rows), "i")
     digests = bytearray(cur.take(32 * hashed))
     paths = cur.cstrings(rows)
