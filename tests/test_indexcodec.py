@@ -65,7 +65,8 @@ def _reference_payload(layer: CachedLayer) -> bytes:
     """The payload exactly as the module docstring lays it out, written independently."""
     index = layer.index
     rows = list(index.rows())
-    hashed = [r.sha256 for r in rows if r.sha256 is not None]
+    empty = hashlib.sha256(b"").digest()  # -2 in hash_at, no digest stored
+    hashed = [r.sha256 for r in rows if r.sha256 is not None and r.sha256 != empty]
     links = sorted((i, r.link) for i, r in enumerate(rows) if r.link is not None)
     data = sorted((i, r.data) for i, r in enumerate(rows) if r.data is not None)
     header = json.dumps({
@@ -81,8 +82,9 @@ def _reference_payload(layer: CachedLayer) -> bytes:
     out.append(b"".join(struct.pack("<q", r.gid) for r in rows))
     positions, seen = [], 0
     for r in rows:
-        positions.append(-1 if r.sha256 is None else seen)
-        seen += r.sha256 is not None
+        stored = r.sha256 is not None and r.sha256 != empty
+        positions.append(-1 if r.sha256 is None else seen if stored else -2)
+        seen += stored
     out.append(b"".join(struct.pack("<i", p) for p in positions))
     out.append(b"".join(h for h in hashed if h is not None))
     out.append(b"".join(r.path.encode("utf-8", "surrogateescape") + b"\x00" for r in rows))

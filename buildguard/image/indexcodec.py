@@ -10,7 +10,7 @@ Layout of the payload (before compression)::
     b"BGLI" u32 FORMAT
     u32 len + header JSON (digest, diff_id, compression, rows, hashed, links, data)
     kind u8[rows] | size i64[rows] | mode u16[rows] | mtime i64[rows] | uid i64[rows]
-    | gid i64[rows] | hash_at i32[rows] | digests (32 bytes each)
+    | gid i64[rows] | hash_at i32[rows] (-1 not hashed, -2 empty) | digests (32 bytes each)
     | paths (NUL-terminated, UTF-8 with surrogateescape)
     | links: (u32 row, NUL-terminated target)* | data: (u32 row, u64 length, bytes)*
 
@@ -31,7 +31,7 @@ import zstandard
 
 from buildguard.image.layerindex import LayerIndex
 
-FORMAT = 1
+FORMAT = 2
 """Bump when the layout or the meaning of an index changes: old entries are then ignored."""
 MAGIC = b"BGLI"
 ZSTD_LEVEL = 3
@@ -245,7 +245,7 @@ def decode(raw: bytes) -> CachedLayer:
         blobs[row] = cur.take(length)
     if not cur.at_end():
         raise IndexFormatError("trailing bytes after the index")
-    if (rows and (min(hash_at) < -1 or max(hash_at) >= hashed or max(kind) > 5)) or any(
+    if (rows and (min(hash_at) < -2 or max(hash_at) >= hashed or max(kind) > 5)) or any(
         r >= rows for r in (*links, *blobs)
     ):
         raise IndexFormatError("a row refers to nothing")

@@ -28,6 +28,9 @@ GLOBAL = 5
 """A PAX global header: no file, but its name still matters to the extractors."""
 
 KIND_NAMES = ("file", "dir", "symlink", "hardlink", "other", "global")
+EMPTY_SHA256 = bytes.fromhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+EMPTY_AT = -2
+"""``hash_at`` of a file hashed and found empty (its digest is :data:`EMPTY_SHA256`)."""
 _U32 = 1 << 32
 
 
@@ -141,6 +144,9 @@ class LayerIndex:
         return column
 
     def set_digest(self, row: int, digest: bytes) -> None:
+        if digest == EMPTY_SHA256:  # known without storing it: empty files are common
+            self._hash_at[row] = EMPTY_AT
+            return
         self._hash_at[row] = len(self._digests) // 32
         self._digests += digest
 
@@ -198,6 +204,8 @@ class LayerIndex:
 
     def digest(self, row: int) -> bytes | None:
         at = self._hash_at[row]
+        if at == EMPTY_AT:
+            return EMPTY_SHA256
         return None if at < 0 else bytes(self._digests[at * 32 : at * 32 + 32])
 
     def data(self, row: int) -> bytes | None:
