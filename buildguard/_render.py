@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from buildguard._internal.timefmt import human_duration
+from buildguard._internal.units import human_size
 from buildguard.buildreport import BuildVerifyReport
 from buildguard.image.report import FileReport, InspectReport
 from buildguard.models import Finding, VerifyReport
@@ -22,15 +23,6 @@ _CHECKS: dict[str, tuple[str, ...]] = {
                                     "TIMESTAMPS_CLAMPED"),
     "no extra files": ("FILE_EXTRA",),
 }
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"  # pragma: no cover
 
 
 def _finding_lines(finding: Finding) -> Iterable[str]:
@@ -76,7 +68,7 @@ def render_verify(report: VerifyReport, out: TextIO) -> None:
     out.write(
         f"\nchecked: {report.image.reference}"
         + (f" [{', '.join(report.image.platforms)}]" if report.image.platforms else "")
-        + f", {stats.layers_read} layers read ({_size(stats.bytes_read)}), "
+        + f", {stats.layers_read} layers read ({human_size(stats.bytes_read)}), "
         f"{stats.files_compared} files compared, {stats.seconds:.1f} s\n"
     )
 
@@ -173,7 +165,7 @@ def render_inspect(report: InspectReport, files: Iterable[FileReport], out: Text
     for layer in report.layers:
         step = (layer.created_by or "").strip()
         out.write(
-            f"  {layer.index:>3} {layer.digest[:19]} {_size(layer.size):>9} "
+            f"  {layer.index:>3} {layer.digest[:19]} {human_size(layer.size):>9} "
             f"{layer.compression:<4} {step[:100]}\n"
         )
     out.write(f"\nbuildguard manifests ({len(report.manifests)}):\n")

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TextIO
 
+from buildguard._internal.units import human_size
 from buildguard.live.report import LiveFinding, LiveReport
 
 _CHECKS: dict[str, tuple[str, ...]] = {
@@ -18,15 +19,6 @@ _CHECKS: dict[str, tuple[str, ...]] = {
     "one version served": ("LIVE_MIXED",),
 }
 _MARK = {"error": "FAIL", "warning": "WARN", "info": "info"}
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"  # pragma: no cover
 
 
 def _line(finding: LiveFinding) -> str:
@@ -62,7 +54,7 @@ def render_live(report: LiveReport, out: TextIO) -> None:
     stats = report.stats
     out.write(
         f"\nchecked: {report.url} (base {report.base}), {stats.requests} requests, "
-        f"{_size(stats.bytes_read)} read, {stats.attempts} attempt(s), {stats.seconds:.1f} s\n"
+        f"{human_size(stats.bytes_read)} read, {stats.attempts} attempt(s), {stats.seconds:.1f} s\n"
     )
 
 
