@@ -13,9 +13,9 @@ from typing import TextIO
 from buildguard._internal.pathescape import escape
 from buildguard._internal.timefmt import from_epoch
 from buildguard.image.flatten import TreeEntry, wanted
+from buildguard.image.imageinfo import FlatImage, Progress
 from buildguard.image.layercache import open_cache
 from buildguard.image.open import open_image
-from buildguard.image.reader import FlatImage, Progress
 from buildguard.image.report import (
     FileReport,
     ImageRef,

@@ -17,9 +17,9 @@ from pathlib import Path
 from buildguard._internal.files import atomic_write
 from buildguard.checks import Expectations, check_image
 from buildguard.errors import UsageError
+from buildguard.image.imageinfo import FlatImage, Progress
 from buildguard.image.layercache import open_cache
 from buildguard.image.open import open_image
-from buildguard.image.reader import FlatImage, Progress
 from buildguard.models import (
     BundleResult,
     Expected,

@@ -6,9 +6,10 @@ gives a :class:`FlatImage` with verified metadata and a flattened :class:`FileTr
 """
 
 from buildguard.image.flatten import FileTree, TreeEntry
+from buildguard.image.imageinfo import FlatImage, ImageInfo, LayerInfo
 from buildguard.image.manifest import Platform
 from buildguard.image.open import open_image
-from buildguard.image.reader import FlatImage, Image, ImageInfo, LayerInfo
+from buildguard.image.reader import Image
 
 __all__ = [
     "FileTree",

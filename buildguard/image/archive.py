@@ -26,16 +26,13 @@ from typing import IO, Any
 
 from buildguard.errors import DigestMismatch, ImageReadError
 from buildguard.image.flatten import FileTree, make_want, wanted
+from buildguard.image.imageinfo import FlatImage, ImageInfo, LayerInfo, Progress
 from buildguard.image.layercache import LayerCache
 from buildguard.image.layers import LayerResult, read_layer
 from buildguard.image.layout import MemorySource
 from buildguard.image.manifest import DOCUMENT_LIMIT, Platform, parse_config
 from buildguard.image.reader import (
-    FlatImage,
     Image,
-    ImageInfo,
-    LayerInfo,
-    Progress,
     check_layer,
     info_of,
     layer_label,

@@ -17,16 +17,15 @@ Either way :meth:`Image.read` raises before returning anything when a single dig
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from types import TracebackType
 from typing import cast
 
 from buildguard.errors import DigestMismatch, ImageReadError
 from buildguard.image.decompress import Compression
 from buildguard.image.flatten import FileTree, make_want, wanted
+from buildguard.image.imageinfo import FlatImage, ImageInfo, LayerInfo, Progress, layer_infos
 from buildguard.image.indexcodec import CachedLayer
 from buildguard.image.layercache import LayerCache
 from buildguard.image.layers import LayerResult, read_layer
@@ -42,74 +41,12 @@ from buildguard.image.manifest import (
     parse_manifest,
     select_manifest,
 )
+from buildguard.image.readahead import LayerReads, OpenLayer
 from buildguard.image.source import ImageSource
 from buildguard.image.tarwalk import Want
 from buildguard.image.verified import VerifyingReader, sha256_digest, verify_bytes
 
 MAX_INDEX_DEPTH = 4
-
-Progress = Callable[[int, "int | None", str, int], None]
-"""Called as each layer starts streaming: ``(layer number from 1, total or None, digest or
-name, size in bytes)``. For display only; it must not raise."""
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    index: int
-    digest: str
-    size: int
-    media_type: str
-    diff_id: str
-    created_by: str | None
-    created: datetime | None
-    comment: str | None
-    compression: Compression | None = None
-    """Sniffed from the blob's first bytes; ``None`` until the layer has been read."""
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    reference: str
-    manifest_digest: str | None
-    """Digest of the image manifest (``None`` for a legacy ``docker save`` archive, which
-    has no manifest; ``config_digest`` then identifies the image)."""
-    media_type: str
-    config_digest: str
-    platform: Platform
-    created: datetime | None
-    layers: tuple[LayerInfo, ...]
-    config: ImageConfig
-
-
-@dataclass(frozen=True)
-class FlatImage:
-    """An image whose every blob was read and verified, flattened to one tree."""
-
-    info: ImageInfo
-    tree: FileTree
-
-
-def layer_infos(
-    manifest_layers: Sequence[Descriptor], config: ImageConfig
-) -> tuple[LayerInfo, ...]:
-    history = config.layer_history()
-    out = []
-    for i, desc in enumerate(manifest_layers):
-        h = history[i]
-        out.append(
-            LayerInfo(
-                index=i,
-                digest=desc.digest,
-                size=desc.size,
-                media_type=desc.media_type,
-                diff_id=config.diff_ids[i],
-                created_by=h.created_by if h else None,
-                created=h.created if h else None,
-                comment=h.comment if h else None,
-            )
-        )
-    return tuple(out)
-
 
 def layer_label(index: int, digest: str) -> str:
     return f"layer {index} ({digest})"
@@ -213,15 +150,9 @@ def info_of(reference: str, resolved: Resolved) -> ImageInfo:
     )
 
 
-LAYERS_IN_FLIGHT = 2
-"""Layers read at once. Inflating one layer is the longest stage of its read, and it runs on
-one core; reading the next layer meanwhile keeps both cores busy (measured in
-``bench/bench_verify.py``). Layers are still applied strictly in order."""
-
-
 def read_resolved(
     info: ImageInfo,
-    open_layer: Callable[[LayerInfo, Want], LayerResult],
+    open_layer: OpenLayer,
     want: Want,
     progress: Progress | None = None,
     cache: LayerCache | None = None,
@@ -229,40 +160,30 @@ def read_resolved(
     """Read, verify and apply each layer in order; shared by every source kind.
 
     With a ``cache``, a layer whose index is cached (and holds every hash ``want`` asks for)
-    is not read; a layer that is read hashes every file and is cached once verified. Up to
-    :data:`LAYERS_IN_FLIGHT` layers are read at the same time; each is verified before it
-    is applied, in order, and nothing is returned unless every one of them was.
+    is not read; a layer that is read hashes every file and is cached once verified. The
+    layers that are read are read a few at a time, largest first (:class:`LayerReads`);
+    each is verified before it is applied, in order, and nothing is returned unless every
+    one of them was.
     """
     layers = info.layers
     fill = make_want(()) if cache is not None else want
     hits = [cache.load(layer.digest, layer.diff_id, want) if cache is not None else None
             for layer in layers]
     misses = [layer for layer, hit in zip(layers, hits, strict=True) if hit is None]
-    reads: dict[int, Future[LayerResult]] = {}
     tree = FileTree()
     infos = []
-    with ThreadPoolExecutor(max_workers=LAYERS_IN_FLIGHT,
-                            thread_name_prefix="buildguard-layer") as pool:
-        try:
-            for layer, hit in zip(layers, hits, strict=True):
-                if hit is not None:
-                    index, compression = hit.index, hit.compression
-                else:
-                    while misses and len(reads) < LAYERS_IN_FLIGHT:
-                        ahead = misses.pop(0)
-                        if progress is not None:
-                            progress(ahead.index + 1, len(layers), ahead.digest, ahead.size)
-                        reads[ahead.index] = pool.submit(open_layer, ahead, fill)
-                    result = reads.pop(layer.index).result()
-                    check_layer(result, layer.index, diff_id=layer.diff_id)
-                    index, compression = result.index, result.compression
-                    if cache is not None:
-                        cache.save(CachedLayer(layer.digest, layer.diff_id, compression, index))
-                tree.apply_layer(layer.index, index, layer_label(layer.index, layer.digest))
-                infos.append(replace(layer, compression=cast(Compression, compression)))
-        finally:
-            for pending in reads.values():
-                pending.cancel()
+    with LayerReads(open_layer, misses, fill, total=len(layers), progress=progress) as reads:
+        for layer, hit in zip(layers, hits, strict=True):
+            if hit is not None:
+                index, compression = hit.index, hit.compression
+            else:
+                result = reads.result(layer)
+                check_layer(result, layer.index, diff_id=layer.diff_id)
+                index, compression = result.index, result.compression
+                if cache is not None:
+                    cache.save(CachedLayer(layer.digest, layer.diff_id, compression, index))
+            tree.apply_layer(layer.index, index, layer_label(layer.index, layer.digest))
+            infos.append(replace(layer, compression=cast(Compression, compression)))
     return FlatImage(replace(info, layers=tuple(infos)), tree)
 
 
