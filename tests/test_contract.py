@@ -7,7 +7,9 @@ no other test pins; each test names the rule it holds the code to.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,26 @@ def test_expect_commit_defaults_to_git_head_where_a_git_checkout_is(tmp_path: Pa
                           env={"BUILD_ID": FRESH_BUILD, "COMMIT_SHA": "b" * 40})
     assert done.returncode == 0, done.stderr
     assert _json(done)["expected"]["commit"] == "b" * 40
+
+
+# ------------------------------------------------------------------------------ seal
+
+
+def test_exemption_never_counts_a_source_that_lies_under_the_sealed_folder(
+    tmp_path: Path,
+) -> None:
+    """A record entry under the folder being sealed never vouches for an old file, also
+    when the whole source tree lies under it (`seal .` with SOURCE_DIR app/)."""
+    (tmp_path / "app/src").mkdir(parents=True)
+    logo = tmp_path / "app/src/logo.txt"
+    logo.write_text("old source\n")
+    past = time.time() - 3600
+    os.utime(logo, (past, past))
+    done = buildguard_cli("record", "app", cwd=tmp_path,
+                          env={"BUILD_ID": BUILD_ID, "COMMIT_SHA": "c"})
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "index.js").write_text(f'const id = "{BUILD_ID}";\n')
+    done = buildguard_cli("seal", ".", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "stale: app/src/logo.txt" in done.stderr
+    assert not (tmp_path / "buildguard-manifest.json").exists()
