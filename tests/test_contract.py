@@ -333,3 +333,22 @@ def test_the_python_api_returns_models_and_raises_typed_errors(
     assert unread.value.exit_code == 3
     with pytest.raises(buildguard.ImageReadError):
         buildguard.inspect(f"oci-layout:{tmp_path / 'none'}:t")
+
+
+# ------------------------------------------------------------------------------ exit codes
+
+
+def test_an_output_path_that_cannot_be_written_is_exit_2_not_a_bug(tmp_path: Path) -> None:
+    """--out, --env-file, --report, --junit naming a path under a file: a usage error."""
+    (tmp_path / "afile").write_text("x\n")
+    env = {"BUILD_ID": FRESH_BUILD, "COMMIT_SHA": "b" * 40}
+    done = buildguard_cli("verify", FRESH, "--junit", "out/junit.xml", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out/junit.xml").read_bytes().startswith(b"<?xml version=")
+    for args in (["verify", FRESH, "--report", "afile/report.json"],
+                 ["verify", FRESH, "--junit", "afile/junit.xml"],
+                 ["record", "--out", "afile/record.json"],
+                 ["record", "--env-file", "afile/build.env"]):
+        done = buildguard_cli(*args, cwd=tmp_path, env=env)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "cannot write afile/" in done.stderr and "internal error" not in done.stderr
