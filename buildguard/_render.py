@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
+from buildguard._internal.files import atomic_write
 from buildguard._internal.timefmt import human_duration
 from buildguard._internal.units import human_size
 from buildguard.buildreport import BuildVerifyReport
@@ -115,8 +116,7 @@ def _write_suites(suites: ET.Element, total: int, failed: int, path: Path) -> No
     suites.set("tests", str(total))
     suites.set("failures", str(failed))
     ET.indent(suites)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+    atomic_write(path, ET.tostring(suites, encoding="utf-8", xml_declaration=True))
 
 
 def write_junit(report: VerifyReport, path: Path) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from buildguard._internal.files import atomic_write
+from buildguard._internal.git import git_head
 from buildguard._internal.jsondoc import document
 from buildguard._internal.pathescape import decode_name, escape, unescape
 from buildguard._internal.scan import Options, Scan, digest_line, digest_of_lines, scan
@@ -57,24 +57,6 @@ def _check_build_id(build_id: str) -> str:
             hint="use the CI's build or run id as it is",
         )
     return build_id
-
-
-def _git_head(source: Path) -> str | None:
-    git = shutil.which("git")
-    if git is None:
-        return None
-    try:
-        done = subprocess.run(
-            [git, "-C", str(source), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    head = done.stdout.strip()
-    return head if done.returncode == 0 and head else None
 
 
 def _clean(targets: Sequence[Path], source: Path) -> list[str]:
@@ -151,7 +133,7 @@ def _scan(
             hint="run record from the app's folder or pass it as SOURCE_DIR",
         )
     warnings: list[str] = []
-    commit = commit or env.get("COMMIT_SHA") or _git_head(source)
+    commit = commit or env.get("COMMIT_SHA") or git_head(source)
     if not commit:
         warnings.append(
             "no commit known: pass --commit or set $COMMIT_SHA (Cloud Build leaves it empty "

@@ -29,7 +29,8 @@ CLOCK_SLACK = timedelta(seconds=2)
 
 
 def _verbatim_sources(rec: Record, dist: Path) -> set[str]:
-    """Digests of recorded source files, minus any that lie under the folder being sealed.
+    """Digests of recorded source files, minus any that lie under the folder being sealed
+    (all of them when the source tree is that folder or lies inside it).
 
     Record paths are in the escaped form, so the folder's path is escaped too before the
     comparison: two names compare equal exactly when their bytes do.
@@ -41,7 +42,7 @@ def _verbatim_sources(rec: Record, dist: Path) -> set[str]:
             f"the record's source_root is not a path as buildguard writes it: {exc}",
             hint="re-run `buildguard record`; records are written only by buildguard",
         ) from exc
-    if dist == source:
+    if source.is_relative_to(dist):  # every recorded entry lies under the sealed folder
         return set()
     inside = as_text(dist.relative_to(source).as_posix()) if dist.is_relative_to(source) else None
     below = None if inside is None else inside + "/"

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from buildguard._internal.files import atomic_write
+from buildguard._internal.git import git_head
 from buildguard.checks import Expectations, check_image
 from buildguard.errors import UsageError
 from buildguard.image.imageinfo import FlatImage, Progress
@@ -64,6 +65,8 @@ def _expectations(
             "automapSubstitutions: true",
         )
     commit = expect_commit or env.get("COMMIT_SHA") or (rec.commit if rec else None)
+    if not commit and use_default_record:  # this build's checkout, not another build's
+        commit = git_head(Path.cwd())
     expect = Expectations(
         build_id=build_id,
         commit=commit,
@@ -113,12 +116,14 @@ def verify(
     """Check every bundle in ``image`` against this build.
 
     Expectations: build id from ``expect_build_id``, ``$BUILD_ID``, then the record; commit
-    from ``expect_commit``, ``$COMMIT_SHA``, then the record (none is a warning); source
+    from ``expect_commit``, ``$COMMIT_SHA``, the record, then ``git rev-parse HEAD`` in the
+    current folder where a ``.git`` exists (none is a warning); source
     digest from the record (``record``, else ``.buildguard/record.json`` when it exists,
     else a warning). ``paths`` name bundle roots that must each be sealed; without them every
     manifest in the image is checked. ``platform`` is ``OS/ARCH`` or ``all``. ``progress`` is
     called as each layer starts streaming (for display). ``use_default_record=False``
-    ignores ``.buildguard/record.json`` (``--from-build`` verifies another build).
+    ignores ``.buildguard/record.json`` and the current checkout's commit (``--from-build``
+    verifies another build).
     """
     env = os.environ if environ is None else environ
     clock = time.monotonic()

@@ -31,6 +31,13 @@ from buildguard.models import BundleManifest, FileEntry
 BUILD = "cache-build-1"
 
 
+@pytest.fixture(autouse=True)
+def _outside_any_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify takes the expected commit from the git checkout it runs in (and a record from
+    .buildguard/): run where there is neither, as these tests expect no commit."""
+    monkeypatch.chdir(tmp_path)
+
+
 def _manifest(files: dict[str, bytes]) -> bytes:
     import hashlib
 

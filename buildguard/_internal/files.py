@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from buildguard.errors import UsageError
+
 
 def utc_from_timestamp(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
@@ -14,10 +16,11 @@ def utc_from_timestamp(ts: float) -> datetime:
 
 def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
     """Write ``data`` (bytes, or chunks of it) to ``path`` so that readers see the old file
-    or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    or the whole new one. A path that cannot be written (its folder is a file, read-only, the
+    path is a folder) is a :class:`UsageError` (exit 2): a setting to fix, not a bug."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as handle:
             if isinstance(data, bytes):
                 handle.write(data)
@@ -27,6 +30,11 @@ def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {path}: {exc.strerror or exc}",
+            hint="name a file in a folder that exists or can be made, and that is writable",
+        ) from exc
     finally:
         if tmp.exists():
             tmp.unlink()
