@@ -201,7 +201,9 @@ def _check_identity(
         report.add(
             "COMMIT_MISMATCH",
             f"bundle {shown} was built from commit {manifest.commit or '(unknown)'}, "
-            f"not {expect.commit}",
+            f"not {expect.commit}"
+            + (f" (expected from {expect.commit_from}; pass --expect-commit to say otherwise)"
+               if expect.commit_from else ""),
             bundle=root, path=manifest_path, layer=layer,
         )
     if expect.source_digest is None:

@@ -75,6 +75,9 @@ class Expectations:
     started_label: str = "this build started"
     image_created: datetime | None = None
     """The image config's ``created``: file times equal to it are clamps, not evidence."""
+    commit_from: str | None = None
+    """Where :attr:`commit` came from when it was not given (``$COMMIT_SHA``, the record,
+    ``git rev-parse HEAD``), named in a ``COMMIT_MISMATCH``."""
 
 
 class Reporter:

@@ -64,15 +64,14 @@ def _expectations(
             hint="in Cloud Build pass it to the step: env: [BUILD_ID=$BUILD_ID], or options: "
             "automapSubstitutions: true",
         )
-    commit = expect_commit or env.get("COMMIT_SHA") or (rec.commit if rec else None)
-    if not commit and use_default_record:  # this build's checkout, not another build's
-        commit = git_head(Path.cwd())
+    commit, commit_from = _expected_commit(expect_commit, env, rec, use_default_record)
     expect = Expectations(
         build_id=build_id,
         commit=commit,
         source_digest=rec.source_digest if rec else None,
         started_at=rec.started_at if rec else started,
         started_label="this build started" if rec else "this verify started",
+        commit_from=commit_from,
     )
     expected = Expected(
         build_id=build_id,
@@ -82,6 +81,23 @@ def _expectations(
         record_started_at=rec.started_at if rec else None,
     )
     return expect, expected
+
+
+def _expected_commit(
+    given: str | None, env: Mapping[str, str], rec: Record | None, use_checkout: bool
+) -> tuple[str | None, str | None]:
+    """The expected commit and, unless it was given, where it came from."""
+    if given:
+        return given, None
+    if env.get("COMMIT_SHA"):
+        return env["COMMIT_SHA"], "$COMMIT_SHA"
+    if rec is not None and rec.commit:
+        return rec.commit, "the record"
+    if use_checkout:  # this build's checkout, not another build's
+        head = git_head(Path.cwd())
+        if head:
+            return head, f"git rev-parse HEAD in {Path.cwd()}"
+    return None, None
 
 
 def _manifest_bytes(flat: FlatImage) -> dict[str, bytes | None]:

@@ -59,7 +59,9 @@ def test_expect_commit_defaults_to_git_head_where_a_git_checkout_is(tmp_path: Pa
                           env={"BUILD_ID": FRESH_BUILD, "COMMIT_SHA": ""})
     report = _json(done)
     assert report["expected"]["commit"] == head
-    assert "COMMIT_MISMATCH" in [f["code"] for f in report["findings"]]
+    mismatch = [f for f in report["findings"] if f["code"] == "COMMIT_MISMATCH"]
+    assert len(mismatch) == 1
+    assert "expected from git rev-parse HEAD in" in mismatch[0]["message"]
     assert done.returncode == 1
     # $COMMIT_SHA comes first
     done = buildguard_cli("verify", FRESH, "--json", cwd=tmp_path,
