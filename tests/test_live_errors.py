@@ -22,6 +22,7 @@ from imagecorpus import f, tar_bytes, write_layout
 from nginx import publish, run_nginx, world_readable_dir
 from services import free_port
 
+import buildguard
 from buildguard.models import BundleManifest, FileEntry
 
 INDEX = b"""<!doctype html><html><head>
@@ -167,11 +168,18 @@ def test_wait_shows_progress_on_a_terminal(site: Path) -> None:
     assert "FAIL LIVE_MISSING" in text
 
 
-def test_a_bad_header_is_exit_2(site: Path) -> None:
-    done = live("http://127.0.0.1:1/", "--dist", str(site / "dist"),
-                "--header", "no colon s3cr3t")
-    assert done.returncode == 2
-    assert "s3cr3t" not in done.stderr
+@pytest.mark.parametrize("header", ["no colon s3cr3t", "X-Token: t\u00f6ken-s3cr3t",
+                                    "X-Token: a\x01s3cr3t", "X-Token: a\x7fs3cr3t"])
+def test_a_bad_header_is_exit_2(site: Path, header: str) -> None:
+    done = live("http://127.0.0.1:1/", "--dist", str(site / "dist"), "--header", header)
+    assert done.returncode == 2, done.stderr
+    assert "s3cr3t" not in done.stderr and "\\x" not in done.stderr
+    name, colon, value = header.partition(":")
+    if colon:  # the library refuses the value too, before any request
+        with pytest.raises(buildguard.UsageError) as raised:
+            buildguard.verify_live("http://127.0.0.1:1/", dist=site / "dist", environ={},
+                                   headers=[(name, value.strip())])
+        assert "s3cr3t" not in str(raised.value)
 
 
 def make_cert(directory: Path) -> tuple[Path, Path]:
@@ -295,8 +303,6 @@ def test_the_report_schema_names_the_live_codes() -> None:
 
 
 def test_the_library_returns_a_report_and_raises_typed_errors(site: Path) -> None:
-    import buildguard
-
     with run_nginx(f"root {site / 'www'};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
         report = buildguard.verify_live(nx.url + "/", dist=site / "dist", samples=2,
                                         environ={})
