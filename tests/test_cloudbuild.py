@@ -23,6 +23,8 @@ from cloudbuild_standin import CloudBuildStandIn, build_json
 from cloudimages import (
     BUILD,
     COMMIT,
+    DOCKER_LIST,
+    DOCKER_V2,
     OLD_BUILD,
     OLD_COMMIT,
     Images,
@@ -297,6 +299,31 @@ def test_mark_verified_single_image_and_platform_all_tags_the_index(
     run = cli(capsys, "verify", images.stale, *expect, "--mark-verified", "stale-ok")
     assert run.code == 1
     assert tag_digest(registry.url, "cb/app", "stale-ok") is None
+
+
+def push_index(registry: Registry, platform_manifest: str, tag: str,
+               archs: tuple[str, ...]) -> str:  # fmt: skip
+    """An index over the image ``platform_manifest`` (a digest in cb/app) for ``archs``."""
+    manifest = httpx.get(f"{registry.url}/v2/cb/app/manifests/{platform_manifest}", timeout=30,
+                         headers={"Accept": DOCKER_V2}).content  # fmt: skip
+    index = json.dumps({"schemaVersion": 2, "mediaType": DOCKER_LIST, "manifests": [
+        {"mediaType": DOCKER_V2, "digest": platform_manifest, "size": len(manifest),
+         "platform": {"os": "linux", "architecture": arch}} for arch in archs
+    ]}).encode()  # fmt: skip
+    with httpx.Client(timeout=30) as client:
+        return put_manifest(client, registry.url, "cb/app", tag, index, DOCKER_LIST, {})
+
+
+def test_platform_all_tags_the_index_even_of_one_platform(
+    images: Images, registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index_digest = push_index(registry, images.fresh.split("@")[1], "single", ("amd64",))
+    run = cli(capsys, "verify", f"{registry.host}/cb/app:single", "--expect-build-id", BUILD,
+              "--expect-commit", COMMIT, "--platform", "all", "--mark-verified", "one-ok",
+              "--json")  # fmt: skip
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["image"]["digest"] == index_digest
+    assert tag_digest(registry.url, "cb/app", "one-ok") == index_digest
 
 
 def test_a_failed_mark_is_exit_3_and_says_the_verify_passed(
