@@ -326,6 +326,23 @@ def test_platform_all_tags_the_index_even_of_one_platform(
     assert tag_digest(registry.url, "cb/app", "one-ok") == index_digest
 
 
+def test_from_build_marks_the_digest_it_verified(
+    cloudbuild: CloudBuildStandIn, images: Images, registry: Registry,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    platform_digest = images.fresh.split("@")[1]
+    index_digest = push_index(registry, platform_digest, "both", ("amd64", "arm64"))
+    add_build(cloudbuild, BUILD, [f"{registry.host}/cb/app@{index_digest}"])
+    run = cli(capsys, "verify", "--from-build", BUILD, "--mark-verified", "amd64-built")
+    assert run.code == 0, run.err
+    # only linux/amd64 was verified: the index (which names arm64 too) is not marked
+    assert tag_digest(registry.url, "cb/app", "amd64-built") == platform_digest
+    run = cli(capsys, "verify", "--from-build", BUILD, "--platform", "all",
+              "--mark-verified", "all-built")  # fmt: skip
+    assert run.code == 0, run.err
+    assert tag_digest(registry.url, "cb/app", "all-built") == index_digest
+
+
 def test_a_failed_mark_is_exit_3_and_says_the_verify_passed(
     images: Images, registry: Registry, capsys: pytest.CaptureFixture[str]
 ) -> None:
