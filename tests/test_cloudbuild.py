@@ -232,6 +232,64 @@ def test_commit_from_every_source(
     assert wrong.code == 1 and "COMMIT_MISMATCH" in wrong.err
 
 
+def test_the_commit_source_order(
+    cloudbuild: CloudBuildStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """All sources present, the first of the contract's order wins (no image: cheap)."""
+    sources = [("resolvedRepoSource", "commitSha", "1" * 40),
+               ("resolvedGitSource", "revision", "2" * 40),
+               ("resolvedConnectedRepository", "revision", "3" * 40)]  # fmt: skip
+    seen = []
+    for first in range(len(sources) + 1):
+        doc = build_json("b-order", PROJECT, [], substitutions={"COMMIT_SHA": "4" * 40})
+        doc["sourceProvenance"] = {f: {k: v} for f, k, v in sources[first:]}
+        cloudbuild.add(doc)
+        run = cli(capsys, "verify", "--from-build", "b-order", "--json")
+        assert run.code == 1  # nothing pushed
+        build = json.loads(run.out)["build"]
+        seen.append((build["commit_source"], build["commit"]))
+    assert seen == [
+        ("sourceProvenance.resolvedRepoSource.commitSha", "1" * 40),
+        ("sourceProvenance.resolvedGitSource.revision", "2" * 40),
+        ("sourceProvenance.resolvedConnectedRepository.revision", "3" * 40),
+        ("substitutions.COMMIT_SHA", "4" * 40),
+    ]
+
+
+def test_the_project_defaults(
+    cloudbuild: CloudBuildStandIn, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:  # fmt: skip
+    """--project, then $PROJECT_ID, then $GOOGLE_CLOUD_PROJECT, then the ADC project."""
+    from metadata_server import PROJECT_ID as ADC_PROJECT
+
+    for project in ("given", "from-env", "from-google-env", ADC_PROJECT):
+        cloudbuild.add(build_json("b-project", project, []))
+
+    def asked(*args: str) -> str:
+        run = cli(capsys, "verify", "--from-build", "b-project", *args)
+        assert run.code == 1, run.err
+        return cloudbuild.requests[-1][1]
+
+    monkeypatch.setenv("PROJECT_ID", "from-env")
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "from-google-env")
+    assert asked("--project", "given") == "/v1/projects/given/builds/b-project"
+    assert asked() == "/v1/projects/from-env/builds/b-project"
+    monkeypatch.delenv("PROJECT_ID")
+    assert asked() == "/v1/projects/from-google-env/builds/b-project"
+    # the ADC project, from a loopback metadata server (google-auth reads it at import)
+    (tmp_path / "home").mkdir()
+    with MetadataServer("ya29.unused") as metadata:
+        env = clean_env(**metadata.environ(), HOME=str(tmp_path / "home"),
+                        CLOUDSDK_CONFIG=str(tmp_path / "home" / "gcloud"),
+                        BUILDGUARD_CLOUDBUILD_EMULATOR_HOST=cloudbuild.host)  # fmt: skip
+        done = subprocess.run([console_script(), "verify", "--from-build", "b-project"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=120, check=False, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert cloudbuild.requests[-1][1] == f"/v1/projects/{ADC_PROJECT}/builds/b-project"
+
+
 def test_the_default_record_is_ignored(
     cloudbuild: CloudBuildStandIn, images: Images, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
