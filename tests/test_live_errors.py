@@ -318,3 +318,77 @@ def test_the_library_returns_a_report_and_raises_typed_errors(site: Path) -> Non
     assert unreachable.value.exit_code == 3
     with pytest.raises(buildguard.UsageError):
         buildguard.verify_live("http://127.0.0.1/", dist=site / "dist", samples=0)
+
+
+def test_assets_on_another_origin_are_fetched_as_given_and_mapped_under_the_base(
+    tmp_path: Path,
+) -> None:
+    """A CDN origin: its URL paths map under --base like the site's; --header stays with
+    the entry page's origin."""
+    cdn_port = free_port()
+    page = (f'<!doctype html><script type="module" src="http://127.0.0.1:{cdn_port}/app/'
+            'assets/app.js"></script><link rel="stylesheet" href="/app/assets/app.css">\n'
+            ).encode()  # fmt: skip
+    root = world_readable_dir()
+    try:
+        for name, data in (("index.html", page), ("assets/app.js", APP_JS),
+                           ("assets/app.css", APP_CSS)):  # fmt: skip
+            (root / "dist" / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / "dist" / name).write_bytes(data)
+        manifest = tmp_path / "buildguard-manifest.json"
+        manifest.write_text(manifest_for([entry("index.html", page),
+                                          entry("assets/app.js", APP_JS),
+                                          entry("assets/app.css", APP_CSS)]).model_dump_json())
+        site, cdn = publish(root / "dist", root / "site"), publish(root / "dist", root / "cdn")
+        conf = "location /app/ {{ alias {}/; try_files $uri $uri/ =404; }}"
+        log = "log_format secret '$http_x_preview_token|$uri';"
+        with run_nginx(conf.format(site)) as nx, \
+                run_nginx(f"access_log {root}/cdn.log secret;\n" + conf.format(cdn), http=log,
+                          port=cdn_port):  # fmt: skip
+            args = [nx.url + "/app/", "--manifest", str(manifest), "--base", "/app/", "--json"]
+            done = live(*args, "--header", "X-Preview-Token: t0ken")
+            (cdn / "assets/app.js").write_bytes(b"console.log('the CDN kept another');\n")
+            changed = live(*args)
+        cdn_log = (root / "cdn.log").read_text()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert done.returncode == 0, done.stderr
+    fetched = {a["path"]: a["url"] for a in json.loads(done.stdout)["assets"]}
+    assert fetched["assets/app.js"] == f"http://127.0.0.1:{cdn_port}/app/assets/app.js"
+    assert fetched["assets/app.css"] == f"{nx.url}/app/assets/app.css"
+    assert "/app/assets/app.js" in cdn_log and "t0ken" not in cdn_log
+    assert changed.returncode == 1
+    assert [(f["code"], f["path"]) for f in json.loads(changed.stdout)["findings"]] == [
+        ("LIVE_CHANGED", "assets/app.js")]
+
+
+def test_allow_changed_does_not_exempt_from_being_served(site: Path) -> None:
+    www = site / "www"
+    config = f"""root {www};
+        location = /assets/app.js {{ return 503; }}
+        location = /assets/app.css {{ types {{ }} default_type text/html; try_files /index.html =404; }}
+        location / {{ try_files $uri $uri/ =404; }}"""  # fmt: skip
+    with run_nginx(config) as nginx:
+        done = live(nginx.url + "/", "--dist", str(site / "dist"), "--json",
+                    "--allow-changed", "assets/*")
+        (www / "assets/app.js").unlink()
+        (www / "index.html").unlink()
+        entry_gone = live(nginx.url + "/", "--dist", str(site / "dist"), "--json",
+                          "--allow-changed", "*")
+    assert done.returncode == 1
+    assert sorted((f["code"], f["path"]) for f in json.loads(done.stdout)["findings"]) == [
+        ("LIVE_FALLBACK", "assets/app.css"), ("LIVE_MISSING", "assets/app.js")]
+    assert entry_gone.returncode == 1
+    assert [(f["code"], f["path"]) for f in json.loads(entry_gone.stdout)["findings"]] == [
+        ("LIVE_MISSING", "index.html")]
+
+
+def test_the_expected_build_id_defaults_to_build_id(site: Path) -> None:
+    with run_nginx(f"root {site / 'www'};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
+        other = buildguard_cli("verify-live", nx.url + "/", "--dist", str(site / "dist"),
+                               timeout=120, env={"BUILD_ID": "another-build-0002"})
+        same = buildguard_cli("verify-live", nx.url + "/", "--dist", str(site / "dist"),
+                              timeout=120, env={"BUILD_ID": BUILD})
+    assert other.returncode == 1 and "BUILD_ID_MISMATCH" in other.stdout
+    assert "not another-build-0002" in other.stdout
+    assert same.returncode == 0, same.stdout + same.stderr
