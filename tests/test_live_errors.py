@@ -392,3 +392,21 @@ def test_the_expected_build_id_defaults_to_build_id(site: Path) -> None:
     assert other.returncode == 1 and "BUILD_ID_MISMATCH" in other.stdout
     assert "not another-build-0002" in other.stdout
     assert same.returncode == 0, same.stdout + same.stderr
+
+
+def test_changed_bytes_are_named_as_the_other_builds_file(site: Path) -> None:
+    """Names that are not content-hashed: the previous build's app.js under the same name
+    is named as that build's file, from the manifest the site serves at the base."""
+    old_js = b"console.log('the previous build');\n"
+    www = site / "www"
+    (www / "assets/app.js").write_bytes(old_js)
+    (www / "buildguard-manifest.json").write_text(manifest_for(
+        [entry("index.html", INDEX), entry("assets/app.js", old_js),
+         entry("assets/app.css", APP_CSS)], build_id="errors-build-0000").model_dump_json())
+    with run_nginx(f"root {www};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
+        done = live(nx.url + "/", "--dist", str(site / "dist"), "--json")
+    assert done.returncode == 1
+    (changed,) = json.loads(done.stdout)["findings"]
+    assert (changed["code"], changed["path"]) == ("LIVE_CHANGED", "assets/app.js")
+    assert changed["served_build"] == "errors-build-0000"
+    assert "the served bytes are assets/app.js of build errors-build-0000" in changed["message"]
