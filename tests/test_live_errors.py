@@ -410,3 +410,23 @@ def test_changed_bytes_are_named_as_the_other_builds_file(site: Path) -> None:
     assert (changed["code"], changed["path"]) == ("LIVE_CHANGED", "assets/app.js")
     assert changed["served_build"] == "errors-build-0000"
     assert "the served bytes are assets/app.js of build errors-build-0000" in changed["message"]
+
+
+def test_an_exempted_script_must_still_reference_only_this_builds_files(site: Path) -> None:
+    """--allow-changed exempts a script rewritten at start-up from the digest check, not
+    from importing only this build's chunks."""
+    www = site / "www"
+    args = ["--dist", str(site / "dist"), "--json", "--allow-changed", "assets/app.js"]
+    with run_nginx(f"root {www};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
+        (www / "assets/app.js").write_bytes(b"window.API='https://api.example';\n")
+        rewritten = live(nx.url + "/", *args)
+        (www / "assets/chunk-old.js").write_bytes(b"export const old = 1;\n")
+        (www / "assets/chunk-old.js").chmod(0o644)
+        (www / "assets/app.js").write_bytes(
+            b"window.API='https://api.example';import('./chunk-old.js');\n")
+        foreign = live(nx.url + "/", *args)
+    assert rewritten.returncode == 0, rewritten.stdout + rewritten.stderr
+    assert foreign.returncode == 1
+    (finding,) = json.loads(foreign.stdout)["findings"]
+    assert (finding["code"], finding["path"]) == ("LIVE_CHANGED", "assets/app.js")
+    assert "assets/chunk-old.js" in finding["message"] and "--allow-changed" in finding["message"]
