@@ -366,8 +366,10 @@ def test_allow_changed_does_not_exempt_from_being_served(site: Path) -> None:
     www = site / "www"
     config = f"""root {www};
         location = /assets/app.js {{ return 503; }}
-        location = /assets/app.css {{ types {{ }} default_type text/html; try_files /index.html =404; }}
-        location / {{ try_files $uri $uri/ =404; }}"""  # fmt: skip
+        location = /assets/app.css {{
+            types {{ }} default_type text/html; try_files /index.html =404;
+        }}
+        location / {{ try_files $uri $uri/ =404; }}"""
     with run_nginx(config) as nginx:
         done = live(nginx.url + "/", "--dist", str(site / "dist"), "--json",
                     "--allow-changed", "assets/*")
