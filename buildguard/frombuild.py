@@ -110,7 +110,8 @@ def mark_build(
     insecure_registries: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
 ) -> BuildVerifyReport:
-    """Put ``tag`` on every image of a passing build report; the report with the marks.
+    """Put ``tag`` on the digest verified of every image of a passing build report; the
+    report with the marks.
 
     On a failure, :class:`MarkFailed` carries the report with the marks made so far in
     ``partial``.
@@ -120,8 +121,11 @@ def mark_build(
                          "verify did not pass")  # fmt: skip
     done: list[BuildImageResult] = []
     for image in report.images:
+        # the digest verified: the pushed one, or the platform's manifest of a pushed index
+        # (the index itself with --platform all)
+        verified = image.report.image.digest if image.report is not None else None
         try:
-            mark = mark_digest(image.reference, image.digest, tag,
+            mark = mark_digest(image.reference, verified or image.digest, tag,
                                insecure_registries=insecure_registries,
                                environ=environ)  # fmt: skip
         except MarkFailed as failed:

@@ -180,7 +180,8 @@ def verify(
             platforms.append(chosen)
             if len(targets) == 1:
                 layers = these_layers
-                digest = flat.info.manifest_digest or flat.info.config_digest
+                # --platform all of an index naming one platform still verified the index
+                digest = index_digest or flat.info.manifest_digest or flat.info.config_digest
 
     ok = not any(f.severity == "error" for f in findings)
     return VerifyReport(

@@ -23,6 +23,8 @@ from cloudbuild_standin import CloudBuildStandIn, build_json
 from cloudimages import (
     BUILD,
     COMMIT,
+    DOCKER_LIST,
+    DOCKER_V2,
     OLD_BUILD,
     OLD_COMMIT,
     Images,
@@ -230,6 +232,64 @@ def test_commit_from_every_source(
     assert wrong.code == 1 and "COMMIT_MISMATCH" in wrong.err
 
 
+def test_the_commit_source_order(
+    cloudbuild: CloudBuildStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """All sources present, the first of the contract's order wins (no image: cheap)."""
+    sources = [("resolvedRepoSource", "commitSha", "1" * 40),
+               ("resolvedGitSource", "revision", "2" * 40),
+               ("resolvedConnectedRepository", "revision", "3" * 40)]  # fmt: skip
+    seen = []
+    for first in range(len(sources) + 1):
+        doc = build_json("b-order", PROJECT, [], substitutions={"COMMIT_SHA": "4" * 40})
+        doc["sourceProvenance"] = {f: {k: v} for f, k, v in sources[first:]}
+        cloudbuild.add(doc)
+        run = cli(capsys, "verify", "--from-build", "b-order", "--json")
+        assert run.code == 1  # nothing pushed
+        build = json.loads(run.out)["build"]
+        seen.append((build["commit_source"], build["commit"]))
+    assert seen == [
+        ("sourceProvenance.resolvedRepoSource.commitSha", "1" * 40),
+        ("sourceProvenance.resolvedGitSource.revision", "2" * 40),
+        ("sourceProvenance.resolvedConnectedRepository.revision", "3" * 40),
+        ("substitutions.COMMIT_SHA", "4" * 40),
+    ]
+
+
+def test_the_project_defaults(
+    cloudbuild: CloudBuildStandIn, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:  # fmt: skip
+    """--project, then $PROJECT_ID, then $GOOGLE_CLOUD_PROJECT, then the ADC project."""
+    from metadata_server import PROJECT_ID as ADC_PROJECT
+
+    for project in ("given", "from-env", "from-google-env", ADC_PROJECT):
+        cloudbuild.add(build_json("b-project", project, []))
+
+    def asked(*args: str) -> str:
+        run = cli(capsys, "verify", "--from-build", "b-project", *args)
+        assert run.code == 1, run.err
+        return cloudbuild.requests[-1][1]
+
+    monkeypatch.setenv("PROJECT_ID", "from-env")
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "from-google-env")
+    assert asked("--project", "given") == "/v1/projects/given/builds/b-project"
+    assert asked() == "/v1/projects/from-env/builds/b-project"
+    monkeypatch.delenv("PROJECT_ID")
+    assert asked() == "/v1/projects/from-google-env/builds/b-project"
+    # the ADC project, from a loopback metadata server (google-auth reads it at import)
+    (tmp_path / "home").mkdir()
+    with MetadataServer("ya29.unused") as metadata:
+        env = clean_env(**metadata.environ(), HOME=str(tmp_path / "home"),
+                        CLOUDSDK_CONFIG=str(tmp_path / "home" / "gcloud"),
+                        BUILDGUARD_CLOUDBUILD_EMULATOR_HOST=cloudbuild.host)  # fmt: skip
+        done = subprocess.run([console_script(), "verify", "--from-build", "b-project"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=120, check=False, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert cloudbuild.requests[-1][1] == f"/v1/projects/{ADC_PROJECT}/builds/b-project"
+
+
 def test_the_default_record_is_ignored(
     cloudbuild: CloudBuildStandIn, images: Images, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -297,6 +357,48 @@ def test_mark_verified_single_image_and_platform_all_tags_the_index(
     run = cli(capsys, "verify", images.stale, *expect, "--mark-verified", "stale-ok")
     assert run.code == 1
     assert tag_digest(registry.url, "cb/app", "stale-ok") is None
+
+
+def push_index(registry: Registry, platform_manifest: str, tag: str,
+               archs: tuple[str, ...]) -> str:  # fmt: skip
+    """An index over the image ``platform_manifest`` (a digest in cb/app) for ``archs``."""
+    manifest = httpx.get(f"{registry.url}/v2/cb/app/manifests/{platform_manifest}", timeout=30,
+                         headers={"Accept": DOCKER_V2}).content  # fmt: skip
+    index = json.dumps({"schemaVersion": 2, "mediaType": DOCKER_LIST, "manifests": [
+        {"mediaType": DOCKER_V2, "digest": platform_manifest, "size": len(manifest),
+         "platform": {"os": "linux", "architecture": arch}} for arch in archs
+    ]}).encode()  # fmt: skip
+    with httpx.Client(timeout=30) as client:
+        return put_manifest(client, registry.url, "cb/app", tag, index, DOCKER_LIST, {})
+
+
+def test_platform_all_tags_the_index_even_of_one_platform(
+    images: Images, registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index_digest = push_index(registry, images.fresh.split("@")[1], "single", ("amd64",))
+    run = cli(capsys, "verify", f"{registry.host}/cb/app:single", "--expect-build-id", BUILD,
+              "--expect-commit", COMMIT, "--platform", "all", "--mark-verified", "one-ok",
+              "--json")  # fmt: skip
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["image"]["digest"] == index_digest
+    assert tag_digest(registry.url, "cb/app", "one-ok") == index_digest
+
+
+def test_from_build_marks_the_digest_it_verified(
+    cloudbuild: CloudBuildStandIn, images: Images, registry: Registry,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    platform_digest = images.fresh.split("@")[1]
+    index_digest = push_index(registry, platform_digest, "both", ("amd64", "arm64"))
+    add_build(cloudbuild, BUILD, [f"{registry.host}/cb/app@{index_digest}"])
+    run = cli(capsys, "verify", "--from-build", BUILD, "--mark-verified", "amd64-built")
+    assert run.code == 0, run.err
+    # only linux/amd64 was verified: the index (which names arm64 too) is not marked
+    assert tag_digest(registry.url, "cb/app", "amd64-built") == platform_digest
+    run = cli(capsys, "verify", "--from-build", BUILD, "--platform", "all",
+              "--mark-verified", "all-built")  # fmt: skip
+    assert run.code == 0, run.err
+    assert tag_digest(registry.url, "cb/app", "all-built") == index_digest
 
 
 def test_a_failed_mark_is_exit_3_and_says_the_verify_passed(

@@ -22,6 +22,7 @@ from imagecorpus import f, tar_bytes, write_layout
 from nginx import publish, run_nginx, world_readable_dir
 from services import free_port
 
+import buildguard
 from buildguard.models import BundleManifest, FileEntry
 
 INDEX = b"""<!doctype html><html><head>
@@ -167,11 +168,18 @@ def test_wait_shows_progress_on_a_terminal(site: Path) -> None:
     assert "FAIL LIVE_MISSING" in text
 
 
-def test_a_bad_header_is_exit_2(site: Path) -> None:
-    done = live("http://127.0.0.1:1/", "--dist", str(site / "dist"),
-                "--header", "no colon s3cr3t")
-    assert done.returncode == 2
-    assert "s3cr3t" not in done.stderr
+@pytest.mark.parametrize("header", ["no colon s3cr3t", "X-Token: t\u00f6ken-s3cr3t",
+                                    "X-Token: a\x01s3cr3t", "X-Token: a\x7fs3cr3t"])
+def test_a_bad_header_is_exit_2(site: Path, header: str) -> None:
+    done = live("http://127.0.0.1:1/", "--dist", str(site / "dist"), "--header", header)
+    assert done.returncode == 2, done.stderr
+    assert "s3cr3t" not in done.stderr and "\\x" not in done.stderr
+    name, colon, value = header.partition(":")
+    if colon:  # the library refuses the value too, before any request
+        with pytest.raises(buildguard.UsageError) as raised:
+            buildguard.verify_live("http://127.0.0.1:1/", dist=site / "dist", environ={},
+                                   headers=[(name, value.strip())])
+        assert "s3cr3t" not in str(raised.value)
 
 
 def make_cert(directory: Path) -> tuple[Path, Path]:
@@ -295,8 +303,6 @@ def test_the_report_schema_names_the_live_codes() -> None:
 
 
 def test_the_library_returns_a_report_and_raises_typed_errors(site: Path) -> None:
-    import buildguard
-
     with run_nginx(f"root {site / 'www'};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
         report = buildguard.verify_live(nx.url + "/", dist=site / "dist", samples=2,
                                         environ={})
@@ -312,3 +318,117 @@ def test_the_library_returns_a_report_and_raises_typed_errors(site: Path) -> Non
     assert unreachable.value.exit_code == 3
     with pytest.raises(buildguard.UsageError):
         buildguard.verify_live("http://127.0.0.1/", dist=site / "dist", samples=0)
+
+
+def test_assets_on_another_origin_are_fetched_as_given_and_mapped_under_the_base(
+    tmp_path: Path,
+) -> None:
+    """A CDN origin: its URL paths map under --base like the site's; --header stays with
+    the entry page's origin."""
+    cdn_port = free_port()
+    page = (f'<!doctype html><script type="module" src="http://127.0.0.1:{cdn_port}/app/'
+            'assets/app.js"></script><link rel="stylesheet" href="/app/assets/app.css">\n'
+            ).encode()  # fmt: skip
+    root = world_readable_dir()
+    try:
+        for name, data in (("index.html", page), ("assets/app.js", APP_JS),
+                           ("assets/app.css", APP_CSS)):  # fmt: skip
+            (root / "dist" / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / "dist" / name).write_bytes(data)
+        manifest = tmp_path / "buildguard-manifest.json"
+        manifest.write_text(manifest_for([entry("index.html", page),
+                                          entry("assets/app.js", APP_JS),
+                                          entry("assets/app.css", APP_CSS)]).model_dump_json())
+        site, cdn = publish(root / "dist", root / "site"), publish(root / "dist", root / "cdn")
+        conf = "location /app/ {{ alias {}/; try_files $uri $uri/ =404; }}"
+        log = "log_format secret '$http_x_preview_token|$uri';"
+        with run_nginx(conf.format(site)) as nx, \
+                run_nginx(f"access_log {root}/cdn.log secret;\n" + conf.format(cdn), http=log,
+                          port=cdn_port):  # fmt: skip
+            args = [nx.url + "/app/", "--manifest", str(manifest), "--base", "/app/", "--json"]
+            done = live(*args, "--header", "X-Preview-Token: t0ken")
+            (cdn / "assets/app.js").write_bytes(b"console.log('the CDN kept another');\n")
+            changed = live(*args)
+        cdn_log = (root / "cdn.log").read_text()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert done.returncode == 0, done.stderr
+    fetched = {a["path"]: a["url"] for a in json.loads(done.stdout)["assets"]}
+    assert fetched["assets/app.js"] == f"http://127.0.0.1:{cdn_port}/app/assets/app.js"
+    assert fetched["assets/app.css"] == f"{nx.url}/app/assets/app.css"
+    assert "/app/assets/app.js" in cdn_log and "t0ken" not in cdn_log
+    assert changed.returncode == 1
+    assert [(f["code"], f["path"]) for f in json.loads(changed.stdout)["findings"]] == [
+        ("LIVE_CHANGED", "assets/app.js")]
+
+
+def test_allow_changed_does_not_exempt_from_being_served(site: Path) -> None:
+    www = site / "www"
+    config = f"""root {www};
+        location = /assets/app.js {{ return 503; }}
+        location = /assets/app.css {{
+            types {{ }} default_type text/html; try_files /index.html =404;
+        }}
+        location / {{ try_files $uri $uri/ =404; }}"""
+    with run_nginx(config) as nginx:
+        done = live(nginx.url + "/", "--dist", str(site / "dist"), "--json",
+                    "--allow-changed", "assets/*")
+        (www / "assets/app.js").unlink()
+        (www / "index.html").unlink()
+        entry_gone = live(nginx.url + "/", "--dist", str(site / "dist"), "--json",
+                          "--allow-changed", "*")
+    assert done.returncode == 1
+    assert sorted((f["code"], f["path"]) for f in json.loads(done.stdout)["findings"]) == [
+        ("LIVE_FALLBACK", "assets/app.css"), ("LIVE_MISSING", "assets/app.js")]
+    assert entry_gone.returncode == 1
+    assert [(f["code"], f["path"]) for f in json.loads(entry_gone.stdout)["findings"]] == [
+        ("LIVE_MISSING", "index.html")]
+
+
+def test_the_expected_build_id_defaults_to_build_id(site: Path) -> None:
+    with run_nginx(f"root {site / 'www'};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
+        other = buildguard_cli("verify-live", nx.url + "/", "--dist", str(site / "dist"),
+                               timeout=120, env={"BUILD_ID": "another-build-0002"})
+        same = buildguard_cli("verify-live", nx.url + "/", "--dist", str(site / "dist"),
+                              timeout=120, env={"BUILD_ID": BUILD})
+    assert other.returncode == 1 and "BUILD_ID_MISMATCH" in other.stdout
+    assert "not another-build-0002" in other.stdout
+    assert same.returncode == 0, same.stdout + same.stderr
+
+
+def test_changed_bytes_are_named_as_the_other_builds_file(site: Path) -> None:
+    """Names that are not content-hashed: the previous build's app.js under the same name
+    is named as that build's file, from the manifest the site serves at the base."""
+    old_js = b"console.log('the previous build');\n"
+    www = site / "www"
+    (www / "assets/app.js").write_bytes(old_js)
+    (www / "buildguard-manifest.json").write_text(manifest_for(
+        [entry("index.html", INDEX), entry("assets/app.js", old_js),
+         entry("assets/app.css", APP_CSS)], build_id="errors-build-0000").model_dump_json())
+    with run_nginx(f"root {www};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
+        done = live(nx.url + "/", "--dist", str(site / "dist"), "--json")
+    assert done.returncode == 1
+    (changed,) = json.loads(done.stdout)["findings"]
+    assert (changed["code"], changed["path"]) == ("LIVE_CHANGED", "assets/app.js")
+    assert changed["served_build"] == "errors-build-0000"
+    assert "the served bytes are assets/app.js of build errors-build-0000" in changed["message"]
+
+
+def test_an_exempted_script_must_still_reference_only_this_builds_files(site: Path) -> None:
+    """--allow-changed exempts a script rewritten at start-up from the digest check, not
+    from importing only this build's chunks."""
+    www = site / "www"
+    args = ["--dist", str(site / "dist"), "--json", "--allow-changed", "assets/app.js"]
+    with run_nginx(f"root {www};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
+        (www / "assets/app.js").write_bytes(b"window.API='https://api.example';\n")
+        rewritten = live(nx.url + "/", *args)
+        (www / "assets/chunk-old.js").write_bytes(b"export const old = 1;\n")
+        (www / "assets/chunk-old.js").chmod(0o644)
+        (www / "assets/app.js").write_bytes(
+            b"window.API='https://api.example';import('./chunk-old.js');\n")
+        foreign = live(nx.url + "/", *args)
+    assert rewritten.returncode == 0, rewritten.stdout + rewritten.stderr
+    assert foreign.returncode == 1
+    (finding,) = json.loads(foreign.stdout)["findings"]
+    assert (finding["code"], finding["path"]) == ("LIVE_CHANGED", "assets/app.js")
+    assert "assets/chunk-old.js" in finding["message"] and "--allow-changed" in finding["message"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from buildguard.live.bundle import ENTRY, BundleIndex
 from buildguard.live.entry import ENTRY_LIMIT, ERROR_BODY_LIMIT, EntryPages, Page
 from buildguard.live.fetch import Fetched, Fetcher
-from buildguard.live.findings import Attempt, Where
+from buildguard.live.findings import Attempt, Where, listing
 from buildguard.live.refs import TokenScanner, scanned
 from buildguard.live.report import AssetResult, ServedVersion
 from buildguard.live.urls import bundle_path, resolve
@@ -35,16 +35,19 @@ class LiveCheck:
     def _judge_asset(self, url: str, path: str, attempt: Attempt,
                      entry_digests: set[str]) -> list[tuple[str, str]]:
         sealed = self.bundle.files[path]
-        scanner = TokenScanner(self.bundle.names) if scanned(path) else None
+        exempt = self.bundle.allowed_changed(path)
+        scanner = TokenScanner(self.bundle.names, foreign=exempt) if scanned(path) else None
 
         def limit(got: Fetched) -> int:
             if not 200 <= got.status < 300:
                 return ERROR_BODY_LIMIT
             # read as far as any file we could name (this build's, or another build's the
             # site serves), never further: a body larger than all of them belongs to none;
-            # an HTML answer is read whole, to tell whether it is the entry page
+            # an HTML answer is read whole, to tell whether it is the entry page, and so is
+            # a file exempt from the digest check, to see what it references
             known = max(self.bundle.largest, self.served.largest)
-            return max(known, ENTRY_LIMIT) if got.content_type == "text/html" else known
+            whole = got.content_type == "text/html" or exempt
+            return max(known, ENTRY_LIMIT) if whole else known
 
         fetched = self.fetcher.get(url, limit=limit, consumer=scanner.feed if scanner else None)
         where = Where(path, fetched.final_url, fetched.status)
@@ -64,8 +67,10 @@ class LiveCheck:
         elif fetched.decode_error:
             attempt.add("LIVE_CHANGED", f"{path}: the served body could not be decoded "
                         f"({fetched.decode_error})", where)
-        elif fetched.sha256 == sealed.sha256 or self.bundle.allowed_changed(path):
+        elif fetched.sha256 == sealed.sha256:
             ok = True
+        elif exempt:
+            ok = self._exempt_ok(path, fetched, scanner, attempt, where)
         else:
             attempt.add("LIVE_CHANGED", self._changed(path, fetched, sealed.size),
                         where, served_build=self._owner(fetched))
@@ -80,6 +85,30 @@ class LiveCheck:
             return []
         scanner.finish()
         return self._imports(scanner, fetched.final_url)
+
+    def _exempt_ok(self, path: str, fetched: Fetched, scanner: TokenScanner | None,
+                   attempt: Attempt, where: Where) -> bool:
+        """A file exempt from the digest check (--allow-changed) must still be read whole
+        and reference only this build's files."""
+        if fetched.over_limit:
+            attempt.add("LIVE_CHANGED", f"{path} (exempt from the digest check) is larger "
+                        f"than {ENTRY_LIMIT >> 20} MiB: what it references was not read", where)
+            return False
+        if scanner is None:
+            return True
+        scanner.finish()
+        foreign = []
+        for token in scanner.foreign:
+            target = resolve(token, fetched.final_url)
+            mapped = bundle_path(target, self.base) if target else None
+            if target and mapped not in self.bundle.files:
+                foreign.append(mapped or target)
+        if not foreign:
+            return True
+        attempt.add("LIVE_CHANGED", f"{path} is exempt from the digest check (--allow-changed) "
+                    f"but references {len(foreign)} file(s) this build does not have: "
+                    f"{listing(foreign)}", where)
+        return False
 
     def _owner(self, fetched: Fetched) -> str | None:
         found = self.served.owner_of_bytes(fetched.sha256) if fetched.sha256 else None

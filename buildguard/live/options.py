@@ -33,6 +33,19 @@ def parse_header(text: str) -> tuple[str, str]:
             hint="e.g. --header 'Authorization: Bearer …' (the value is never printed)",
         )
     value = value.strip()
-    if any(c in value for c in "\r\n\0"):
-        raise UsageError(f"bad --header {name!r}: the value holds a line break or NUL")
+    check_header(name, value)
     return name, value
+
+
+def check_header(name: str, value: str) -> None:
+    """A header HTTP can carry: a token name, a value of printable ASCII, spaces and tabs
+    (what httpx sends; anything else would fail later, or echo the value in an error).
+    The value is never echoed."""
+    if not _TOKEN.match(name):
+        raise UsageError("bad header name: expected a token such as X-Preview-Token")
+    if any(not (" " <= c <= "~" or c == "\t") for c in value):
+        raise UsageError(
+            f"bad --header {name!r}: the value must be printable ASCII (no line breaks, "
+            "control characters or non-ASCII letters)",
+            hint="encode it as the server expects, e.g. base64 for Basic credentials",
+        )

@@ -26,6 +26,7 @@ LINK_RELS = frozenset({
     "apple-touch-icon-precomposed", "mask-icon", "manifest",
 })  # fmt: skip
 SCANNED_SUFFIXES = (".js", ".mjs", ".cjs", ".css", ".webmanifest")
+MODULE_SUFFIXES = (b".js", b".mjs", b".cjs", b".css")
 MAX_TOKEN = 2048
 MAX_TOKENS = 20_000
 
@@ -79,12 +80,19 @@ def file_key(name: str) -> str:
 
 
 class TokenScanner:
-    """URL-like tokens whose last segment is one of ``names`` (escaped manifest basenames)."""
+    """URL-like tokens whose last segment is one of ``names`` (escaped manifest basenames).
 
-    def __init__(self, names: frozenset[str]) -> None:
+    With ``foreign=True`` (a file exempt from the digest check) also the relative module
+    specifiers (``./x.js``, ``../x.css``) whose file name is not one of ``names``: what the
+    file would load that this build does not have.
+    """
+
+    def __init__(self, names: frozenset[str], *, foreign: bool = False) -> None:
         self._names = names
+        self._foreign = foreign
         self._carry = b""
         self.tokens: dict[str, None] = {}
+        self.foreign: dict[str, None] = {}
 
     def _take(self, token: bytes) -> None:
         if len(token) > MAX_TOKEN or len(self.tokens) >= MAX_TOKENS or b"." not in token:
@@ -93,6 +101,9 @@ class TokenScanner:
         text = last.decode("utf-8", "replace")
         if file_key(text) in self._names:
             self.tokens[token.decode("utf-8", "replace")] = None
+        elif (self._foreign and token.startswith((b"./", b"../"))
+              and token.lower().endswith(MODULE_SUFFIXES) and len(self.foreign) < MAX_TOKENS):
+            self.foreign[token.decode("utf-8", "replace")] = None
 
     def feed(self, chunk: bytes) -> None:
         window = self._carry + chunk

@@ -24,6 +24,7 @@ from buildguard.live.check import LiveCheck
 from buildguard.live.expected import ExpectedBundle, from_dist, from_image, from_manifest_file
 from buildguard.live.fetch import Fetcher
 from buildguard.live.findings import Attempt
+from buildguard.live.options import check_header
 from buildguard.live.report import LiveExpected, LiveFinding, LiveReport, LiveStats
 from buildguard.live.urls import check_site_url, check_under_base, normalise_base
 
@@ -131,6 +132,8 @@ def verify_live(
         raise UsageError(f"--samples must be between 1 and {MAX_SAMPLES}, not {samples}")
     if wait is not None and wait < 0:
         raise UsageError("--wait must not be negative")
+    for name, value in headers:
+        check_header(name, value)
     expected = _expected(manifest, image, path, dist)
     bundle = BundleIndex(expected.manifest, allow_changed)
     mismatch = _build_id_finding(expected, expect_build_id, env)
