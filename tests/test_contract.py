@@ -282,6 +282,25 @@ def test_every_flag_of_the_usage_block_exists(command: str) -> None:
     assert set(USAGE[command]) <= spelled, set(USAGE[command]) - spelled
 
 
+@pytest.mark.parametrize(("command", "abbreviated"), [
+    ("verify", "--expect-build=x"), ("verify", "--allow-ex"), ("seal", "--no-can"),
+    ("verify-live", "--sample=2"),
+])
+def test_an_abbreviated_flag_is_a_usage_error(command: str, abbreviated: str) -> None:
+    """Only the contract's spellings are accepted: a prefix of a flag is exit 2."""
+    given = ["--manifest", "m.json"] if command == "verify-live" else []
+    done = buildguard_cli(command, *given, abbreviated, "x")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "unrecognized arguments" in done.stderr
+
+
+def test_short_verbosity_flags_still_combine(tmp_path: Path) -> None:
+    done = buildguard_cli("-vv", "verify", FRESH, "--record", RECORD, "-vv", cwd=tmp_path,
+                          env={"BUILD_ID": FRESH_BUILD, "COMMIT_SHA": "b" * 40})
+    assert done.returncode == 0, done.stderr
+    assert "DEBUG" in done.stderr or "debug" in done.stderr
+
+
 # ------------------------------------------------------------------------------ output
 
 

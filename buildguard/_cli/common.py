@@ -6,13 +6,19 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but with a hint line on errors; still exit 2."""
+    """argparse, but with a hint line on errors; still exit 2. Long options are taken only
+    as the contract spells them: no abbreviations (``--sample`` for ``--samples``) that
+    scripts could come to depend on."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
