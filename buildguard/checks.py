@@ -81,6 +81,10 @@ def check_image(
                 bundle=wanted,
                 path=posixpath.join(wanted, MANIFEST_NAME),
             )
+        # A bundle nested in a named one is served under that name too, and its folder is
+        # left out of the outer bundle's extra-file check: it must be checked itself.
+        named = tuple(r.rstrip("/") + "/" for r in roots)
+        roots += [r for r in found if r not in roots and r.startswith(named)]
     else:
         roots = found
         if not roots:
