@@ -5,9 +5,15 @@ archive), verified through the library as the CLI does."""
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import subprocess
+import tarfile
 from pathlib import Path
 
-from imagecorpus import d, f, tar_bytes, write_layout
+import pytest
+from imagecorpus import config_doc, d, f, sha, tar_bytes, write_layout
+from services import Dockerd
 
 import buildguard
 from buildguard.models import BundleManifest, FileEntry
@@ -66,3 +72,69 @@ def test_a_nested_bundle_of_another_build_fails_under_the_named_path(tmp_path: P
     report = _verify(f"oci-layout:{tmp_path / 'img'}:latest", paths=["/app/web/"])
     assert ("BUILD_ID_MISMATCH", "/app/web/x/buildguard-manifest.json") in _errors(report)
     assert {b.root: b.ok for b in report.bundles} == {"/app/web": True, "/app/web/x": False}
+
+
+def _archive_member(tar: tarfile.TarFile, name: str, data: bytes | None = None, *,
+                    symlink: str | None = None, hardlink: str | None = None) -> None:
+    info = tarfile.TarInfo(name)
+    info.mtime = 1_700_000_000
+    if symlink is not None:
+        info.type, info.linkname = tarfile.SYMTYPE, symlink
+    elif hardlink is not None:
+        info.type, info.linkname = tarfile.LNKTYPE, hardlink
+    else:
+        info.size = len(data or b"")
+    tar.addfile(info, io.BytesIO(data) if data is not None else None)
+
+
+def _redefined_archive(path: Path, good: bytes, evil: bytes, how: str) -> None:
+    """A docker save archive in which ``c.json`` and ``L/layer.tar`` are first links to
+    the sealed image's config and layer, then regular files holding another image: a
+    reader that follows the first definition sees the sealed image, `docker load` (which
+    extracts the archive, a later member replacing an earlier one) loads the other."""
+    configs = [json.dumps(config_doc([sha(layer)])).encode() for layer in (good, evil)]
+    good_config = sha(configs[0])[7:] + ".json"
+    link = {"symlink": "symlink", "hardlink": "hardlink"}[how]
+    with tarfile.open(path, "w") as tar:
+        _archive_member(tar, "G/layer.tar", good)
+        _archive_member(tar, good_config, configs[0])
+        _archive_member(tar, "c.json", **{link: good_config})  # type: ignore[arg-type]
+        _archive_member(tar, "L/layer.tar",  # a symlink's target is relative to its folder
+                        **{link: "../G/layer.tar" if how == "symlink" else "G/layer.tar"})  # type: ignore[arg-type]
+        _archive_member(tar, "c.json", configs[1])
+        _archive_member(tar, "L/layer.tar", evil)
+        _archive_member(tar, "manifest.json", json.dumps(
+            [{"Config": "c.json", "RepoTags": [ARCHIVE_TAG], "Layers": ["L/layer.tar"]}]
+        ).encode())
+
+
+ARCHIVE_TAG = "buildguard-false-pass/redefined:1"
+
+
+@pytest.mark.parametrize("how", ["symlink", "hardlink"])
+def test_a_docker_save_member_redefined_later_is_refused(
+    tmp_path: Path, dockerd: Dockerd, how: str
+) -> None:
+    """What `docker load` loads from such an archive is the later member (checked against
+    the real dockerd); buildguard used to follow the earlier link and pass the sealed image.
+    containerd's importer, which resolves links after the whole stream, would take the
+    earlier one: the runtimes disagree, so the archive is refused (exit 3)."""
+    good = _bundle_layer()
+    evil = tar_bytes([d("app"), d("app/web"), f("app/web/index.html", b"<evil>"),
+                      f("app/web/assets/app.js", b"console.log(1)"),
+                      f("app/web/buildguard-manifest.json", _manifest(BUNDLE))])
+    archive = tmp_path / "image.tar"
+    _redefined_archive(archive, good, evil, how)
+    dockerd.docker("load", "-i", str(archive))
+    try:
+        created = dockerd.docker("create", ARCHIVE_TAG, "sh").stdout.strip()
+        exported = subprocess.run([dockerd.cli, "export", created], env=dockerd.env,
+                                  capture_output=True, timeout=300, check=True).stdout
+        dockerd.docker("rm", created)
+    finally:
+        dockerd.docker("rmi", "-f", ARCHIVE_TAG, check=False)
+    with tarfile.open(fileobj=io.BytesIO(exported)) as tar:
+        served = tar.extractfile("app/web/index.html")
+        assert served is not None and served.read() == b"<evil>", "dockerd loads the later member"
+    with pytest.raises(buildguard.ImageReadError, match="more than once"):
+        _verify(f"docker-archive:{archive}", paths=["/app/web"])
