@@ -138,3 +138,77 @@ def test_a_docker_save_member_redefined_later_is_refused(
         assert served is not None and served.read() == b"<evil>", "dockerd loads the later member"
     with pytest.raises(buildguard.ImageReadError, match="more than once"):
         _verify(f"docker-archive:{archive}", paths=["/app/web"])
+
+
+def _index_entry(root: Path, digest: str | None, platform: dict[str, str] | None,
+                 media_type: str = "application/vnd.oci.image.manifest.v1+json",
+                 ) -> dict[str, object]:
+    assert digest is not None
+    size = (root / "blobs/sha256" / digest[7:]).stat().st_size
+    entry: dict[str, object] = {"mediaType": media_type, "digest": digest, "size": size}
+    if platform is not None:
+        entry["platform"] = platform
+    return entry
+
+
+def _put_index(root: Path, entries: list[dict[str, object]], tag: str | None = None) -> str:
+    data = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX,
+                       "manifests": entries}).encode()
+    digest = sha(data)
+    (root / "blobs/sha256" / digest[7:]).write_bytes(data)
+    if tag is not None:
+        (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [{
+            "mediaType": OCI_INDEX, "digest": digest, "size": len(data),
+            "annotations": {"org.opencontainers.image.ref.name": tag}}]}))
+    return digest
+
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+AMD64 = {"os": "linux", "architecture": "amd64"}
+ARM64 = {"os": "linux", "architecture": "arm64"}
+
+
+def _two_platforms(root: Path) -> tuple[str | None, str | None]:
+    """The sealed bundle for amd64, another (unsealed) one for arm64."""
+    amd = write_layout(root, [_bundle_layer()], arch="amd64", tag=None)
+    arm = write_layout(root, [tar_bytes([d("app"), d("app/web"),
+                                         f("app/web/index.html", b"<evil>")])],
+                       arch="arm64", tag=None)
+    return amd.manifest_digest, arm.manifest_digest
+
+
+def test_platform_all_reads_the_platforms_of_a_nested_index(tmp_path: Path) -> None:
+    """An index whose one entry is the image's index (as `docker save` of Docker 25 and
+    `skopeo copy --all` write them): `--platform all` used to check linux/amd64 only, and
+    pass while linux/arm64 serves an unsealed bundle."""
+    root = tmp_path / "img"
+    amd, arm = _two_platforms(root)
+    inner = _put_index(root, [_index_entry(root, amd, AMD64), _index_entry(root, arm, ARM64)])
+    _put_index(root, [_index_entry(root, inner, None, OCI_INDEX)], tag="multi")
+    ref = f"oci-layout:{root}:multi"
+    report = _verify(ref, paths=["/app/web"], platform="all")
+    assert not report.ok and report.image.platforms == ("linux/amd64", "linux/arm64")
+    assert _errors(report) == [("NO_MANIFEST", "/app/web/buildguard-manifest.json")]
+    assert _verify(ref, paths=["/app/web"], platform="linux/amd64").ok
+
+
+def test_platform_all_refuses_an_entry_without_a_platform(tmp_path: Path) -> None:
+    """containerd matches an index entry without a platform by its config's platform
+    (arm64 here): `--platform all` used to skip it and pass."""
+    root = tmp_path / "img"
+    amd, arm = _two_platforms(root)
+    _put_index(root, [_index_entry(root, amd, AMD64), _index_entry(root, arm, None)],
+               tag="multi")
+    with pytest.raises(buildguard.ImageReadError, match="no platform"):
+        _verify(f"oci-layout:{root}:multi", paths=["/app/web"], platform="all")
+
+
+def test_platform_all_refuses_a_platform_named_twice(tmp_path: Path) -> None:
+    """linux/arm64/v8 and linux/arm64 are one platform to the runtimes; each label used
+    to resolve to the first entry, so the second was never read."""
+    root = tmp_path / "img"
+    amd, arm = _two_platforms(root)
+    _put_index(root, [_index_entry(root, amd, {**ARM64, "variant": "v8"}),
+                      _index_entry(root, arm, ARM64)], tag="multi")
+    with pytest.raises(buildguard.ImageReadError, match="more than one"):
+        _verify(f"oci-layout:{root}:multi", paths=["/app/web"], platform="all")
