@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from imagecorpus import config_doc, d, f, sha, tar_bytes, write_layout
-from services import Dockerd
+from services import Dockerd, make_busybox_rootfs
 
 import buildguard
 from buildguard.models import BundleManifest, FileEntry
@@ -34,7 +34,8 @@ def _manifest(files: dict[str, bytes], build_id: str = BUILD) -> bytes:
 
 
 def _bundle_layer(root: str = "app/web") -> bytes:
-    return tar_bytes([d("app"), d(root), *(f(f"{root}/{p}", b) for p, b in BUNDLE.items()),
+    return tar_bytes([d("app"), d(root), d(f"{root}/assets"),
+                      *(f(f"{root}/{p}", b) for p, b in BUNDLE.items()),
                       f(f"{root}/buildguard-manifest.json", _manifest(BUNDLE))])
 
 
@@ -120,7 +121,8 @@ def test_a_docker_save_member_redefined_later_is_refused(
     containerd's importer, which resolves links after the whole stream, would take the
     earlier one: the runtimes disagree, so the archive is refused (exit 3)."""
     good = _bundle_layer()
-    evil = tar_bytes([d("app"), d("app/web"), f("app/web/index.html", b"<evil>"),
+    evil = tar_bytes([d("app"), d("app/web"), d("app/web/assets"),
+                      f("app/web/index.html", b"<evil>"),
                       f("app/web/assets/app.js", b"console.log(1)"),
                       f("app/web/buildguard-manifest.json", _manifest(BUNDLE))])
     archive = tmp_path / "image.tar"
@@ -212,3 +214,38 @@ def test_platform_all_refuses_a_platform_named_twice(tmp_path: Path) -> None:
                       _index_entry(root, arm, ARM64)], tag="multi")
     with pytest.raises(buildguard.ImageReadError, match="more than one"):
         _verify(f"oci-layout:{root}:multi", paths=["/app/web"], platform="all")
+
+
+def _run_as_nobody(dockerd: Dockerd, layout: Path, tag: str, *cmd: str) -> int:
+    archive = layout.parent / "image.tar"
+    subprocess.run(["skopeo", "copy", f"oci:{layout}:t", f"docker-archive:{archive}:{tag}"],
+                   check=True, capture_output=True, timeout=300)
+    dockerd.docker("load", "-i", str(archive))
+    try:
+        return dockerd.docker("run", "--rm", "--network", "none", "--user", "65534", tag,
+                              *cmd, check=False).returncode
+    finally:
+        dockerd.docker("rmi", "-f", tag, check=False)
+        archive.unlink()
+
+
+def test_a_root_entry_others_cannot_enter_is_refused(tmp_path: Path, dockerd: Dockerd) -> None:
+    """A layer whose `./` entry has mode 0700: dockerd applies it to the container's root,
+    so a web server's worker (here uid 65534) cannot reach the bundle; containerd ignores
+    root entries. verify used to pass (the folder check stopped below the root)."""
+    rootfs = make_busybox_rootfs(tmp_path / "rootfs")
+    base = subprocess.run(["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."],
+                          capture_output=True, check=True).stdout
+    for mode, readable in ((0o755, True), (0o700, False)):
+        layout = tmp_path / f"img-{mode:o}"
+        write_layout(layout, [base, _bundle_layer(), tar_bytes([d(".", mode=mode)])], tag="t")
+        served = _run_as_nobody(dockerd, layout, f"buildguard-false-pass/root:{mode:o}",
+                                "cat", "/app/web/index.html")
+        assert (served == 0) is readable, f"dockerd with a root entry of mode {mode:o}"
+        ref = f"oci-layout:{layout}:t"
+        if readable:
+            assert _verify(ref, paths=["/app/web"]).ok
+        else:
+            with pytest.raises(buildguard.HostileImage, match="others cannot enter"):
+                _verify(ref, paths=["/app/web"])
+
