@@ -249,3 +249,22 @@ def test_a_root_entry_others_cannot_enter_is_refused(tmp_path: Path, dockerd: Do
             with pytest.raises(buildguard.HostileImage, match="others cannot enter"):
                 _verify(ref, paths=["/app/web"])
 
+
+def test_a_sealed_file_under_an_implicit_folder_is_refused(
+    tmp_path: Path, dockerd: Dockerd
+) -> None:
+    """A bundle layer without entries for its folders (some tar tools write only files):
+    dockerd creates the missing folders with mode 0600, so a worker cannot read the bundle,
+    containerd with 0755. verify used to pass (implicit folders were never judged)."""
+    rootfs = make_busybox_rootfs(tmp_path / "rootfs")
+    base = subprocess.run(["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."],
+                          capture_output=True, check=True).stdout
+    files_only = tar_bytes([*(f(f"app/web/{p}", b) for p, b in BUNDLE.items()),
+                            f("app/web/buildguard-manifest.json", _manifest(BUNDLE))])
+    layout = tmp_path / "img"
+    write_layout(layout, [base, files_only], tag="t")
+    served = _run_as_nobody(dockerd, layout, "buildguard-false-pass/implicit:1",
+                            "cat", "/app/web/index.html")
+    assert served != 0, "dockerd's implicit folders shut others out"
+    with pytest.raises(buildguard.HostileImage, match="dockerd creates such a folder"):
+        _verify(f"oci-layout:{layout}:t", paths=["/app/web"])
