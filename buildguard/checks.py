@@ -87,7 +87,14 @@ def check_image(
         roots += [r for r in found if r not in roots and r.startswith(named)]
     else:
         roots = found
-        if not roots:
+        for folder, why, layer in _unsealed_bundles(view, found):
+            report.add(
+                "NO_MANIFEST",
+                f"{escape(folder)} was a sealed bundle, but its {MANIFEST_NAME} {why} while "
+                "the folder still holds files: what it serves is not verified",
+                bundle=folder, path=posixpath.join(folder, MANIFEST_NAME), layer=layer,
+            )
+        if not roots and not report.findings:
             report.add(
                 "NO_MANIFEST",
                 f"no {MANIFEST_NAME} anywhere in the image: the bundle was not sealed, or "
@@ -125,6 +132,37 @@ def check_image(
         report.add("NOTHING_CHECKED", "no bundle file was compared: a verify that checked "
                    "nothing cannot pass")
     return bundles, report.findings, compared
+
+
+def _unsealed_bundles(view: Tree, found: Sequence[str]) -> list[tuple[str, str, int]]:
+    """Folders whose manifest a later layer deleted (while files are left in them) or
+    replaced by a symlink, a folder or another non-file: (folder, what happened, layer)."""
+    out = []
+    for path in view.deleted_paths():
+        folder = posixpath.dirname(path)
+        layer = view.deleted_by(path)
+        if (posixpath.basename(path) != MANIFEST_NAME or folder in found or layer is None
+                or not _holds_files(view, folder)):
+            continue
+        out.append((folder, f"was deleted by layer {layer}", layer))
+    for path in view.under_paths("/"):
+        if posixpath.basename(path) != MANIFEST_NAME:
+            continue
+        entry = view.get(path)
+        if entry is not None and entry.type not in ("file", "hardlink"):
+            out.append((posixpath.dirname(path), f"is a {entry.type} now", entry.layer))
+    return sorted(out)
+
+
+def _holds_files(view: Tree, folder: str) -> bool:
+    folder_entry = view.get(folder) if folder != "/" else None
+    if folder != "/" and (folder_entry is None or folder_entry.type != "dir"):
+        return False
+    for path in view.under_paths(folder):
+        entry = view.get(path)
+        if entry is not None and entry.type != "dir":
+            return True
+    return False
 
 
 def _read_manifest(

@@ -12,7 +12,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from imagecorpus import config_doc, d, f, sha, tar_bytes, write_layout
+from imagecorpus import config_doc, d, f, sha, sym, tar_bytes, write_layout
 from services import Dockerd, make_busybox_rootfs
 
 import buildguard
@@ -268,3 +268,32 @@ def test_a_sealed_file_under_an_implicit_folder_is_refused(
     assert served != 0, "dockerd's implicit folders shut others out"
     with pytest.raises(buildguard.HostileImage, match="dockerd creates such a folder"):
         _verify(f"oci-layout:{layout}:t", paths=["/app/web"])
+
+
+@pytest.mark.parametrize("how", ["whiteout", "symlink", "folder", "opaque"])
+def test_a_bundle_whose_manifest_a_later_layer_takes_away_fails(tmp_path: Path, how: str) -> None:
+    """Two sealed bundles; a later layer removes /app/a's manifest (or puts a symlink or a
+    folder in its place) and changes a file. Without --path verify used to check /app/web
+    only and pass, while /app/a serves the changed file."""
+    second = tar_bytes([d("app"), d("app/a"), d("app/a/assets"),
+                        *(f(f"app/a/{p}", b) for p, b in BUNDLE.items()),
+                        f("app/a/buildguard-manifest.json", _manifest(BUNDLE))])
+    manifest = "app/a/buildguard-manifest.json"
+    takes = {"whiteout": [f("app/a/.wh.buildguard-manifest.json")],
+             "symlink": [sym(manifest, "../web/buildguard-manifest.json")],
+             "folder": [d(manifest)],
+             "opaque": [d("app/a"), f("app/a/.wh..wh..opq")]}[how]
+    later = tar_bytes([*takes, f("app/a/index.html", b"<evil>")])
+    write_layout(tmp_path / "img", [_bundle_layer(), second, later])
+    report = _verify(f"oci-layout:{tmp_path / 'img'}:latest")
+    assert _errors(report) == [("NO_MANIFEST", "/" + manifest)]
+    assert {b.root: b.ok for b in report.bundles} == {"/app/web": True}
+
+
+def test_a_bundle_folder_emptied_by_a_later_layer_still_passes(tmp_path: Path) -> None:
+    """`rm -rf /app/a/*` leaves an empty folder: nothing is served from it."""
+    second = tar_bytes([d("app"), d("app/a"), f("app/a/x.js", b"x"),
+                        f("app/a/buildguard-manifest.json", _manifest({"x.js": b"x"}))])
+    later = tar_bytes([f("app/a/.wh.x.js"), f("app/a/.wh.buildguard-manifest.json")])
+    write_layout(tmp_path / "img", [_bundle_layer(), second, later])
+    assert _verify(f"oci-layout:{tmp_path / 'img'}:latest").ok
