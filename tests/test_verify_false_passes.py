@@ -297,3 +297,23 @@ def test_a_bundle_folder_emptied_by_a_later_layer_still_passes(tmp_path: Path) -
     later = tar_bytes([f("app/a/.wh.x.js"), f("app/a/.wh.buildguard-manifest.json")])
     write_layout(tmp_path / "img", [_bundle_layer(), second, later])
     assert _verify(f"oci-layout:{tmp_path / 'img'}:latest").ok
+
+
+def test_a_warm_cache_never_answers_for_a_config_with_another_diff_id(tmp_path: Path) -> None:
+    """Image B reuses image A's layer blobs (same compressed digests, cached by A's verify)
+    but its config names another DiffID for the bundle layer: the runtime refuses the layer,
+    and so must verify, cache or not (the entry records the DiffID it was verified with)."""
+    base = tar_bytes([d("srv"), f("srv/data", b"d")])
+    layers = [base, _bundle_layer()]
+    a = write_layout(tmp_path / "a", layers)
+    wrong = [sha(base), sha(b"another layer")]
+    b = write_layout(tmp_path / "b", layers, diff_ids=wrong)
+    assert a.layer_digests == b.layer_digests
+    cache = tmp_path / "cache"
+    assert buildguard.verify(f"oci-layout:{tmp_path / 'a'}:latest", expect_build_id=BUILD,
+                             cache=cache, environ={}).ok
+    assert len(list(cache.rglob("*.idx"))) == 2
+    for use_cache in (True, False):
+        with pytest.raises(buildguard.DigestMismatch, match="DiffID"):
+            buildguard.verify(f"oci-layout:{tmp_path / 'b'}:latest", expect_build_id=BUILD,
+                              cache=cache, no_cache=not use_cache, environ={})
