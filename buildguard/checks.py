@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from buildguard._internal.pathescape import escape
 from buildguard._internal.timefmt import rfc3339
+from buildguard.errors import ImageReadError
 from buildguard.filechecks import check_files
 from buildguard.findings import Expectations, MappingTree, Reporter, Tree, TreeEntry
 from buildguard.models import (
@@ -172,6 +173,15 @@ def _read_manifest(
     raw = manifest_bytes.get(manifest_path)
     entry = tree.get(manifest_path)
     problem = None
+    if raw is None and entry is not None and entry.type == "hardlink" and (
+        entry.size <= MANIFEST_MAX_BYTES
+    ):
+        raise ImageReadError(
+            f"{escape(manifest_path)} is a hard link to "
+            f"{escape(entry.link_target or '')}, whose bytes buildguard keeps only under "
+            f"the name {MANIFEST_NAME}: the manifest cannot be read",
+            hint="copy the manifest into the bundle folder instead of hard-linking it",
+        )
     if raw is None:
         size = entry.size if entry is not None else 0
         problem = (f"it is {size} bytes, over the {MANIFEST_MAX_BYTES >> 20} MiB cap"

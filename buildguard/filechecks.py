@@ -18,7 +18,7 @@ from datetime import datetime
 
 from buildguard._internal.pathescape import escape, unescape
 from buildguard._internal.timefmt import from_epoch, human_duration, rfc3339
-from buildguard.errors import HostileImage
+from buildguard.errors import HostileImage, ImageReadError
 from buildguard.findings import Expectations, Reporter, Tree, TreeEntry
 from buildguard.models import MANIFEST_NAME, BundleManifest
 
@@ -65,6 +65,8 @@ def check_files(
                        layer=entry.layer if entry else deleted)
             continue
         compared += 1
+        if entry.type == "hardlink" and entry.sha256 is None:
+            raise _unread_link(path, entry)
         if not _same(item.type, item.sha256, item.size, item.link_target, entry):
             failing.append((path, entry))
             report.add(
@@ -101,6 +103,17 @@ def check_files(
             failing.append((path, entry))
     _age_evidence(root, failing, expect, report)
     return compared
+
+
+def _unread_link(path: str, entry: TreeEntry) -> ImageReadError:
+    """A hard link whose target lies outside ``--path`` was not hashed (with ``--no-cache``
+    only files under the paths are): its content is unknown, which is no finding."""
+    return ImageReadError(
+        f"{escape(path)} is a hard link to {escape(entry.link_target or '')}, outside the "
+        "folders named by --path, whose content was not hashed",
+        hint="verify without --no-cache (the cache's fill hashes every file), or add a "
+        "--path that covers the link's target",
+    )
 
 
 def _check_mode(path: str, sealed: int, entry: TreeEntry, root: str, report: Reporter) -> None:

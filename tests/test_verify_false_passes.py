@@ -12,7 +12,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from imagecorpus import config_doc, d, f, sha, sym, tar_bytes, write_layout
+from imagecorpus import config_doc, d, f, hard, sha, sym, tar_bytes, write_layout
 from services import Dockerd, make_busybox_rootfs
 
 import buildguard
@@ -317,3 +317,33 @@ def test_a_warm_cache_never_answers_for_a_config_with_another_diff_id(tmp_path: 
         with pytest.raises(buildguard.DigestMismatch, match="DiffID"):
             buildguard.verify(f"oci-layout:{tmp_path / 'b'}:latest", expect_build_id=BUILD,
                               cache=cache, no_cache=not use_cache, environ={})
+
+
+def test_a_sealed_file_hard_linked_outside_the_path_is_never_judged_unread(
+    tmp_path: Path,
+) -> None:
+    """/app/web/index.html is a hard link to /srv/idx of a lower layer (the sealed bytes).
+    With --no-cache and --path /app/web, /srv/idx is not hashed: verify used to say
+    FILE_CHANGED (exit 1) for bytes the runtime serves as sealed. Now it passes where the
+    content is known (the cache's fill hashes every file) and refuses where it is not."""
+    lower = tar_bytes([d("srv"), f("srv/idx", BUNDLE["index.html"])])
+    bundle = tar_bytes([d("app"), d("app/web"), d("app/web/assets"),
+                        hard("app/web/index.html", "srv/idx"),
+                        f("app/web/assets/app.js", BUNDLE["assets/app.js"]),
+                        f("app/web/buildguard-manifest.json", _manifest(BUNDLE))])
+    write_layout(tmp_path / "img", [lower, bundle])
+    ref = f"oci-layout:{tmp_path / 'img'}:latest"
+    assert _verify(ref).ok
+    assert buildguard.verify(ref, expect_build_id=BUILD, paths=["/app/web"],
+                             cache=tmp_path / "cache", environ={}).ok
+    with pytest.raises(buildguard.ImageReadError, match="not hashed"):
+        _verify(ref, paths=["/app/web"])
+
+
+def test_a_hard_linked_manifest_is_refused_not_called_invalid(tmp_path: Path) -> None:
+    layer = tar_bytes([d("srv"), f("srv/m.json", _manifest(BUNDLE)), d("app"), d("app/web"),
+                       d("app/web/assets"), *(f(f"app/web/{p}", b) for p, b in BUNDLE.items()),
+                       hard("app/web/buildguard-manifest.json", "srv/m.json")])
+    write_layout(tmp_path / "img", [layer])
+    with pytest.raises(buildguard.ImageReadError, match="cannot be read"):
+        _verify(f"oci-layout:{tmp_path / 'img'}:latest", paths=["/app/web"])
