@@ -347,3 +347,10 @@ def test_a_hard_linked_manifest_is_refused_not_called_invalid(tmp_path: Path) ->
     write_layout(tmp_path / "img", [layer])
     with pytest.raises(buildguard.ImageReadError, match="cannot be read"):
         _verify(f"oci-layout:{tmp_path / 'img'}:latest", paths=["/app/web"])
+
+
+def test_a_path_with_spaces_around_is_hashed_as_it_is_checked(tmp_path: Path) -> None:
+    """The checks strip `--path`; the hashing did not, so with --no-cache every file of
+    ` /app/web` was unhashed and FILE_CHANGED."""
+    write_layout(tmp_path / "img", [_bundle_layer()])
+    assert _verify(f"oci-layout:{tmp_path / 'img'}:latest", paths=[" /app/web "]).ok
