@@ -140,6 +140,8 @@ def _unsealed_bundles(view: Tree, found: Sequence[str]) -> list[tuple[str, str, 
     replaced by a symlink, a folder or another non-file: (folder, what happened, layer)."""
     out = []
     for path in view.deleted_paths():
+        if not path.endswith(MANIFEST_NAME):  # the cheap test first: trees are large
+            continue
         folder = posixpath.dirname(path)
         layer = view.deleted_by(path)
         if (posixpath.basename(path) != MANIFEST_NAME or folder in found or layer is None
@@ -147,7 +149,7 @@ def _unsealed_bundles(view: Tree, found: Sequence[str]) -> list[tuple[str, str, 
             continue
         out.append((folder, f"was deleted by layer {layer}", layer))
     for path in view.under_paths("/"):
-        if posixpath.basename(path) != MANIFEST_NAME:
+        if not path.endswith(MANIFEST_NAME) or posixpath.basename(path) != MANIFEST_NAME:
             continue
         entry = view.get(path)
         if entry is not None and entry.type not in ("file", "hardlink"):
