@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from buildguard._internal.pathescape import escape
 from buildguard._internal.timefmt import rfc3339
+from buildguard.errors import ImageReadError
 from buildguard.filechecks import check_files
 from buildguard.findings import Expectations, MappingTree, Reporter, Tree, TreeEntry
 from buildguard.models import (
@@ -81,9 +82,20 @@ def check_image(
                 bundle=wanted,
                 path=posixpath.join(wanted, MANIFEST_NAME),
             )
+        # A bundle nested in a named one is served under that name too, and its folder is
+        # left out of the outer bundle's extra-file check: it must be checked itself.
+        named = tuple(r.rstrip("/") + "/" for r in roots)
+        roots += [r for r in found if r not in roots and r.startswith(named)]
     else:
         roots = found
-        if not roots:
+        for folder, why, layer in _unsealed_bundles(view, found):
+            report.add(
+                "NO_MANIFEST",
+                f"{escape(folder)} was a sealed bundle, but its {MANIFEST_NAME} {why} while "
+                "the folder still holds files: what it serves is not verified",
+                bundle=folder, path=posixpath.join(folder, MANIFEST_NAME), layer=layer,
+            )
+        if not roots and not report.findings:
             report.add(
                 "NO_MANIFEST",
                 f"no {MANIFEST_NAME} anywhere in the image: the bundle was not sealed, or "
@@ -123,6 +135,39 @@ def check_image(
     return bundles, report.findings, compared
 
 
+def _unsealed_bundles(view: Tree, found: Sequence[str]) -> list[tuple[str, str, int]]:
+    """Folders whose manifest a later layer deleted (while files are left in them) or
+    replaced by a symlink, a folder or another non-file: (folder, what happened, layer)."""
+    out = []
+    for path in view.deleted_paths():
+        if not path.endswith(MANIFEST_NAME):  # the cheap test first: trees are large
+            continue
+        folder = posixpath.dirname(path)
+        layer = view.deleted_by(path)
+        if (posixpath.basename(path) != MANIFEST_NAME or folder in found or layer is None
+                or not _holds_files(view, folder)):
+            continue
+        out.append((folder, f"was deleted by layer {layer}", layer))
+    for path in view.under_paths("/"):
+        if not path.endswith(MANIFEST_NAME) or posixpath.basename(path) != MANIFEST_NAME:
+            continue
+        entry = view.get(path)
+        if entry is not None and entry.type not in ("file", "hardlink"):
+            out.append((posixpath.dirname(path), f"is a {entry.type} now", entry.layer))
+    return sorted(out)
+
+
+def _holds_files(view: Tree, folder: str) -> bool:
+    folder_entry = view.get(folder) if folder != "/" else None
+    if folder != "/" and (folder_entry is None or folder_entry.type != "dir"):
+        return False
+    for path in view.under_paths(folder):
+        entry = view.get(path)
+        if entry is not None and entry.type != "dir":
+            return True
+    return False
+
+
 def _read_manifest(
     root: str, tree: Tree, manifest_bytes: Mapping[str, bytes | None], report: Reporter
 ) -> BundleManifest | None:
@@ -130,6 +175,15 @@ def _read_manifest(
     raw = manifest_bytes.get(manifest_path)
     entry = tree.get(manifest_path)
     problem = None
+    if raw is None and entry is not None and entry.type == "hardlink" and (
+        entry.size <= MANIFEST_MAX_BYTES
+    ):
+        raise ImageReadError(
+            f"{escape(manifest_path)} is a hard link to "
+            f"{escape(entry.link_target or '')}, whose bytes buildguard keeps only under "
+            f"the name {MANIFEST_NAME}: the manifest cannot be read",
+            hint="copy the manifest into the bundle folder instead of hard-linking it",
+        )
     if raw is None:
         size = entry.size if entry is not None else 0
         problem = (f"it is {size} bytes, over the {MANIFEST_MAX_BYTES >> 20} MiB cap"

@@ -3,7 +3,8 @@ unchanged and readable as sealed, and nothing else is in the bundle folder.
 
 Findings: ``FILE_MISSING`` (naming the layer whose whiteout removed it, where one did),
 ``FILE_CHANGED``, ``FILE_MODE`` (a file others could read, or could execute, no longer can,
-or a folder above it shuts others out: the web server's worker would fail on it),
+or a folder above it shuts others out: the web server's worker would fail on it; a folder
+above it that no entry wrote is refused, its mode depends on the runtime),
 ``FILE_EXTRA``; then, for the files that fail,
 their age as evidence (``FILE_STALE``), except where the image's times are clamped by a
 reproducible build (at the epoch, or equal to the image's ``created``): those say nothing
@@ -17,6 +18,7 @@ from datetime import datetime
 
 from buildguard._internal.pathescape import escape, unescape
 from buildguard._internal.timefmt import from_epoch, human_duration, rfc3339
+from buildguard.errors import HostileImage, ImageReadError
 from buildguard.findings import Expectations, Reporter, Tree, TreeEntry
 from buildguard.models import MANIFEST_NAME, BundleManifest
 
@@ -63,6 +65,8 @@ def check_files(
                        layer=entry.layer if entry else deleted)
             continue
         compared += 1
+        if entry.type == "hardlink" and entry.sha256 is None:
+            raise _unread_link(path, entry)
         if not _same(item.type, item.sha256, item.size, item.link_target, entry):
             failing.append((path, entry))
             report.add(
@@ -101,6 +105,17 @@ def check_files(
     return compared
 
 
+def _unread_link(path: str, entry: TreeEntry) -> ImageReadError:
+    """A hard link whose target lies outside ``--path`` was not hashed (with ``--no-cache``
+    only files under the paths are): its content is unknown, which is no finding."""
+    return ImageReadError(
+        f"{escape(path)} is a hard link to {escape(entry.link_target or '')}, outside the "
+        "folders named by --path, whose content was not hashed",
+        hint="verify without --no-cache (the cache's fill hashes every file), or add a "
+        "--path that covers the link's target",
+    )
+
+
 def _check_mode(path: str, sealed: int, entry: TreeEntry, root: str, report: Reporter) -> None:
     mode = entry.mode & 0o7777
     lost = []
@@ -122,13 +137,24 @@ def _check_folders(
 ) -> None:
     """A file others could read is still out of their reach when a folder above it lacks
     search permission for others (``chmod 700`` of the bundle folder): say so once a folder.
-    Folders no entry wrote (implicit parents) have no mode to judge."""
+
+    A folder no entry wrote (an implicit parent) has no mode of its own: dockerd creates it
+    with mode 0600 (others cannot enter it), containerd with 0755. Whether the file can be
+    served then depends on the runtime, so the image is refused (:class:`HostileImage`)."""
     folder = posixpath.dirname(path)
     while folder not in reachable:
         entry = tree.get(folder) if folder != "/" else None
-        ok = entry is None or entry.type != "dir" or bool(entry.mode & _SEARCH_OTHERS) or (
-            getattr(entry, "implicit", False)
-        )
+        if entry is not None and entry.type == "dir" and getattr(entry, "implicit", False):
+            raise HostileImage(
+                f"{escape(folder)}, a folder above the sealed file {escape(path)}, is written "
+                f"by no entry of any layer (layer {entry.layer} needs it as a parent): dockerd "
+                "creates such a folder with mode 0600, which others cannot enter, containerd "
+                "with 0755; whether a web server's worker can read the bundle depends on the "
+                "runtime, so buildguard refuses the image",
+                hint="write the folder into the layer (builders such as docker build and "
+                "buildah do), e.g. with its own tar entry",
+            )
+        ok = entry is None or entry.type != "dir" or bool(entry.mode & _SEARCH_OTHERS)
         reachable[folder] = ok
         if not ok and entry is not None:
             report.add(

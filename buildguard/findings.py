@@ -40,6 +40,7 @@ class Tree(Protocol):
     def get(self, path: str) -> TreeEntry | None: ...
     def under_paths(self, prefix: str) -> Iterable[str]: ...  # sorted, at or below prefix
     def deleted_by(self, path: str) -> int | None: ...
+    def deleted_paths(self) -> Iterable[str]: ...  # non-directories a later layer removed
 
 
 class MappingTree:
@@ -63,6 +64,9 @@ class MappingTree:
 
     def deleted_by(self, path: str) -> int | None:
         return self._deleted.get(path)
+
+    def deleted_paths(self) -> Iterator[str]:
+        return iter(self._deleted)
 
 
 @dataclass(frozen=True)

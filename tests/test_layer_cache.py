@@ -60,7 +60,8 @@ def _image(root: Path, *, leftover: bool = False) -> str:
     base = [d("srv"), f("srv/data.txt", "srv"), d("usr"), f("usr/lib.so", "lib")]
     if leftover:
         base += [d("app"), d("app/web"), f("app/web/old-chunk.js", "stale")]
-    bundle = [d("app"), d("app/web"), *(f(f"app/web/{p}", b) for p, b in BUNDLE.items()),
+    bundle = [d("app"), d("app/web"), d("app/web/assets"),
+              *(f(f"app/web/{p}", b) for p, b in BUNDLE.items()),
               f("app/web/buildguard-manifest.json", _manifest(BUNDLE))]
     write_layout(root, [tar_bytes(base), tar_bytes(bundle)])
     return f"oci-layout:{root}:latest"

@@ -24,7 +24,7 @@ import tarfile
 from collections.abc import Callable, Sequence
 from typing import IO, Any
 
-from buildguard.errors import DigestMismatch, ImageReadError
+from buildguard.errors import DigestMismatch, HostileImage, ImageReadError
 from buildguard.image.flatten import FileTree, make_want, wanted
 from buildguard.image.imageinfo import FlatImage, ImageInfo, LayerInfo, Progress
 from buildguard.image.layercache import LayerCache
@@ -53,6 +53,41 @@ def _clean(name: str) -> str:
     return posixpath.normpath("/" + name).lstrip("/")
 
 
+class _Names:
+    """Every name of the archive once: ``docker load`` extracts the archive to a folder (a
+    later member replaces an earlier one of that name, a member under a symlink is written
+    through it) while containerd's importer resolves links after the whole stream, so a
+    name defined twice, or a member under a link or file member, means different images to
+    different runtimes: refused."""
+
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+        self.leaves: set[str] = set()
+        self.dirs: set[str] = set()
+
+    def add(self, name: str, is_dir: bool) -> None:
+        if not name:
+            return
+        parents = []
+        parent = posixpath.dirname(name)
+        while parent:
+            if parent in self.leaves:
+                raise self._refuse(f"{name!r} lies under {parent!r}, which is a file or a link")
+            parents.append(parent)
+            parent = posixpath.dirname(parent)
+        if name in self.leaves or (not is_dir and name in self.dirs):
+            raise self._refuse(f"{name!r} is defined more than once")
+        (self.dirs if is_dir else self.leaves).add(name)
+        self.dirs.update(parents)
+
+    def _refuse(self, what: str) -> HostileImage:
+        return HostileImage(
+            f"{self.reference}: member {what} in the archive; `docker load` and containerd "
+            "would read different images from it, so buildguard refuses it",
+            hint="the archive was crafted or corrupted; save the image again with docker save",
+        )
+
+
 class _Member:
     __slots__ = ("data", "result", "size")
 
@@ -75,10 +110,12 @@ def read_save_stream(
     layers_seen = 0
     members: dict[str, _Member] = {}
     links: dict[str, str] = {}
+    names = _Names(reference)
     try:
         with tarfile.open(fileobj=stream, mode="r|") as outer:
             for member in outer:
                 name = _clean(member.name)
+                names.add(name, member.isdir())
                 if member.issym():
                     links[name] = _clean(
                         posixpath.join(posixpath.dirname(name), member.linkname)

@@ -91,6 +91,12 @@ class FileTree(TreeStore):
         if path == "/":
             if kind != li.DIR:  # a 'g' header too: dockerd RemoveAll()s what it names
                 raise self._hostile(f"a {li.KIND_NAMES[kind]} entry names the image root")
+            if not index.mode(row) & 0o001:  # dockerd chmods the root to it, containerd not
+                raise self._hostile(
+                    f"the image root's entry has mode {index.mode(row) & 0o7777:04o}: others "
+                    "cannot enter it (dockerd applies it to the container's root, containerd "
+                    "ignores it)"
+                )
             self._once(path)
             return
         parent = _parent(path)

@@ -289,6 +289,16 @@ def parse_config(data: bytes, what: str) -> ImageConfig:
     return ImageConfig(platform, _time(doc.get("created")), diff_ids, tuple(history))
 
 
+def selectable(desc: Descriptor) -> bool:
+    """An image manifest or index, not an attestation (BuildKit's ``unknown/unknown``)."""
+    platform = desc.platform
+    return (
+        desc.media_type in MANIFEST_TYPES | INDEX_TYPES
+        and not (platform and platform.os == "unknown" and platform.architecture == "unknown")
+        and desc.annotation("vnd.docker.reference.type") != "attestation-manifest"
+    )
+
+
 def select_manifest(index: Index, platform: Platform | None, what: str) -> Descriptor:
     """Pick the child of ``index`` for ``platform`` (default linux/amd64).
 
@@ -296,18 +306,14 @@ def select_manifest(index: Index, platform: Platform | None, what: str) -> Descr
     entries that are not image manifests or indexes are never selected.
     """
     wanted = platform or Platform.parse(DEFAULT_PLATFORM)
-    candidates = [
-        d
-        for d in index.manifests
-        if d.media_type in MANIFEST_TYPES | INDEX_TYPES
-        and not (d.platform and d.platform.os == "unknown" and d.platform.architecture == "unknown")
-        and d.annotation("vnd.docker.reference.type") != "attestation-manifest"
-    ]
+    candidates = [d for d in index.manifests if selectable(d)]
     for desc in candidates:
         if desc.platform is not None and wanted.matches(desc.platform):
             return desc
-    if len(candidates) == 1 and candidates[0].platform is None and platform is None:
-        return candidates[0]
+    if len(candidates) == 1 and candidates[0].platform is None and (
+        platform is None or candidates[0].media_type in INDEX_TYPES
+    ):
+        return candidates[0]  # a lone image, or the image's index inside an index
     available = ", ".join(str(d.platform) for d in candidates if d.platform) or "none"
     raise ImageReadError(
         f"{what} has no image for platform {wanted} (available: {available})",

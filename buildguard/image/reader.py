@@ -41,12 +41,12 @@ from buildguard.image.manifest import (
     parse_manifest,
     select_manifest,
 )
+from buildguard.image.platforms import MAX_INDEX_DEPTH, platform_entries
 from buildguard.image.readahead import LayerReads, OpenLayer
 from buildguard.image.source import ImageSource
 from buildguard.image.tarwalk import Want
 from buildguard.image.verified import VerifyingReader, sha256_digest, verify_bytes
 
-MAX_INDEX_DEPTH = 4
 
 def layer_label(index: int, digest: str) -> str:
     return f"layer {index} ({digest})"
@@ -233,9 +233,13 @@ class Image(abc.ABC):
 class SourceImage(Image):
     """An image behind an :class:`ImageSource` (registry, OCI layout)."""
 
-    def __init__(self, source: ImageSource, platform: Platform | None = None) -> None:
+    def __init__(self, source: ImageSource, platform: Platform | None = None, *,
+                 pinned: str | None = None) -> None:
         self.source = source
         self.platform = platform
+        self.pinned = pinned
+        """The manifest digest ``platform`` must resolve to (one platform of ``--platform
+        all``): another entry matching it first is refused."""
         self._info: ImageInfo | None = None
 
     @property
@@ -245,7 +249,14 @@ class SourceImage(Image):
     def info(self) -> ImageInfo:
         """Manifest and config, verified; no layer is read."""
         if self._info is None:
-            self._info = info_of(self.reference, resolve(self.source, self.platform))
+            resolved = resolve(self.source, self.platform)
+            if self.pinned is not None and resolved.manifest_digest != self.pinned:
+                raise ImageReadError(
+                    f"{self.reference}: platform {self.platform} names more than one image "
+                    f"in the index ({resolved.manifest_digest}, {self.pinned})",
+                    hint="list each platform once in the index",
+                )
+            self._info = info_of(self.reference, resolved)
         return self._info
 
     def platforms(self) -> tuple[str | None, list[tuple[str | None, Image]]]:
@@ -256,14 +267,12 @@ class SourceImage(Image):
         kind, doc = document_kind(top.data, top.media_type, what)
         if kind != "index":
             return None, [(None, self)]
-        found: dict[str, Platform] = {}
-        for desc in parse_index(doc, f"index of {self.reference}").manifests:
-            if desc.platform is not None and desc.platform.os != "unknown":
-                found.setdefault(str(desc.platform), desc.platform)
-        if not found:
+        found = platform_entries(self.source, parse_index(doc, f"index of {self.reference}"))
+        if found is None:
             return None, [(None, self)]
         images: list[tuple[str | None, Image]] = [
-            (label, SourceImage(self.source, platform)) for label, platform in found.items()
+            (label, SourceImage(self.source, desc.platform, pinned=desc.digest))
+            for label, desc in found.items()
         ]
         return top.digest or sha256_digest(top.data), images
 

@@ -136,6 +136,11 @@ class TreeStore:
         """The layer whose whiteout (or replacement of a parent) removed ``path``, if one did."""
         return self._deleted.get(path)
 
+    def deleted_paths(self) -> list[str]:
+        """Every non-directory a whiteout (or a replaced parent) removed, and that no later
+        layer wrote again."""
+        return list(self._deleted)
+
     def mapping(self) -> Mapping[str, TreeEntry]:
         """A read-only mapping view (entries made on access)."""
         return _TreeMapping(self)

@@ -13,7 +13,7 @@ def wanted(paths: Iterable[str]) -> tuple[str, ...]:
     """Normalise the ``--path`` arguments to absolute prefixes (``()`` means everything)."""
     out: list[str] = []
     for p in paths:
-        norm = normalize(p)
+        norm = normalize(p.strip())  # as the checks read it (checks.normalise_root)
         if norm is None:
             raise UsageError(f"--path {p!r} has a '..' component",
                              hint="name the folder in the image by its absolute path")

@@ -71,6 +71,12 @@ def layer(dist: Path) -> bytes:
             info.uname = info.gname = ""
             return info
 
+        # as COPY writes it: the folders above the bundle too (without them dockerd would
+        # create /app with mode 0600, and verify refuses a bundle under such a folder)
+        parent = owner(tarfile.TarInfo(SERVE.split("/")[0]))
+        parent.type, parent.mode = tarfile.DIRTYPE, 0o755
+        parent.mtime = int(dist.stat().st_mtime)
+        tar.addfile(parent)
         tar.add(dist, arcname=SERVE, filter=owner)
     return buffer.getvalue()
 
