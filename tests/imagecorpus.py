@@ -163,17 +163,26 @@ def write_layout(
     diff_ids: Sequence[str] | None = None,
     media_type_in_manifest: bool = True,
     arch: str = "amd64",
+    media_types: Sequence[str | None] | None = None,
+    sizes: Sequence[int | None] | None = None,
 ) -> Built:
-    """An OCI image layout holding one image made of these (uncompressed) layer tars."""
+    """An OCI image layout holding one image made of these (uncompressed) layer tars.
+
+    ``media_types`` and ``sizes`` override what the layers' descriptors say (``None``: the
+    truth), for images whose manifest lies."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
     kinds = [compression] * len(layers) if isinstance(compression, str) else list(compression)
     descs, digests, paths = [], [], []
     real_diff_ids = [sha(t) for t in layers]
-    for tar, how in zip(layers, kinds, strict=True):
+    told_types = list(media_types) if media_types is not None else [None] * len(layers)
+    told_sizes = list(sizes) if sizes is not None else [None] * len(layers)
+    for tar, how, told_type, told_size in zip(layers, kinds, told_types, told_sizes,
+                                              strict=True):
         blob = compress(tar, how)
         digest, path = _blob(root, blob)
-        descs.append({"mediaType": LAYER_TYPES[how], "digest": digest, "size": len(blob)})
+        descs.append({"mediaType": told_type or LAYER_TYPES[how], "digest": digest,
+                      "size": len(blob) if told_size is None else told_size})
         digests.append(digest)
         paths.append(path)
     ids = list(diff_ids) if diff_ids is not None else real_diff_ids

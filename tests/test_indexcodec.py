@@ -31,6 +31,7 @@ from buildguard.image.layerindex import LayerIndex
 
 DIGEST = "sha256:" + "ab" * 32
 DIFF_ID = "sha256:" + "cd" * 32
+RULES = "0123456789abcdef"
 
 # Names as the tar walker makes them: UTF-8, or surrogate escapes for bytes that are not.
 _names = st.binary(min_size=1, max_size=40).filter(lambda b: b"\x00" not in b).map(
@@ -71,7 +72,8 @@ def _reference_payload(layer: CachedLayer) -> bytes:
     data = sorted((i, r.data) for i, r in enumerate(rows) if r.data is not None)
     header = json.dumps({
         "digest": layer.digest, "diff_id": layer.diff_id, "compression": layer.compression,
-        "rows": len(rows), "hashed": len(hashed), "links": len(links), "data": len(data),
+        "size": layer.size, "rules": layer.rules, "rows": len(rows), "hashed": len(hashed),
+        "links": len(links), "data": len(data),
         "complete": index.complete}, sort_keys=True, separators=(",", ":")).encode()
     out = [MAGIC, struct.pack("<II", FORMAT, len(header)), header]
     out.append(bytes(r.kind for r in rows))
@@ -110,12 +112,13 @@ def _rows(index: LayerIndex) -> tuple[object, ...]:
 def test_any_index_round_trips_in_the_documented_layout(
     entries: list[tuple[str, int, int, int, int, int, int, bool, bytes]], compression: str
 ) -> None:
-    layer = CachedLayer(DIGEST, DIFF_ID, compression, _index(entries))
+    layer = CachedLayer(DIGEST, DIFF_ID, compression, _index(entries), 1234, RULES)
     raw = encode(layer)
     payload = zstandard.ZstdDecompressor().decompress(raw, max_output_size=1 << 30)
     assert payload == _reference_payload(layer)
     back = decode(raw)
     assert (back.digest, back.diff_id, back.compression) == (DIGEST, DIFF_ID, compression)
+    assert (back.size, back.rules) == (1234, RULES)
     assert back.index.paths == layer.index.paths
     assert _rows(back.index) == _rows(layer.index)
     assert back.index.complete == layer.index.complete
@@ -134,7 +137,7 @@ def test_a_large_index_round_trips_across_slices_and_read_aheads() -> None:
                         b""))
     entries.insert(PATH_SLICE - 1, ("/" + "x" * (READ_SIZE + 10), li.DIR, 0, 0o755, 0, 0, 0,
                                     False, b""))
-    layer = CachedLayer(DIGEST, DIFF_ID, "gzip", _index(entries))
+    layer = CachedLayer(DIGEST, DIFF_ID, "gzip", _index(entries), 1234, RULES)
     raw = encode(layer)
     assert len(zstandard.ZstdDecompressor().decompress(raw, max_output_size=1 << 30)) > (
         3 * READ_SIZE)
@@ -154,7 +157,7 @@ def _payload_entry(payload: bytes) -> bytes:
 def test_every_truncation_or_trailing_byte_is_an_index_format_error() -> None:
     entries = [(f"/d/f{i}\udcfe", li.FILE, i, 0o644, 0, 0, 0, True, b"x" * i)
                for i in range(50)] + [("/d/l", li.SYMLINK, 0, 0o777, 0, 0, 0, False, b"")]
-    layer = CachedLayer(DIGEST, DIFF_ID, "gzip", _index(entries))
+    layer = CachedLayer(DIGEST, DIFF_ID, "gzip", _index(entries), 1234, RULES)
     raw = encode(layer)
     payload = _reference_payload(layer)
     for cut in range(0, len(payload), 7):  # a payload cut short, sealed in a whole frame

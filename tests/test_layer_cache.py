@@ -26,6 +26,7 @@ from buildguard.image import open_image
 from buildguard.image.flatten import make_want
 from buildguard.image.indexcodec import FORMAT, CachedLayer, decode, encode
 from buildguard.image.layercache import LayerCache, LocalStore, entry_name, open_cache
+from buildguard.image.readingrules import reading_rules, rules_fingerprint
 from buildguard.models import BundleManifest, FileEntry
 
 BUILD = "cache-build-1"
@@ -139,7 +140,8 @@ def _one_layer(tmp_path: Path, want_paths: tuple[str, ...]) -> CachedLayer:
         blob = tmp_path / "one" / "blobs" / "sha256" / layer.digest.split(":")[1]
         with open(blob, "rb") as stream:
             result = read_layer(stream, label="t", want=make_want(want_paths))
-    return CachedLayer(layer.digest, layer.diff_id, result.compression, result.index)
+    return CachedLayer(layer.digest, layer.diff_id, result.compression, result.index,
+                       layer.size, reading_rules())
 
 
 def test_an_entry_lacking_a_hash_asked_for_is_not_used(tmp_path: Path) -> None:
@@ -147,16 +149,16 @@ def test_an_entry_lacking_a_hash_asked_for_is_not_used(tmp_path: Path) -> None:
     assert not layer.index.complete
     cache = LayerCache(LocalStore(tmp_path / "c"), None)
     cache.save(layer)
-    assert cache.load(layer.digest, layer.diff_id, make_want(("/srv",))) is not None
-    assert cache.load(layer.digest, layer.diff_id, make_want(("/usr",))) is None
-    assert cache.load(layer.digest, layer.diff_id, make_want(())) is None
+    assert cache.load(layer.digest, layer.diff_id, layer.size, make_want(("/srv",))) is not None
+    assert cache.load(layer.digest, layer.diff_id, layer.size, make_want(("/usr",))) is None
+    assert cache.load(layer.digest, layer.diff_id, layer.size, make_want(())) is None
 
 
 def test_an_entry_of_another_layer_is_not_used(tmp_path: Path) -> None:
     layer = _one_layer(tmp_path, ())
     cache = LayerCache(LocalStore(tmp_path / "c"), None)
     cache.save(layer)
-    assert cache.load(layer.digest, "sha256:" + "0" * 64, make_want(())) is None
+    assert cache.load(layer.digest, "sha256:" + "0" * 64, layer.size, make_want(())) is None
 
 
 def _corrupt(entry: Path, how: str, key: bytes | None = None) -> None:
@@ -194,12 +196,12 @@ def test_a_wrongly_signed_entry_is_ignored(tmp_path: Path, caplog: pytest.LogCap
     LayerCache(LocalStore(tmp_path / "c"), b"key-one").save(layer)
     with caplog.at_level(logging.WARNING, logger="buildguard"):
         assert LayerCache(LocalStore(tmp_path / "c"), b"key-two").load(
-            layer.digest, layer.diff_id, make_want(())) is None
+            layer.digest, layer.diff_id, layer.size, make_want(())) is None
         assert LayerCache(LocalStore(tmp_path / "c"), None).load(
-            layer.digest, layer.diff_id, make_want(())) is None
+            layer.digest, layer.diff_id, layer.size, make_want(())) is None
     assert "signature does not verify" in caplog.text
     assert LayerCache(LocalStore(tmp_path / "c"), b"key-one").load(
-        layer.digest, layer.diff_id, make_want(())) is not None
+        layer.digest, layer.diff_id, layer.size, make_want(())) is not None
 
 
 def test_entries_are_deterministic_and_concurrent_writers_harmless(tmp_path: Path) -> None:
@@ -210,7 +212,7 @@ def test_entries_are_deterministic_and_concurrent_writers_harmless(tmp_path: Pat
         list(pool.map(lambda c: c.save(layer), caches))
     entry = tmp_path / "c" / entry_name(layer.digest)
     assert [p.name for p in entry.parent.iterdir()] == [entry.name], "no temp files left"
-    assert caches[0].load(layer.digest, layer.diff_id, make_want(())) is not None
+    assert caches[0].load(layer.digest, layer.diff_id, layer.size, make_want(())) is not None
     ref = _image(tmp_path / "img")
     procs = [subprocess.Popen(
         [sys.executable, "-m", "buildguard._cli", "verify", ref, "--path", "/app/web",
@@ -296,3 +298,73 @@ def test_gcs_emulator_round_trip_signed(tmp_path: Path, gcs_emulator: str) -> No
     other = buildguard_cli(*args, cwd=tmp_path, env={**env, "BUILDGUARD_CACHE_KEY": "other"})
     assert other.returncode == 1 and "FILE_EXTRA" in other.stdout
     assert "signature does not verify" in other.stderr and "secret-one" not in other.stderr
+
+
+def test_a_change_to_the_reading_rules_starts_a_fresh_cache(tmp_path: Path) -> None:
+    """Entries are keyed by a fingerprint of the walker's source: a tightened rule is never
+    answered by an index made under the laxer one."""
+    here = Path(buildguard.image.__file__).parent
+    copy = tmp_path / "image"
+    copy.mkdir()
+    for source in here.glob("*.py"):
+        (copy / source.name).write_bytes(source.read_bytes())
+    assert rules_fingerprint(copy) == reading_rules()
+    assert reading_rules() in entry_name("sha256:" + "a" * 64)
+    with open(copy / "tarwalk.py", "a") as walker:
+        walker.write("\n# a tightened rule\n")
+    assert rules_fingerprint(copy) != reading_rules()
+    (copy / "checks_elsewhere.py").write_text("# not a reading rule\n")
+    (copy / "tarwalk.py").write_bytes((here / "tarwalk.py").read_bytes())
+    assert rules_fingerprint(copy) == reading_rules()
+
+
+def test_an_entry_made_under_other_reading_rules_is_not_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Even where an entry of other rules sits under today's name (copied there), its header
+    says which rules made it, and it is ignored."""
+    layer = _one_layer(tmp_path, ())
+    cache = LayerCache(LocalStore(tmp_path / "c"), None)
+    cache.save(CachedLayer(layer.digest, layer.diff_id, layer.compression, layer.index,
+                           layer.size, "0" * 16))
+    with caplog.at_level(logging.WARNING, logger="buildguard"):
+        assert cache.load(layer.digest, layer.diff_id, layer.size, make_want(())) is None
+    assert "made under other reading rules" in caplog.text
+
+
+def test_a_descriptor_naming_another_size_is_not_answered_by_the_cache(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Image B names image A's cached blob with the right digest and a wrong size: the
+    runtime refuses the pull, so verify must not pass it from the cache (it reads the blob,
+    and the size check fails, exit 3)."""
+    layers = [tar_bytes([d("srv"), f("srv/data", b"d")])]
+    a = write_layout(tmp_path / "a", layers)
+    size = (tmp_path / "a" / "blobs" / "sha256" / a.layer_digests[0].split(":")[1]).stat().st_size
+    b = write_layout(tmp_path / "b", layers, sizes=[size + 1])
+    assert a.layer_digests == b.layer_digests
+    cache = tmp_path / "cache"
+    done = buildguard_cli("inspect", f"oci-layout:{tmp_path / 'a'}:latest", "--cache", str(cache))
+    assert done.returncode == 0, done.stderr
+    assert len(list(cache.rglob("*.idx"))) == 1
+    for flags in (["--cache", str(cache)], ["--no-cache"]):
+        done = buildguard_cli("inspect", f"oci-layout:{tmp_path / 'b'}:latest", *flags)
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert str(size + 1) in done.stderr
+
+
+def test_an_oci_plain_tar_type_over_compressed_bytes_is_refused(tmp_path: Path) -> None:
+    """containerd reads an OCI layer typed as a plain tar without sniffing (dockerd sniffs):
+    gzip bytes under that type are refused, from the blob and from the cache alike. Docker's
+    `rootfs.diff.tar` is sniffed by both, so it is read."""
+    layers = [tar_bytes([d("srv"), f("srv/data", b"d")])]
+    write_layout(tmp_path / "oci", layers, media_types=["application/vnd.oci.image.layer.v1.tar"])
+    write_layout(tmp_path / "docker", layers,
+                 media_types=["application/vnd.docker.image.rootfs.diff.tar"])
+    cache = tmp_path / "cache"
+    assert buildguard_cli("inspect", f"oci-layout:{tmp_path / 'docker'}:latest", "--cache",
+                          str(cache)).returncode == 0
+    for flags in (["--cache", str(cache)], ["--no-cache"]):
+        done = buildguard_cli("inspect", f"oci-layout:{tmp_path / 'oci'}:latest", *flags)
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert "containerd would not" in done.stderr

@@ -19,6 +19,14 @@ import buildguard
 from buildguard.models import BundleManifest, FileEntry
 
 BUILD = "false-pass-build"
+
+
+@pytest.fixture(autouse=True)
+def _outside_any_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify takes the expected commit from the git checkout it runs in (and a record from
+    .buildguard/): run where there is neither, as these tests expect no commit."""
+    monkeypatch.chdir(tmp_path)
+
 BUNDLE = {"index.html": b"<html>", "assets/app.js": b"console.log(1)"}
 
 

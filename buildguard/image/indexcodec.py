@@ -1,14 +1,16 @@
 """The bytes of a cached layer index: deterministic, versioned, compact.
 
 A cache entry holds one :class:`~buildguard.image.layerindex.LayerIndex` and what identifies
-the layer it came from (compressed digest, DiffID, compression). The same index always gives
+the layer it came from (compressed digest and size, DiffID, compression) and the reading
+rules it was made under. The same index always gives
 the same bytes (fixed-width little-endian columns, NUL-joined names, zstd at a fixed level),
 so concurrent writers of one layer write identical entries.
 
 Layout of the payload (before compression)::
 
     b"BGLI" u32 FORMAT
-    u32 len + header JSON (digest, diff_id, compression, rows, hashed, links, data)
+    u32 len + header JSON (digest, diff_id, compression, size, rules, rows, hashed, links,
+                           data, complete)
     kind u8[rows] | size i64[rows] | mode u16[rows] | mtime i64[rows] | uid i64[rows]
     | gid i64[rows] | hash_at i32[rows] (-1 not hashed, -2 empty) | digests (32 bytes each)
     | paths (NUL-terminated, UTF-8 with surrogateescape)
@@ -31,7 +33,7 @@ import zstandard
 
 from buildguard.image.layerindex import LayerIndex
 
-FORMAT = 2
+FORMAT = 3
 """Bump when the layout or the meaning of an index changes: old entries are then ignored."""
 MAGIC = b"BGLI"
 ZSTD_LEVEL = 3
@@ -56,6 +58,12 @@ class CachedLayer:
     diff_id: str
     compression: str
     index: LayerIndex
+    size: int
+    """The compressed blob's size in bytes (a descriptor naming another size is not this
+    layer: the runtime would refuse the pull)."""
+    rules: str
+    """The reading rules the index was made under (:func:`~buildguard.image.readingrules.
+    reading_rules`)."""
 
 
 def _le(column: array[int], typecode: str) -> bytes:
@@ -82,8 +90,9 @@ def _payload(layer: CachedLayer) -> Iterator[bytes]:
     data = sorted(columns.data.items())
     header = json.dumps(
         {"digest": layer.digest, "diff_id": layer.diff_id, "compression": layer.compression,
-         "rows": len(index), "hashed": len(columns.digests) // 32, "links": len(links),
-         "data": len(data), "complete": index.complete},
+         "size": layer.size, "rules": layer.rules, "rows": len(index),
+         "hashed": len(columns.digests) // 32, "links": len(links), "data": len(data),
+         "complete": index.complete},
         sort_keys=True, separators=(",", ":"),
     ).encode()
     yield MAGIC + struct.pack("<II", FORMAT, len(header)) + header
@@ -224,6 +233,7 @@ def decode(raw: bytes) -> CachedLayer:
         nlinks, ndata = int(head["links"]), int(head["data"])
         digest, diff_id = str(head["digest"]), str(head["diff_id"])
         compression, complete = str(head["compression"]), bool(head["complete"])
+        blob_size, rules = int(head["size"]), str(head["rules"])
     except (ValueError, KeyError, TypeError) as exc:
         raise IndexFormatError(f"bad header: {exc}") from None
     kind = _from_le(cur.take(rows), "B")
@@ -255,4 +265,4 @@ def decode(raw: bytes) -> CachedLayer:
         )
     except ValueError as exc:
         raise IndexFormatError(str(exc)) from None
-    return CachedLayer(digest, diff_id, compression, index)
+    return CachedLayer(digest, diff_id, compression, index, blob_size, rules)

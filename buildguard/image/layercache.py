@@ -2,7 +2,8 @@
 
 An entry is the index of one layer (every entry of its tar, the sha256 of every file, the
 bytes of its ``buildguard-manifest.json`` files; ``indexcodec.py``), keyed by the layer's
-compressed digest and the index format. It is written only after the layer was read with
+compressed digest, the index format and the reading rules' fingerprint (``readingrules.py``:
+a change to the walker starts a fresh cache). It is written only after the layer was read with
 its digest, size and DiffID checked; it is trusted only if its seal verifies: an HMAC-SHA256
 with ``$BUILDGUARD_CACHE_KEY`` (required for ``gs://``), else a plain SHA-256 (local folders,
 where whoever can write the folder can write the cache anyway). A damaged, unreadable,
@@ -29,6 +30,7 @@ from buildguard.errors import UsageError
 from buildguard.image import layerindex as li
 from buildguard.image.indexcodec import FORMAT, CachedLayer, IndexFormatError, decode, encode
 from buildguard.image.layerindex import LayerIndex
+from buildguard.image.readingrules import reading_rules
 from buildguard.image.tarwalk import WANT_KEEP, Want
 
 logger = logging.getLogger(__name__)
@@ -107,7 +109,7 @@ class GcsStore:
 
 def entry_name(digest: str) -> str:
     algo, _, hexdigest = digest.partition(":")
-    return f"v{FORMAT}/{algo}/{hexdigest}.idx"
+    return f"v{FORMAT}/{reading_rules()}/{algo}/{hexdigest}.idx"
 
 
 class LayerCache:
@@ -125,9 +127,11 @@ class LayerCache:
             return hmac.new(self._key, payload, hashlib.sha256).digest()
         return hashlib.sha256(payload).digest()
 
-    def load(self, digest: str, diff_id: str, want: Want) -> CachedLayer | None:
-        """The cached index of the layer ``digest`` if it is intact, sealed, of this layer,
-        and holds every hash ``want`` asks for; else ``None`` (the layer must be read)."""
+    def load(self, digest: str, diff_id: str, size: int, want: Want) -> CachedLayer | None:
+        """The cached index of the layer ``digest`` (``size`` bytes, DiffID ``diff_id``, as
+        the image's manifest and config say) if it is intact, sealed, of this layer, made
+        under today's reading rules, and holds every hash ``want`` asks for; else ``None``
+        (the layer must be read)."""
         if self._broken:
             return None
         name = entry_name(digest)
@@ -146,10 +150,16 @@ class LayerCache:
                            digest, self.store.description, exc)
             self.misses += 1
             return None
-        if layer.digest != digest or layer.diff_id != diff_id:
-            logger.warning("ignoring the cached index of layer %s in %s: it belongs to %s / %s; "
-                           "reading the layer", digest, self.store.description, layer.digest,
-                           layer.diff_id)
+        if layer.digest != digest or layer.diff_id != diff_id or layer.size != size:
+            logger.warning("ignoring the cached index of layer %s (%d bytes) in %s: it belongs "
+                           "to %s (%d bytes) / %s; reading the layer", digest, size,
+                           self.store.description, layer.digest, layer.size, layer.diff_id)
+            self.misses += 1
+            return None
+        if layer.rules != reading_rules():
+            logger.warning("ignoring the cached index of layer %s in %s: made under other "
+                           "reading rules (%s, these are %s); reading the layer", digest,
+                           self.store.description, layer.rules, reading_rules())
             self.misses += 1
             return None
         if not covers(layer.index, want):

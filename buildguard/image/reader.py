@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import cast
 
-from buildguard.errors import DigestMismatch, ImageReadError
+from buildguard.errors import DigestMismatch, HostileImage, ImageReadError
 from buildguard.image.decompress import Compression
 from buildguard.image.flatten import FileTree, make_want, wanted
 from buildguard.image.imageinfo import FlatImage, ImageInfo, LayerInfo, Progress, layer_infos
@@ -43,6 +43,7 @@ from buildguard.image.manifest import (
 )
 from buildguard.image.platforms import MAX_INDEX_DEPTH, platform_entries
 from buildguard.image.readahead import LayerReads, OpenLayer
+from buildguard.image.readingrules import reading_rules
 from buildguard.image.source import ImageSource
 from buildguard.image.tarwalk import Want
 from buildguard.image.verified import VerifyingReader, sha256_digest, verify_bytes
@@ -150,6 +151,28 @@ def info_of(reference: str, resolved: Resolved) -> ImageInfo:
     )
 
 
+OCI_PLAIN_LAYER_TYPES = frozenset({
+    "application/vnd.oci.image.layer.v1.tar",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar",
+})
+"""OCI layer types that say "not compressed". containerd takes them at their word and feeds
+the bytes to its tar reader as they are (``images.DiffCompression`` answers ``""``); dockerd
+sniffs the compression, as buildguard does. For Docker's ``rootfs.diff.tar`` both sniff."""
+
+
+def check_compression(layer: LayerInfo, compression: str) -> None:
+    """Refuse a layer whose bytes are compressed while its OCI media type says they are not:
+    dockerd would extract it and containerd would fail on it."""
+    if compression != "none" and layer.media_type in OCI_PLAIN_LAYER_TYPES:
+        raise HostileImage(
+            f"layer {layer.index} ({layer.digest}) is {compression}-compressed but its media "
+            f"type {layer.media_type} says it is a plain tar: dockerd would unpack it and "
+            "containerd would not",
+            hint="fix the manifest's media type (…tar+gzip, …tar+zstd) with the tool that "
+            "built the image, and push it again",
+        )
+
+
 def read_resolved(
     info: ImageInfo,
     open_layer: OpenLayer,
@@ -161,13 +184,13 @@ def read_resolved(
 
     With a ``cache``, a layer whose index is cached (and holds every hash ``want`` asks for)
     is not read; a layer that is read hashes every file and is cached once verified. The
-    layers that are read are read a few at a time, largest first (:class:`LayerReads`);
+    layers that are read are read a few at a time, ahead of the one applied (:class:`LayerReads`);
     each is verified before it is applied, in order, and nothing is returned unless every
     one of them was.
     """
     layers = info.layers
     fill = make_want(()) if cache is not None else want
-    hits = [cache.load(layer.digest, layer.diff_id, want) if cache is not None else None
+    hits = [None if cache is None else cache.load(layer.digest, layer.diff_id, layer.size, want)
             for layer in layers]
     misses = [layer for layer, hit in zip(layers, hits, strict=True) if hit is None]
     tree = FileTree()
@@ -181,7 +204,9 @@ def read_resolved(
                 check_layer(result, layer.index, diff_id=layer.diff_id)
                 index, compression = result.index, result.compression
                 if cache is not None:
-                    cache.save(CachedLayer(layer.digest, layer.diff_id, compression, index))
+                    cache.save(CachedLayer(layer.digest, layer.diff_id, compression, index,
+                                           result.size, reading_rules()))
+            check_compression(layer, compression)
             tree.apply_layer(layer.index, index, layer_label(layer.index, layer.digest))
             infos.append(replace(layer, compression=cast(Compression, compression)))
     return FlatImage(replace(info, layers=tuple(infos)), tree)
