@@ -20,8 +20,8 @@ _CHECKS: dict[str, tuple[str, ...]] = {
     "build id": ("BUILD_ID_MISMATCH",),
     "commit": ("COMMIT_MISMATCH", "COMMIT_UNCHECKED"),
     "source digest": ("SOURCE_MISMATCH", "SOURCE_UNCHECKED"),
-    "files present and unchanged": ("FILE_MISSING", "FILE_CHANGED", "FILE_MODE", "FILE_STALE",
-                                    "TIMESTAMPS_CLAMPED"),
+    "files present and unchanged": ("FILE_MISSING", "FILE_CHANGED", "FILE_MODE",
+                                    "FILE_LINK_OUTSIDE", "FILE_STALE", "TIMESTAMPS_CLAMPED"),
     "no extra files": ("FILE_EXTRA",),
 }
 

@@ -5,7 +5,8 @@ Findings: ``FILE_MISSING`` (naming the layer whose whiteout removed it, where on
 ``FILE_CHANGED``, ``FILE_MODE`` (a file others could read, or could execute, no longer can,
 or a folder above it shuts others out: the web server's worker would fail on it; a folder
 above it that no entry wrote is refused, its mode depends on the runtime),
-``FILE_EXTRA``; then, for the files that fail,
+``FILE_EXTRA``, ``FILE_LINK_OUTSIDE`` (a sealed symlink whose target lies outside the bundle:
+what is served through it was never sealed); then, for the files that fail,
 their age as evidence (``FILE_STALE``), except where the image's times are clamped by a
 reproducible build (at the epoch, or equal to the image's ``created``): those say nothing
 about age, and one ``TIMESTAMPS_CLAMPED`` note says so instead.
@@ -76,6 +77,8 @@ def check_files(
                 bundle=root, path=path, layer=entry.layer,
             )
             continue
+        if item.type == "symlink":
+            _check_link(path, entry, root, report)
         if item.type == "file":
             _check_mode(path, item.mode, entry, root, report)
             if item.mode & _READ_OTHERS:
@@ -103,6 +106,25 @@ def check_files(
             failing.append((path, entry))
     _age_evidence(root, failing, expect, report)
     return compared
+
+
+def _check_link(path: str, entry: TreeEntry, root: str, report: Reporter) -> None:
+    """A sealed symlink must stay inside its bundle: the manifest binds only its target
+    text, so the bytes a web server serves through a link out of the bundle are unchecked.
+    The target is resolved lexically from the link's folder; a link to another link inside
+    the bundle is judged there."""
+    target = entry.link_target or ""
+    start = "/" if target.startswith("/") else posixpath.dirname(path)
+    resolved = posixpath.normpath(posixpath.join(start, target))
+    if resolved == root or resolved.startswith(root.rstrip("/") + "/"):
+        return
+    report.add(
+        "FILE_LINK_OUTSIDE",
+        f"{escape(path)} is a symlink to {escape(target)} ({escape(resolved)}), outside the "
+        f"bundle {escape(root)}: what is served through it was never sealed; it was written "
+        f"by {report.layer_text(entry.layer)}",
+        bundle=root, path=path, layer=entry.layer,
+    )
 
 
 def _unread_link(path: str, entry: TreeEntry) -> ImageReadError:

@@ -122,6 +122,7 @@ FindingCode = Literal[
     "FILE_EXTRA",
     "FILE_STALE",
     "FILE_MODE",
+    "FILE_LINK_OUTSIDE",
     "TIMESTAMPS_CLAMPED",
     "NO_MANIFEST",
     "MANIFEST_INVALID",

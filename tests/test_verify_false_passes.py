@@ -7,11 +7,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
+from clitools import console_script
 from imagecorpus import config_doc, d, f, hard, sha, sym, tar_bytes, write_layout
 from services import Dockerd, make_busybox_rootfs
 
@@ -362,3 +364,48 @@ def test_a_path_with_spaces_around_is_hashed_as_it_is_checked(tmp_path: Path) ->
     ` /app/web` was unhashed and FILE_CHANGED."""
     write_layout(tmp_path / "img", [_bundle_layer()])
     assert _verify(f"oci-layout:{tmp_path / 'img'}:latest", paths=[" /app/web "]).ok
+
+
+def _sealed_dist_layer(tmp_path: Path, links: dict[str, str]) -> bytes:
+    """A dist sealed by the real record + seal, with ``links`` (name → target) inside it,
+    packed as a layer under /app/web (folders included, as builders write them)."""
+    app = tmp_path / "app"
+    (app / "src").mkdir(parents=True)
+    (app / "src/main.js").write_text("main\n")
+    env = {**os.environ, "BUILD_ID": BUILD, "COMMIT_SHA": "c" * 40}
+    subprocess.run([console_script(), "record", "--clean", "dist"], cwd=app, env=env,
+                   check=True, capture_output=True)
+    dist = app / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text(f"<html>{BUILD}</html>")
+    (dist / "assets/app.js").write_text("console.log(1)\n")
+    for name, target in links.items():
+        (dist / name).symlink_to(target)
+    subprocess.run([console_script(), "seal", "dist"], cwd=app, env=env, check=True,
+                   capture_output=True)
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        tar.add(str(app), arcname="app", recursive=False)
+        tar.add(str(dist), arcname="app/web")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("target", "outside"), [
+    ("assets/app.js", False), ("../web/assets/app.js", False),
+    ("/srv/config.js", True), ("../../srv/config.js", True), ("/app/web-old/app.js", True),
+])
+def test_a_sealed_symlink_out_of_the_bundle_fails(
+    tmp_path: Path, target: str, outside: bool
+) -> None:
+    """The manifest binds only a symlink's text: a link out of the bundle serves bytes that
+    were never sealed (here a later layer's /srv/config.js), so it is FILE_LINK_OUTSIDE."""
+    bundle = _sealed_dist_layer(tmp_path, {"config.js": target})
+    other = tar_bytes([d("srv"), f("srv/config.js", b"window.API = '/api/v4'"),
+                       d("app/web-old"), f("app/web-old/app.js", b"old")])
+    write_layout(tmp_path / "img", [other, bundle])
+    report = buildguard.verify(f"oci-layout:{tmp_path / 'img'}:latest",
+                               expect_build_id=BUILD, expect_commit="c" * 40, no_cache=True,
+                               environ={}, paths=["/app/web"])
+    assert _errors(report) == ([("FILE_LINK_OUTSIDE", "/app/web/config.js")] if outside
+                               else [])
+    assert report.ok is not outside
