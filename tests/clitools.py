@@ -35,3 +35,19 @@ def buildguard_cli(
         check=False,
         stdin=subprocess.DEVNULL,
     )
+
+
+def drain_terminal(leader: int) -> bytes:
+    """Everything written to a pseudo-terminal until the child closes it (then closes our
+    side)."""
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO once the child has closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    return output

@@ -100,6 +100,21 @@ def compress(data: bytes, how: Compress) -> bytes:
     return data
 
 
+def bundle_manifest(files: dict[str, bytes], build_id: str) -> bytes:
+    """The bytes of a ``buildguard-manifest.json`` sealing ``files`` (path → content) for
+    ``build_id``, no commit, sealed on timestamps, every file 0644."""
+    from buildguard.models import BundleManifest, FileEntry
+
+    return BundleManifest(
+        build_id=build_id, commit=None, source_digest="sha256:" + "a" * 64,
+        record_started_at="2026-01-01T00:00:00Z", sealed_at="2026-01-01T00:01:00Z",
+        freshness="timestamps",
+        files=tuple(FileEntry(path=p, sha256=hashlib.sha256(b).hexdigest(), size=len(b),
+                              mode=0o644, mtime="2026-01-01T00:00:30Z")
+                    for p, b in files.items()),
+    ).model_dump_json().encode()
+
+
 def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 

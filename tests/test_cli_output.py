@@ -8,7 +8,7 @@ import pty
 import subprocess
 from pathlib import Path
 
-from clitools import buildguard_cli, console_script
+from clitools import buildguard_cli, console_script, drain_terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 STALE = f"oci-layout:{ROOT / 'examples/images/layout'}:stale"
@@ -41,16 +41,7 @@ def test_progress_is_shown_on_a_terminal(tmp_path: Path) -> None:
         env={**os.environ, **ENV},
     )
     os.close(follower)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO once the child has closed the terminal
-            break
-        if not chunk:
-            break
-        output += chunk
-    os.close(leader)
+    output = drain_terminal(leader)
     assert proc.wait(timeout=60) == 1
     text = output.decode()
     assert "reading layer 1/1 sha256:" in text

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from clitools import buildguard_cli, console_script
+from clitools import buildguard_cli, console_script, drain_terminal
 from imagecorpus import d, f, tar_bytes, write_layout
 
 import buildguard
@@ -314,16 +314,7 @@ def test_no_progress_when_only_stderr_is_a_terminal(tmp_path: Path) -> None:
     )
     os.close(follower)
     stdout, _ = proc.communicate(timeout=120)
-    err = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO once the child has closed the terminal
-            break
-        if not chunk:
-            break
-        err += chunk
-    os.close(leader)
+    err = drain_terminal(leader)
     assert proc.returncode == 0, err
     assert stdout.startswith(b"PASS: ")
     assert b"reading layer" not in err and b"\033" not in err + stdout

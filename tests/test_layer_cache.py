@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from clitools import buildguard_cli
-from imagecorpus import d, f, tar_bytes, write_layout
+from imagecorpus import bundle_manifest, d, f, tar_bytes, write_layout
 from services import free_port, stop_process
 
 import buildguard
@@ -27,7 +27,6 @@ from buildguard.image.flatten import make_want
 from buildguard.image.indexcodec import FORMAT, CachedLayer, decode, encode
 from buildguard.image.layercache import LayerCache, LocalStore, entry_name, open_cache
 from buildguard.image.readingrules import reading_rules, rules_fingerprint
-from buildguard.models import BundleManifest, FileEntry
 
 BUILD = "cache-build-1"
 
@@ -40,16 +39,7 @@ def _outside_any_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def _manifest(files: dict[str, bytes]) -> bytes:
-    import hashlib
-
-    return BundleManifest(
-        build_id=BUILD, commit=None, source_digest="sha256:" + "a" * 64,
-        record_started_at="2026-01-01T00:00:00Z", sealed_at="2026-01-01T00:01:00Z",
-        freshness="timestamps",
-        files=tuple(FileEntry(path=p, sha256=hashlib.sha256(b).hexdigest(), size=len(b),
-                              mode=0o644, mtime="2026-01-01T00:00:30Z")
-                    for p, b in files.items()),
-    ).model_dump_json().encode()
+    return bundle_manifest(files, BUILD)
 
 
 BUNDLE = {"index.html": b"<html>", "assets/app.js": b"console.log(1)"}

@@ -4,7 +4,6 @@ archive), verified through the library as the CLI does."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -14,11 +13,10 @@ from pathlib import Path
 
 import pytest
 from clitools import console_script
-from imagecorpus import config_doc, d, f, hard, sha, sym, tar_bytes, write_layout
+from imagecorpus import bundle_manifest, config_doc, d, f, hard, sha, sym, tar_bytes, write_layout
 from services import Dockerd, make_busybox_rootfs
 
 import buildguard
-from buildguard.models import BundleManifest, FileEntry
 
 BUILD = "false-pass-build"
 
@@ -33,14 +31,7 @@ BUNDLE = {"index.html": b"<html>", "assets/app.js": b"console.log(1)"}
 
 
 def _manifest(files: dict[str, bytes], build_id: str = BUILD) -> bytes:
-    return BundleManifest(
-        build_id=build_id, commit=None, source_digest="sha256:" + "a" * 64,
-        record_started_at="2026-01-01T00:00:00Z", sealed_at="2026-01-01T00:01:00Z",
-        freshness="timestamps",
-        files=tuple(FileEntry(path=p, sha256=hashlib.sha256(b).hexdigest(), size=len(b),
-                              mode=0o644, mtime="2026-01-01T00:00:30Z")
-                    for p, b in files.items()),
-    ).model_dump_json().encode()
+    return bundle_manifest(files, build_id)
 
 
 def _bundle_layer(root: str = "app/web") -> bytes:
