@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from loopbackserver import LoopbackServer, QuietHandler
+from loopbackserver import LoopbackServer, QuietHandler, send_json
 
 _PACKAGE = r"projects/[^/]+/locations/[^/]+/repositories/[^/]+/packages/[^/]+"
 _VERSION = re.compile(rf"^/v1/({_PACKAGE}/versions/[^/]+)$")
@@ -54,12 +54,7 @@ class ArtifactRegistryStandIn(LoopbackServer):
         self._listen(Handler)
 
     def _answer(self, handler: BaseHTTPRequestHandler, status: int, doc: object) -> None:
-        body = json.dumps(doc).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json; charset=UTF-8")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        send_json(handler, status, doc)
 
     def _error(self, handler: BaseHTTPRequestHandler, code: int, status: str, what: str) -> None:
         self._answer(handler, code, {"error": {"code": code, "status": status, "message": what}})

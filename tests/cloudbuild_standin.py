@@ -10,14 +10,13 @@ once more than the value (the client quotes them), so they are unquoted once her
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from loopbackserver import LoopbackServer, QuietHandler
+from loopbackserver import LoopbackServer, QuietHandler, send_json
 
 STATUS = {"QUEUED": 1, "WORKING": 2, "SUCCESS": 3, "FAILURE": 4}
 _GLOBAL = re.compile(r"^/v1/projects/([^/]+)/builds/([^/]+)$")
@@ -72,12 +71,7 @@ class CloudBuildStandIn(LoopbackServer):
             self.builds[(build["projectId"], region, build["id"])] = build
 
     def _answer(self, handler: BaseHTTPRequestHandler, status: int, doc: object) -> None:
-        body = json.dumps(doc).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json; charset=UTF-8")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        send_json(handler, status, doc)
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)

@@ -6,9 +6,33 @@ answer; this is the part they share.
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
+
+
+def send_body(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    content_type: str,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Answer one request with ``body`` (and its length), whole."""
+    handler.send_response(status)
+    for key, value in (headers or {}).items():
+        handler.send_header(key, value)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, doc: object) -> None:
+    """Answer with ``doc`` as JSON, as Google's REST APIs do."""
+    send_body(handler, status, json.dumps(doc).encode(), "application/json; charset=UTF-8")
 
 
 class QuietHandler(BaseHTTPRequestHandler):

@@ -17,7 +17,7 @@ import threading
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
-from loopbackserver import LoopbackServer, QuietHandler
+from loopbackserver import LoopbackServer, QuietHandler, send_body
 
 PROJECT_ID = "buildguard-test-project"
 SERVICE_ACCOUNT = "builder@buildguard-test-project.iam.gserviceaccount.com"
@@ -45,12 +45,7 @@ class MetadataServer(LoopbackServer):
     def _answer(
         self, handler: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str
     ) -> None:
-        handler.send_response(status)
-        handler.send_header("Metadata-Flavor", "Google")
-        handler.send_header("Content-Type", content_type)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        send_body(handler, status, body, content_type, {"Metadata-Flavor": "Google"})
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         path = urlsplit(handler.path).path

@@ -31,7 +31,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
-from loopbackserver import LoopbackServer, QuietHandler
+from loopbackserver import LoopbackServer, QuietHandler, send_body
 
 if TYPE_CHECKING:
     from services import Registry
@@ -181,11 +181,7 @@ class TokenServer(LoopbackServer):
             )
         if not ok:
             body = b'{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}'
-            handler.send_response(401)
-            handler.send_header("Content-Type", "application/json")
-            handler.send_header("Content-Length", str(len(body)))
-            handler.end_headers()
-            handler.wfile.write(body)
+            send_body(handler, 401, body, "application/json")
             return
         access: list[dict[str, Any]] = []
         scopes = [s for value in params.get("scope", []) for s in value.split(" ")]
@@ -215,12 +211,7 @@ class TokenServer(LoopbackServer):
             payload["access_token"] = token
         if self.expires_in is not None:
             payload["expires_in"] = self.expires_in
-        body = json.dumps(payload).encode()
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        send_body(handler, 200, json.dumps(payload).encode(), "application/json")
 
 
 @contextlib.contextmanager
