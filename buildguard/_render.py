@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from datetime import timedelta
-from pathlib import Path
 from typing import TextIO
 
-from buildguard._internal.files import atomic_write
+from buildguard._internal.reports import write_junit as write_suites
 from buildguard._internal.timefmt import human_duration
 from buildguard._internal.units import human_size
 from buildguard.buildreport import BuildVerifyReport
@@ -112,20 +112,21 @@ def _add_suites(suites: ET.Element, report: VerifyReport, prefix: str = "") -> t
     return total, failed
 
 
-def _write_suites(suites: ET.Element, total: int, failed: int, path: Path) -> None:
+def _write_suites(
+    suites: ET.Element, total: int, failed: int, path: str | os.PathLike[str]
+) -> None:
     suites.set("tests", str(total))
     suites.set("failures", str(failed))
-    ET.indent(suites)
-    atomic_write(path, ET.tostring(suites, encoding="utf-8", xml_declaration=True))
+    write_suites(suites, path)
 
 
-def write_junit(report: VerifyReport, path: Path) -> None:
+def write_junit(report: VerifyReport, path: str | os.PathLike[str]) -> None:
     """One test suite per bundle (and one for image-wide findings), one test case per check."""
     suites = ET.Element("testsuites", name="buildguard verify")
     _write_suites(suites, *_add_suites(suites, report), path)
 
 
-def write_build_junit(report: BuildVerifyReport, path: Path) -> None:
+def write_build_junit(report: BuildVerifyReport, path: str | os.PathLike[str]) -> None:
     """``verify --from-build``: the suites of every image verified, and one test case per
     image that could not be verified (or for a build that pushed none)."""
     suites = ET.Element("testsuites", name=f"buildguard verify --from-build {report.build.id}")

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from buildguard._internal.files import atomic_write
 from buildguard._internal.modeltypes import Digest, FrozenModel, Sha256Hex, UtcTime
 from buildguard.image.report import (
     FileReport,
@@ -234,7 +235,7 @@ def write_schemas(directory: Path) -> list[Path]:
     written = []
     for name, text in schema_documents().items():
         target = directory / name
-        target.write_text(text, encoding="utf-8")
+        atomic_write(target, text.encode("utf-8"))
         written.append(target)
     return written
 

@@ -173,9 +173,9 @@ def _write(
     env_file: str | os.PathLike[str] | None,
 ) -> None:
     if out is not None:
-        atomic_write(Path(out), document(header, "files", scanned.parts))
+        atomic_write(out, document(header, "files", scanned.parts))
     if env_file is not None:
-        atomic_write(Path(env_file), render_env_file(header).encode("utf-8"))
+        atomic_write(env_file, render_env_file(header).encode("utf-8"))
 
 
 def record(

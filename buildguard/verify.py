@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from buildguard._internal.files import atomic_write
 from buildguard._internal.git import git_head
 from buildguard.checks import Expectations, check_image
 from buildguard.errors import UsageError
@@ -199,6 +198,3 @@ def verify(
         ),
     )
 
-
-def write_report(report: VerifyReport, path: str | os.PathLike[str]) -> None:
-    atomic_write(Path(path), (report.model_dump_json(indent=2) + "\n").encode("utf-8"))

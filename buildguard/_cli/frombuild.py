@@ -56,9 +56,9 @@ def mark_single(args: argparse.Namespace, report: object) -> None:
 
 
 def run_from_build(args: argparse.Namespace) -> int:
+    from buildguard._internal.reports import report_json, write_report
     from buildguard.frombuild import mark_build, verify_build
     from buildguard.mark import MarkFailed
-    from buildguard.verify import write_report
 
     report = verify_build(
         args.from_build, project=args.project, region=args.region, record=args.record,
@@ -74,16 +74,14 @@ def run_from_build(args: argparse.Namespace) -> int:
             failure = failed
             report = failed.partial or report
     if args.report:
-        write_report(report, args.report)  # type: ignore[arg-type]
+        write_report(report, args.report)
     if args.junit:
-        from pathlib import Path
-
         from buildguard._render import write_build_junit
 
-        write_build_junit(report, Path(args.junit))
+        write_build_junit(report, args.junit)
     render_build(report, out(args))
     if args.json:
-        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        sys.stdout.write(report_json(report))
     if failure is not None:
         raise failure
     return report.exit_code

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from buildguard._cli import frombuild
@@ -12,8 +11,9 @@ from buildguard._cli.common import out, progress, verbosity_options
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from buildguard._internal.reports import report_json, write_report
     from buildguard._render import render_verify, write_junit
-    from buildguard.verify import verify, write_report
+    from buildguard.verify import verify
 
     frombuild.check_options(args)
     if args.from_build:
@@ -35,10 +35,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.report:
         write_report(report, args.report)
     if args.junit:
-        write_junit(report, Path(args.junit))
+        write_junit(report, args.junit)
     render_verify(report, out(args))
     if args.json:
-        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        sys.stdout.write(report_json(report))
     if args.mark_verified and report.ok:
         frombuild.mark_single(args, report)
     return 0 if report.ok else 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from buildguard._cli.common import on_terminal, out, verbosity_options
@@ -37,9 +36,10 @@ class WaitLines:
 
 
 def _cmd_verify_live(args: argparse.Namespace) -> int:
+    from buildguard._internal.reports import report_json, write_report
     from buildguard.live.options import parse_duration, parse_header
     from buildguard.live.render import render_live, write_live_junit
-    from buildguard.live.verify import verify_live, write_live_report
+    from buildguard.live.verify import verify_live
 
     headers = [parse_header(h) for h in args.header]
     wait = parse_duration(args.wait) if args.wait is not None else None
@@ -63,12 +63,12 @@ def _cmd_verify_live(args: argparse.Namespace) -> int:
     finally:
         progress.clear()
     if args.report:
-        write_live_report(report, args.report)
+        write_report(report, args.report)
     if args.junit:
-        write_live_junit(report, Path(args.junit))
+        write_live_junit(report, args.junit)
     render_live(report, out(args))
     if args.json:
-        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        sys.stdout.write(report_json(report))
     return 0 if report.ok else 1
 
 

@@ -10,7 +10,7 @@ where whoever can write the folder can write the cache anyway). A damaged, unrea
 wrongly versioned or wrongly signed entry is ignored with a warning and the layer is read.
 Trouble with the store itself never fails a verify: the cache is then skipped, with a warning.
 
-Stores: a local folder (atomic writes: temp file + rename) or a Google Cloud Storage prefix
+Stores: a local folder (``atomic_write``: temp file + rename) or a Google Cloud Storage prefix
 (``google-cloud-storage``, imported only then; ``$STORAGE_EMULATOR_HOST`` is honoured, as the
 library does). See ``docs/cache.md`` for the trust model.
 """
@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from buildguard._internal.files import atomic_write
 from buildguard.errors import UsageError
 from buildguard.image import layerindex as li
 from buildguard.image.indexcodec import FORMAT, CachedLayer, IndexFormatError, decode, encode
@@ -62,15 +63,7 @@ class LocalStore:
             return None
 
     def put(self, name: str, data: bytes) -> None:
-        target = self.root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.{id(data):x}.tmp")
-        try:
-            tmp.write_bytes(data)
-            os.replace(tmp, target)  # atomic: a reader sees the old entry or the new one
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        atomic_write(self.root / name, data)  # a reader sees the old entry or the new one
 
 
 class GcsStore:

@@ -3,10 +3,11 @@ decides anything here."""
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import TextIO
 
+from buildguard._internal.reports import write_junit
 from buildguard._internal.units import human_size
 from buildguard.live.report import LiveFinding, LiveReport
 
@@ -58,7 +59,7 @@ def render_live(report: LiveReport, out: TextIO) -> None:
     )
 
 
-def write_live_junit(report: LiveReport, path: Path) -> None:
+def write_live_junit(report: LiveReport, path: str | os.PathLike[str]) -> None:
     """One test suite, one test case per check."""
     suites = ET.Element("testsuites", name="buildguard verify-live")
     name = f"{report.url} (build {report.expected.build_id})"
@@ -82,6 +83,4 @@ def write_live_junit(report: LiveReport, path: Path) -> None:
     for element in (suite, suites):
         element.set("tests", str(len(_CHECKS)))
         element.set("failures", str(failed))
-    ET.indent(suites)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+    write_junit(suites, path)

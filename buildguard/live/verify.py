@@ -15,9 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from buildguard._internal.files import atomic_write
 from buildguard.errors import SiteReadError, UsageError
 from buildguard.live.bundle import BundleIndex
 from buildguard.live.check import LiveCheck
@@ -193,6 +191,3 @@ def verify_live(
 def _unique(findings: Sequence[LiveFinding]) -> list[LiveFinding]:
     return list(dict.fromkeys(findings))
 
-
-def write_live_report(report: LiveReport, path: str | os.PathLike[str]) -> None:
-    atomic_write(Path(path), (report.model_dump_json(indent=2) + "\n").encode("utf-8"))

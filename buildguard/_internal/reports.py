@@ -1,0 +1,31 @@
+"""Report documents as files and on stdout: the JSON of a report model and JUnit XML.
+
+``verify``, ``verify --from-build`` and ``verify-live`` write their ``--report``, ``--junit``
+and ``--json`` output through these functions, and every file through
+:func:`buildguard._internal.files.atomic_write`.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+
+from pydantic import BaseModel
+
+from buildguard._internal.files import atomic_write
+
+
+def report_json(report: BaseModel) -> str:
+    """The report as the JSON document of ``--json`` and ``--report`` (ends with a newline)."""
+    return report.model_dump_json(indent=2) + "\n"
+
+
+def write_report(report: BaseModel, path: str | os.PathLike[str]) -> None:
+    """``--report FILE``: the JSON document, written atomically."""
+    atomic_write(path, report_json(report).encode("utf-8"))
+
+
+def write_junit(suites: ET.Element, path: str | os.PathLike[str]) -> None:
+    """``--junit FILE``: a ``<testsuites>`` tree, indented, written atomically."""
+    ET.indent(suites)
+    atomic_write(path, ET.tostring(suites, encoding="utf-8", xml_declaration=True))
