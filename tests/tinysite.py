@@ -46,22 +46,29 @@ def write_manifest(path: Path, index: bytes = INDEX) -> Path:
 
 
 class TinySite(LoopbackServer):
-    """Serves ``/`` (the entry page), ``/assets/app.js`` and ``/assets/app.css``; 404 else."""
+    """Serves ``/`` (the entry page), ``/assets/app.js`` and ``/assets/app.css``; 404 else.
+    ``files`` and ``redirects`` (path → ``Location``) may be changed once the port is known;
+    ``requests`` lists each request's path and ``Authorization`` header."""
 
     def __init__(self, index: bytes = INDEX) -> None:
-        files = {"/": index, "/index.html": index,
-                 "/assets/app.js": APP_JS, "/assets/app.css": APP_CSS}
-        self.paths: list[str] = []
-        seen = self.paths
+        self.files = {"/": index, "/index.html": index, "/assets/app.js": APP_JS,
+                      "/assets/app.css": APP_CSS}
+        self.redirects: dict[str, str] = {}
+        self.requests: list[tuple[str, str | None]] = []
+        site = self
 
         class Handler(QuietHandler):
             def do_GET(self) -> None:
-                seen.append(self.path)
-                body = files.get(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                site.requests.append((self.path, self.headers.get("Authorization")))
+                if path in site.redirects:
+                    send_body(self, 302, b"", "text/plain", {"Location": site.redirects[path]})
+                    return
+                body = site.files.get(path)
                 if body is None:
                     send_body(self, 404, b"not found\n", "text/plain")
                     return
-                suffix = Path(self.path).suffix or ".html"
+                suffix = Path(path).suffix or ".html"
                 send_body(self, 200, body, _TYPES.get(suffix, "text/plain"),
                           {"Cache-Control": "no-cache"})
 

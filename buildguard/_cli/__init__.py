@@ -18,6 +18,7 @@ from buildguard import __version__
 from buildguard._cli import build, image, live
 from buildguard._cli.common import Handler, Parser, verbosity_options
 from buildguard._cli.logs import configure
+from buildguard._internal.redact import remember_arguments, scrub
 from buildguard.errors import BuildguardError, CheckFailed
 
 EXIT_INTERNAL = 4
@@ -41,19 +42,21 @@ def build_parser() -> Parser:
 
 
 def _render_error(error: BuildguardError) -> None:
+    """The error on stderr, through :func:`scrub`: no credential the command was given, nor
+    any URL user-info, whatever message a library error carries."""
     label = "check failed" if isinstance(error, CheckFailed) else "error"
-    print(f"buildguard: {label}: {error.message}", file=sys.stderr)
+    lines = [f"buildguard: {label}: {error.message}"]
     if isinstance(error, CheckFailed):
-        for problem in error.problems:
-            print(f"  - {problem}", file=sys.stderr)
+        lines.extend(f"  - {problem}" for problem in error.problems)
     if error.hint:
-        print(f"  hint: {error.hint}", file=sys.stderr)
+        lines.append(f"  hint: {error.hint}")
+    sys.stderr.write(scrub("\n".join(lines)) + "\n")
 
 
 def _render_internal(exc: BaseException, verbose: bool) -> None:
     if verbose:
-        traceback.print_exception(exc, file=sys.stderr)
-    text = " ".join(str(exc).split())
+        sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
+    text = " ".join(scrub(str(exc)).split())
     if len(text) > 200:
         text = text[:197] + "..."
     detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -62,12 +65,14 @@ def _render_internal(exc: BaseException, verbose: bool) -> None:
         f"buildguard: internal error (a bug in buildguard, not a verdict): {detail}; {how}, "
         "and please report it",
         file=sys.stderr,
-    )
+    )  # ``detail`` is scrubbed above
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    remember_arguments(arguments)  # before parsing: an argparse error may echo any of them
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     level = configure(args.verbose)
     handler: Handler = args.handler
     try:

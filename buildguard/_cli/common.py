@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
+
+from buildguard._internal.redact import scrub
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -22,7 +25,7 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        self.exit(2, f"buildguard: error: {message}\n  hint: see `{self.prog} --help`\n")
+        self.exit(2, f"buildguard: error: {scrub(message)}\n  hint: see `{self.prog} --help`\n")
 
 
 def verbosity_options(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -40,7 +43,16 @@ def out(args: argparse.Namespace) -> TextIO:
 
 
 def warn(message: str) -> None:
-    print(f"buildguard: warning: {message}", file=sys.stderr)
+    print(f"buildguard: warning: {scrub(message)}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def scrubbed(stream: TextIO) -> Iterator[TextIO]:
+    """A buffer for a human rendering of a report, written to ``stream`` through
+    :func:`scrub` (the last line of defence against a credential in a report's text)."""
+    buffer = io.StringIO()
+    yield buffer
+    stream.write(scrub(buffer.getvalue()))
 
 
 class LayerProgress:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import TextIO
 
-from buildguard._cli.common import out
+from buildguard._cli.common import out, scrubbed
 from buildguard.errors import UsageError
 
 
@@ -79,7 +79,8 @@ def run_from_build(args: argparse.Namespace) -> int:
         from buildguard._render import write_build_junit
 
         write_build_junit(report, args.junit)
-    render_build(report, out(args))
+    with scrubbed(out(args)) as stream:
+        render_build(report, stream)
     if args.json:
         sys.stdout.write(report_json(report))
     if failure is not None:

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from buildguard._cli import frombuild
-from buildguard._cli.common import out, progress, verbosity_options
+from buildguard._cli.common import out, progress, scrubbed, verbosity_options
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -36,7 +36,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         write_report(report, args.report)
     if args.junit:
         write_junit(report, args.junit)
-    render_verify(report, out(args))
+    with scrubbed(out(args)) as stream:
+        render_verify(report, stream)
     if args.json:
         sys.stdout.write(report_json(report))
     if args.mark_verified and report.ok:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from buildguard._cli.common import on_terminal, out, verbosity_options
+from buildguard._cli.common import on_terminal, out, scrubbed, verbosity_options
 
 
 class WaitLines:
@@ -66,7 +66,8 @@ def _cmd_verify_live(args: argparse.Namespace) -> int:
         write_report(report, args.report)
     if args.junit:
         write_live_junit(report, args.junit)
-    render_live(report, out(args))
+    with scrubbed(out(args)) as stream:
+        render_live(report, stream)
     if args.json:
         sys.stdout.write(report_json(report))
     return 0 if report.ok else 1

@@ -3,7 +3,8 @@
 The library logs through ``logging.getLogger("buildguard.…")`` and never configures
 logging itself; this module is the only place that attaches a handler. Secrets are kept out
 at the source (the library logs methods, hosts, paths and statuses, never header values);
-the :class:`RedactingFilter` is a second line of defence for anything that slips through:
+the :class:`RedactingFilter` is a second line of defence for anything that slips through
+(:func:`buildguard._internal.redact.scrub_log`): the credentials given on the command line,
 ``Bearer``/``Basic`` credentials, ``Authorization`` header values, URL user-info and query
 strings of signed URLs.
 """
@@ -12,29 +13,19 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 from collections.abc import Mapping
+
+from buildguard._internal.redact import scrub_log
 
 LOG_LEVEL_ENV = "BUILDGUARD_LOG_LEVEL"
 _LEVELS = {"warning": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG}
 _NOISY = ("httpx", "httpcore", "urllib3", "docker", "google", "hpack")
 
-_PATTERNS = (
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 <redacted>"),
-    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)[^'\",\s]+(\s+[^'\",\s]+)?"),
-     r"\1<redacted>"),
-    (re.compile(r"(?i)\b(password|passwd|token|access_token|secret)(['\"]?\s*[:=]\s*['\"]?)"
-                r"[^'\"&,\s]+"), r"\1\2<redacted>"),
-    (re.compile(r"(https?://)[^/@\s]+@"), r"\1<redacted>@"),
-    (re.compile(r"(https?://[^\s?]+)\?[^\s]+"), r"\1?<query redacted>"),
-)
 
 
 def redact(text: str) -> str:
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+    return scrub_log(text)
 
 
 class RedactingFilter(logging.Filter):

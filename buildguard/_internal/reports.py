@@ -1,8 +1,9 @@
 """Report documents as files and on stdout: the JSON of a report model and JUnit XML.
 
 ``verify``, ``verify --from-build`` and ``verify-live`` write their ``--report``, ``--junit``
-and ``--json`` output through these functions, and every file through
-:func:`buildguard._internal.files.atomic_write`.
+and ``--json`` output through these functions, every file through
+:func:`buildguard._internal.files.atomic_write`, and every document through
+:mod:`buildguard._internal.redact` (no credential in a report, whatever its findings say).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import xml.etree.ElementTree as ET
 from pydantic import BaseModel
 
 from buildguard._internal.files import atomic_write
+from buildguard._internal.redact import scrub_json, scrub_tree
 
 
 def report_json(report: BaseModel) -> str:
     """The report as the JSON document of ``--json`` and ``--report`` (ends with a newline)."""
-    return report.model_dump_json(indent=2) + "\n"
+    return scrub_json(report.model_dump_json(indent=2) + "\n")
 
 
 def write_report(report: BaseModel, path: str | os.PathLike[str]) -> None:
@@ -27,5 +29,6 @@ def write_report(report: BaseModel, path: str | os.PathLike[str]) -> None:
 
 def write_junit(suites: ET.Element, path: str | os.PathLike[str]) -> None:
     """``--junit FILE``: a ``<testsuites>`` tree, indented, written atomically."""
+    scrub_tree(suites)
     ET.indent(suites)
     atomic_write(path, ET.tostring(suites, encoding="utf-8", xml_declaration=True))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from buildguard._internal.redact import hide_userinfo
 from buildguard.errors import ImageReadError, UsageError
 from buildguard.image.archive import StreamImage
 from buildguard.image.manifest import Platform
@@ -71,7 +72,7 @@ def open_image(
         return StreamImage(ref, lambda: open_save_stream(name), wanted, tag=name)
     if "/" not in ref:
         raise UsageError(
-            f"image reference {ref!r} is not HOST[:PORT]/REPO[:TAG|@sha256:DIGEST], "
+            f"image reference {hide_userinfo(ref)!r} is not HOST[:PORT]/REPO[:TAG|@sha256:DIGEST], "
             "docker-archive:PATH, oci-layout:DIR[:TAG] or docker-daemon:NAME[:TAG]",
             hint="registry references need the registry host, e.g. "
             "europe-docker.pkg.dev/project/repo/app:tag",

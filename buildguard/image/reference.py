@@ -13,6 +13,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from buildguard._internal.redact import hide_userinfo
 from buildguard.errors import UsageError
 
 # distribution/reference/regexp.go
@@ -80,11 +81,19 @@ def is_valid_sha256_digest(value: str) -> bool:
     return SHA256_DIGEST.fullmatch(value) is not None
 
 
-def _bad(reference: str, why: str) -> UsageError:
+def _bad(reference: str, why: str, hint: str | None = None) -> UsageError:
+    """The message never shows user-info (``user:pw@`` before the host), however malformed
+    the rest of the reference is."""
     return UsageError(
-        f"bad image reference {reference!r}: {why}",
-        hint=f"write it as {_FORMS}",
+        f"bad image reference {hide_userinfo(reference)!r}: {why}",
+        hint=hint or f"write it as {_FORMS}",
     )
+
+
+_CREDENTIALS_HINT = (
+    "drop them: registry credentials come from `docker login` ($DOCKER_CONFIG/config.json, "
+    "credential helpers) or Google's Application Default Credentials"
+)
 
 
 def parse_reference(reference: str) -> Reference:
@@ -94,10 +103,14 @@ def parse_reference(reference: str) -> Reference:
         raise _bad(reference, "it is empty")
     if "://" in text:
         raise _bad(reference, "a reference has no URL scheme (drop 'https://' or 'http://')")
+    name, _, after = text.rpartition("@")
+    if "@" in name or ("@" in text and "/" not in name):
+        raise _bad(reference, "it holds credentials (user:password@) or a stray '@'",
+                   hint=_CREDENTIALS_HINT)
 
     digest: str | None = None
     if "@" in text:
-        text, digest = text.split("@", 1)
+        text, digest = name, after
         if not _ANY_DIGEST.fullmatch(digest):
             raise _bad(reference, f"{digest!r} is not a digest (expected sha256:<64 hex digits>)")
         if not is_valid_sha256_digest(digest):

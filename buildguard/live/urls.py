@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit, urlunsplit
 
 from buildguard._internal.pathescape import decode_name, escape
+from buildguard._internal.redact import hide_userinfo
 from buildguard.errors import UsageError
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -45,27 +46,42 @@ def origin_of(url: str) -> Origin | None:
     return Origin(scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme])
 
 
+def _why_unparsable(exc: ValueError) -> str:
+    """urlsplit's complaint in our words: its text can quote a piece of the URL (a password
+    with a ``/`` in it is read as the port), so it is never echoed."""
+    text = str(exc)
+    if "Port" in text or "port" in text:
+        return "the port must be a number from 0 to 65535"
+    if "IPv6" in text or "IPv4" in text:
+        return "the host is not a valid IP address literal"
+    return "it cannot be parsed as a URL"
+
+
 def check_site_url(url: str) -> Origin:
-    """An entry page URL we can fetch, or :class:`UsageError` (exit 2)."""
+    """An entry page URL we can fetch, or :class:`UsageError` (exit 2).
+
+    This is where the user's URL is first read: every message shows it without its user-info
+    (:func:`hide_userinfo`), whatever else is wrong with it, and credentials in it are refused.
+    """
     hint = "give the page users open, e.g. https://app.example.com/ or http://127.0.0.1:8080/"
+    shown = repr(hide_userinfo(url))
     if not url or any(c.isspace() for c in url):
-        raise UsageError(f"bad URL {url!r}: empty or contains white space", hint=hint)
+        raise UsageError(f"bad URL {shown}: empty or contains white space", hint=hint)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
-        raise UsageError(f"bad URL {url!r}: {exc}", hint=hint) from None
+        raise UsageError(f"bad URL {shown}: {_why_unparsable(exc)}", hint=hint) from None
     if parts.scheme.lower() not in DEFAULT_PORTS:
-        raise UsageError(f"bad URL {url!r}: the scheme must be http or https", hint=hint)
-    if parts.username is not None or parts.password is not None:
+        raise UsageError(f"bad URL {shown}: the scheme must be http or https", hint=hint)
+    if "@" in parts.netloc:
         raise UsageError(
-            f"bad URL {parts.scheme}://…@{parts.hostname}: credentials in the URL would be "
-            "printed in reports",
+            f"bad URL {shown}: credentials in the URL would be printed in reports",
             hint="pass them as a header instead: --header 'Authorization: Basic …'",
         )
     found = origin_of(url)
     if found is None:
-        raise UsageError(f"bad URL {url!r}: no host", hint=hint)
+        raise UsageError(f"bad URL {shown}: no host", hint=hint)
     return found
 
 
@@ -74,7 +90,7 @@ def normalise_base(base: str) -> str:
     text = base.strip()
     if "://" in text or "?" in text or "#" in text:
         raise UsageError(
-            f"--base {base!r} must be a path (Vite's `base`, e.g. /app/), not a URL",
+            f"--base {hide_userinfo(base)!r} must be a path (Vite's `base`, e.g. /app/), not a URL",
             hint="asset URLs on another origin are mapped by their path under this base",
         )
     path = posixpath.normpath("/" + text.lstrip("/"))
@@ -82,9 +98,12 @@ def normalise_base(base: str) -> str:
 
 
 def strip_url(url: str) -> str:
-    """The URL without fragment (what is requested)."""
+    """The URL without fragment (what is requested) and without user-info: credentials a
+    page puts in an asset's URL are neither sent nor shown (browsers refuse such subresource
+    URLs or ask the user; a site that needs them answers 401, a finding)."""
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
 
 
 def resolve(reference: str, against: str) -> str | None:
