@@ -9,10 +9,10 @@ Two layers:
 - **A last line of defence** for whatever slips through: :func:`scrub` removes the
   credentials the command line was given (:func:`remember_arguments` notes the user-info of
   every URL or reference among the arguments and every ``--header`` value before anything
-  is parsed), URL user-info (``scheme://USERINFO@``) and ``Bearer``/``Basic`` credentials. The CLI's
-  error rendering, its human output, the log handler (:func:`scrub_log` adds the patterns of
-  ``key=secret`` pairs and signed query strings) and the report documents (:func:`scrub_json`,
-  :func:`scrub_tree`) all pass their text through it.
+  is parsed) and URL user-info (``scheme://USERINFO@``). The CLI's error rendering, its
+  human output, the log handler (:func:`scrub_log` adds ``Bearer``/``Basic`` values,
+  ``key=secret`` pairs and signed query strings) and the report documents
+  (:func:`scrub_json`, :func:`scrub_tree`) all pass their text through it.
 """
 
 from __future__ import annotations
@@ -128,25 +128,24 @@ def forget() -> None:
 
 
 def scrub(text: str) -> str:
-    """``text`` without the credentials remembered, URL user-info and Bearer/Basic values."""
+    """``text`` without the credentials remembered and without URL user-info."""
     for secret in sorted(_remembered, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, HIDDEN)
-    text = _URL_USERINFO.sub(rf"\1{HIDDEN}@", text)
-    return _CREDENTIALS.sub(rf"\1 {HIDDEN}", text)
+    return _URL_USERINFO.sub(rf"\1{HIDDEN}@", text)
 
 
 def scrub_log(text: str) -> str:
-    """:func:`scrub`, and the patterns that only log lines need (``token=…``, signed query
-    strings, ``Authorization:`` values)."""
-    text = scrub(text)
+    """:func:`scrub`, and the patterns that only log lines need (``Bearer``/``Basic``
+    values, ``token=…``, signed query strings, ``Authorization:`` values)."""
+    text = _CREDENTIALS.sub(r"\1 <redacted>", scrub(text))
     for pattern, replacement in _LOG_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
 
 
 def _needs_scrub(text: str) -> bool:
-    if _URL_USERINFO.search(text) or _CREDENTIALS.search(text):
+    if _URL_USERINFO.search(text):
         return True
     return any(secret in text or json.dumps(secret, ensure_ascii=False)[1:-1] in text
                for secret in _remembered)
