@@ -37,6 +37,7 @@ _TEMP_FLAGS = (
 )
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _TEMP_TRIES = 20
+_BUFFER = 1 << 20
 
 
 def utc_from_timestamp(ts: float) -> datetime:
@@ -95,12 +96,25 @@ def _open_temp(name: str, dir_fd: int) -> tuple[str, int]:
     raise OSError(errno.EEXIST, "could not create a temporary file beside it")
 
 
+def _write_out(fd: int, data: bytes | bytearray) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
 def _write_all(fd: int, data: bytes | Iterable[bytes]) -> None:
-    for chunk in (data,) if isinstance(data, bytes) else data:
-        view = memoryview(chunk)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+    """Write ``data``; small chunks (a record yields one per file) are gathered first."""
+    if isinstance(data, bytes):
+        _write_out(fd, data)
+        return
+    pending = bytearray()
+    for chunk in data:
+        pending += chunk
+        if len(pending) >= _BUFFER:
+            _write_out(fd, pending)
+            pending.clear()
+    _write_out(fd, pending)
 
 
 def _sync_dir(dir_fd: int) -> None:
