@@ -220,3 +220,28 @@ def test_scrub_json_keeps_the_document_and_its_bytes_when_clean() -> None:
             "a": ["<redacted>", "http://<redacted>@h/"], "b": {"c": "x"}}
     finally:
         redact.forget()
+
+
+@settings(derandomize=True, max_examples=500, deadline=None, database=None)
+@given(data=st.data())
+def test_the_library_hides_credentials_where_it_first_reads_the_input(
+    data: st.DataObject,
+) -> None:
+    """The first layer alone (no CLI, nothing remembered): the messages of the errors that
+    ``check_site_url``, ``parse_reference`` and ``open_image`` raise hold no SECRET."""
+    from buildguard.errors import BuildguardError
+    from buildguard.image.open import open_image
+    from buildguard.image.reference import parse_reference
+    from buildguard.live.urls import check_site_url, normalise_base
+
+    redact.forget()
+    url = data.draw(malformed_urls(8080), label="url")
+    ref = data.draw(malformed_references(5000), label="reference")
+    for call, value in ((check_site_url, url), (normalise_base, url), (parse_reference, ref),
+                        (open_image, ref)):
+        try:
+            call(value)  # type: ignore[operator]
+        except BuildguardError as error:
+            assert SECRET not in str(error), (call, value, str(error))
+        else:
+            assert call is normalise_base and "://" not in value, (call, value)

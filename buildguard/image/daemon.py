@@ -11,7 +11,9 @@ import io
 from collections.abc import Iterator
 from typing import IO, Any
 
+from buildguard._internal.redact import hide_userinfo
 from buildguard.errors import ImageReadError, UsageError
+from buildguard.image.reference import is_valid_sha256_digest
 
 SAVE_CHUNK = 1 << 20
 
@@ -56,6 +58,14 @@ class _IterReader(io.RawIOBase):
 def parse_daemon_ref(rest: str) -> str:
     if not rest:
         raise UsageError("docker-daemon: needs an image name, e.g. docker-daemon:app:latest")
+    name, _, digest = rest.rpartition("@")
+    if "@" in name or (name and not is_valid_sha256_digest(digest)):
+        # docker's reference grammar has '@' only before a digest: this is user-info
+        raise UsageError(
+            f"bad image name docker-daemon:{hide_userinfo(rest)}: it holds credentials "
+            "(user:password@) or a stray '@'",
+            hint="name the image as `docker images` lists it, e.g. docker-daemon:app:latest",
+        )
     return rest
 
 
