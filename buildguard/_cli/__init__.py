@@ -65,7 +65,7 @@ def _render_internal(exc: BaseException, verbose: bool) -> None:
         f"buildguard: internal error (a bug in buildguard, not a verdict): {detail}; {how}, "
         "and please report it",
         file=sys.stderr,
-    )  # ``detail`` is scrubbed above
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

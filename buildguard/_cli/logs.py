@@ -23,7 +23,6 @@ _LEVELS = {"warning": logging.WARNING, "info": logging.INFO, "debug": logging.DE
 _NOISY = ("httpx", "httpcore", "urllib3", "docker", "google", "hpack")
 
 
-
 def redact(text: str) -> str:
     return scrub_log(text)
 
