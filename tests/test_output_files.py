@@ -49,23 +49,44 @@ def _writers(site: TinySite, work: Path) -> dict[str, Writer]:
     (source / "main.js").write_text("console.log(1)\n")
 
     def verify(flag: str) -> Writer:
-        return lambda cwd, target: buildguard_cli("verify", FRESH, flag, target, cwd=cwd,
-                                                  env=VERIFY_ENV)
+        return lambda cwd, target: buildguard_cli(
+            "verify", FRESH, flag, target, cwd=cwd, env=VERIFY_ENV
+        )
 
     def live(flag: str) -> Writer:
         return lambda cwd, target: buildguard_cli(
-            "verify-live", site.url + "/", "--manifest", str(manifest), flag, target, cwd=cwd,
-            env={"BUILD_ID": ""}, timeout=120)
+            "verify-live",
+            site.url + "/",
+            "--manifest",
+            str(manifest),
+            flag,
+            target,
+            cwd=cwd,
+            env={"BUILD_ID": ""},
+            timeout=120,
+        )
 
     def record(flag: str) -> Writer:
         other = "--env-file" if flag == "--out" else "--out"
         return lambda cwd, target: buildguard_cli(
-            "record", str(source), flag, target, other, str(work / f"other{flag}"), cwd=cwd,
-            env=RECORD_ENV)
+            "record",
+            str(source),
+            flag,
+            target,
+            other,
+            str(work / f"other{flag}"),
+            cwd=cwd,
+            env=RECORD_ENV,
+        )
 
-    return {"verify --report": verify("--report"), "verify --junit": verify("--junit"),
-            "verify-live --report": live("--report"), "verify-live --junit": live("--junit"),
-            "record --out": record("--out"), "record --env-file": record("--env-file")}
+    return {
+        "verify --report": verify("--report"),
+        "verify --junit": verify("--junit"),
+        "verify-live --report": live("--report"),
+        "verify-live --junit": live("--junit"),
+        "record --out": record("--out"),
+        "record --env-file": record("--env-file"),
+    }
 
 
 def listing(folder: Path) -> dict[str, tuple[str, object]]:
@@ -106,8 +127,14 @@ def _plant(kind: str, folder: Path) -> str:
 
 
 KINDS = ("device", "fifo", "folder", "symlink", "under a file")
-WRITERS = ("verify --report", "verify --junit", "verify-live --report", "verify-live --junit",
-           "record --out", "record --env-file")
+WRITERS = (
+    "verify --report",
+    "verify --junit",
+    "verify-live --report",
+    "verify-live --junit",
+    "record --out",
+    "record --env-file",
+)
 
 
 @pytest.mark.parametrize("writer", WRITERS)
@@ -127,10 +154,10 @@ def test_a_target_that_is_not_a_regular_file_is_exit_2_and_left_alone(
 
 
 @pytest.mark.parametrize("writer", WRITERS)
-@pytest.mark.parametrize("target", ["/proc/buildguard-report.out", "/proc/self/report.out",
-                                    "/proc/version"])
-def test_a_path_on_proc_is_exit_2(site: TinySite, tmp_path: Path, writer: str,
-                                  target: str) -> None:
+@pytest.mark.parametrize(
+    "target", ["/proc/buildguard-report.out", "/proc/self/report.out", "/proc/version"]
+)
+def test_a_path_on_proc_is_exit_2(site: TinySite, tmp_path: Path, writer: str, target: str) -> None:
     version = Path("/proc/version").read_bytes()
     done = _writers(site, tmp_path)[writer](tmp_path, target)
     assert done.returncode == 2, (done.returncode, done.stderr)
@@ -183,8 +210,9 @@ def test_report_dev_full_as_root_leaves_the_device(tmp_path: Path) -> None:
     assert not [p for p in os.listdir("/dev") if p.startswith(".full")]
 
 
-def _run_with_known_pid(args: list[str], cwd: Path, env: dict[str, str],
-                        before_exec: Callable[[int], None]) -> int:
+def _run_with_known_pid(
+    args: list[str], cwd: Path, env: dict[str, str], before_exec: Callable[[int], None]
+) -> int:
     """Run the CLI in a child whose pid is known before it starts: fork, let ``before_exec``
     plant things named after the pid, then exec (the pid stays the same)."""
     ready_r, ready_w = os.pipe()
@@ -224,8 +252,14 @@ def test_a_link_at_the_old_predictable_temporary_name_is_not_followed(
     name = "report.out"
     args = {
         "verify --report": ["verify", FRESH, "--report", f"out/{name}"],
-        "verify-live --junit": ["verify-live", site.url + "/", "--manifest", str(manifest),
-                                "--junit", f"out/{name}"],
+        "verify-live --junit": [
+            "verify-live",
+            site.url + "/",
+            "--manifest",
+            str(manifest),
+            "--junit",
+            f"out/{name}",
+        ],
         "record --out": ["record", "src", "--out", f"out/{name}", "--env-file", "env"],
     }[writer]
     env = {**os.environ, **VERIFY_ENV, **({"BUILD_ID": ""} if "live" in writer else {})}
@@ -276,9 +310,14 @@ def test_a_write_that_fails_half_way_is_exit_2_and_leaves_the_old_file(tmp_path:
         resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
 
     done = subprocess.run(
-        [console_script(), "verify", FRESH, "--report", str(report)], cwd=tmp_path,
-        env={**os.environ, **VERIFY_ENV}, capture_output=True, text=True, timeout=300,
-        preexec_fn=small_files, check=False,
+        [console_script(), "verify", FRESH, "--report", str(report)],
+        cwd=tmp_path,
+        env={**os.environ, **VERIFY_ENV},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=small_files,
+        check=False,
     )
     assert done.returncode == 2, done.stderr
     assert f"cannot write {report}: File too large" in done.stderr

@@ -41,8 +41,9 @@ def _outputs(done: subprocess.CompletedProcess[str], files: list[Path]) -> dict[
     return found
 
 
-def _assert_no_secret(done: subprocess.CompletedProcess[str], files: list[Path],
-                      secret: str = SECRET) -> None:
+def _assert_no_secret(
+    done: subprocess.CompletedProcess[str], files: list[Path], secret: str = SECRET
+) -> None:
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr, done.stderr
     for where, text in _outputs(done, files).items():
         assert secret not in text, (where, text)
@@ -52,11 +53,31 @@ def _assert_no_secret(done: subprocess.CompletedProcess[str], files: list[Path],
 
 
 _PASSWORD_TAILS = ("", "/x", " x", "#x", "?x", "[", ":x", "%2F", "é")
-_URL_HOSTS = ("127.0.0.1:{port}", "host:99999", "[::1", "[zz]", "h st", "127.0.0.1:-1", "",
-              "127.0.0.1:{port}:80", "[::1]:{port}", "127.0.0.1:{port}@other")
+_URL_HOSTS = (
+    "127.0.0.1:{port}",
+    "host:99999",
+    "[::1",
+    "[zz]",
+    "h st",
+    "127.0.0.1:-1",
+    "",
+    "127.0.0.1:{port}:80",
+    "[::1]:{port}",
+    "127.0.0.1:{port}@other",
+)
 _URL_PATHS = ("/", "", "/a b", "/x@y", "?q=1", "#f", "/\n")
-_SCHEMES = ("http://", "https://", "ftp://", "HTTP://", "", "docker://", "gs://", "http:/",
-            "file://", " http://")
+_SCHEMES = (
+    "http://",
+    "https://",
+    "ftp://",
+    "HTTP://",
+    "",
+    "docker://",
+    "gs://",
+    "http:/",
+    "file://",
+    " http://",
+)
 
 
 @st.composite
@@ -70,9 +91,18 @@ def malformed_urls(draw: st.DrawFn, port: int) -> str:
 
 
 _REF_PREFIXES = ("", "https://", "docker://", "docker-daemon:", " ")
-_REF_REST = ("127.0.0.1:{port}/app:tag", "127.0.0.1:{port}/app", "host", "127.0.0.1:99999/app",
-             "[::1/app", "127.0.0.1:{port}/App:bad tag", "h/r@sha256:" + "a" * 64,
-             "127.0.0.1:{port}/app@sha256:" + "b" * 64, "127.0.0.1:{port}/app@md5:x", "")
+_REF_REST = (
+    "127.0.0.1:{port}/app:tag",
+    "127.0.0.1:{port}/app",
+    "host",
+    "127.0.0.1:99999/app",
+    "[::1/app",
+    "127.0.0.1:{port}/App:bad tag",
+    "h/r@sha256:" + "a" * 64,
+    "127.0.0.1:{port}/app@sha256:" + "b" * 64,
+    "127.0.0.1:{port}/app@md5:x",
+    "",
+)
 
 
 @st.composite
@@ -83,13 +113,23 @@ def malformed_references(draw: st.DrawFn, port: int) -> str:
     return f"{prefix}user:{SECRET}{tail}@{rest}"
 
 
-def _run_everything(args: list[str], tmp: Path) -> tuple[subprocess.CompletedProcess[str],
-                                                           list[Path]]:
+def _run_everything(
+    args: list[str], tmp: Path
+) -> tuple[subprocess.CompletedProcess[str], list[Path]]:
     files = [tmp / "report.json", tmp / "junit.xml"]
     for path in files:
         path.unlink(missing_ok=True)
-    done = buildguard_cli(*args, "-vv", "--json", "--report", str(files[0]), "--junit",
-                          str(files[1]), timeout=120, env={"BUILD_ID": "", "COMMIT_SHA": ""})
+    done = buildguard_cli(
+        *args,
+        "-vv",
+        "--json",
+        "--report",
+        str(files[0]),
+        "--junit",
+        str(files[1]),
+        timeout=120,
+        env={"BUILD_ID": "", "COMMIT_SHA": ""},
+    )
     return done, files
 
 
@@ -129,16 +169,31 @@ def test_an_image_reference_with_credentials_never_shows_them(
     _assert_no_secret(done, files)
 
 
-@pytest.mark.parametrize("args", [
-    # argparse's own errors echo arguments: an extra one, a bad value
-    ["verify-live", "http://127.0.0.1:1/", f"http://user:{SECRET}@127.0.0.1:1/", "--dist", "d"],
-    ["verify-live", f"http://user:{SECRET}@127.0.0.1:1/", "--samples", f"u:{SECRET}@x"],
-    ["verify-live", "http://127.0.0.1:1/", "--base", f"http://user:{SECRET}@h/", "--dist", "d"],
-    ["verify", f"user:{SECRET}@127.0.0.1:5000/app", "--cache", f"gs://user:{SECRET}@",
-     "--expect-build-id", "secrets-build-1"],
-    ["verify", "oci-layout:/nonexistent:x", "--cache", f"gs://user:{SECRET}@b/p",
-     "--expect-build-id", "secrets-build-1"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        # argparse's own errors echo arguments: an extra one, a bad value
+        ["verify-live", "http://127.0.0.1:1/", f"http://user:{SECRET}@127.0.0.1:1/", "--dist", "d"],
+        ["verify-live", f"http://user:{SECRET}@127.0.0.1:1/", "--samples", f"u:{SECRET}@x"],
+        ["verify-live", "http://127.0.0.1:1/", "--base", f"http://user:{SECRET}@h/", "--dist", "d"],
+        [
+            "verify",
+            f"user:{SECRET}@127.0.0.1:5000/app",
+            "--cache",
+            f"gs://user:{SECRET}@",
+            "--expect-build-id",
+            "secrets-build-1",
+        ],
+        [
+            "verify",
+            "oci-layout:/nonexistent:x",
+            "--cache",
+            f"gs://user:{SECRET}@b/p",
+            "--expect-build-id",
+            "secrets-build-1",
+        ],
+    ],
+)
 def test_credentials_in_other_arguments_never_show(tmp_path: Path, args: list[str]) -> None:
     done, files = _run_everything(args, tmp_path)
     assert done.returncode in (2, 3), done.stderr
@@ -154,14 +209,16 @@ def test_asset_urls_with_credentials_are_fetched_without_them_and_never_shown(
     """The page names its script through ``http://user:SECRET@host/…`` and its stylesheet
     redirects to such a URL; the report lists both assets, never the credentials."""
     with_credentials = f"http://user:{SECRET}@127.0.0.1:{site.port}"
-    page = INDEX.replace(b'src="/assets/app.js"',
-                         f'src="{with_credentials}/assets/app.js"'.encode())
+    page = INDEX.replace(
+        b'src="/assets/app.js"', f'src="{with_credentials}/assets/app.js"'.encode()
+    )
     site.files.update({"/": page, "/index.html": page, "/moved/app.css": APP_CSS})
     site.redirects["/assets/app.css"] = f"{with_credentials}/moved/app.css"
     site.requests.clear()
     manifest = write_manifest(tmp_path / "manifest.json", index=page)
-    done, files = _run_everything(["verify-live", site.url + "/", "--manifest", str(manifest)],
-                                  tmp_path)
+    done, files = _run_everything(
+        ["verify-live", site.url + "/", "--manifest", str(manifest)], tmp_path
+    )
     site.files.update({"/": INDEX, "/index.html": INDEX})
     site.redirects.clear()
     assert done.returncode in (0, 1), done.stderr
@@ -179,13 +236,29 @@ def test_an_authorization_header_is_sent_and_never_shown(site: TinySite, tmp_pat
     manifest = write_manifest(tmp_path / "manifest.json")
     site.requests.clear()
     value = f"Basic {SECRET}dXNlcg=="
-    done, files = _run_everything(["verify-live", site.url + "/", "--manifest", str(manifest),
-                                   "--header", f"Authorization: {value}"], tmp_path)
+    done, files = _run_everything(
+        [
+            "verify-live",
+            site.url + "/",
+            "--manifest",
+            str(manifest),
+            "--header",
+            f"Authorization: {value}",
+        ],
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert ("/", value) in site.requests
     _assert_no_secret(done, files)
-    bad = buildguard_cli("verify-live", site.url + "/", "--manifest", str(manifest), "-vv",
-                         "--header", f"Authorization: Basic {SECRET}\x01")
+    bad = buildguard_cli(
+        "verify-live",
+        site.url + "/",
+        "--manifest",
+        str(manifest),
+        "-vv",
+        "--header",
+        f"Authorization: Basic {SECRET}\x01",
+    )
     assert bad.returncode == 2
     _assert_no_secret(bad, [])
 
@@ -197,10 +270,16 @@ _ANY_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="@"), max_si
 
 
 @settings(derandomize=True, max_examples=600, deadline=None, database=None)
-@given(before=_ANY_TEXT, user=_ANY_TEXT, tail=_ANY_TEXT, after=_ANY_TEXT,
-       scheme=st.sampled_from(("", "http://", "https://", "gs://", "x+y.z://", " http://")))
-def test_hide_userinfo_drops_every_password(before: str, user: str, tail: str, after: str,
-                                            scheme: str) -> None:
+@given(
+    before=_ANY_TEXT,
+    user=_ANY_TEXT,
+    tail=_ANY_TEXT,
+    after=_ANY_TEXT,
+    scheme=st.sampled_from(("", "http://", "https://", "gs://", "x+y.z://", " http://")),
+)
+def test_hide_userinfo_drops_every_password(
+    before: str, user: str, tail: str, after: str, scheme: str
+) -> None:
     """Whatever surrounds ``user:SECRET…@`` (no ``@`` after it, as in a reference or URL whose
     host follows), the text shown has no SECRET."""
     text = f"{scheme}{before if scheme else ''}{user}:{SECRET}{tail}@{after}"
@@ -212,12 +291,14 @@ def test_hide_userinfo_drops_every_password(before: str, user: str, tail: str, a
 def test_scrub_json_keeps_the_document_and_its_bytes_when_clean() -> None:
     redact.forget()
     try:
-        redact.remember(["pa\"ss\\word", "x"])  # "x" is too short to scrub everywhere
+        redact.remember(['pa"ss\\word', "x"])  # "x" is too short to scrub everywhere
         clean = json.dumps({"a": "no secret here", "n": 1.5}, indent=2) + "\n"
         assert redact.scrub_json(clean) == clean
-        dirty = json.dumps({"a": ["pa\"ss\\word", "http://u:p@h/"], "b": {"c": "x"}}) + "\n"
+        dirty = json.dumps({"a": ['pa"ss\\word', "http://u:p@h/"], "b": {"c": "x"}}) + "\n"
         assert json.loads(redact.scrub_json(dirty)) == {
-            "a": ["<redacted>", "http://<redacted>@h/"], "b": {"c": "x"}}
+            "a": ["<redacted>", "http://<redacted>@h/"],
+            "b": {"c": "x"},
+        }
     finally:
         redact.forget()
 
@@ -237,8 +318,12 @@ def test_the_library_hides_credentials_where_it_first_reads_the_input(
     redact.forget()
     url = data.draw(malformed_urls(8080), label="url")
     ref = data.draw(malformed_references(5000), label="reference")
-    for call, value in ((check_site_url, url), (normalise_base, url), (parse_reference, ref),
-                        (open_image, ref)):
+    for call, value in (
+        (check_site_url, url),
+        (normalise_base, url),
+        (parse_reference, ref),
+        (open_image, ref),
+    ):
         try:
             call(value)  # type: ignore[operator]
         except BuildguardError as error:

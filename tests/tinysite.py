@@ -29,18 +29,32 @@ _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
 
 def _entry(path: str, data: bytes) -> FileEntry:
-    return FileEntry(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                     mode=0o644, mtime=datetime(2026, 1, 1, tzinfo=UTC))
+    return FileEntry(
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        mode=0o644,
+        mtime=datetime(2026, 1, 1, tzinfo=UTC),
+    )
 
 
 def write_manifest(path: Path, index: bytes = INDEX) -> Path:
     """The bundle manifest of the site (with ``index`` as its entry page) at ``path``."""
     now = datetime.now(UTC)
-    files = (_entry("index.html", index), _entry("assets/app.js", APP_JS),
-             _entry("assets/app.css", APP_CSS))
-    manifest = BundleManifest(build_id=BUILD, commit=None, source_digest="sha256:" + "0" * 64,
-                              record_started_at=now, sealed_at=now, freshness="canary",
-                              files=files)
+    files = (
+        _entry("index.html", index),
+        _entry("assets/app.js", APP_JS),
+        _entry("assets/app.css", APP_CSS),
+    )
+    manifest = BundleManifest(
+        build_id=BUILD,
+        commit=None,
+        source_digest="sha256:" + "0" * 64,
+        record_started_at=now,
+        sealed_at=now,
+        freshness="canary",
+        files=files,
+    )
     path.write_text(manifest.model_dump_json(indent=2))
     return path
 
@@ -51,8 +65,12 @@ class TinySite(LoopbackServer):
     ``requests`` lists each request's path and ``Authorization`` header."""
 
     def __init__(self, index: bytes = INDEX) -> None:
-        self.files = {"/": index, "/index.html": index, "/assets/app.js": APP_JS,
-                      "/assets/app.css": APP_CSS}
+        self.files = {
+            "/": index,
+            "/index.html": index,
+            "/assets/app.js": APP_JS,
+            "/assets/app.css": APP_CSS,
+        }
         self.redirects: dict[str, str] = {}
         self.requests: list[tuple[str, str | None]] = []
         site = self
@@ -69,8 +87,9 @@ class TinySite(LoopbackServer):
                     send_body(self, 404, b"not found\n", "text/plain")
                     return
                 suffix = Path(path).suffix or ".html"
-                send_body(self, 200, body, _TYPES.get(suffix, "text/plain"),
-                          {"Cache-Control": "no-cache"})
+                send_body(
+                    self, 200, body, _TYPES.get(suffix, "text/plain"), {"Cache-Control": "no-cache"}
+                )
 
         handler: type[BaseHTTPRequestHandler] = Handler
         self._listen(handler)

@@ -32,9 +32,7 @@ from pathlib import Path
 from buildguard.errors import UsageError
 
 _HINT = "name a regular file in a folder that exists or can be made, and that is writable"
-_TEMP_FLAGS = (
-    os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-)
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _TEMP_TRIES = 20
 _BUFFER = 1 << 20
@@ -73,7 +71,8 @@ def _check_target(shown: str, name: str, dir_fd: int) -> int | None:
         except OSError:
             points = "?"
         raise _refuse(
-            shown, f"it is a symbolic link (to {points}); buildguard neither writes through "
+            shown,
+            f"it is a symbolic link (to {points}); buildguard neither writes through "
             "a link nor replaces one",
             hint="name the file the link points to, or remove the link first",
         )

@@ -33,10 +33,17 @@ _DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/?#@'\"<>\\]*@")
 _CREDENTIALS = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _LOG_PATTERNS = (
-    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)[^'\",\s]+(\s+[^'\",\s]+)?"),
-     r"\1<redacted>"),
-    (re.compile(r"(?i)\b(password|passwd|token|access_token|secret)(['\"]?\s*[:=]\s*['\"]?)"
-                r"[^'\"&,\s]+"), r"\1\2<redacted>"),
+    (
+        re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)[^'\",\s]+(\s+[^'\",\s]+)?"),
+        r"\1<redacted>",
+    ),
+    (
+        re.compile(
+            r"(?i)\b(password|passwd|token|access_token|secret)(['\"]?\s*[:=]\s*['\"]?)"
+            r"[^'\"&,\s]+"
+        ),
+        r"\1\2<redacted>",
+    ),
     (re.compile(r"(https?://[^\s?]+)\?[^\s]+"), r"\1?<query redacted>"),
 )
 
@@ -147,8 +154,10 @@ def scrub_log(text: str) -> str:
 def _needs_scrub(text: str) -> bool:
     if _URL_USERINFO.search(text):
         return True
-    return any(secret in text or json.dumps(secret, ensure_ascii=False)[1:-1] in text
-               for secret in _remembered)
+    return any(
+        secret in text or json.dumps(secret, ensure_ascii=False)[1:-1] in text
+        for secret in _remembered
+    )
 
 
 def _scrub_value(value: object) -> object:
