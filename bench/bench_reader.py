@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import isal.igzip
 
-from buildguard.image.flatten import make_want
-from buildguard.image.layers import read_layer
-from buildguard.image.tarwalk import TarWalker
+from buildguard._image.flatten import make_want
+from buildguard._image.layers import read_layer
+from buildguard._image.tarwalk import TarWalker
 
 
 def build_tar(total_mb: int, files: int) -> bytes:

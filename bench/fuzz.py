@@ -50,14 +50,14 @@ def _atheris_child(name: str, libfuzzer_args: list[str]) -> None:
     atexit.register(shutil.rmtree, work, True)  # libFuzzer ends the process itself
     with atheris.instrument_imports(include=["buildguard"]):
         import buildguard
-        import buildguard.image.layers
-        import buildguard.image.manifest
-        import buildguard.image.open
-        import buildguard.image.reference
-        import buildguard.verify  # noqa: F401
+        import buildguard._image.layers
+        import buildguard._image.manifest
+        import buildguard._image.open
+        import buildguard._image.reference
+        import buildguard._verify.verifier  # noqa: F401
 
-        for module in ("buildguard.recordfile", "buildguard.image.transport.challenge",
-                       "buildguard.image.auth"):
+        for module in ("buildguard._record.recordfile", "buildguard._image.transport.challenge",
+                       "buildguard._image.auth"):
             with contextlib.suppress(ImportError):
                 importlib.import_module(module)
 

@@ -8,8 +8,6 @@ so ``import buildguard`` (and ``buildguard --version``) stays fast.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -24,27 +22,29 @@ _EXPORTS = {
     "SealRefused": "buildguard.errors",
     "SiteReadError": "buildguard.errors",
     "UsageError": "buildguard.errors",
-    "InspectReport": "buildguard.image.report",
-    "inspect": "buildguard.inspect",
+    "BuildVerifyReport": "buildguard.models",
     "BundleManifest": "buildguard.models",
     "FileEntry": "buildguard.models",
     "Finding": "buildguard.models",
+    "InspectReport": "buildguard.models",
+    "LiveReport": "buildguard.models",
     "Record": "buildguard.models",
     "VerifyReport": "buildguard.models",
-    "load_record": "buildguard.recordfile",
-    "record": "buildguard.record",
-    "RunResult": "buildguard.run",
-    "run": "buildguard.run",
-    "seal": "buildguard.seal",
-    "verify": "buildguard.verify",
-    "LiveReport": "buildguard.live.report",
-    "verify_live": "buildguard.live.verify",
-    "BuildVerifyReport": "buildguard.buildreport",
-    "mark_build": "buildguard.frombuild",
-    "verify_build": "buildguard.frombuild",
-    "MarkFailed": "buildguard.mark",
-    "mark_verified": "buildguard.mark",
+    "inspect": "buildguard._inspect",
+    "load_record": "buildguard._record.recordfile",
+    "record": "buildguard._record.recorder",
+    "RunResult": "buildguard._record.runner",
+    "run": "buildguard._record.runner",
+    "seal": "buildguard._record.sealer",
+    "verify": "buildguard._verify.verifier",
+    "mark_build": "buildguard._verify.frombuild",
+    "verify_build": "buildguard._verify.frombuild",
+    "MarkFailed": "buildguard._verify.mark",
+    "mark_verified": "buildguard._verify.mark",
+    "verify_live": "buildguard._live.verifier",
 }
+"""Where each public name is defined: the implementation modules are private (``_``-named)
+and none is named like a public function, so importing one never rebinds a public name."""
 
 __all__ = [
     "BuildVerifyReport",
@@ -80,7 +80,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from buildguard.buildreport import BuildVerifyReport
+    from buildguard._inspect import inspect
+    from buildguard._live.verifier import verify_live
+    from buildguard._record.recorder import record
+    from buildguard._record.recordfile import load_record
+    from buildguard._record.runner import RunResult, run
+    from buildguard._record.sealer import seal
+    from buildguard._verify.frombuild import mark_build, verify_build
+    from buildguard._verify.mark import MarkFailed, mark_verified
+    from buildguard._verify.verifier import verify
     from buildguard.errors import (
         BuildguardError,
         CheckFailed,
@@ -92,35 +100,16 @@ if TYPE_CHECKING:
         SiteReadError,
         UsageError,
     )
-    from buildguard.frombuild import mark_build, verify_build
-    from buildguard.image.report import InspectReport
-    from buildguard.inspect import inspect
-    from buildguard.live.report import LiveReport
-    from buildguard.live.verify import verify_live
-    from buildguard.mark import MarkFailed, mark_verified
-    from buildguard.models import BundleManifest, FileEntry, Finding, Record, VerifyReport
-    from buildguard.record import record
-    from buildguard.recordfile import load_record
-    from buildguard.run import RunResult, run
-    from buildguard.seal import seal
-    from buildguard.verify import verify
-
-
-_SHADOWED = frozenset({"inspect", "record", "run", "seal", "verify"})
-"""Functions of the API named like the modules that define them."""
-
-
-class _Package(types.ModuleType):
-    """Keeps ``buildguard.verify`` (etc.) the function: importing the submodule of the same
-    name would otherwise rebind the package attribute to the module."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _SHADOWED and isinstance(value, types.ModuleType):
-            return  # the module stays reachable through sys.modules
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+    from buildguard.models import (
+        BuildVerifyReport,
+        BundleManifest,
+        FileEntry,
+        Finding,
+        InspectReport,
+        LiveReport,
+        Record,
+        VerifyReport,
+    )
 
 
 def __getattr__(name: str) -> Any:

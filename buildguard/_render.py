@@ -8,12 +8,11 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import TextIO
 
+from buildguard._image.report import FileReport, InspectReport
 from buildguard._internal.reports import write_junit as write_suites
 from buildguard._internal.timefmt import human_duration
 from buildguard._internal.units import human_size
-from buildguard.buildreport import BuildVerifyReport
-from buildguard.image.report import FileReport, InspectReport
-from buildguard.models import Finding, VerifyReport
+from buildguard.models import BuildVerifyReport, Finding, VerifyReport
 
 _CHECKS: dict[str, tuple[str, ...]] = {
     "manifest": ("NO_MANIFEST", "MANIFEST_INVALID", "NOTHING_CHECKED"),

@@ -2,32 +2,32 @@
 
 Every model here is ``frozen`` and ``extra="forbid"``; every top-level document carries a
 ``schema_version``. Their JSON Schemas are exported to ``schemas/`` by
-``python -m buildguard.models`` and a test fails when the committed copies drift.
+``python -m buildguard._schemas`` and a test fails when the committed copies drift.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from buildguard._internal.files import atomic_write
-from buildguard._internal.modeltypes import Digest, FrozenModel, Sha256Hex, UtcTime
-from buildguard.image.report import (
+from buildguard._image.report import (
     FileReport,
     ImageRef,
     InspectReport,
     LayerReport,
     ManifestReport,
 )
-from buildguard.live.report import LiveReport
+from buildguard._internal.modeltypes import Digest, FrozenModel, Sha256Hex, UtcTime
+from buildguard._live.report import LiveReport
 
 __all__ = [
     "MANIFEST_MAX_BYTES",
     "MANIFEST_MAX_FILES",
     "MANIFEST_NAME",
+    "BuildImageResult",
+    "BuildSummary",
+    "BuildVerifyReport",
     "BundleManifest",
     "BundleResult",
     "Expected",
@@ -39,8 +39,11 @@ __all__ = [
     "InspectReport",
     "LayerInfo",
     "LayerReport",
+    "LiveReport",
     "ManifestReport",
+    "Mark",
     "Record",
+    "Verdict",
     "VerifyReport",
     "VerifyStats",
 ]
@@ -204,45 +207,55 @@ class VerifyReport(FrozenModel):
     stats: VerifyStats
 
 
-SCHEMAS: dict[str, type[BaseModel]] = {
-    "record.schema.json": Record,
-    "bundle-manifest.schema.json": BundleManifest,
-    "verify-report.schema.json": VerifyReport,
-    "inspect-report.schema.json": InspectReport,
-    "verify-live-report.schema.json": LiveReport,
-}
+Verdict = Literal["pass", "fail", "error"]
+"""``pass`` (exit 0), ``fail`` (a check failed, exit 1), ``error`` (not verified: the
+image could not be read, exit 3, or was named wrongly, exit 2)."""
 
 
-def all_schemas() -> dict[str, type[BaseModel]]:
-    """:data:`SCHEMAS` and the ``verify --from-build`` report (it nests VerifyReport, so its
-    module imports this one and is imported late here)."""
-    from buildguard.buildreport import BuildVerifyReport
 
-    return {**SCHEMAS, "build-verify-report.schema.json": BuildVerifyReport}
+class Mark(FrozenModel):
+    """A tag put on a verified digest by ``--mark-verified``."""
 
-
-def schema_documents() -> dict[str, str]:
-    """Return each exported JSON Schema as the exact text committed under ``schemas/``."""
-    return {
-        name: json.dumps(model.model_json_schema(mode="serialization"), indent=2) + "\n"
-        for name, model in all_schemas().items()
-    }
+    tag: str
+    digest: Digest
+    via: Literal["artifact-registry", "registry-api"]
+    target: str = Field(
+        description="The Artifact Registry tag's resource name, or HOST/REPO:TAG."
+    )
 
 
-def write_schemas(directory: Path) -> list[Path]:
-    """Write every JSON Schema into ``directory``; return the paths written."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in schema_documents().items():
-        target = directory / name
-        atomic_write(target, text.encode("utf-8"))
-        written.append(target)
-    return written
+class BuildSummary(FrozenModel):
+    id: str
+    project: str
+    region: str | None = Field(description="None for a global build.")
+    status: str = Field(description="The build's status, e.g. SUCCESS.")
+    commit: str | None
+    commit_source: str | None = Field(
+        description="Where the commit came from, e.g. sourceProvenance.resolvedRepoSource."
+        "commitSha, or substitutions.COMMIT_SHA."
+    )
 
 
-if __name__ == "__main__":  # pragma: no cover - developer tool
-    import sys
+class BuildImageResult(FrozenModel):
+    name: str = Field(description="As the build lists it in results.images[].name.")
+    digest: str
+    reference: str = Field(description="What was verified: HOST/REPO@DIGEST.")
+    verdict: Verdict
+    exit_code: int
+    error: str | None = Field(default=None, description="Why the image was not verified.")
+    report: VerifyReport | None = None
+    mark: Mark | None = None
 
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("schemas")
-    for written_path in write_schemas(out):
-        sys.stdout.write(f"wrote {written_path}\n")
+
+class BuildVerifyReport(FrozenModel):
+    """What ``verify --from-build`` found; ``ok`` only when every image passed."""
+
+    schema_version: Literal[1] = 1
+    ok: bool
+    verdict: Verdict
+    exit_code: int = Field(description="The worst exit code of the images (1 for none).")
+    build: BuildSummary
+    images: tuple[BuildImageResult, ...] = Field(description="In the build's order.")
+    findings: tuple[Finding, ...] = Field(
+        default=(), description="About the build as a whole (NOTHING_CHECKED)."
+    )

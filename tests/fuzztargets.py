@@ -130,9 +130,9 @@ class LayersTarget(Target):
         return out
 
     def run(self, data: bytes) -> str:
+        from buildguard._image.layers import read_layer
+        from buildguard._image.tarwalk import WANT_HASH
         from buildguard.errors import BuildguardError
-        from buildguard.image.layers import read_layer
-        from buildguard.image.tarwalk import WANT_HASH
 
         threaded = bool(len(data) % 2)
         try:
@@ -190,8 +190,8 @@ class ManifestTarget(Target):
         return _manifest_seeds()
 
     def run(self, data: bytes) -> str:
+        from buildguard._image import manifest as m
         from buildguard.errors import BuildguardError
-        from buildguard.image import manifest as m
 
         outcomes = []
         for media_type in (None, "application/vnd.oci.image.index.v1+json"):
@@ -234,11 +234,11 @@ class ReferenceTarget(Target):
         )]
 
     def run(self, data: bytes) -> str:
+        from buildguard._image.daemon import parse_daemon_ref
+        from buildguard._image.layout import parse_layout_ref
+        from buildguard._image.open import open_image
+        from buildguard._image.reference import parse_reference
         from buildguard.errors import BuildguardError
-        from buildguard.image.daemon import parse_daemon_ref
-        from buildguard.image.layout import parse_layout_ref
-        from buildguard.image.open import open_image
-        from buildguard.image.reference import parse_reference
 
         text = data.decode("utf-8", "surrogateescape")
         try:
@@ -267,8 +267,8 @@ class ReferenceTarget(Target):
 
 def www_authenticate_parser() -> Callable[[str], Any]:
     """``parse_www_authenticate`` from wherever it lives (auth is being restructured)."""
-    for module in ("buildguard.image.transport.challenge", "buildguard.image.auth",
-                   "buildguard.image.transport"):
+    for module in ("buildguard._image.transport.challenge", "buildguard._image.auth",
+                   "buildguard._image.transport"):
         try:
             found = getattr(importlib.import_module(module), "parse_www_authenticate", None)
         except ImportError:
@@ -366,9 +366,9 @@ class RecordTarget(Target):
         from buildguard.errors import BuildguardError
 
         try:
-            from buildguard.recordfile import load_record
+            from buildguard._record.recordfile import load_record
         except ImportError:  # before the move to recordfile.py
-            from buildguard.record import load_record  # type: ignore[attr-defined,no-redef]
+            from buildguard._record.recorder import load_record  # type: ignore[attr-defined,no-redef]
 
         self.path.write_bytes(data)
         try:

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from artifactregistry_standin import ArtifactRegistryStandIn
 
-from buildguard.cloud.artifactregistry import DockerPackage, docker_package, tag_version
+from buildguard._cloud.artifactregistry import DockerPackage, docker_package, tag_version
+from buildguard._verify.mark import MarkFailed, mark_digest
 from buildguard.errors import ImageReadError
-from buildguard.mark import MarkFailed, mark_digest
 
 DIGEST_1 = "sha256:" + "1" * 64
 DIGEST_2 = "sha256:" + "2" * 64

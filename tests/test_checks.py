@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from buildguard.checks import Expectations, check_image
+from buildguard._checks.checks import Expectations, check_image
 from buildguard.models import BundleManifest, FileEntry, LayerInfo
 
 STARTED = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
@@ -230,7 +230,7 @@ def test_a_lost_exec_bit_is_a_finding() -> None:
 
 
 def test_missing_file_names_the_layer_whose_whiteout_deleted_it() -> None:
-    from buildguard.checks import MappingTree
+    from buildguard._checks.checks import MappingTree
 
     tree, raw, _ = sealed(FILES)
     del tree["/app/dist/index.html"]

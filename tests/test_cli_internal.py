@@ -19,7 +19,7 @@ RECORD = str(ROOT / "examples/images/record.json")
 # Replaces verify() with a function that fails the way a bug would, then runs the real CLI.
 CRASH = """
 import importlib, sys
-module = importlib.import_module("buildguard.verify")
+module = importlib.import_module("buildguard._verify.verifier")
 def broken(*args, **kwargs):
     raise KeyError("an unexpected key")
 module.verify = broken

@@ -24,7 +24,7 @@ import pytest
 from services import Dockerd
 
 import buildguard as inspect_mod
-from buildguard.image import FileTree, open_image
+from buildguard._image import FileTree, open_image
 
 pytestmark = pytest.mark.docker
 
@@ -307,7 +307,7 @@ def test_the_layer_cache_changes_no_reading(
     """Cold (filling), warm (every layer from the cache) and uncached reads of every corpus
     image flatten to the same tree, with and without --path. (A read that fills the cache
     hashes every file; an uncached read with --path only those under it.)"""
-    from buildguard.image.layercache import open_cache
+    from buildguard._image.layercache import open_cache
 
     ref = f"oci-layout:{corpus[name]['layout']}:t"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from imagecorpus import E, d, f, hard, opq, sym, tar_bytes, wh, write_docker_archive, write_layout
 
+from buildguard._image import FileTree, FlatImage, open_image
 from buildguard.errors import HostileImage
-from buildguard.image import FileTree, FlatImage, open_image
 
 
 def h(text: str | bytes) -> str:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from imagecorpus import f, tar_bytes, write_layout
 
+from buildguard._image import open_image
+from buildguard._image.layout import parse_layout_ref
 from buildguard.errors import ImageReadError
-from buildguard.image import open_image
-from buildguard.image.layout import parse_layout_ref
 
 
 def _two_images(root: Path, names: tuple[str, str]) -> None:

@@ -10,9 +10,9 @@ import tarfile
 import pytest
 from imagecorpus import E, d, f, hard, sym, tar_bytes
 
+from buildguard._image.layerindex import Row
+from buildguard._image.tarwalk import WANT_HASH, WANT_KEEP, TarWalker
 from buildguard.errors import HostileImage, ImageReadError
-from buildguard.image.layerindex import Row
-from buildguard.image.tarwalk import WANT_HASH, WANT_KEEP, TarWalker
 
 
 def walk(data: bytes, chunk: int = 1 << 20, want: int = WANT_HASH) -> TarWalker:

@@ -25,9 +25,9 @@ from imagecorpus import (
 )
 
 import buildguard as inspect_mod
+from buildguard._image import open_image
+from buildguard._image.report import InspectReport
 from buildguard.errors import DigestMismatch, HostileImage, ImageReadError, UsageError
-from buildguard.image import open_image
-from buildguard.image.report import InspectReport
 
 LAYERS = [
     tar_bytes([d("app"), f("app/a.js", "a" * 5000), f("app/buildguard-manifest.json",
@@ -356,7 +356,7 @@ def test_multi_member_gzip(tmp_path: Path) -> None:
 @pytest.mark.parametrize("history", [5, "step", True, [1], [{"created_by": "x"}, "y"]])
 def test_a_config_history_the_runtimes_cannot_read_is_exit_3(history: object) -> None:
     """Found by bench/fuzz.py: a non-list history used to crash (exit 4)."""
-    from buildguard.image.manifest import parse_config
+    from buildguard._image.manifest import parse_config
 
     doc = {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers",
                                                               "diff_ids": []},

@@ -15,9 +15,9 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from buildguard.image import indexcodec
-from buildguard.image import layerindex as li
-from buildguard.image.indexcodec import (
+from buildguard._image import indexcodec
+from buildguard._image import layerindex as li
+from buildguard._image.indexcodec import (
     FORMAT,
     MAGIC,
     PATH_SLICE,
@@ -27,7 +27,7 @@ from buildguard.image.indexcodec import (
     decode,
     encode,
 )
-from buildguard.image.layerindex import LayerIndex
+from buildguard._image.layerindex import LayerIndex
 
 DIGEST = "sha256:" + "ab" * 32
 DIFF_ID = "sha256:" + "cd" * 32

@@ -21,12 +21,12 @@ from imagecorpus import bundle_manifest, d, f, tar_bytes, write_layout
 from services import free_port, stop_process
 
 import buildguard
+from buildguard._image import open_image
+from buildguard._image.flatten import make_want
+from buildguard._image.indexcodec import FORMAT, CachedLayer, decode, encode
+from buildguard._image.layercache import LayerCache, LocalStore, entry_name, open_cache
+from buildguard._image.readingrules import reading_rules, rules_fingerprint
 from buildguard.errors import UsageError
-from buildguard.image import open_image
-from buildguard.image.flatten import make_want
-from buildguard.image.indexcodec import FORMAT, CachedLayer, decode, encode
-from buildguard.image.layercache import LayerCache, LocalStore, entry_name, open_cache
-from buildguard.image.readingrules import reading_rules, rules_fingerprint
 
 BUILD = "cache-build-1"
 
@@ -125,7 +125,7 @@ def _one_layer(tmp_path: Path, want_paths: tuple[str, ...]) -> CachedLayer:
     with open_image(ref) as image:
         info = image.info()  # type: ignore[attr-defined]
         layer = info.layers[0]
-        from buildguard.image.layers import read_layer
+        from buildguard._image.layers import read_layer
 
         blob = tmp_path / "one" / "blobs" / "sha256" / layer.digest.split(":")[1]
         with open(blob, "rb") as stream:
@@ -293,7 +293,7 @@ def test_gcs_emulator_round_trip_signed(tmp_path: Path, gcs_emulator: str) -> No
 def test_a_change_to_the_reading_rules_starts_a_fresh_cache(tmp_path: Path) -> None:
     """Entries are keyed by a fingerprint of the walker's source: a tightened rule is never
     answered by an index made under the laxer one."""
-    here = Path(buildguard.image.__file__).parent
+    here = Path(buildguard._image.__file__).parent
     copy = tmp_path / "image"
     copy.mkdir()
     for source in here.glob("*.py"):

@@ -294,7 +294,7 @@ def test_a_1_gib_body_is_read_in_flat_memory(tmp_path: Path) -> None:
 
 
 def test_the_report_schema_names_the_live_codes() -> None:
-    from buildguard.models import schema_documents
+    from buildguard._schemas import schema_documents
 
     schema: dict[str, Any] = json.loads(schema_documents()["verify-live-report.schema.json"])
     codes = schema["$defs"]["LiveFinding"]["properties"]["code"]["enum"]

@@ -19,9 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from buildguard._internal.pathescape import decode_name, escape
-from buildguard.errors import UsageError
-from buildguard.live.caching import cacheable_for
-from buildguard.live.decode import (
+from buildguard._live.caching import cacheable_for
+from buildguard._live.decode import (
     DecodeError,
     IterReader,
     UnsupportedEncoding,
@@ -29,15 +28,16 @@ from buildguard.live.decode import (
     decoded,
     parse_codings,
 )
-from buildguard.live.options import parse_duration, parse_header
-from buildguard.live.refs import HtmlRefs, TokenScanner
-from buildguard.live.urls import (
+from buildguard._live.options import parse_duration, parse_header
+from buildguard._live.refs import HtmlRefs, TokenScanner
+from buildguard._live.urls import (
     bundle_path,
     check_site_url,
     check_under_base,
     normalise_base,
     resolve,
 )
+from buildguard.errors import UsageError
 
 # -- URL ↔ bundle path ------------------------------------------------------------------
 

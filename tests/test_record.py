@@ -11,9 +11,9 @@ import pytest
 from clitools import buildguard_cli
 
 import buildguard
+from buildguard._record.recorder import load_record, source_digest
 from buildguard.errors import UsageError
 from buildguard.models import FileEntry, Record
-from buildguard.record import load_record, source_digest
 
 ENV = {"BUILD_ID": "build-0001"}
 

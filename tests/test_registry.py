@@ -15,8 +15,8 @@ from faultproxy import FaultProxy
 from registryhelpers import push_index, push_random_image, read_all, sha256
 from services import AuthRegistry, Dockerd, Registry
 
+from buildguard._image.registry import MANIFEST_ACCEPT, RegistrySource
 from buildguard.errors import DigestMismatch, ImageReadError
-from buildguard.image.registry import MANIFEST_ACCEPT, RegistrySource
 
 DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 

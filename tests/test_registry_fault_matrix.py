@@ -23,10 +23,10 @@ from registryhelpers import Pushed, push_random_image
 from services import AuthRegistry, Registry
 from tokenserver import TokenServer, token_registry
 
-import buildguard.image.registry as registry_module
+import buildguard._image.registry as registry_module
 from buildguard._cli import main
 from buildguard._cli.logs import configure
-from buildguard.image.transport.retry import RetryPolicy
+from buildguard._image.transport.retry import RetryPolicy
 
 pytestmark = pytest.mark.docker
 

@@ -16,8 +16,8 @@ from faultproxy import Fault, FaultProxy
 from registryhelpers import Pushed, push_random_image, read_all, sha256
 from services import Registry
 
+from buildguard._image.registry import RegistrySource
 from buildguard.errors import DigestMismatch, ImageReadError
-from buildguard.image.registry import RegistrySource
 
 pytestmark = pytest.mark.docker
 

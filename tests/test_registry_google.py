@@ -31,7 +31,7 @@ READER = r"""
 import hashlib, json, logging, sys
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
 from buildguard.errors import BuildguardError
-from buildguard.image.registry import RegistrySource
+from buildguard._image.registry import RegistrySource
 result = {}
 try:
     with RegistrySource(sys.argv[1]) as src:

@@ -16,9 +16,9 @@ from registryhelpers import push_index, push_random_image
 from services import AuthRegistry, Registry
 from tokenserver import TokenServer, token_registry
 
+from buildguard._image.registry import RegistryError, RegistrySource, put_manifest
+from buildguard._image.transport.errors import AuthProblem, RegistryAuthError
 from buildguard.errors import UsageError
-from buildguard.image.registry import RegistryError, RegistrySource, put_manifest
-from buildguard.image.transport.errors import AuthProblem, RegistryAuthError
 
 pytestmark = pytest.mark.docker
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from buildguard._image.auth import Credentials, is_google_registry, parse_www_authenticate
+from buildguard._image.reference import Reference, parse_reference
+from buildguard._image.registry import RegistrySource, uses_plain_http
 from buildguard.errors import UsageError
-from buildguard.image.auth import Credentials, is_google_registry, parse_www_authenticate
-from buildguard.image.reference import Reference, parse_reference
-from buildguard.image.registry import RegistrySource, uses_plain_http
 
 DIGEST = "sha256:" + "ab" * 32
 

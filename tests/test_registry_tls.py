@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from buildguard.image.registry import RegistrySource
+from buildguard._image.registry import RegistrySource
 
 
 @pytest.fixture

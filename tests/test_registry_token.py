@@ -21,8 +21,8 @@ from registryhelpers import Pushed, push_random_image, read_all
 from services import Registry, start_registry
 from tokenserver import TokenServer
 
+from buildguard._image.registry import RegistrySource
 from buildguard.errors import ImageReadError
-from buildguard.image.registry import RegistrySource
 
 pytestmark = pytest.mark.docker
 

@@ -1,4 +1,4 @@
-"""The committed JSON Schemas match the models; regenerate with `python -m buildguard.models`."""
+"""The committed JSON Schemas match the models; regenerate with `python -m buildguard._schemas`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 
-from buildguard.models import schema_documents
+from buildguard._schemas import schema_documents
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -15,10 +15,10 @@ SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 def test_committed_schemas_match_the_models() -> None:
     documents = schema_documents()
     committed = {p.name for p in SCHEMAS.glob("*.schema.json")}
-    assert committed == set(documents), "run: python -m buildguard.models schemas"
+    assert committed == set(documents), "run: python -m buildguard._schemas schemas"
     for name, text in documents.items():
         assert (SCHEMAS / name).read_text(encoding="utf-8") == text, (
-            f"schemas/{name} drifted from the model; run: python -m buildguard.models schemas"
+            f"schemas/{name} drifted from the model; run: python -m buildguard._schemas schemas"
         )
 
 

@@ -310,10 +310,10 @@ def test_the_library_hides_credentials_where_it_first_reads_the_input(
 ) -> None:
     """The first layer alone (no CLI, nothing remembered): the messages of the errors that
     ``check_site_url``, ``parse_reference`` and ``open_image`` raise hold no SECRET."""
+    from buildguard._image.open import open_image
+    from buildguard._image.reference import parse_reference
+    from buildguard._live.urls import check_site_url, normalise_base
     from buildguard.errors import BuildguardError
-    from buildguard.image.open import open_image
-    from buildguard.image.reference import parse_reference
-    from buildguard.live.urls import check_site_url, normalise_base
 
     redact.forget()
     url = data.draw(malformed_urls(8080), label="url")

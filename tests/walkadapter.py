@@ -1,6 +1,6 @@
 """The ONE place the tests drive buildguard's tar walker (its API may change: adapt here).
 
-:func:`walk_tar` feeds a tar to :class:`buildguard.image.tarwalk.TarWalker` in the chunk
+:func:`walk_tar` feeds a tar to :class:`buildguard._image.tarwalk.TarWalker` in the chunk
 sizes given, asks for every regular file's digest, and returns its layer index's rows in the
 terms of :class:`golister.Listed` (paths as the extractors write them), or :class:`Refused`
 when the walker raised one of buildguard's reading errors (``HostileImage``,
@@ -15,8 +15,8 @@ from itertools import cycle
 
 from golister import Listed
 
+from buildguard._image import tarwalk
 from buildguard.errors import ImageReadError
-from buildguard.image import tarwalk
 
 LABEL = "layer 0 (differential)"
 

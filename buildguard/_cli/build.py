@@ -10,7 +10,7 @@ from buildguard._cli.common import out, verbosity_options, warn
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from buildguard.record import write_record
+    from buildguard._record.recorder import write_record
 
     rec = write_record(
         args.source_dir,
@@ -40,7 +40,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 
 def _cmd_seal(args: argparse.Namespace) -> int:
-    from buildguard.seal import seal
+    from buildguard._record.sealer import seal
 
     manifest = seal(args.dist_dir, record=args.record, canary=not args.no_canary)
     evidence = (
@@ -59,7 +59,7 @@ def _cmd_seal(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from buildguard.run import run
+    from buildguard._record.runner import run
 
     command = list(args.command)
     if command and command[0] == "--":

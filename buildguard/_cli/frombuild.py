@@ -40,14 +40,14 @@ def check_options(args: argparse.Namespace) -> None:
             "and --expect-commit do not apply",
         )
     if args.mark_verified and args.image:
-        from buildguard.mark import require_registry_image
+        from buildguard._verify.mark import require_registry_image
 
         require_registry_image(args.image)
 
 
 def mark_single(args: argparse.Namespace, report: object) -> None:
     """``--mark-verified`` after a passing single-image verify (MarkFailed: exit 3)."""
-    from buildguard.mark import mark_verified
+    from buildguard._verify.mark import mark_verified
     from buildguard.models import VerifyReport
 
     assert isinstance(report, VerifyReport)
@@ -57,8 +57,8 @@ def mark_single(args: argparse.Namespace, report: object) -> None:
 
 def run_from_build(args: argparse.Namespace) -> int:
     from buildguard._internal.reports import report_json, write_report
-    from buildguard.frombuild import mark_build, verify_build
-    from buildguard.mark import MarkFailed
+    from buildguard._verify.frombuild import mark_build, verify_build
+    from buildguard._verify.mark import MarkFailed
 
     report = verify_build(
         args.from_build, project=args.project, region=args.region, record=args.record,
@@ -90,7 +90,7 @@ def run_from_build(args: argparse.Namespace) -> int:
 
 def render_build(report: object, stream: TextIO) -> None:
     from buildguard._render import render_verify
-    from buildguard.buildreport import BuildVerifyReport
+    from buildguard.models import BuildVerifyReport
 
     assert isinstance(report, BuildVerifyReport)
     build = report.build

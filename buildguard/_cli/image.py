@@ -13,7 +13,7 @@ from buildguard._cli.common import out, progress, scrubbed, verbosity_options
 def _cmd_verify(args: argparse.Namespace) -> int:
     from buildguard._internal.reports import report_json, write_report
     from buildguard._render import render_verify, write_junit
-    from buildguard.verify import verify
+    from buildguard._verify.verifier import verify
 
     frombuild.check_options(args)
     if args.from_build:
@@ -46,8 +46,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    from buildguard._inspect import inspect_stream, write_json
     from buildguard._render import render_inspect
-    from buildguard.inspect import inspect_stream, write_json
 
     with progress() as shown:
         head, files = inspect_stream(

@@ -37,9 +37,9 @@ class WaitLines:
 
 def _cmd_verify_live(args: argparse.Namespace) -> int:
     from buildguard._internal.reports import report_json, write_report
-    from buildguard.live.options import parse_duration, parse_header
-    from buildguard.live.render import render_live, write_live_junit
-    from buildguard.live.verify import verify_live
+    from buildguard._live.options import parse_duration, parse_header
+    from buildguard._live.render import render_live, write_live_junit
+    from buildguard._live.verifier import verify_live
 
     headers = [parse_header(h) for h in args.header]
     wait = parse_duration(args.wait) if args.wait is not None else None

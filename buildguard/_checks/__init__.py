@@ -1,0 +1,1 @@
+"""The checks verify runs on an image's files: bundles, manifests, findings."""

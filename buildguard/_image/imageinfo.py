@@ -1,0 +1,74 @@
+"""What an image is once its manifest and config are read: its layers and, once every blob
+was read and verified, its flattened tree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from buildguard._image.decompress import Compression
+from buildguard._image.flatten import FileTree
+from buildguard._image.manifest import Descriptor, ImageConfig, Platform
+
+Progress = Callable[[int, "int | None", str, int], None]
+"""Called as each layer starts streaming: ``(layer number from 1, total or None, digest or
+name, size in bytes)``. For display only; it must not raise."""
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    index: int
+    digest: str
+    size: int
+    media_type: str
+    diff_id: str
+    created_by: str | None
+    created: datetime | None
+    comment: str | None
+    compression: Compression | None = None
+    """Sniffed from the blob's first bytes; ``None`` until the layer has been read."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    reference: str
+    manifest_digest: str | None
+    """Digest of the image manifest (``None`` for a legacy ``docker save`` archive, which
+    has no manifest; ``config_digest`` then identifies the image)."""
+    media_type: str
+    config_digest: str
+    platform: Platform
+    created: datetime | None
+    layers: tuple[LayerInfo, ...]
+    config: ImageConfig
+
+
+@dataclass(frozen=True)
+class FlatImage:
+    """An image whose every blob was read and verified, flattened to one tree."""
+
+    info: ImageInfo
+    tree: FileTree
+
+
+def layer_infos(
+    manifest_layers: Sequence[Descriptor], config: ImageConfig
+) -> tuple[LayerInfo, ...]:
+    history = config.layer_history()
+    out = []
+    for i, desc in enumerate(manifest_layers):
+        h = history[i]
+        out.append(
+            LayerInfo(
+                index=i,
+                digest=desc.digest,
+                size=desc.size,
+                media_type=desc.media_type,
+                diff_id=config.diff_ids[i],
+                created_by=h.created_by if h else None,
+                created=h.created if h else None,
+                comment=h.comment if h else None,
+            )
+        )
+    return tuple(out)

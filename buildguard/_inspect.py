@@ -1,0 +1,226 @@
+"""``buildguard.inspect(image)``: what an image holds, as an :class:`InspectReport`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import TextIO
+
+from buildguard._image.flatten import TreeEntry, wanted
+from buildguard._image.imageinfo import FlatImage, Progress
+from buildguard._image.layercache import open_cache
+from buildguard._image.open import open_image
+from buildguard._image.report import (
+    FileReport,
+    ImageRef,
+    InspectReport,
+    LayerReport,
+    ManifestReport,
+)
+from buildguard._internal.pathescape import escape
+from buildguard._internal.timefmt import from_epoch
+
+
+def _manifest_report(entry: TreeEntry) -> ManifestReport:
+    data = entry.data
+    digest = entry.sha256
+    if data is not None and digest is None:
+        digest = hashlib.sha256(data).hexdigest()
+    fields: dict[str, str | None] = {}
+    error: str | None = None
+    if data is None:
+        error = "the manifest's bytes were not kept (too large)"
+    else:
+        try:
+            doc = json.loads(data)
+            if not isinstance(doc, dict):
+                raise ValueError("not a JSON object")
+            for key in ("build_id", "commit", "sealed_at", "record_started_at"):
+                value = doc.get(key)
+                fields[key] = value if isinstance(value, str) else None
+        except (ValueError, UnicodeDecodeError) as exc:
+            error = f"not valid JSON: {exc}"
+    return ManifestReport(
+        path=escape(entry.path),
+        layer=entry.layer,
+        sha256=digest or "0" * 64,
+        size=entry.size,
+        error=error,
+        **fields,
+    )
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def _file_report(
+    entry: TreeEntry, bundle: str | None = None, record_at: datetime | None = None
+) -> FileReport:
+    mtime = from_epoch(entry.mtime)
+    return FileReport(
+        bundle=escape(bundle) if bundle is not None else None,
+        seconds_after_record=(mtime - record_at).total_seconds() if record_at else None,
+        path=escape(entry.path),
+        type=entry.type,
+        size=entry.size,
+        sha256=entry.sha256,
+        mtime=mtime,
+        layer=entry.layer,
+        link_target=escape(entry.link_target) if entry.link_target is not None else None,
+        mode=entry.mode,
+        uid=entry.uid,
+        gid=entry.gid,
+    )
+
+
+def _entries(flat: FlatImage, prefixes: tuple[str, ...]) -> Iterator[TreeEntry]:
+    """The entries listed, sorted by path: all, or those at or under the prefixes."""
+    if not prefixes:
+        yield from flat.tree
+        return
+    picked: set[str] = set()
+    for prefix in prefixes:
+        picked.update(flat.tree.under_paths(prefix))
+    for path in sorted(picked):
+        yield flat.tree[path]
+
+
+def _head(flat: FlatImage) -> tuple[InspectReport, list[tuple[str, datetime | None]]]:
+    info = flat.info
+    manifest_entries = flat.tree.manifests()
+    manifests = tuple(_manifest_report(e) for e in manifest_entries)
+    roots = sorted(
+        ((posixpath.dirname(e.path), _parse_time(m.record_started_at))
+         for e, m in zip(manifest_entries, manifests, strict=True)),
+        key=lambda item: len(item[0]),
+        reverse=True,
+    )
+    head = InspectReport(
+        image=ImageRef(
+            reference=info.reference,
+            digest=info.manifest_digest,
+            media_type=info.media_type,
+            config_digest=info.config_digest,
+            platform=str(info.platform),
+            created=info.created,
+        ),
+        layers=tuple(
+            LayerReport(
+                index=layer.index,
+                digest=layer.digest,
+                diff_id=layer.diff_id,
+                size=layer.size,
+                media_type=layer.media_type,
+                compression=layer.compression or "none",
+                created_by=layer.created_by,
+                created=layer.created,
+                comment=layer.comment,
+            )
+            for layer in info.layers
+        ),
+        manifests=manifests,
+        files=(),
+    )
+    return head, roots
+
+
+def stream_of(
+    flat: FlatImage, paths: Sequence[str] = ()
+) -> tuple[InspectReport, Iterator[FileReport]]:
+    """The report of an image already read, its file listing made one entry at a time: the
+    report with ``files=()`` and an iterator of the files (for a listing too big to hold)."""
+    head, roots = _head(flat)
+    prefixes = wanted(paths)
+
+    def files() -> Iterator[FileReport]:
+        for entry in _entries(flat, prefixes):
+            for root, record_at in roots:
+                if entry.path.startswith(root.rstrip("/") + "/"):
+                    yield _file_report(entry, root, record_at)
+                    break
+            else:
+                yield _file_report(entry)
+
+    return head, files()
+
+
+def report_of(flat: FlatImage, paths: Sequence[str] = ()) -> InspectReport:
+    """Build the whole report of an image already read (with the same ``paths``)."""
+    head, files = stream_of(flat, paths)
+    return head.model_copy(update={"files": tuple(files)})
+
+
+def write_json(head: InspectReport, files: Iterable[FileReport], out: TextIO) -> None:
+    """Write the report as JSON, the listing streamed: the same document as
+    ``report.model_dump_json()`` would give, never held whole in memory."""
+    text = head.model_dump_json(indent=2)
+    tail = '"files": []\n}'
+    if not text.endswith(tail):  # files is the last field of the model
+        raise AssertionError("InspectReport must end with its files")
+    out.write(text[: -len(tail)] + '"files": [')
+    first = True
+    for item in files:
+        out.write(("\n    " if first else ",\n    ") + item.model_dump_json())
+        first = False
+    out.write("\n  ]\n}\n" if not first else "]\n}\n")
+
+
+def inspect(
+    image: str,
+    *,
+    paths: Sequence[str] = (),
+    platform: str | None = None,
+    insecure_registries: Sequence[str] = (),
+    progress: Progress | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    no_cache: bool = False,
+) -> InspectReport:
+    """Read ``image`` (every blob once, every digest verified) and report what it holds.
+
+    Without ``paths`` every file is listed and hashed; with them, only the entries under
+    those paths (absolute paths in the image). Raises :class:`~buildguard.errors.
+    ImageReadError` (or its subclasses ``DigestMismatch``, ``HostileImage``) when the image
+    cannot be read or fails verification; nothing is reported then.
+    """
+    return report_of(_read(image, paths, platform, insecure_registries, progress, cache,
+                           no_cache), paths)
+
+
+def inspect_stream(
+    image: str,
+    *,
+    paths: Sequence[str] = (),
+    platform: str | None = None,
+    insecure_registries: Sequence[str] = (),
+    progress: Progress | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    no_cache: bool = False,
+) -> tuple[InspectReport, Iterator[FileReport]]:
+    """:func:`inspect`, its file listing made one entry at a time (see :func:`stream_of`)."""
+    return stream_of(_read(image, paths, platform, insecure_registries, progress, cache,
+                           no_cache), paths)
+
+
+def _read(
+    image: str,
+    paths: Sequence[str],
+    platform: str | None,
+    insecure_registries: Sequence[str],
+    progress: Progress | None,
+    cache: str | os.PathLike[str] | None,
+    no_cache: bool,
+) -> FlatImage:
+    layer_cache = open_cache(cache, enabled=not no_cache)
+    with open_image(image, platform=platform, insecure_registries=insecure_registries) as img:
+        return img.read(paths, progress, layer_cache)

@@ -1,0 +1,193 @@
+"""``verify_live``: does the site users are served match this build's sealed bundle?
+
+The library returns a :class:`LiveReport`; a failed check is ``ok == False``, never an
+exception. Bad input raises :class:`UsageError` (exit 2); a site that cannot be read (no
+connection, timeouts, TLS, a redirect loop) raises :class:`SiteReadError` (exit 3). With
+``wait``, attempts repeat with backoff until one passes or the time is up; the report is the
+last attempt's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from buildguard._live.bundle import BundleIndex
+from buildguard._live.check import LiveCheck
+from buildguard._live.expected import ExpectedBundle, from_dist, from_image, from_manifest_file
+from buildguard._live.fetch import Fetcher
+from buildguard._live.findings import Attempt
+from buildguard._live.options import check_header
+from buildguard._live.report import LiveExpected, LiveFinding, LiveReport, LiveStats
+from buildguard._live.urls import check_site_url, check_under_base, normalise_base
+from buildguard.errors import SiteReadError, UsageError
+
+logger = logging.getLogger(__name__)
+
+FIRST_DELAY = 1.0
+MAX_DELAY = 15.0
+MAX_SAMPLES = 1000
+
+
+@dataclass(frozen=True)
+class WaitStatus:
+    """Given to ``progress`` after a failed attempt, before the pause that follows it."""
+
+    attempt: int
+    errors: Mapping[str, int]
+    """Error finding codes of that attempt, counted (``SITE_UNREADABLE`` for a read error)."""
+    next_in: float
+    remaining: float
+
+
+WaitProgress = Callable[[WaitStatus], None]
+
+
+def _expected(
+    manifest: str | os.PathLike[str] | None,
+    image: str | None,
+    path: str | None,
+    dist: str | os.PathLike[str] | None,
+) -> ExpectedBundle:
+    given = [name for name, value in (("--manifest", manifest), ("--image", image),
+                                      ("--dist", dist)) if value is not None]
+    if len(given) != 1:
+        raise UsageError(
+            "give the expected bundle once: --manifest FILE, --image IMAGE [--path DIR] or "
+            f"--dist DIR ({'none' if not given else ' and '.join(given)} given)",
+            hint="e.g. --dist dist after `buildguard seal dist`",
+        )
+    if path is not None and image is None:
+        raise UsageError("--path goes with --image (the bundle's folder in the image)")
+    if manifest is not None:
+        return from_manifest_file(manifest)
+    if dist is not None:
+        return from_dist(dist)
+    assert image is not None
+    return from_image(image, path)
+
+
+def _build_id_finding(
+    expected: ExpectedBundle, expect_build_id: str | None, env: Mapping[str, str]
+) -> LiveFinding | None:
+    wanted = expect_build_id or env.get("BUILD_ID")
+    found = expected.manifest.build_id
+    if not wanted or wanted == found:
+        return None
+    return LiveFinding(
+        code="BUILD_ID_MISMATCH",
+        severity="error",
+        message=f"the expected bundle ({expected.source}) was sealed by build {found}, "
+        f"not {wanted}: the site is compared with another build's files",
+        path="buildguard-manifest.json",
+    )
+
+
+def _summary(attempt: Attempt | None) -> Counter[str]:
+    if attempt is None:
+        return Counter({"SITE_UNREADABLE": 1})
+    return Counter(f.code for f in attempt.findings if f.severity == "error")
+
+
+def verify_live(
+    url: str,
+    *,
+    manifest: str | os.PathLike[str] | None = None,
+    image: str | None = None,
+    path: str | None = None,
+    dist: str | os.PathLike[str] | None = None,
+    expect_build_id: str | None = None,
+    base: str = "/",
+    allow_changed: Sequence[str] = (),
+    samples: int = 1,
+    wait: float | None = None,
+    headers: Sequence[tuple[str, str]] = (),
+    insecure: bool = False,
+    environ: Mapping[str, str] | None = None,
+    progress: WaitProgress | None = None,
+) -> LiveReport:
+    """Fetch ``url`` (the entry page) and the assets it references; compare them with the
+    expected bundle (exactly one of ``manifest``, ``image`` [+ ``path``] or ``dist``).
+
+    ``base`` is the bundle's public base (Vite's ``base``); ``allow_changed`` globs
+    (gitignore syntax, bundle paths) exempt files rewritten at start-up from the digest
+    check only; ``samples`` entry page requests over new connections per attempt;
+    ``wait`` seconds to keep trying (with backoff) until an attempt passes; ``headers``
+    go with every request to the entry page's origin and are never logged or reported;
+    ``insecure`` skips TLS verification. The expected build id is ``expect_build_id``,
+    else ``$BUILD_ID``, else the expected bundle's own.
+    """
+    env = os.environ if environ is None else environ
+    clock = time.monotonic()
+    site = check_site_url(url)
+    base_path = normalise_base(base)
+    check_under_base(url, base_path)
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise UsageError(f"--samples must be between 1 and {MAX_SAMPLES}, not {samples}")
+    if wait is not None and wait < 0:
+        raise UsageError("--wait must not be negative")
+    for name, value in headers:
+        check_header(name, value)
+    expected = _expected(manifest, image, path, dist)
+    bundle = BundleIndex(expected.manifest, allow_changed)
+    mismatch = _build_id_finding(expected, expect_build_id, env)
+    deadline = clock + (wait or 0.0)
+    delay = FIRST_DELAY
+    attempts = 0
+    last: Attempt | None = None
+    with Fetcher(site, headers=headers, insecure=insecure) as fetcher:
+        while True:
+            attempts += 1
+            error: SiteReadError | None = None
+            try:
+                last = LiveCheck(fetcher, bundle, url, base_path, samples).run()
+            except SiteReadError as exc:
+                error, last = exc, None
+            remaining = deadline - time.monotonic()
+            if (last is not None and last.ok) or wait is None or remaining <= 0 or mismatch:
+                if last is None:
+                    assert error is not None
+                    raise error
+                break
+            pause = min(delay, remaining)
+            if progress is not None:
+                progress(WaitStatus(attempts, dict(_summary(last)), pause, remaining))
+            logger.info("attempt %d failed (%s); next in %.1f s", attempts,
+                        error.message if error else ", ".join(_summary(last)), pause)
+            time.sleep(pause)
+            delay = min(delay * 2, MAX_DELAY)
+        stats = LiveStats(
+            attempts=attempts,
+            requests=fetcher.requests,
+            bytes_read=fetcher.bytes_read,
+            files_compared=last.compared,
+            seconds=round(time.monotonic() - clock, 3),
+        )
+    findings = ([mismatch] if mismatch else []) + _unique(last.findings)
+    sealed = expected.manifest
+    return LiveReport(
+        ok=not any(f.severity == "error" for f in findings),
+        url=url,
+        base=base_path,
+        expected=LiveExpected(
+            source=expected.source,
+            build_id=sealed.build_id,
+            commit=sealed.commit,
+            source_digest=sealed.source_digest,
+            sealed_at=sealed.sealed_at,
+            files=len(sealed.files),
+        ),
+        served=tuple(last.served),
+        assets=tuple(last.assets),
+        findings=tuple(findings),
+        stats=stats,
+    )
+
+
+def _unique(findings: Sequence[LiveFinding]) -> list[LiveFinding]:
+    return list(dict.fromkeys(findings))
+

@@ -1,0 +1,1 @@
+"""record, seal and run: what a build writes before and after its bundle."""

@@ -1,0 +1,57 @@
+"""``run``: record (cleaning the output), run the build command with the build env, seal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from buildguard._record.recorder import build_env, record
+from buildguard._record.sealer import seal
+from buildguard.errors import UsageError
+from buildguard.models import BundleManifest, Record
+
+
+@dataclass(frozen=True)
+class RunResult:
+    record: Record
+    returncode: int
+    """The build command's exit code."""
+    manifest: BundleManifest | None
+    """The sealed manifest; ``None`` when the command failed (nothing is sealed then)."""
+
+
+def run(
+    command: Sequence[str],
+    *,
+    source: str | os.PathLike[str] = ".",
+    dist: str | os.PathLike[str] = "dist",
+    canary: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> RunResult:
+    """Record ``source`` (cleaning ``dist``), run ``command`` with the build env, then seal.
+
+    The command inherits stdin/stdout/stderr. A failing command returns its code and seals
+    nothing; a refused seal raises :class:`buildguard.errors.SealRefused`.
+    """
+    if not command:
+        raise UsageError(
+            "no build command given",
+            hint="put it after --, e.g. buildguard run -- sh -c 'npm ci && npm run build'",
+        )
+    env = dict(os.environ if environ is None else environ)
+    rec = record(source, clean=[dist], environ=env)
+    env.update(build_env(rec))
+    try:
+        returncode = subprocess.run(list(command), env=env, check=False).returncode
+    except FileNotFoundError as exc:
+        raise UsageError(
+            f"build command not found: {command[0]}",
+            hint="check the command after --, or wrap it: -- sh -c '...'",
+        ) from exc
+    except PermissionError as exc:
+        raise UsageError(f"build command is not executable: {command[0]}") from exc
+    if returncode != 0:
+        return RunResult(rec, returncode, None)
+    return RunResult(rec, returncode, seal(dist, record=rec, canary=canary))

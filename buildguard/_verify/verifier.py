@@ -1,0 +1,200 @@
+"""``verify``: read an image (every blob once, every digest checked) and judge its bundles.
+
+The library returns a :class:`VerifyReport`; a failed check is ``ok == False``, never an
+exception. Bad input raises :class:`UsageError` (exit 2); an image that cannot be read or
+fails verification raises :class:`ImageReadError` (exit 3) and is never reported as verified.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from buildguard._checks.checks import Expectations, check_image
+from buildguard._image.imageinfo import FlatImage, Progress
+from buildguard._image.layercache import open_cache
+from buildguard._image.open import open_image
+from buildguard._internal.git import git_head
+from buildguard._record.recordfile import DEFAULT_RECORD, load_record
+from buildguard.errors import UsageError
+from buildguard.models import (
+    BundleResult,
+    Expected,
+    Finding,
+    ImageInfo,
+    LayerInfo,
+    Record,
+    VerifyReport,
+    VerifyStats,
+)
+
+ALL_PLATFORMS = "all"
+
+
+def _expectations(
+    expect_build_id: str | None,
+    expect_commit: str | None,
+    record: Record | str | os.PathLike[str] | None,
+    env: Mapping[str, str],
+    started: datetime,
+    use_default_record: bool = True,
+) -> tuple[Expectations, Expected]:
+    rec: Record | None
+    record_name: str | None = None
+    if isinstance(record, Record):
+        rec = record
+    elif record is not None:
+        rec = load_record(record)  # given explicitly: unreadable is exit 2
+        record_name = os.fspath(record)
+    elif use_default_record and DEFAULT_RECORD.is_file():
+        rec = load_record(DEFAULT_RECORD)
+        record_name = str(DEFAULT_RECORD)
+    else:
+        rec = None
+    build_id = expect_build_id or env.get("BUILD_ID") or (rec.build_id if rec else None)
+    if not build_id:
+        raise UsageError(
+            "no expected build id: pass --expect-build-id, set $BUILD_ID, or run verify "
+            "where this build's .buildguard/record.json is",
+            hint="in Cloud Build pass it to the step: env: [BUILD_ID=$BUILD_ID], or options: "
+            "automapSubstitutions: true",
+        )
+    commit, commit_from = _expected_commit(expect_commit, env, rec, use_default_record)
+    expect = Expectations(
+        build_id=build_id,
+        commit=commit,
+        source_digest=rec.source_digest if rec else None,
+        started_at=rec.started_at if rec else started,
+        started_label="this build started" if rec else "this verify started",
+        commit_from=commit_from,
+    )
+    expected = Expected(
+        build_id=build_id,
+        commit=commit,
+        source_digest=rec.source_digest if rec else None,
+        record=record_name,
+        record_started_at=rec.started_at if rec else None,
+    )
+    return expect, expected
+
+
+def _expected_commit(
+    given: str | None, env: Mapping[str, str], rec: Record | None, use_checkout: bool
+) -> tuple[str | None, str | None]:
+    """The expected commit and, unless it was given, where it came from."""
+    if given:
+        return given, None
+    if env.get("COMMIT_SHA"):
+        return env["COMMIT_SHA"], "$COMMIT_SHA"
+    if rec is not None and rec.commit:
+        return rec.commit, "the record"
+    if use_checkout:  # this build's checkout, not another build's
+        head = git_head(Path.cwd())
+        if head:
+            return head, f"git rev-parse HEAD in {Path.cwd()}"
+    return None, None
+
+
+def _manifest_bytes(flat: FlatImage) -> dict[str, bytes | None]:
+    """Every ``buildguard-manifest.json`` of the image and its bytes (``None``: not kept)."""
+    return {entry.path: entry.data for entry in flat.tree.manifests()}
+
+
+def layer_models(flat: FlatImage) -> tuple[LayerInfo, ...]:
+    return tuple(
+        LayerInfo(index=layer.index, digest=layer.digest, size=layer.size,
+                  created_by=layer.created_by)
+        for layer in flat.info.layers
+    )
+
+
+def verify(
+    image: str,
+    *,
+    expect_build_id: str | None = None,
+    expect_commit: str | None = None,
+    record: Record | str | os.PathLike[str] | None = None,
+    paths: Sequence[str] = (),
+    platform: str | None = None,
+    allow_extra: bool = False,
+    insecure_registries: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    no_cache: bool = False,
+    use_default_record: bool = True,
+) -> VerifyReport:
+    """Check every bundle in ``image`` against this build.
+
+    Expectations: build id from ``expect_build_id``, ``$BUILD_ID``, then the record; commit
+    from ``expect_commit``, ``$COMMIT_SHA``, the record, then ``git rev-parse HEAD`` in the
+    current folder where a ``.git`` exists (none is a warning); source
+    digest from the record (``record``, else ``.buildguard/record.json`` when it exists,
+    else a warning). ``paths`` name bundle roots that must each be sealed; without them every
+    manifest in the image is checked. ``platform`` is ``OS/ARCH`` or ``all``. ``progress`` is
+    called as each layer starts streaming (for display). ``use_default_record=False``
+    ignores ``.buildguard/record.json`` and the current checkout's commit (``--from-build``
+    verifies another build).
+    """
+    env = os.environ if environ is None else environ
+    clock = time.monotonic()
+    started = datetime.now(UTC)
+    expect, expected = _expectations(expect_build_id, expect_commit, record, env, started,
+                                     use_default_record)
+    layer_cache = open_cache(cache, enabled=not no_cache)  # from os.environ, not `environ`
+    wanted_platform = None if platform in (None, ALL_PLATFORMS) else platform
+
+    bundles: list[BundleResult] = []
+    findings: list[Finding] = []
+    layers: tuple[LayerInfo, ...] = ()
+    platforms: list[str] = []
+    digest: str | None = None
+    layers_read = bytes_read = compared = 0
+    with open_image(image, platform=wanted_platform,
+                    insecure_registries=insecure_registries) as opened:
+        index_digest, targets = (
+            opened.platforms() if platform == ALL_PLATFORMS else (None, [(None, opened)])
+        )
+        digest = index_digest
+        for label, target in targets:
+            flat = target.read(paths, progress, layer_cache)
+            these_layers = layer_models(flat)
+            # the index's word for the platform (what --platform selects), else the config's
+            chosen = label or str(flat.info.platform)
+            found, new_findings, n = check_image(
+                flat.tree, _manifest_bytes(flat), these_layers,
+                dataclasses.replace(expect, image_created=flat.info.created),
+                paths=paths, allow_extra=allow_extra,
+                platform=chosen if len(targets) > 1 else None,
+            )
+            bundles += found
+            findings += new_findings
+            compared += n
+            layers_read += len(these_layers)
+            bytes_read += sum(layer.size for layer in these_layers)
+            platforms.append(chosen)
+            if len(targets) == 1:
+                layers = these_layers
+                # --platform all of an index naming one platform still verified the index
+                digest = index_digest or flat.info.manifest_digest or flat.info.config_digest
+
+    ok = not any(f.severity == "error" for f in findings)
+    return VerifyReport(
+        ok=ok,
+        image=ImageInfo(reference=image, digest=digest, platforms=tuple(platforms)),
+        expected=expected,
+        bundles=tuple(bundles),
+        findings=tuple(findings),
+        layers=layers,
+        stats=VerifyStats(
+            layers_read=layers_read,
+            bytes_read=bytes_read,
+            files_compared=compared,
+            seconds=round(time.monotonic() - clock, 3),
+        ),
+    )
+
