@@ -192,6 +192,7 @@ class ManifestTarget(Target):
     def run(self, data: bytes) -> str:
         from buildguard.errors import BuildguardError
         from buildguard.image import manifest as m
+        from buildguard.image.platforms import select_manifest
 
         outcomes = []
         for media_type in (None, "application/vnd.oci.image.index.v1+json"):
@@ -202,7 +203,7 @@ class ManifestTarget(Target):
                     for wanted in (None, m.Platform("linux", "amd64"),
                                    m.Platform("linux", "arm64", "v8")):
                         with contextlib.suppress(BuildguardError):
-                            m.select_manifest(index, wanted, "fuzz")
+                            select_manifest(index, wanted, "fuzz")
                 else:
                     m.parse_manifest(doc, "fuzz")
                 outcomes.append(kind)

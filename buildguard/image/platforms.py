@@ -1,74 +1,215 @@
-"""The images of an index, one per platform, for ``verify --platform all``.
+"""Which entry of an index the runtimes pull, for one platform or for ``--platform all``.
 
-Every image manifest the index offers is listed, through nested indexes that carry no
-platform (Docker 25's ``docker save``, ``skopeo copy --all``): an image skipped here would
-be served by a runtime on its platform unverified. Where the runtimes' choice cannot be
-told — an entry without a platform (containerd matches it by its config), a platform listed
-twice — the index is refused.
+The entry is chosen by every runtime model of :mod:`buildguard.image.platformmatch` on the
+whole list, media types and annotations included (the runtimes do not skip an attestation
+or an artifact when they match: they pull it). The choice is refused (exit 3) when it is
+not the runtime's for certain:
+
+- two runtimes pull different entries;
+- a runtime ranks two different entries equal and takes the first listed (its choice then
+  rests on list order alone, which another tool may not keep);
+- the entry pulled is not an image: an attestation (BuildKit's ``unknown/unknown`` or the
+  ``vnd.docker.reference.type`` annotation), an artifact, a media type that is neither an
+  image manifest nor an index;
+- it has no platform and another entry has none either.
+
+``--platform all`` asks the same question for every platform a runtime could be asked for
+(each entry's own, the default, and dockerd's arm fallback) and verifies every image any of
+them reaches, through nested indexes.
 """
 
 from __future__ import annotations
 
-from buildguard.errors import ImageReadError
+from typing import Literal
+
+from buildguard.errors import HostileImage, ImageReadError
 from buildguard.image.manifest import (
     INDEX_TYPES,
+    MANIFEST_TYPES,
     Descriptor,
     Index,
     document_kind,
     parse_index,
-    selectable,
+)
+from buildguard.image.platformmatch import (
+    DEFAULT_PLATFORM,
+    Entry,
+    Platform,
+    normalize_os,
+    picks,
 )
 from buildguard.image.source import ImageSource
 from buildguard.image.verified import verify_bytes
 
 MAX_INDEX_DEPTH = 4
+ATTESTATION = "attestation-manifest"
+REFERENCE_TYPE = "vnd.docker.reference.type"
+EntryKind = Literal["image", "index", "attestation", "artifact"]
 
 
-def image_entries(source: ImageSource, index: Index, depth: int = 1) -> list[Descriptor]:
-    """The image manifests ``index`` offers (attestations left out), through nested indexes
-    without a platform, each verified against its descriptor."""
-    out: list[Descriptor] = []
-    for desc in index.manifests:
-        if not selectable(desc):
-            continue
-        if desc.media_type not in INDEX_TYPES or desc.platform is not None:
-            out.append(desc)
-            continue
-        if depth >= MAX_INDEX_DEPTH:
-            raise ImageReadError(f"{source.reference}: indexes nested more than "
-                                 f"{MAX_INDEX_DEPTH} deep")
-        raw = source.manifest(desc.digest)
-        what = f"index {desc.digest} of {source.reference}"
-        verify_bytes(raw.data, desc.digest, desc.size, what)
-        kind, doc = document_kind(raw.data, desc.media_type, what)
-        if kind != "index":
-            raise ImageReadError(f"{what} is listed as an index but is not one")
-        out += image_entries(source, parse_index(doc, what), depth + 1)
-    return out
+def entry_kind(desc: Descriptor) -> EntryKind:
+    """What an index entry is: an image manifest, an index, an attestation (BuildKit marks
+    them ``unknown/unknown`` and annotates them), or anything else (an artifact)."""
+    platform = desc.platform
+    if desc.annotation(REFERENCE_TYPE) == ATTESTATION or (
+        platform is not None and (platform.os, platform.architecture) == ("unknown", "unknown")
+    ):
+        return "attestation"
+    if desc.media_type in MANIFEST_TYPES:
+        return "image"
+    return "index" if desc.media_type in INDEX_TYPES else "artifact"
 
 
-def platform_entries(source: ImageSource, index: Index) -> dict[str, Descriptor] | None:
-    """Platform label → the entry serving it; ``None`` for an index of one image without a
-    platform (read as a single image)."""
-    entries = image_entries(source, index)
-    if not entries or (len(entries) == 1 and entries[0].platform is None):
+def selectable(desc: Descriptor) -> bool:
+    """An image manifest or an index, not an attestation or an artifact."""
+    return entry_kind(desc) in ("image", "index")
+
+
+def describe(index: Index, position: int) -> str:
+    desc = index.manifests[position]
+    platform = str(desc.platform) if desc.platform is not None else "no platform"
+    return f"manifests[{position}] {desc.digest} ({platform}, {desc.media_type})"
+
+
+def choose(index: Index, platform: Platform | None, what: str) -> Descriptor | None:
+    """The entry every runtime pulls for ``platform`` (default linux/amd64), ``None`` when
+    none pulls any; raises where the runtimes' choice is not certain."""
+    request = platform or Platform.parse(DEFAULT_PLATFORM)
+    entries = [Entry(d.platform, d.media_type in MANIFEST_TYPES | INDEX_TYPES)
+               for d in index.manifests]
+    found = picks(entries, request)
+    for pick in found:
+        if len({index.manifests[i].digest for i in pick.ties}) > 1:
+            raise HostileImage(
+                f"{what}: for {request}, {pick.runtime} ranks more than one entry equal ("
+                + ", ".join(describe(index, i) for i in pick.ties)
+                + ") and pulls the first listed; another tool may not keep the order",
+                hint="list each platform once in the index",
+            )
+    chosen = [(p.runtime, p.chosen) for p in found if p.chosen is not None]
+    if len({index.manifests[i].digest for _, i in chosen}) > 1:
+        raise HostileImage(
+            f"{what}: the runtimes pull different entries for {request}: "
+            + "; ".join(f"{runtime} pulls {describe(index, i)}" for runtime, i in chosen),
+            hint="spell every entry's platform as the runtimes do (linux/amd64, "
+            "linux/arm64/v8, linux/arm/v7) and list each once",
+        )
+    if not chosen:
         return None
-    found: dict[str, Descriptor] = {}
-    for desc in entries:
-        if desc.platform is None:
+    # every entry a runtime ranks with its pick: the same digest may be listed twice
+    for position in sorted({i for p in found if p.chosen is not None for i in p.ties}):
+        kind = entry_kind(index.manifests[position])
+        if kind in ("image", "index"):
+            continue
+        raise HostileImage(
+            f"{what}: for {request} the runtimes pull {describe(index, position)}, which is "
+            f"an {kind}, not an image",
+            hint="an image that passes must be the entry the runtime pulls; list the image "
+            "before any attestation or artifact of its platform, or give those their own "
+            "platform (BuildKit writes unknown/unknown)",
+        )
+    desc = index.manifests[chosen[0][1]]
+    if desc.platform is None and sum(d.platform is None for d in index.manifests) > 1:
+        raise ImageReadError(
+            f"{what}: for {request} the runtimes fall back to entries without a platform, "
+            "and there are several ("
+            + ", ".join(describe(index, i) for i, d in enumerate(index.manifests)
+                        if d.platform is None) + "); which one a tool reads is its own choice",
+            hint="give every entry of the index its platform, or name one image by digest",
+        )
+    return desc
+
+
+def select_manifest(index: Index, platform: Platform | None, what: str) -> Descriptor:
+    """:func:`choose`, raising when no runtime would pull anything."""
+    desc = choose(index, platform, what)
+    if desc is None:
+        wanted = platform or Platform.parse(DEFAULT_PLATFORM)
+        available = ", ".join(str(d.platform) for d in index.manifests
+                              if d.platform is not None and selectable(d)) or "none"
+        raise ImageReadError(
+            f"{what} has no image for platform {wanted} (available: {available})",
+            hint="pick one of the available platforms with --platform OS/ARCH",
+        )
+    return desc
+
+
+# -- --platform all ------------------------------------------------------------------------
+
+
+def _child(source: ImageSource, desc: Descriptor, depth: int) -> tuple[Index, str]:
+    if depth >= MAX_INDEX_DEPTH:
+        raise ImageReadError(f"{source.reference}: indexes nested more than "
+                             f"{MAX_INDEX_DEPTH} deep")
+    raw = source.manifest(desc.digest)
+    what = f"index {desc.digest} of {source.reference}"
+    verify_bytes(raw.data, desc.digest, desc.size, what)
+    kind, doc = document_kind(raw.data, desc.media_type, what)
+    if kind != "index":
+        raise ImageReadError(f"{what} is listed as an index but is not one")
+    return parse_index(doc, what), what
+
+
+def _requests(source: ImageSource, index: Index, what: str, depth: int,
+              out: list[Platform]) -> None:
+    """Every platform a runtime could be asked for that reaches an entry of ``index`` or of
+    the indexes under it; refuses an entry without a platform beside others (it serves any
+    platform no other entry matches)."""
+    lone = len({d.digest for d in index.manifests}) == 1
+    for desc in index.manifests:
+        platform = desc.platform
+        if platform is None and not lone:
             raise ImageReadError(
-                f"{source.reference}: index entry {desc.digest} has no platform; the "
-                "runtimes match it by its config's platform, so --platform all cannot tell "
-                "which platform it serves",
+                f"{what}: index entry {desc.digest} has no platform; the runtimes pull it "
+                "for any platform no other entry matches, so --platform all cannot tell "
+                "which platforms it serves",
                 hint="give every entry of the index its platform, or verify one platform "
                 "with --platform OS/ARCH",
             )
-        label = str(desc.platform)
-        if label in found:
-            raise ImageReadError(
-                f"{source.reference}: the index lists more than one image for {label} "
-                f"({found[label].digest}, {desc.digest})",
-                hint="list each platform once in the index",
-            )
-        found[label] = desc
-    return found
+        if platform is not None and platform.os and platform.architecture and normalize_os(
+                platform.os) != "unknown":
+            out.append(Platform(platform.os, platform.architecture, platform.variant))
+            if platform.architecture == "arm" and platform.os == normalize_os(platform.os):
+                out.append(Platform(platform.os, "arm", "fallback"))  # dockerd's arm fallback
+        if desc.media_type in INDEX_TYPES:
+            child, child_what = _child(source, desc, depth)
+            _requests(source, child, child_what, depth + 1, out)
+
+
+def _reach(source: ImageSource, index: Index, request: Platform, what: str
+           ) -> Descriptor | None:
+    for depth in range(1, MAX_INDEX_DEPTH + 1):
+        desc = choose(index, request, what)
+        if desc is None or desc.media_type not in INDEX_TYPES:
+            return desc
+        index, what = _child(source, desc, depth)
+    raise ImageReadError(f"{what}: indexes nested more than {MAX_INDEX_DEPTH} deep")
+
+
+def platform_entries(source: ImageSource, index: Index
+                     ) -> dict[str, tuple[Platform, Descriptor]] | None:
+    """Label → (a platform that reaches it, the image manifest) for every image a runtime
+    could pull from ``index``; ``None`` for an index of one image without a platform (read
+    as a single image)."""
+    what = f"index of {source.reference}"
+    requests: list[Platform] = [Platform.parse(DEFAULT_PLATFORM)]
+    _requests(source, index, what, 1, requests)
+    reached: dict[str, tuple[Platform, Descriptor]] = {}
+    for request in dict.fromkeys(requests):
+        desc = _reach(source, index, request, what)
+        if desc is not None and desc.digest not in reached:
+            reached[desc.digest] = (request, desc)
+    if not reached:
+        raise ImageReadError(
+            f"{what}: no runtime pulls an image from it for any platform it lists",
+            hint="the index lists no image manifest a runtime would pull",
+        )
+    if len(reached) == 1 and next(iter(reached.values()))[1].platform is None:
+        return None
+    labelled: dict[str, tuple[Platform, Descriptor]] = {}
+    for request, desc in reached.values():
+        label = str(desc.platform) if desc.platform is not None else str(request)
+        if label in labelled:
+            label = f"{label} ({desc.digest})"
+        labelled[label] = (request, desc)
+    return labelled

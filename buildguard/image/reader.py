@@ -25,7 +25,14 @@ from typing import cast
 from buildguard.errors import DigestMismatch, HostileImage, ImageReadError
 from buildguard.image.decompress import Compression
 from buildguard.image.flatten import FileTree, make_want, wanted
-from buildguard.image.imageinfo import FlatImage, ImageInfo, LayerInfo, Progress, layer_infos
+from buildguard.image.imageinfo import (
+    FlatImage,
+    ImageInfo,
+    IndexEntry,
+    LayerInfo,
+    Progress,
+    layer_infos,
+)
 from buildguard.image.indexcodec import CachedLayer
 from buildguard.image.layercache import LayerCache
 from buildguard.image.layers import LayerResult, read_layer
@@ -39,9 +46,14 @@ from buildguard.image.manifest import (
     parse_config,
     parse_index,
     parse_manifest,
+)
+from buildguard.image.platformmatch import DEFAULT_PLATFORM
+from buildguard.image.platforms import (
+    MAX_INDEX_DEPTH,
+    entry_kind,
+    platform_entries,
     select_manifest,
 )
-from buildguard.image.platforms import MAX_INDEX_DEPTH, platform_entries
 from buildguard.image.readahead import LayerReads, OpenLayer
 from buildguard.image.readingrules import reading_rules
 from buildguard.image.source import ImageSource
@@ -95,6 +107,7 @@ class Resolved:
     manifest: Manifest
     config_bytes: bytes
     config: ImageConfig
+    index_entries: tuple[IndexEntry, ...] = ()
 
 
 def resolve(source: ImageSource, platform: Platform | None) -> Resolved:
@@ -106,12 +119,21 @@ def resolve(source: ImageSource, platform: Platform | None) -> Resolved:
         verify_bytes(top.data, top.digest, None, what)
     digest = top.digest or sha256_digest(top.data)
     kind, doc = document_kind(top.data, top.media_type, what)
-    was_index = False
+    was_index = without_platform = False
+    entries: list[IndexEntry] = []
     for _ in range(MAX_INDEX_DEPTH):
         if kind != "index":
             break
         was_index = True
-        desc = select_manifest(parse_index(doc, what), platform, what)
+        index = parse_index(doc, what)
+        desc = select_manifest(index, platform, what)
+        without_platform = desc.platform is None
+        entries += [
+            IndexEntry(digest, i, d.digest, d.media_type,
+                       str(d.platform) if d.platform is not None else None,
+                       entry_kind(d), d is desc)
+            for i, d in enumerate(index.manifests)
+        ]
         raw = source.manifest(desc.digest)
         what = f"manifest {desc.digest} of {ref}"
         verify_bytes(raw.data, desc.digest, desc.size, what)
@@ -135,7 +157,15 @@ def resolve(source: ImageSource, platform: Platform | None) -> Resolved:
             f"{ref} is a single-platform image for {config.platform}, not {platform}",
             hint="drop --platform or name the platform the image was built for",
         )
-    return Resolved(digest, manifest, config_bytes, config)
+    wanted = platform or Platform.parse(DEFAULT_PLATFORM)
+    if without_platform and not wanted.matches(config.platform):
+        # containerd pulls an entry without a platform only if its config matches
+        raise ImageReadError(
+            f"{what} is listed without a platform and its config says {config.platform}, "
+            f"not {wanted}",
+            hint="name the platform the image was built for with --platform OS/ARCH",
+        )
+    return Resolved(digest, manifest, config_bytes, config, tuple(entries))
 
 
 def info_of(reference: str, resolved: Resolved) -> ImageInfo:
@@ -148,6 +178,7 @@ def info_of(reference: str, resolved: Resolved) -> ImageInfo:
         created=resolved.config.created,
         layers=layer_infos(resolved.manifest.layers, resolved.config),
         config=resolved.config,
+        index_entries=resolved.index_entries,
     )
 
 
@@ -296,8 +327,8 @@ class SourceImage(Image):
         if found is None:
             return None, [(None, self)]
         images: list[tuple[str | None, Image]] = [
-            (label, SourceImage(self.source, desc.platform, pinned=desc.digest))
-            for label, desc in found.items()
+            (label, SourceImage(self.source, request, pinned=desc.digest))
+            for label, (request, desc) in found.items()
         ]
         return top.digest or sha256_digest(top.data), images
 
