@@ -326,3 +326,65 @@ def test_a_choice_is_every_runtime_s_choice(entries: list[dict[str, object]],
         assert {index.manifests[i].digest for i in p.ties} <= {chosen}
         for i in p.ties:
             assert entry_kind(index.manifests[i]) in ("image", "index")
+
+
+# -- --platform all -------------------------------------------------------------------------
+
+
+def _all(*entries: dict[str, object]) -> dict[str, tuple[str, ...]] | None:
+    from buildguard.image.layout import MemorySource
+    from buildguard.image.platforms import platform_entries
+
+    data = _index(*entries)
+    _, doc = document_kind(data, None, "t")
+    found = platform_entries(MemorySource("t", None, data, {}), parse_index(doc, "t"))
+    return None if found is None else {label: chain for label, (_, chain) in found.items()}
+
+
+def test_all_reads_every_platform_and_leaves_buildkit_attestations_out() -> None:
+    assert _all({"platform": _plat("linux/amd64")}, {"platform": _plat("linux/arm/v7")},
+                {"platform": _plat("linux/arm64/v8")},
+                {"platform": _plat("unknown/unknown"), **ATTEST}) == {
+        "linux/amd64": (_digest(1),), "linux/arm/v7": (_digest(2),),
+        "linux/arm64/v8": (_digest(3),)}
+
+
+def test_all_reads_each_runtime_s_pick_where_they_disagree() -> None:
+    """For linux/amd64 upstream dockerd 20.10 pulls the x86_64/v3 entry (it drops the
+    variant) and containerd the 386 one: both are read (that platform alone is refused)."""
+    entries = ({"platform": _plat("linux/x86_64/v3")}, {"platform": _plat("linux/386")})
+    assert _all(*entries) == {"linux/x86_64/v3": (_digest(1),), "linux/386": (_digest(2),)}
+    with pytest.raises(HostileImage, match="different entries"):
+        _choose(_index(*entries), None)
+
+
+def test_all_reads_every_arm_entry_dockerd_s_fallback_could_take() -> None:
+    """linux/arm/v8 (a 32-bit userland on an armv8 CPU) gets the first arm entry from
+    dockerd 20.10 and arm/v7 from containerd; every arm entry is read."""
+    assert set(_all({"platform": _plat("linux/arm/v5")}, {"platform": _plat("linux/arm/v7")},
+                    {"platform": _plat("linux/arm/v6")}) or {}) == {
+        "linux/arm/v5", "linux/arm/v7", "linux/arm/v6"}
+    with pytest.raises(HostileImage):
+        _choose(_index({"platform": _plat("linux/arm/v5")}, {"platform": _plat("linux/arm/v7")}),
+                "linux/arm/v8")
+
+
+def test_all_reads_what_only_containerd_pulls() -> None:
+    assert _all({"platform": _plat("linux/386")}) == {"linux/386": (_digest(1),)}
+
+
+@pytest.mark.parametrize("entries", [
+    [{"platform": _plat("linux/amd64")}, {"platform": _plat("linux/amd64")}],
+    [{"platform": _plat("linux/amd64"), **ATTEST}, {"platform": _plat("linux/arm64")}],
+    [{"platform": _plat("linux/arm64")},
+     {"platform": _plat("linux/arm64"), "mediaType": "application/vnd.in-toto+json"}],
+    [{"platform": _plat("linux/arm64")}, {}],
+], ids=["a platform twice", "an attestation with a platform", "an artifact tied",
+        "no platform beside others"])
+def test_all_refuses(entries: list[dict[str, object]]) -> None:
+    with pytest.raises(ImageReadError):
+        _all(*entries)
+
+
+def test_all_of_one_image_without_a_platform_is_that_image() -> None:
+    assert _all({}) is None

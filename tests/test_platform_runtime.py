@@ -220,9 +220,12 @@ def test_platform_choice_agrees_with_dockerd(case: Case, dockerd: Dockerd, regis
     pushed = _push(registry, bundle, case, repo.rstrip("-"))
     sealed = next(n for n, e in enumerate(case.entries, 1) if e.sealed)
     problems: list[str] = []
+    pulled: set[int] = set()
     for platform, expected in case.expect.items():
         asked = platform or "default"
         number, served, why = _dockerd_pulls(dockerd, pushed, platform)
+        if number is not None:
+            pulled.add(number)
         model = picks([Entry(Platform.parse(e.platform) if e.platform else None,
                              e.media_type == OCI_MANIFEST) for e in case.entries],
                       Platform.parse(platform or "linux/amd64"))
@@ -246,6 +249,7 @@ def test_platform_choice_agrees_with_dockerd(case: Case, dockerd: Dockerd, regis
         if inspected.returncode == 0:
             digest = json.loads(inspected.stdout)["image"]["digest"]
             ours = pushed.manifests.index(digest) + 1
+            problems += _entries_reported(case, pushed, json.loads(inspected.stdout), ours)
             if number is not None and ours != number:
                 problems.append(f"{asked}: dockerd pulls entry {number}, inspect reads {ours}")
         elif "no image for platform" in inspected.stderr:
@@ -258,4 +262,28 @@ def test_platform_choice_agrees_with_dockerd(case: Case, dockerd: Dockerd, regis
                             f"not the sealed {sealed}")
         if verified.returncode == 0 and ours != sealed:
             problems.append(f"{asked}: verify passes on entry {ours}, not the sealed {sealed}")
+    every = buildguard_cli("verify", pushed.ref, "--platform", "all", "--expect-build-id",
+                           bundle.build_id, "--record", bundle.record_path, "--path",
+                           bundle.root, "--json")
+    if every.returncode not in (0, 1, 3) or "Traceback" in every.stderr:
+        problems.append(f"--platform all crashed ({every.returncode}): {every.stderr[-400:]}")
+    if every.returncode == 0 and pulled - {sealed}:
+        problems.append(f"--platform all passes, but dockerd serves entries {sorted(pulled)}")
     assert not problems, "\n".join(problems)
+
+
+def _entries_reported(case: Case, pushed: Pushed, report: dict[str, object], ours: int
+                      ) -> list[str]:
+    """inspect lists every entry of the index, each with its kind, the one read chosen."""
+    kinds = []
+    for entry in case.entries:
+        if entry.annotations or entry.platform == "unknown/unknown":
+            kinds.append("attestation")
+        else:
+            kinds.append("image" if entry.media_type == OCI_MANIFEST else "artifact")
+    listed = report["index_entries"]
+    assert isinstance(listed, list)
+    got = [(e["digest"], e["kind"], e["chosen"]) for e in listed]
+    want = [(d, k, n == ours) for n, (d, k) in enumerate(zip(pushed.manifests, kinds,
+                                                             strict=True), 1)]
+    return [] if got == want else [f"inspect reports the entries {got}, not {want}"]

@@ -224,6 +224,8 @@ class Pick:
     """Position in the index of the entry the runtime pulls; ``None``: it pulls nothing."""
     ties: tuple[int, ...]
     """Every entry ranked equal with ``chosen`` (``chosen`` included)."""
+    fallback: bool = False
+    """Chosen by dockerd's arm fallback (any variant of the request's os and ``arm``)."""
 
 
 def _dockerd_2010(name: str, rules: Norm) -> Callable[[Sequence[Entry], Platform], Pick]:
@@ -234,6 +236,7 @@ def _dockerd_2010(name: str, rules: Norm) -> Callable[[Sequence[Entry], Platform
         if not matches and arch == "arm":
             matches = tuple(i for i, e in enumerate(entries) if e.platform is not None
                             and (e.platform.os, e.platform.architecture) == (os_, "arm"))
+            return Pick(name, matches[0] if matches else None, matches, fallback=True)
         return Pick(name, matches[0] if matches else None, matches)
     return pick
 

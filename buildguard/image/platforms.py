@@ -13,9 +13,10 @@ not the runtime's for certain:
   image manifest nor an index;
 - it has no platform and another entry has none either.
 
-``--platform all`` asks the same question for every platform a runtime could be asked for
-(each entry's own, the default, and dockerd's arm fallback) and verifies every image any of
-them reaches, through nested indexes.
+``--platform all`` asks which entries a runtime could pull for every platform it could be
+asked for (each entry's own, the default, and dockerd's arm fallback) and verifies every
+image any of them reaches, through nested indexes: there, runtimes that disagree are no
+reason to refuse (each one's pick is verified), a platform listed twice still is.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from buildguard.image.manifest import (
 from buildguard.image.platformmatch import (
     DEFAULT_PLATFORM,
     Entry,
+    Pick,
     Platform,
     normalize_os,
     picks,
@@ -71,21 +73,42 @@ def describe(index: Index, position: int) -> str:
     return f"manifests[{position}] {desc.digest} ({platform}, {desc.media_type})"
 
 
+def _picks(index: Index, request: Platform) -> list[Pick]:
+    return picks([Entry(d.platform, d.media_type in MANIFEST_TYPES | INDEX_TYPES)
+                  for d in index.manifests], request)
+
+
+def _tie(index: Index, request: Platform, pick: Pick, what: str) -> HostileImage:
+    return HostileImage(
+        f"{what}: for {request}, {pick.runtime} ranks more than one entry equal ("
+        + ", ".join(describe(index, i) for i in pick.ties)
+        + ") and pulls the first listed; another tool may not keep the order",
+        hint="list each platform once in the index",
+    )
+
+
+def _check_images(index: Index, request: Platform, positions: set[int], what: str) -> None:
+    for position in sorted(positions):
+        kind = entry_kind(index.manifests[position])
+        if kind in ("image", "index"):
+            continue
+        raise HostileImage(
+            f"{what}: for {request} the runtimes pull {describe(index, position)}, which is "
+            f"an {kind}, not an image",
+            hint="an image that passes must be the entry the runtime pulls; list the image "
+            "before any attestation or artifact of its platform, or give those their own "
+            "platform (BuildKit writes unknown/unknown)",
+        )
+
+
 def choose(index: Index, platform: Platform | None, what: str) -> Descriptor | None:
     """The entry every runtime pulls for ``platform`` (default linux/amd64), ``None`` when
     none pulls any; raises where the runtimes' choice is not certain."""
     request = platform or Platform.parse(DEFAULT_PLATFORM)
-    entries = [Entry(d.platform, d.media_type in MANIFEST_TYPES | INDEX_TYPES)
-               for d in index.manifests]
-    found = picks(entries, request)
+    found = _picks(index, request)
     for pick in found:
         if len({index.manifests[i].digest for i in pick.ties}) > 1:
-            raise HostileImage(
-                f"{what}: for {request}, {pick.runtime} ranks more than one entry equal ("
-                + ", ".join(describe(index, i) for i in pick.ties)
-                + ") and pulls the first listed; another tool may not keep the order",
-                hint="list each platform once in the index",
-            )
+            raise _tie(index, request, pick, what)
     chosen = [(p.runtime, p.chosen) for p in found if p.chosen is not None]
     if len({index.manifests[i].digest for _, i in chosen}) > 1:
         raise HostileImage(
@@ -97,17 +120,8 @@ def choose(index: Index, platform: Platform | None, what: str) -> Descriptor | N
     if not chosen:
         return None
     # every entry a runtime ranks with its pick: the same digest may be listed twice
-    for position in sorted({i for p in found if p.chosen is not None for i in p.ties}):
-        kind = entry_kind(index.manifests[position])
-        if kind in ("image", "index"):
-            continue
-        raise HostileImage(
-            f"{what}: for {request} the runtimes pull {describe(index, position)}, which is "
-            f"an {kind}, not an image",
-            hint="an image that passes must be the entry the runtime pulls; list the image "
-            "before any attestation or artifact of its platform, or give those their own "
-            "platform (BuildKit writes unknown/unknown)",
-        )
+    _check_images(index, request, {i for p in found if p.chosen is not None for i in p.ties},
+                  what)
     desc = index.manifests[chosen[0][1]]
     if desc.platform is None and sum(d.platform is None for d in index.manifests) > 1:
         raise ImageReadError(
@@ -118,6 +132,27 @@ def choose(index: Index, platform: Platform | None, what: str) -> Descriptor | N
             hint="give every entry of the index its platform, or name one image by digest",
         )
     return desc
+
+
+def reachable(index: Index, request: Platform, what: str) -> list[int]:
+    """The entries some runtime pulls for ``request`` (for ``--platform all``, which reads
+    them all): where the runtimes disagree, each one's pick; where dockerd's arm fallback
+    takes the first of several arm entries, all of them. An entry ranked equal with another
+    of the same platform is still refused (the index lists a platform twice), and so is a
+    pick that is not an image."""
+    found = _picks(index, request)
+    out: set[int] = set()
+    for pick in found:
+        if pick.chosen is None:
+            continue
+        if pick.fallback:
+            out.update(pick.ties)
+        elif len({index.manifests[i].digest for i in pick.ties}) > 1:
+            raise _tie(index, request, pick, what)
+        else:
+            out.add(pick.chosen)
+    _check_images(index, request, out, what)
+    return sorted(out)
 
 
 def select_manifest(index: Index, platform: Platform | None, what: str) -> Descriptor:
@@ -176,40 +211,42 @@ def _requests(source: ImageSource, index: Index, what: str, depth: int,
             _requests(source, child, child_what, depth + 1, out)
 
 
-def _reach(source: ImageSource, index: Index, request: Platform, what: str
-           ) -> Descriptor | None:
-    for depth in range(1, MAX_INDEX_DEPTH + 1):
-        desc = choose(index, request, what)
-        if desc is None or desc.media_type not in INDEX_TYPES:
-            return desc
-        index, what = _child(source, desc, depth)
-    raise ImageReadError(f"{what}: indexes nested more than {MAX_INDEX_DEPTH} deep")
+def _leaves(source: ImageSource, index: Index, request: Platform, what: str,
+            chain: tuple[str, ...], out: dict[str, tuple[Platform, tuple[str, ...], Descriptor]]
+            ) -> None:
+    if len(chain) >= MAX_INDEX_DEPTH:
+        raise ImageReadError(f"{what}: indexes nested more than {MAX_INDEX_DEPTH} deep")
+    for position in reachable(index, request, what):
+        desc = index.manifests[position]
+        if desc.media_type in INDEX_TYPES:
+            child, child_what = _child(source, desc, len(chain) + 1)
+            _leaves(source, child, request, child_what, (*chain, desc.digest), out)
+        elif desc.digest not in out:
+            out[desc.digest] = (request, (*chain, desc.digest), desc)
 
 
 def platform_entries(source: ImageSource, index: Index
-                     ) -> dict[str, tuple[Platform, Descriptor]] | None:
-    """Label → (a platform that reaches it, the image manifest) for every image a runtime
-    could pull from ``index``; ``None`` for an index of one image without a platform (read
-    as a single image)."""
+                     ) -> dict[str, tuple[Platform, tuple[str, ...]]] | None:
+    """Label → (a platform that reaches it, the digests leading to it from ``index``) for
+    every image a runtime could pull from ``index``; ``None`` for an index of one image
+    without a platform (read as a single image)."""
     what = f"index of {source.reference}"
     requests: list[Platform] = [Platform.parse(DEFAULT_PLATFORM)]
     _requests(source, index, what, 1, requests)
-    reached: dict[str, tuple[Platform, Descriptor]] = {}
+    reached: dict[str, tuple[Platform, tuple[str, ...], Descriptor]] = {}
     for request in dict.fromkeys(requests):
-        desc = _reach(source, index, request, what)
-        if desc is not None and desc.digest not in reached:
-            reached[desc.digest] = (request, desc)
+        _leaves(source, index, request, what, (), reached)
     if not reached:
         raise ImageReadError(
             f"{what}: no runtime pulls an image from it for any platform it lists",
             hint="the index lists no image manifest a runtime would pull",
         )
-    if len(reached) == 1 and next(iter(reached.values()))[1].platform is None:
+    if len(reached) == 1 and next(iter(reached.values()))[2].platform is None:
         return None
-    labelled: dict[str, tuple[Platform, Descriptor]] = {}
-    for request, desc in reached.values():
+    labelled: dict[str, tuple[Platform, tuple[str, ...]]] = {}
+    for request, chain, desc in reached.values():
         label = str(desc.platform) if desc.platform is not None else str(request)
         if label in labelled:
             label = f"{label} ({desc.digest})"
-        labelled[label] = (request, desc)
+        labelled[label] = (request, chain)
     return labelled

@@ -40,6 +40,7 @@ from buildguard.image.manifest import (
     DOCUMENT_LIMIT,
     Descriptor,
     ImageConfig,
+    Index,
     Manifest,
     Platform,
     document_kind,
@@ -110,8 +111,19 @@ class Resolved:
     index_entries: tuple[IndexEntry, ...] = ()
 
 
-def resolve(source: ImageSource, platform: Platform | None) -> Resolved:
-    """Top manifest → (index → platform)* → image manifest → config, all verified."""
+def _entry_named(index: Index, chain: tuple[str, ...], level: int, what: str) -> Descriptor:
+    for desc in index.manifests:
+        if level < len(chain) and desc.digest == chain[level]:
+            return desc
+    raise ImageReadError(f"{what} no longer lists the image it listed ({chain})",
+                         hint="the index changed while it was read; run again")
+
+
+def resolve(source: ImageSource, platform: Platform | None,
+            chain: tuple[str, ...] | None = None) -> Resolved:
+    """Top manifest → (index → platform)* → image manifest → config, all verified.
+
+    ``chain`` (``--platform all``) names the entry to take in each index instead."""
     ref = source.reference
     top = source.top_manifest()
     what = f"manifest of {ref}"
@@ -121,12 +133,13 @@ def resolve(source: ImageSource, platform: Platform | None) -> Resolved:
     kind, doc = document_kind(top.data, top.media_type, what)
     was_index = without_platform = False
     entries: list[IndexEntry] = []
-    for _ in range(MAX_INDEX_DEPTH):
+    for level in range(MAX_INDEX_DEPTH):
         if kind != "index":
             break
         was_index = True
         index = parse_index(doc, what)
-        desc = select_manifest(index, platform, what)
+        desc = (select_manifest(index, platform, what) if chain is None
+                else _entry_named(index, chain, level, what))
         without_platform = desc.platform is None
         entries += [
             IndexEntry(digest, i, d.digest, d.media_type,
@@ -290,12 +303,12 @@ class SourceImage(Image):
     """An image behind an :class:`ImageSource` (registry, OCI layout)."""
 
     def __init__(self, source: ImageSource, platform: Platform | None = None, *,
-                 pinned: str | None = None) -> None:
+                 chain: tuple[str, ...] | None = None) -> None:
         self.source = source
         self.platform = platform
-        self.pinned = pinned
-        """The manifest digest ``platform`` must resolve to (one platform of ``--platform
-        all``): another entry matching it first is refused."""
+        self.chain = chain
+        """The digests of the entries to take, top index first (one image of ``--platform
+        all``, which chose them), instead of choosing by ``platform``."""
         self._info: ImageInfo | None = None
 
     @property
@@ -305,13 +318,7 @@ class SourceImage(Image):
     def info(self) -> ImageInfo:
         """Manifest and config, verified; no layer is read."""
         if self._info is None:
-            resolved = resolve(self.source, self.platform)
-            if self.pinned is not None and resolved.manifest_digest != self.pinned:
-                raise ImageReadError(
-                    f"{self.reference}: platform {self.platform} names more than one image "
-                    f"in the index ({resolved.manifest_digest}, {self.pinned})",
-                    hint="list each platform once in the index",
-                )
+            resolved = resolve(self.source, self.platform, self.chain)
             self._info = info_of(self.reference, resolved)
         return self._info
 
@@ -327,8 +334,8 @@ class SourceImage(Image):
         if found is None:
             return None, [(None, self)]
         images: list[tuple[str | None, Image]] = [
-            (label, SourceImage(self.source, request, pinned=desc.digest))
-            for label, (request, desc) in found.items()
+            (label, SourceImage(self.source, request, chain=chain))
+            for label, (request, chain) in found.items()
         ]
         return top.digest or sha256_digest(top.data), images
 
