@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from buildguard.errors import BuildguardError, HostileImage, ImageReadError
@@ -379,8 +379,9 @@ def test_all_reads_what_only_containerd_pulls() -> None:
     [{"platform": _plat("linux/arm64")},
      {"platform": _plat("linux/arm64"), "mediaType": "application/vnd.in-toto+json"}],
     [{"platform": _plat("linux/arm64")}, {}],
+    [{"platform": _plat("linux/arm64")}, {"platform": {}}],
 ], ids=["a platform twice", "an attestation with a platform", "an artifact tied",
-        "no platform beside others"])
+        "no platform beside others", "an empty platform beside others"])
 def test_all_refuses(entries: list[dict[str, object]]) -> None:
     with pytest.raises(ImageReadError):
         _all(*entries)
@@ -388,3 +389,30 @@ def test_all_refuses(entries: list[dict[str, object]]) -> None:
 
 def test_all_of_one_image_without_a_platform_is_that_image() -> None:
     assert _all({}) is None
+
+
+ALL_REQUESTS = [*REQUESTS[1:], "linux/arm/v8", "linux/arm/v5", "linux/arm64/v8.2",
+                "linux/amd64/v4", "linux/s390x", "Linux/X86_64"]
+
+
+@settings(derandomize=True, max_examples=400, deadline=None)
+@given(st.lists(_entry.filter(lambda e: e.get("mediaType") != OCI_INDEX), max_size=6))
+@example([{"platform": {}, "mediaType": OCI_MANIFEST, "digest": _digest(1)},
+          {"platform": _plat("linux/amd64"), "mediaType": OCI_MANIFEST, "digest": _digest(2)}])
+def test_all_reads_every_image_any_platform_gets(entries: list[dict[str, object]]) -> None:
+    """Whatever platform a runtime is asked for (an os no host has aside), the image any
+    modelled runtime pulls is one ``--platform all`` reads, or ``--platform all`` refuses."""
+    data = _index(*entries)
+    try:
+        found = _all(*entries)
+    except BuildguardError:
+        return
+    _, doc = document_kind(data, None, "t")
+    index = parse_index(doc, "t")
+    read = ({chain[-1] for chain in found.values()} if found is not None
+            else {d.digest for d in index.manifests})
+    for request in ALL_REQUESTS:
+        for pick in picks([Entry(d.platform, d.media_type in (OCI_MANIFEST, OCI_INDEX))
+                           for d in index.manifests], P(request)):
+            if pick.chosen is not None:
+                assert index.manifests[pick.chosen].digest in read, (request, pick)

@@ -67,9 +67,14 @@ def selectable(desc: Descriptor) -> bool:
     return entry_kind(desc) in ("image", "index")
 
 
+def has_platform(desc: Descriptor) -> bool:
+    """Not ``None`` and not all empty: moby 25+ takes ``"platform": {}`` for none."""
+    return desc.platform is not None and not desc.platform.is_empty()
+
+
 def describe(index: Index, position: int) -> str:
     desc = index.manifests[position]
-    platform = str(desc.platform) if desc.platform is not None else "no platform"
+    platform = str(desc.platform) if has_platform(desc) else "no platform"
     return f"manifests[{position}] {desc.digest} ({platform}, {desc.media_type})"
 
 
@@ -123,12 +128,12 @@ def choose(index: Index, platform: Platform | None, what: str) -> Descriptor | N
     _check_images(index, request, {i for p in found if p.chosen is not None for i in p.ties},
                   what)
     desc = index.manifests[chosen[0][1]]
-    if desc.platform is None and sum(d.platform is None for d in index.manifests) > 1:
+    if not has_platform(desc) and sum(not has_platform(d) for d in index.manifests) > 1:
         raise ImageReadError(
             f"{what}: for {request} the runtimes fall back to entries without a platform, "
             "and there are several ("
             + ", ".join(describe(index, i) for i, d in enumerate(index.manifests)
-                        if d.platform is None) + "); which one a tool reads is its own choice",
+                        if not has_platform(d)) + "); which one a tool reads is its own choice",
             hint="give every entry of the index its platform, or name one image by digest",
         )
     return desc
@@ -193,7 +198,7 @@ def _requests(source: ImageSource, index: Index, what: str, depth: int,
     lone = len({d.digest for d in index.manifests}) == 1
     for desc in index.manifests:
         platform = desc.platform
-        if platform is None and not lone:
+        if not has_platform(desc) and not lone:
             raise ImageReadError(
                 f"{what}: index entry {desc.digest} has no platform; the runtimes pull it "
                 "for any platform no other entry matches, so --platform all cannot tell "
@@ -241,7 +246,7 @@ def platform_entries(source: ImageSource, index: Index
             f"{what}: no runtime pulls an image from it for any platform it lists",
             hint="the index lists no image manifest a runtime would pull",
         )
-    if len(reached) == 1 and next(iter(reached.values()))[2].platform is None:
+    if len(reached) == 1 and not has_platform(next(iter(reached.values()))[2]):
         return None
     labelled: dict[str, tuple[Platform, tuple[str, ...]]] = {}
     for request, chain, desc in reached.values():

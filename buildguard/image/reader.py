@@ -52,6 +52,7 @@ from buildguard.image.platformmatch import DEFAULT_PLATFORM
 from buildguard.image.platforms import (
     MAX_INDEX_DEPTH,
     entry_kind,
+    has_platform,
     platform_entries,
     select_manifest,
 )
@@ -140,7 +141,7 @@ def resolve(source: ImageSource, platform: Platform | None,
         index = parse_index(doc, what)
         desc = (select_manifest(index, platform, what) if chain is None
                 else _entry_named(index, chain, level, what))
-        without_platform = desc.platform is None
+        without_platform = not has_platform(desc)
         entries += [
             IndexEntry(digest, i, d.digest, d.media_type,
                        str(d.platform) if d.platform is not None else None,
