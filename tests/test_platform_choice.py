@@ -416,3 +416,28 @@ def test_all_reads_every_image_any_platform_gets(entries: list[dict[str, object]
                            for d in index.manifests], P(request)):
             if pick.chosen is not None:
                 assert index.manifests[pick.chosen].digest in read, (request, pick)
+
+
+def test_inspect_text_lists_the_index_entries() -> None:
+    import io
+
+    from buildguard._render import render_inspect
+    from buildguard.image.report import ImageRef, IndexEntryReport, InspectReport
+
+    report = InspectReport(
+        image=ImageRef(reference="r", digest=_digest(1), media_type=OCI_MANIFEST,
+                       config_digest=_digest(3), platform="linux/amd64"),
+        index_entries=(
+            IndexEntryReport(index=_digest(9), position=0, digest=_digest(2),
+                             media_type=OCI_MANIFEST, platform="unknown/unknown",
+                             kind="attestation", chosen=False),
+            IndexEntryReport(index=_digest(9), position=1, digest=_digest(1),
+                             media_type=OCI_MANIFEST, platform="linux/amd64", kind="image",
+                             chosen=True)),
+        layers=(), manifests=(), files=())
+    out = io.StringIO()
+    render_inspect(report, (), out)
+    text = out.getvalue()
+    assert "index entries (2; * = the one read)" in text
+    assert "unknown/unknown      attestation (never verified)" in text
+    assert f"* {_digest(9)[:19]} [1] {_digest(1)[:19]} linux/amd64" in text
