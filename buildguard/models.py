@@ -18,6 +18,7 @@ from buildguard._internal.modeltypes import Digest, FrozenModel, Sha256Hex, UtcT
 from buildguard.image.report import (
     FileReport,
     ImageRef,
+    IndexEntryReport,
     InspectReport,
     LayerReport,
     ManifestReport,
@@ -36,6 +37,7 @@ __all__ = [
     "Finding",
     "ImageInfo",
     "ImageRef",
+    "IndexEntryReport",
     "InspectReport",
     "LayerInfo",
     "LayerReport",

@@ -192,6 +192,7 @@ class ManifestTarget(Target):
     def run(self, data: bytes) -> str:
         from buildguard.errors import BuildguardError
         from buildguard.image import manifest as m
+        from buildguard.image.platforms import select_manifest
 
         outcomes = []
         for media_type in (None, "application/vnd.oci.image.index.v1+json"):
@@ -202,7 +203,7 @@ class ManifestTarget(Target):
                     for wanted in (None, m.Platform("linux", "amd64"),
                                    m.Platform("linux", "arm64", "v8")):
                         with contextlib.suppress(BuildguardError):
-                            m.select_manifest(index, wanted, "fuzz")
+                            select_manifest(index, wanted, "fuzz")
                 else:
                     m.parse_manifest(doc, "fuzz")
                 outcomes.append(kind)
@@ -218,6 +219,104 @@ class ManifestTarget(Target):
 
 
 # ------------------------------------------------------------------------------- references
+
+
+# ------------------------------------------------------------------------------- platform
+
+_SPELLINGS = ("linux/amd64", "linux/x86_64", "linux/amd64/v1", "linux/amd64/v2",
+              "linux/amd64/v3", "linux/386", "linux/arm64", "linux/aarch64", "linux/arm64/v8",
+              "linux/arm64/v8.0", "linux/arm64/v9", "linux/arm/v7", "linux/armhf",
+              "linux/arm/v6", "linux/arm", "Linux/AMD64", "unknown/unknown", "windows/amd64",
+              "linux/s390x", "linux/X86-64/V3", "linux/arm/v5", "linux/armel", "/", "linux/")
+_MEDIA = ("application/vnd.oci.image.manifest.v1+json",
+          "application/vnd.docker.distribution.manifest.v2+json",
+          "application/vnd.oci.image.index.v1+json", "application/vnd.in-toto+json", "")
+_REQUESTS = (None, "linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/arm64",
+             "linux/arm64/v8", "linux/arm64/v9", "linux/arm/v7", "linux/arm/v6", "linux/386",
+             "windows/amd64", "unknown/unknown")
+
+
+def _platform_doc(text: str) -> dict[str, str]:
+    os_, arch, *variant = text.split("/")
+    return {"os": os_, "architecture": arch, **({"variant": variant[0]} if variant else {})}
+
+
+def _index_from_bytes(data: bytes) -> bytes:
+    """Bytes that are not JSON drive a generator: every 4 bytes are one entry (platform,
+    media type, digest, extras), so every input is an index the matchers must rank."""
+    entries = []
+    for at in range(0, min(len(data), 64), 4):
+        a, b, c, d = (data[at:at + 4] + b"\0\0\0")[:4]
+        entry: dict[str, Any] = {"mediaType": _MEDIA[b % len(_MEDIA)],
+                                 "digest": "sha256:" + f"{c % 5:x}" * 64, "size": 10}
+        if a % 8:
+            entry["platform"] = _platform_doc(_SPELLINGS[a % len(_SPELLINGS)])
+            if d & 1:
+                entry["platform"]["os.features"] = ["f"]
+            if d & 8:
+                entry["platform"]["os.version"] = "10.0.17763.1"
+        elif d & 2:
+            entry["platform"] = {}
+        if d & 4:
+            entry["annotations"] = {"vnd.docker.reference.type": "attestation-manifest"}
+        entries.append(entry)
+    return json.dumps({"schemaVersion": 2, "manifests": entries}).encode()
+
+
+class PlatformTarget(Target):
+    """Random indexes: the platform choice picks an entry or refuses, never anything else;
+    the answer does not depend on the order of the entries (every runtime breaks ties by
+    order and they rank differently); ``--platform all`` reads or refuses."""
+
+    name = "platform"
+    kind = "json"
+
+    def seeds(self) -> list[bytes]:
+        seeds = [bytes(range(0, 64, 3)), bytes([1, 0, 1, 0, 2, 0, 2, 0, 16, 0, 3, 4]),
+                 b"\x07\x00\x01\x00\x08\x00\x02\x00\x0c\x00\x03\x01"]
+        seeds += [_index_from_bytes(s) for s in seeds]
+        return seeds
+
+    def run(self, data: bytes) -> str:
+        from buildguard.errors import BuildguardError
+        from buildguard.image import manifest as m
+        from buildguard.image.layout import MemorySource
+        from buildguard.image.platformmatch import Platform
+        from buildguard.image.platforms import choose, platform_entries
+
+        try:
+            json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            data = _index_from_bytes(data)
+        try:
+            kind, doc = m.document_kind(data, "application/vnd.oci.image.index.v1+json", "f")
+            index = m.parse_index(doc, "f") if kind == "index" else None
+        except BuildguardError:
+            return "refused"
+        if index is None:
+            return "manifest"
+
+        def outcome(ix: m.Index, request: Platform | None) -> str:
+            try:
+                desc = choose(ix, request, "f")
+            except BuildguardError:
+                return "refused"
+            return "none" if desc is None else desc.digest
+
+        seen = set()
+        for text in _REQUESTS:
+            request = Platform.parse(text) if text else None
+            got = outcome(index, request)
+            flipped = outcome(m.Index(index.media_type, index.manifests[::-1]), request)
+            if got != flipped:
+                raise Failure(f"for {text}: {got} in list order, {flipped} reversed")
+            seen.add("picked" if got.startswith("sha256:") else got)
+        source = MemorySource("fuzz", None, data, {})
+        try:
+            platform_entries(source, index)
+        except BuildguardError:
+            seen.add("all-refused")
+        return "+".join(sorted(seen))
 
 
 class ReferenceTarget(Target):
@@ -512,7 +611,8 @@ class VerifyTarget(Target):
 
 
 TARGETS: dict[str, type[Target]] = {t.name: t for t in (
-    TarTarget, LayersTarget, ManifestTarget, ReferenceTarget, WwwAuthenticateTarget,
+    TarTarget, LayersTarget, ManifestTarget, PlatformTarget, ReferenceTarget,
+    WwwAuthenticateTarget,
     BundleManifestTarget, RecordTarget, VerifyTarget)}
 
 

@@ -7,8 +7,8 @@ gives a :class:`FlatImage` with verified metadata and a flattened :class:`FileTr
 
 from buildguard.image.flatten import FileTree, TreeEntry
 from buildguard.image.imageinfo import FlatImage, ImageInfo, LayerInfo
-from buildguard.image.manifest import Platform
 from buildguard.image.open import open_image
+from buildguard.image.platformmatch import Platform
 from buildguard.image.reader import Image
 
 __all__ = [

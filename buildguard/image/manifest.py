@@ -1,4 +1,4 @@
-"""Parse manifests, indexes and image configs; select a platform; verify raw digests.
+"""Parse manifests, indexes and image configs; verify raw digests.
 
 Shared by every source: a source hands out raw bytes (``source.py``), this module turns them
 into typed, verified values. Docker schema 2 and OCI are both read; ``mediaType`` may be
@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from buildguard.errors import ImageReadError, UsageError
+from buildguard.errors import ImageReadError
+from buildguard.image.platformmatch import Platform as Platform  # re-exported
+from buildguard.image.platformmatch import entry_platform
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -43,39 +45,8 @@ _SCHEMA1 = ("application/vnd.docker.distribution.manifest.v1+json",
             "application/vnd.docker.distribution.manifest.v1+prettyjws")
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-DEFAULT_PLATFORM = "linux/amd64"
 DOCUMENT_LIMIT = 32 << 20
 """Largest manifest, index or config read into memory."""
-
-
-@dataclass(frozen=True)
-class Platform:
-    os: str
-    architecture: str
-    variant: str | None = None
-
-    def __str__(self) -> str:
-        text = f"{self.os}/{self.architecture}"
-        return f"{text}/{self.variant}" if self.variant else text
-
-    @classmethod
-    def parse(cls, text: str) -> Platform:
-        parts = text.strip().split("/")
-        if len(parts) not in (2, 3) or not all(parts):
-            raise UsageError(
-                f"platform {text!r} is not OS/ARCH or OS/ARCH/VARIANT",
-                hint="write it like linux/amd64 or linux/arm64/v8",
-            )
-        return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
-
-    def matches(self, other: Platform) -> bool:
-        """Does ``other`` (a candidate) satisfy ``self`` (the request)?"""
-        if (self.os, self.architecture) != (other.os, other.architecture):
-            return False
-        if self.variant is None:
-            return True
-        default_variant = "v8" if other.architecture == "arm64" else None
-        return self.variant == (other.variant or default_variant)
 
 
 @dataclass(frozen=True)
@@ -179,7 +150,8 @@ def _descriptor(raw: Any, what: str) -> Descriptor:
         (str(k), str(v)) for k, v in annotations.items()
     ) if isinstance(annotations, dict) else ()
     return Descriptor(
-        media_type, check_digest(digest, what), size, _platform(raw.get("platform")), pairs
+        media_type, check_digest(digest, what), size, entry_platform(raw.get("platform"), what),
+        pairs
     )
 
 
@@ -287,35 +259,3 @@ def parse_config(data: bytes, what: str) -> ImageConfig:
         )
     platform = _platform(doc) or Platform("unknown", "unknown")
     return ImageConfig(platform, _time(doc.get("created")), diff_ids, tuple(history))
-
-
-def selectable(desc: Descriptor) -> bool:
-    """An image manifest or index, not an attestation (BuildKit's ``unknown/unknown``)."""
-    platform = desc.platform
-    return (
-        desc.media_type in MANIFEST_TYPES | INDEX_TYPES
-        and not (platform and platform.os == "unknown" and platform.architecture == "unknown")
-        and desc.annotation("vnd.docker.reference.type") != "attestation-manifest"
-    )
-
-
-def select_manifest(index: Index, platform: Platform | None, what: str) -> Descriptor:
-    """Pick the child of ``index`` for ``platform`` (default linux/amd64).
-
-    Entries whose platform is ``unknown/unknown`` (BuildKit attestation manifests) and
-    entries that are not image manifests or indexes are never selected.
-    """
-    wanted = platform or Platform.parse(DEFAULT_PLATFORM)
-    candidates = [d for d in index.manifests if selectable(d)]
-    for desc in candidates:
-        if desc.platform is not None and wanted.matches(desc.platform):
-            return desc
-    if len(candidates) == 1 and candidates[0].platform is None and (
-        platform is None or candidates[0].media_type in INDEX_TYPES
-    ):
-        return candidates[0]  # a lone image, or the image's index inside an index
-    available = ", ".join(str(d.platform) for d in candidates if d.platform) or "none"
-    raise ImageReadError(
-        f"{what} has no image for platform {wanted} (available: {available})",
-        hint="pick one of the available platforms with --platform OS/ARCH",
-    )
