@@ -11,6 +11,9 @@ same reference must agree:
 - dockerd serves the sealed bundle: verify exits 0, or 3 (a refusal; never for a
   well-formed case);
 - dockerd serves anything else: verify exits 1 or 3, never 0.
+
+One more case goes through skopeo (containers/image reads an OCI layout's ``index.json``
+with Go) and ``docker load``: an ``index.json`` with ``manifests`` and ``Manifests``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +30,7 @@ import httpx
 import pytest
 import tarcraft as tc
 from clitools import buildguard_cli
+from imagecorpus import write_layout
 from layercases import SealedBundle, seal_small_dist
 from registryhelpers import put_manifest, sha256, upload_blob
 from services import Dockerd, Registry
@@ -266,3 +271,50 @@ def test_crafted_document_agrees_with_dockerd_or_is_refused(
         f"{verified.returncode}, expected one of {sorted(allowed)}\n{verified.stderr[-800:]}"
     )
     print(f"{case.name}: dockerd serves {served}; verify exits {verified.returncode}")
+
+
+def test_layout_index_json_case_variant_agrees_with_skopeo_or_is_refused(
+    bundle: SealedBundle, dockerd: Dockerd, tmp_path: Path
+) -> None:
+    """An OCI layout whose ``index.json`` names tag ``t`` under ``manifests`` (the sealed
+    image) and again under ``Manifests`` (the other one): skopeo (containers/image, Go)
+    binds ``Manifests`` to the same field, later wins. What dockerd serves after
+    ``skopeo copy`` + ``docker load`` is compared with ``verify oci-layout:DIR:t``."""
+    layout = tmp_path / "layout"
+    write_layout(layout, [bundle.layer()], tag="t")
+    sealed_entry = json.loads((layout / "index.json").read_text())["manifests"][0]
+    write_layout(layout, [_tampered(bundle).layer()], tag="t")
+    other_entry = json.loads((layout / "index.json").read_text())["manifests"][0]
+    (layout / "index.json").write_text(
+        '{"schemaVersion":2,"manifests":['
+        + json.dumps(sealed_entry)
+        + '],"Manifests":['
+        + json.dumps(other_entry)
+        + "]}"
+    )
+    archive, tag = tmp_path / "image.tar", "json-runtime/layout-index:1"
+    copied = subprocess.run(
+        ["skopeo", "copy", f"oci:{layout}:t", f"docker-archive:{archive}:{tag}"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    export = None
+    if (
+        copied.returncode == 0
+        and dockerd.docker("load", "-i", str(archive), check=False).returncode == 0
+    ):
+        export, _ = export_view(dockerd, tag)
+        dockerd.docker("rmi", "-f", tag, check=False)
+    verified = buildguard_cli(
+        "verify", f"oci-layout:{layout}:t", "--expect-build-id", bundle.build_id,
+        "--expect-commit", bundle.commit, "--record", bundle.record_path, "--path",
+        bundle.root, "--json",
+    )  # fmt: skip
+    assert "Traceback" not in verified.stderr, verified.stderr
+    intact = export is not None and bundle_intact(export, bundle)
+    allowed = {3} if export is None else {0, 3} if intact else {1, 3}
+    served = "nothing" if export is None else "the sealed bundle" if intact else "another bundle"
+    print(
+        f"layout-index-case-variant: skopeo+dockerd serve {served}; verify exits "
+        f"{verified.returncode}"
+    )
+    assert verified.returncode in allowed, (served, verified.returncode, verified.stderr[-600:])
