@@ -205,9 +205,19 @@ class Raw(bytes):
     """A scalar, already JSON."""
 
 
-def tree(value: Any) -> Any:
+MAPS = frozenset({"annotations", "LayerSources"})
+
+
+class MapObj(Obj):
+    """An object Go decodes into a map (any key binds; values are typed)."""
+
+
+def tree(value: Any, kind: type[Obj] = Obj) -> Any:
     if isinstance(value, dict):
-        return Obj([[json.dumps(k).encode(), tree(v)] for k, v in value.items()])
+        return kind(
+            [json.dumps(k).encode(), tree(v, MapObj if k in MAPS else Obj)]
+            for k, v in value.items()
+        )
     if isinstance(value, list):
         return Arr(tree(v) for v in value)
     return Raw(json.dumps(value).encode())
@@ -407,3 +417,46 @@ def vary(rng: random.Random, data: bytes) -> bytes | None:
     for _ in range(rng.randint(1, 3)):
         out = mutate(rng, root)
     return out
+
+
+HARMLESS = [
+    b"null",
+    b"[]",
+    b"{}",
+    b'"x"',
+    b"1.5e300",
+    b"-0",
+    b"1e400",
+    b'{"a":[1,{"b":null}]}',
+    b'"\\ud800"',
+    b'"\\u00e9\\n"',
+    b"true",
+    b'"Layers"',
+]
+
+
+def vary_harmlessly(rng: random.Random, root: Any) -> bytes:
+    """A variation Go reads and buildguard must read too (never refuse): a key written with
+    escapes, an unknown key (also twice), a ``null`` value, white space."""
+    spots = [(c, i) for c, i in places(root, []) if isinstance(c, Obj)]
+    container, i = rng.choice(spots)
+    op = rng.randrange(3)
+    if op == 1 and isinstance(container, MapObj):
+        op = 0
+    if op == 0:
+        text = json.loads(container[i][0])
+        container[i][0] = (
+            b'"'
+            + b"".join(
+                b"\\u%04x" % ord(c) if rng.random() < 0.5 else json.dumps(c).encode()[1:-1]
+                for c in text
+            )
+            + b'"'
+        )
+    elif op == 1:
+        name = rng.choice([b'"x-extra"', b'"Lay\\u0065rs_"', b'"mediaTypes"', b'"_"'])
+        container.insert(rng.randrange(len(container) + 1), [name, Raw(rng.choice(HARMLESS))])
+    else:
+        container[i][1] = Raw(b"null")
+    data = write(root)
+    return data.replace(b",", rng.choice([b",", b" ,\n\t", b",\r\n"]))

@@ -20,7 +20,7 @@ import pytest
 from gojson import SPECS, GoJson, build_gojson, judge
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jsoncases import TEMPLATES, mutate, tree
+from jsoncases import TEMPLATES, mutate, tree, vary_harmlessly
 
 from buildguard.errors import DocumentRefused, ImageReadError
 from buildguard.image.gojson import _FOLD_TO_ASCII, decode
@@ -94,6 +94,25 @@ def test_generated_documents_agree_with_go_or_are_refused(
     for _ in range(rounds):
         data = mutate(rng, root)
     check(go, kind, data)
+
+
+@settings(
+    derandomize=True, max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(st.sampled_from(range(len(TEMPLATES))), st.integers(1, 4), st.randoms(use_true_random=False))
+def test_harmless_variations_are_read_as_go_reads_them(
+    go: GoJson, index: int, rounds: int, rng: random.Random
+) -> None:
+    """Escaped keys, unknown keys (even repeated, even "Layers_"), nulls, white space: Go
+    reads them all, and so must buildguard — never a refusal."""
+    kind, value = TEMPLATES[index]
+    root = tree(value)
+    data = b""
+    for _ in range(rounds):
+        data = vary_harmlessly(rng, root)
+    outcome = judge(go, kind, data)
+    FIGURES["harmless-" + outcome] += 1
+    assert outcome == "compared", data
 
 
 def test_the_generator_reached_both_sides() -> None:
