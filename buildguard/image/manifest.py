@@ -180,7 +180,8 @@ def _descriptor(raw: dict[str, Any], what: str) -> Descriptor:
 
 
 def document_kind(data: bytes, media_type: str | None, what: str) -> tuple[str, dict[str, Any]]:
-    """Return (``"index"`` | ``"manifest"``, parsed JSON) for a top-level document."""
+    """Return (``"index"`` | ``"manifest"``, the fields Go fills by JSON name) for a
+    top-level document (``decode_manifest_or_index``)."""
     doc = decode_manifest_or_index(data, what)
     kind_type = doc.get("mediaType") or media_type
     if kind_type in _SCHEMA1 or doc.get("schemaVersion") == 1:
