@@ -14,14 +14,18 @@ same reference must agree:
 
 One more case goes through skopeo (containers/image reads an OCI layout's ``index.json``
 with Go) and ``docker load``: an ``index.json`` with ``manifests`` and ``Manifests``.
+And ``godocs.decode_save_manifest`` (docker save's ``manifest.json``) is compared with what
+``docker load`` loads from crafted archives: the same config, or a refusal.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import gzip
+import io
 import json
 import subprocess
+import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +39,9 @@ from layercases import SealedBundle, seal_small_dist
 from registryhelpers import put_manifest, sha256, upload_blob
 from services import Dockerd, Registry
 from test_layer_runtime import bundle_intact, export_view
+
+from buildguard.errors import ImageReadError
+from buildguard.image.godocs import decode_save_manifest
 
 pytestmark = pytest.mark.docker
 
@@ -318,3 +325,60 @@ def test_layout_index_json_case_variant_agrees_with_skopeo_or_is_refused(
         f"{verified.returncode}"
     )
     assert verified.returncode in allowed, (served, verified.returncode, verified.stderr[-600:])
+
+
+SAVE_CASES = {
+    "plain": '[{"Config":"good.json","RepoTags":["TAG"],"Layers":["good/layer.tar"]}]',
+    "case-variant": '[{"Config":"good.json","RepoTags":["TAG"],"Layers":["good/layer.tar"],'
+    '"config":"bad.json","layers":["bad/layer.tar"]}]',
+    "long-s": '[{"Config":"good.json","RepoTags":["TAG"],"Layers":["good/layer.tar"],'
+    '"config":"bad.json","Layer\u017f":["bad/layer.tar"]}]',
+    "repeated": '[{"Config":"good.json","RepoTags":["TAG"],"Layers":["good/layer.tar"],'
+    '"Config":"bad.json","Layers":["bad/layer.tar"]}]',
+    "trailing-data": '[{"Config":"good.json","RepoTags":["TAG"],"Layers":["good/layer.tar"]}]\n'
+    '[{"Config":"bad.json","RepoTags":["TAG"],"Layers":["bad/layer.tar"]}]',
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAVE_CASES))
+def test_save_manifest_decoding_agrees_with_docker_load_or_refuses(
+    name: str, bundle: SealedBundle, dockerd: Dockerd, tmp_path: Path
+) -> None:
+    """``godocs.decode_save_manifest`` (which the ``docker-archive:`` reader calls) against
+    what ``docker load`` of dockerd 20.10 loads from the same ``manifest.json``: the image it
+    loads has the config buildguard decoded, or buildguard refuses."""
+    tag = f"json-load/{name}:1"
+    members: dict[str, bytes] = {}
+    digests: dict[str, str] = {}
+    for label, sealed in (("good", bundle), ("bad", _tampered(bundle))):
+        tar = tc.tar_of(sealed.entries(), "pax")
+        config = _config('"rootfs":{"type":"layers","diff_ids":["' + sha256(tar) + '"]}')
+        members[f"{label}.json"] = config
+        members[f"{label}/layer.tar"] = tar
+        digests[f"{label}.json"] = sha256(config)
+    manifest = SAVE_CASES[name].replace("TAG", tag).encode()
+    members["manifest.json"] = manifest
+    archive = tmp_path / "save.tar"
+    with tarfile.open(archive, "w") as out:
+        for member, data in members.items():
+            info = tarfile.TarInfo(member)
+            info.size, info.mtime = len(data), 1_700_000_000
+            out.addfile(info, io.BytesIO(data))
+    loaded = dockerd.docker("load", "-i", str(archive), check=False)
+    loaded_id = None
+    if loaded.returncode == 0:
+        loaded_id = dockerd.docker("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
+        dockerd.docker("rmi", "-f", tag, check=False)
+    try:
+        entries = decode_save_manifest(manifest, "manifest.json")
+        ours = digests.get(entries[0].config) if len(entries) == 1 else None
+    except ImageReadError as exc:
+        ours = f"refused: {exc.message}"
+    print(
+        f"{name}: docker load -> {loaded_id or 'refused: ' + loaded.stderr.strip()}; "
+        f"buildguard -> {ours}"
+    )
+    if loaded_id is None:
+        assert ours is None or ours.startswith("refused"), ours
+    else:
+        assert ours == loaded_id or (ours or "").startswith("refused"), (loaded_id, ours)

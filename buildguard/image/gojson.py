@@ -186,19 +186,20 @@ def _bind_struct(value: Obj, spec: Struct, what: str, path: str) -> dict[str, An
     out: dict[str, Any] = {}
     seen: set[str] = set()
     prefix = f"{path}." if path else ""
+    inside = f" (in {path})" if path else ""
     for key, item in value.pairs:
         name = key if key in spec.fields else spec.folded.get(fold(key))
         if name is None:
             continue  # Go ignores a key that names no field.
         if name != key:
             raise DocumentRefused(
-                f"{what}: the key {prefix}{key!r} is not {name!r} but the runtime's Go "
+                f"{what}: the key {key!r}{inside} is not {name!r} but the runtime's Go "
                 f"decoder binds it to {name!r} (it matches field names case-insensitively)",
                 hint="write the key exactly as the image specification spells it",
             )
         if name in seen:
             raise DocumentRefused(
-                f"{what}: the key {prefix}{key!r} appears more than once",
+                f"{what}: the key {key!r}{inside} appears more than once",
                 hint="Go's decoder decodes a repeated key again into the same field (merging "
                 "objects); give each key once",
             )

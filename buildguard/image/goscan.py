@@ -161,5 +161,9 @@ def parse(data: bytes, what: str) -> Any:
     value, pos = parser.value(0, 0)
     pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
     if pos != len(text):
-        raise parser.fail(pos, "nothing more after the document's value")
+        raise ImageReadError(
+            f"{what} has data after its JSON value (offset {pos}): Go's json.Unmarshal rejects "
+            "that, and docker load's json.Decoder ignores it; buildguard refuses",
+            hint="the image metadata is corrupt or crafted",
+        )
     return value
