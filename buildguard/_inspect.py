@@ -17,6 +17,7 @@ from buildguard._image.open import open_image
 from buildguard._image.report import (
     FileReport,
     ImageRef,
+    IndexEntryReport,
     InspectReport,
     LayerReport,
     ManifestReport,
@@ -114,6 +115,12 @@ def _head(flat: FlatImage) -> tuple[InspectReport, list[tuple[str, datetime | No
             config_digest=info.config_digest,
             platform=str(info.platform),
             created=info.created,
+        ),
+        index_entries=tuple(
+            IndexEntryReport(index=e.index_digest, position=e.position, digest=e.digest,
+                             media_type=e.media_type, platform=e.platform,
+                             kind=e.kind, chosen=e.chosen)
+            for e in info.index_entries
         ),
         layers=tuple(
             LayerReport(

@@ -161,6 +161,14 @@ def render_inspect(report: InspectReport, files: Iterable[FileReport], out: Text
         f"image {image.reference}\n  digest:   {image.digest or '(none: legacy archive)'}\n"
         f"  config:   {image.config_digest}\n  platform: {image.platform}\n"
     )
+    if report.index_entries:
+        out.write(f"\nindex entries ({len(report.index_entries)}; * = the one read):\n")
+        for item in report.index_entries:
+            out.write(
+                f"  {'*' if item.chosen else ' '} {item.index[:19]} [{item.position}] "
+                f"{item.digest[:19]} {item.platform or '(no platform)':<20} {item.kind}"
+                f"{'' if item.kind in ('image', 'index') else ' (never verified)'}\n"
+            )
     out.write(f"\nlayers ({len(report.layers)}):\n")
     for layer in report.layers:
         step = (layer.created_by or "").strip()

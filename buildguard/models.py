@@ -14,6 +14,7 @@ from pydantic import Field
 from buildguard._image.report import (
     FileReport,
     ImageRef,
+    IndexEntryReport,
     InspectReport,
     LayerReport,
     ManifestReport,
@@ -36,6 +37,7 @@ __all__ = [
     "Finding",
     "ImageInfo",
     "ImageRef",
+    "IndexEntryReport",
     "InspectReport",
     "LayerInfo",
     "LayerReport",

@@ -8,7 +8,8 @@ buildguard's typed errors (or, for the pydantic models, a ``ValidationError``) e
 
 Targets: ``tar`` (the walker against Go's ``archive/tar``), ``layers`` (gzip/zstd framing
 through ``read_layer``, against Python's decompressors), ``manifest`` (index, manifest,
-config parsing and platform selection), ``reference`` (registry references and the
+config parsing and platform selection), ``json-decoding`` (the Go-faithful JSON decoding
+against Go's ``encoding/json``, ``tests/gojson``), ``reference`` (registry references and the
 ``oci-layout:``/``docker-daemon:``/``docker-archive:`` forms), ``www-authenticate``,
 ``bundle-manifest`` (``BundleManifest``, with a serialisation round trip), ``record``
 (``load_record``), and ``verify`` (a sealed bundle under a fuzzed upper layer: a passing
@@ -191,6 +192,7 @@ class ManifestTarget(Target):
 
     def run(self, data: bytes) -> str:
         from buildguard._image import manifest as m
+        from buildguard._image.platforms import select_manifest
         from buildguard.errors import BuildguardError
 
         outcomes = []
@@ -202,7 +204,7 @@ class ManifestTarget(Target):
                     for wanted in (None, m.Platform("linux", "amd64"),
                                    m.Platform("linux", "arm64", "v8")):
                         with contextlib.suppress(BuildguardError):
-                            m.select_manifest(index, wanted, "fuzz")
+                            select_manifest(index, wanted, "fuzz")
                 else:
                     m.parse_manifest(doc, "fuzz")
                 outcomes.append(kind)
@@ -217,7 +219,150 @@ class ManifestTarget(Target):
         return "/".join(outcomes)
 
 
+class JsonDecodingTarget(Target):
+    """The Go-faithful JSON decoding (``gojson``) against Go's ``encoding/json``
+    (``tests/gojson``) for every document kind, and the readers built on it (manifest,
+    index, config, ``manifest.json``): agree with Go or refuse, never crash."""
+
+    name = "json-decoding"
+    kind = "gojson"
+
+    def seeds(self) -> list[bytes]:
+        from jsoncases import TEMPLATES
+
+        return [json.dumps(value).encode() for _, value in TEMPLATES] + _manifest_seeds()
+
+    def setup(self, work: Path) -> None:
+        from gojson import GoJson, build_gojson
+
+        self.go = GoJson(build_gojson(work / "gojson"))
+
+    def run(self, data: bytes) -> str:
+        from gojson import Disagreement, judge
+
+        from buildguard._image import manifest as m
+        from buildguard._image.godocs import decode_save_manifest
+        from buildguard.errors import BuildguardError
+
+        outcomes = []
+        for kind in ("document", "config", "save"):
+            try:
+                outcomes.append(judge(self.go, kind, data))
+            except Disagreement as exc:
+                raise Failure(str(exc)) from None
+        for read in (
+            lambda: m.parse_config(data, "fuzz"),
+            lambda: decode_save_manifest(data, "fuzz"),
+            lambda: m.parse_index(m.document_kind(data, None, "fuzz")[1], "fuzz"),
+            lambda: m.parse_manifest(m.document_kind(data, None, "fuzz")[1], "fuzz"),
+        ):
+            with contextlib.suppress(BuildguardError):
+                read()
+        return "/".join(outcomes)
+
+    def close(self) -> None:
+        self.go.close()
+
+
 # ------------------------------------------------------------------------------- references
+
+
+# ------------------------------------------------------------------------------- platform
+
+_SPELLINGS = ("linux/amd64", "linux/x86_64", "linux/amd64/v1", "linux/amd64/v2",
+              "linux/amd64/v3", "linux/386", "linux/arm64", "linux/aarch64", "linux/arm64/v8",
+              "linux/arm64/v8.0", "linux/arm64/v9", "linux/arm/v7", "linux/armhf",
+              "linux/arm/v6", "linux/arm", "Linux/AMD64", "unknown/unknown", "windows/amd64",
+              "linux/s390x", "linux/X86-64/V3", "linux/arm/v5", "linux/armel", "/", "linux/")
+_MEDIA = ("application/vnd.oci.image.manifest.v1+json",
+          "application/vnd.docker.distribution.manifest.v2+json",
+          "application/vnd.oci.image.index.v1+json", "application/vnd.in-toto+json", "")
+_REQUESTS = (None, "linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/arm64",
+             "linux/arm64/v8", "linux/arm64/v9", "linux/arm/v7", "linux/arm/v6", "linux/386",
+             "windows/amd64", "unknown/unknown")
+
+
+def _platform_doc(text: str) -> dict[str, str]:
+    os_, arch, *variant = text.split("/")
+    return {"os": os_, "architecture": arch, **({"variant": variant[0]} if variant else {})}
+
+
+def _index_from_bytes(data: bytes) -> bytes:
+    """Bytes that are not JSON drive a generator: every 4 bytes are one entry (platform,
+    media type, digest, extras), so every input is an index the matchers must rank."""
+    entries = []
+    for at in range(0, min(len(data), 64), 4):
+        a, b, c, d = (data[at:at + 4] + b"\0\0\0")[:4]
+        entry: dict[str, Any] = {"mediaType": _MEDIA[b % len(_MEDIA)],
+                                 "digest": "sha256:" + f"{c % 5:x}" * 64, "size": 10}
+        if a % 8:
+            entry["platform"] = _platform_doc(_SPELLINGS[a % len(_SPELLINGS)])
+            if d & 1:
+                entry["platform"]["os.features"] = ["f"]
+            if d & 8:
+                entry["platform"]["os.version"] = "10.0.17763.1"
+        elif d & 2:
+            entry["platform"] = {}
+        if d & 4:
+            entry["annotations"] = {"vnd.docker.reference.type": "attestation-manifest"}
+        entries.append(entry)
+    return json.dumps({"schemaVersion": 2, "manifests": entries}).encode()
+
+
+class PlatformTarget(Target):
+    """Random indexes: the platform choice picks an entry or refuses, never anything else;
+    the answer does not depend on the order of the entries (every runtime breaks ties by
+    order and they rank differently); ``--platform all`` reads or refuses."""
+
+    name = "platform"
+    kind = "json"
+
+    def seeds(self) -> list[bytes]:
+        seeds = [bytes(range(0, 64, 3)), bytes([1, 0, 1, 0, 2, 0, 2, 0, 16, 0, 3, 4]),
+                 b"\x07\x00\x01\x00\x08\x00\x02\x00\x0c\x00\x03\x01"]
+        seeds += [_index_from_bytes(s) for s in seeds]
+        return seeds
+
+    def run(self, data: bytes) -> str:
+        from buildguard._image import manifest as m
+        from buildguard._image.layout import MemorySource
+        from buildguard._image.platformmatch import Platform
+        from buildguard._image.platforms import choose, platform_entries
+        from buildguard.errors import BuildguardError
+
+        try:
+            json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            data = _index_from_bytes(data)
+        try:
+            kind, doc = m.document_kind(data, "application/vnd.oci.image.index.v1+json", "f")
+            index = m.parse_index(doc, "f") if kind == "index" else None
+        except BuildguardError:
+            return "refused"
+        if index is None:
+            return "manifest"
+
+        def outcome(ix: m.Index, request: Platform | None) -> str:
+            try:
+                desc = choose(ix, request, "f")
+            except BuildguardError:
+                return "refused"
+            return "none" if desc is None else desc.digest
+
+        seen = set()
+        for text in _REQUESTS:
+            request = Platform.parse(text) if text else None
+            got = outcome(index, request)
+            flipped = outcome(m.Index(index.media_type, index.manifests[::-1]), request)
+            if got != flipped:
+                raise Failure(f"for {text}: {got} in list order, {flipped} reversed")
+            seen.add("picked" if got.startswith("sha256:") else got)
+        source = MemorySource("fuzz", None, data, {})
+        try:
+            platform_entries(source, index)
+        except BuildguardError:
+            seen.add("all-refused")
+        return "+".join(sorted(seen))
 
 
 class ReferenceTarget(Target):
@@ -512,7 +657,8 @@ class VerifyTarget(Target):
 
 
 TARGETS: dict[str, type[Target]] = {t.name: t for t in (
-    TarTarget, LayersTarget, ManifestTarget, ReferenceTarget, WwwAuthenticateTarget,
+    TarTarget, LayersTarget, ManifestTarget, PlatformTarget, JsonDecodingTarget,
+    ReferenceTarget, WwwAuthenticateTarget,
     BundleManifestTarget, RecordTarget, VerifyTarget)}
 
 

@@ -7,8 +7,8 @@ gives a :class:`FlatImage` with verified metadata and a flattened :class:`FileTr
 
 from buildguard._image.flatten import FileTree, TreeEntry
 from buildguard._image.imageinfo import FlatImage, ImageInfo, LayerInfo
-from buildguard._image.manifest import Platform
 from buildguard._image.open import open_image
+from buildguard._image.platformmatch import Platform
 from buildguard._image.reader import Image
 
 __all__ = [

@@ -9,7 +9,9 @@ from datetime import datetime
 
 from buildguard._image.decompress import Compression
 from buildguard._image.flatten import FileTree
-from buildguard._image.manifest import Descriptor, ImageConfig, Platform
+from buildguard._image.manifest import Descriptor, ImageConfig
+from buildguard._image.platformmatch import Platform
+from buildguard._image.platforms import EntryKind
 
 Progress = Callable[[int, "int | None", str, int], None]
 """Called as each layer starts streaming: ``(layer number from 1, total or None, digest or
@@ -31,6 +33,21 @@ class LayerInfo:
 
 
 @dataclass(frozen=True)
+class IndexEntry:
+    """An entry of an index read on the way to the image (``inspect`` reports them all)."""
+
+    index_digest: str
+    position: int
+    digest: str
+    media_type: str
+    platform: str | None
+    kind: EntryKind
+    """``image``, ``index``, ``attestation`` or ``artifact``."""
+    chosen: bool
+    """The entry the runtimes pull for the platform asked (the one read)."""
+
+
+@dataclass(frozen=True)
 class ImageInfo:
     reference: str
     manifest_digest: str | None
@@ -42,6 +59,8 @@ class ImageInfo:
     created: datetime | None
     layers: tuple[LayerInfo, ...]
     config: ImageConfig
+    index_entries: tuple[IndexEntry, ...] = ()
+    """Every entry of the index(es) the image was chosen from, top first."""
 
 
 @dataclass(frozen=True)

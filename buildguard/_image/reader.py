@@ -24,7 +24,14 @@ from typing import cast
 
 from buildguard._image.decompress import Compression
 from buildguard._image.flatten import FileTree, make_want, wanted
-from buildguard._image.imageinfo import FlatImage, ImageInfo, LayerInfo, Progress, layer_infos
+from buildguard._image.imageinfo import (
+    FlatImage,
+    ImageInfo,
+    IndexEntry,
+    LayerInfo,
+    Progress,
+    layer_infos,
+)
 from buildguard._image.indexcodec import CachedLayer
 from buildguard._image.layercache import LayerCache
 from buildguard._image.layers import LayerResult, read_layer
@@ -32,15 +39,22 @@ from buildguard._image.manifest import (
     DOCUMENT_LIMIT,
     Descriptor,
     ImageConfig,
+    Index,
     Manifest,
     Platform,
     document_kind,
     parse_config,
     parse_index,
     parse_manifest,
+)
+from buildguard._image.platformmatch import DEFAULT_PLATFORM
+from buildguard._image.platforms import (
+    MAX_INDEX_DEPTH,
+    entry_kind,
+    has_platform,
+    platform_entries,
     select_manifest,
 )
-from buildguard._image.platforms import MAX_INDEX_DEPTH, platform_entries
 from buildguard._image.readahead import LayerReads, OpenLayer
 from buildguard._image.readingrules import reading_rules
 from buildguard._image.source import ImageSource
@@ -95,10 +109,22 @@ class Resolved:
     manifest: Manifest
     config_bytes: bytes
     config: ImageConfig
+    index_entries: tuple[IndexEntry, ...] = ()
 
 
-def resolve(source: ImageSource, platform: Platform | None) -> Resolved:
-    """Top manifest → (index → platform)* → image manifest → config, all verified."""
+def _entry_named(index: Index, chain: tuple[str, ...], level: int, what: str) -> Descriptor:
+    for desc in index.manifests:
+        if level < len(chain) and desc.digest == chain[level]:
+            return desc
+    raise ImageReadError(f"{what} no longer lists the image it listed ({chain})",
+                         hint="the index changed while it was read; run again")
+
+
+def resolve(source: ImageSource, platform: Platform | None,
+            chain: tuple[str, ...] | None = None) -> Resolved:
+    """Top manifest → (index → platform)* → image manifest → config, all verified.
+
+    ``chain`` (``--platform all``) names the entry to take in each index instead."""
     ref = source.reference
     top = source.top_manifest()
     what = f"manifest of {ref}"
@@ -106,12 +132,22 @@ def resolve(source: ImageSource, platform: Platform | None) -> Resolved:
         verify_bytes(top.data, top.digest, None, what)
     digest = top.digest or sha256_digest(top.data)
     kind, doc = document_kind(top.data, top.media_type, what)
-    was_index = False
-    for _ in range(MAX_INDEX_DEPTH):
+    was_index = without_platform = False
+    entries: list[IndexEntry] = []
+    for level in range(MAX_INDEX_DEPTH):
         if kind != "index":
             break
         was_index = True
-        desc = select_manifest(parse_index(doc, what), platform, what)
+        index = parse_index(doc, what)
+        desc = (select_manifest(index, platform, what) if chain is None
+                else _entry_named(index, chain, level, what))
+        without_platform = not has_platform(desc)
+        entries += [
+            IndexEntry(digest, i, d.digest, d.media_type,
+                       str(d.platform) if d.platform is not None else None,
+                       entry_kind(d), d is desc)
+            for i, d in enumerate(index.manifests)
+        ]
         raw = source.manifest(desc.digest)
         what = f"manifest {desc.digest} of {ref}"
         verify_bytes(raw.data, desc.digest, desc.size, what)
@@ -135,7 +171,15 @@ def resolve(source: ImageSource, platform: Platform | None) -> Resolved:
             f"{ref} is a single-platform image for {config.platform}, not {platform}",
             hint="drop --platform or name the platform the image was built for",
         )
-    return Resolved(digest, manifest, config_bytes, config)
+    wanted = platform or Platform.parse(DEFAULT_PLATFORM)
+    if without_platform and not wanted.matches(config.platform):
+        # containerd pulls an entry without a platform only if its config matches
+        raise ImageReadError(
+            f"{what} is listed without a platform and its config says {config.platform}, "
+            f"not {wanted}",
+            hint="name the platform the image was built for with --platform OS/ARCH",
+        )
+    return Resolved(digest, manifest, config_bytes, config, tuple(entries))
 
 
 def info_of(reference: str, resolved: Resolved) -> ImageInfo:
@@ -148,6 +192,7 @@ def info_of(reference: str, resolved: Resolved) -> ImageInfo:
         created=resolved.config.created,
         layers=layer_infos(resolved.manifest.layers, resolved.config),
         config=resolved.config,
+        index_entries=resolved.index_entries,
     )
 
 
@@ -259,12 +304,12 @@ class SourceImage(Image):
     """An image behind an :class:`ImageSource` (registry, OCI layout)."""
 
     def __init__(self, source: ImageSource, platform: Platform | None = None, *,
-                 pinned: str | None = None) -> None:
+                 chain: tuple[str, ...] | None = None) -> None:
         self.source = source
         self.platform = platform
-        self.pinned = pinned
-        """The manifest digest ``platform`` must resolve to (one platform of ``--platform
-        all``): another entry matching it first is refused."""
+        self.chain = chain
+        """The digests of the entries to take, top index first (one image of ``--platform
+        all``, which chose them), instead of choosing by ``platform``."""
         self._info: ImageInfo | None = None
 
     @property
@@ -274,13 +319,7 @@ class SourceImage(Image):
     def info(self) -> ImageInfo:
         """Manifest and config, verified; no layer is read."""
         if self._info is None:
-            resolved = resolve(self.source, self.platform)
-            if self.pinned is not None and resolved.manifest_digest != self.pinned:
-                raise ImageReadError(
-                    f"{self.reference}: platform {self.platform} names more than one image "
-                    f"in the index ({resolved.manifest_digest}, {self.pinned})",
-                    hint="list each platform once in the index",
-                )
+            resolved = resolve(self.source, self.platform, self.chain)
             self._info = info_of(self.reference, resolved)
         return self._info
 
@@ -296,8 +335,8 @@ class SourceImage(Image):
         if found is None:
             return None, [(None, self)]
         images: list[tuple[str | None, Image]] = [
-            (label, SourceImage(self.source, desc.platform, pinned=desc.digest))
-            for label, desc in found.items()
+            (label, SourceImage(self.source, request, chain=chain))
+            for label, (request, chain) in found.items()
         ]
         return top.digest or sha256_digest(top.data), images
 

@@ -28,6 +28,23 @@ class ImageRef(FrozenModel):
     created: UtcTime | None = None
 
 
+class IndexEntryReport(FrozenModel):
+    """An entry of the index (or nested index) the image was chosen from."""
+
+    index: Digest = Field(description="Digest of the index listing the entry.")
+    position: int = Field(ge=0, description="0-based position in that index's manifests.")
+    digest: Digest
+    media_type: str
+    platform: str | None = Field(description="OS/ARCH[/VARIANT] as the entry gives it; None "
+                                 "when it gives none.")
+    kind: Literal["image", "index", "attestation", "artifact"] = Field(
+        description="attestation: BuildKit's unknown/unknown or the vnd.docker.reference.type "
+        "annotation; artifact: any other media type. Neither ever makes an image pass."
+    )
+    chosen: bool = Field(description="The entry the runtimes pull for the platform asked, "
+                         "which was read.")
+
+
 class LayerReport(FrozenModel):
     index: int = Field(ge=0, description="0-based, from the bottom layer.")
     digest: Digest = Field(description="Digest of the blob as stored (compressed).")
@@ -86,6 +103,10 @@ class FileReport(FrozenModel):
 class InspectReport(FrozenModel):
     schema_version: Literal[1] = 1
     image: ImageRef
+    index_entries: tuple[IndexEntryReport, ...] = Field(
+        default=(), description="Every entry of the index(es) read on the way to the image "
+        "(none for a single image)."
+    )
     layers: tuple[LayerReport, ...]
     manifests: tuple[ManifestReport, ...]
     files: tuple[FileReport, ...]
