@@ -58,8 +58,7 @@ def _atheris_child(name: str, libfuzzer_args: list[str]) -> None:
         import buildguard._image.reference
         import buildguard._verify.verifier  # noqa: F401
 
-        for module in ("buildguard._record.recordfile", "buildguard._image.transport.challenge",
-                       "buildguard._image.auth"):
+        for module in ("buildguard._record.recordfile", "buildguard._image.transport.challenge"):
             with contextlib.suppress(ImportError):
                 importlib.import_module(module)
 

@@ -19,7 +19,14 @@ from buildguard._image.report import (
     LayerReport,
     ManifestReport,
 )
-from buildguard._internal.modeltypes import Digest, FrozenModel, Sha256Hex, UtcTime
+from buildguard._internal.modeltypes import (
+    MANIFEST_NAME,
+    Digest,
+    FrozenModel,
+    Severity,
+    Sha256Hex,
+    UtcTime,
+)
 from buildguard._live.report import LiveReport
 
 __all__ = [
@@ -45,12 +52,12 @@ __all__ = [
     "ManifestReport",
     "Mark",
     "Record",
+    "Severity",
     "Verdict",
     "VerifyReport",
     "VerifyStats",
 ]
 
-MANIFEST_NAME = "buildguard-manifest.json"
 MANIFEST_MAX_FILES = 100_000
 """seal refuses a bundle of more files; verify refuses a manifest that lists more."""
 MANIFEST_MAX_BYTES = 32 << 20
@@ -134,7 +141,6 @@ FindingCode = Literal[
     "MANIFEST_INVALID",
     "NOTHING_CHECKED",
 ]
-Severity = Literal["error", "warning", "info"]
 
 
 class LayerInfo(FrozenModel):

@@ -412,8 +412,7 @@ class ReferenceTarget(Target):
 
 def www_authenticate_parser() -> Callable[[str], Any]:
     """``parse_www_authenticate`` from wherever it lives (auth is being restructured)."""
-    for module in ("buildguard._image.transport.challenge", "buildguard._image.auth",
-                   "buildguard._image.transport"):
+    for module in ("buildguard._image.transport.challenge", "buildguard._image.transport"):
         try:
             found = getattr(importlib.import_module(module), "parse_www_authenticate", None)
         except ImportError:

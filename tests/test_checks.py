@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from buildguard._checks.checks import Expectations, check_image
+from buildguard._checks.checks import ResolvedExpectations, check_image
 from buildguard.models import BundleManifest, FileEntry, LayerInfo
 
 STARTED = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
@@ -53,7 +53,7 @@ def sealed(files: dict[str, bytes], build_id: str = "build-now", commit: str = "
     return tree, {"/app/dist/buildguard-manifest.json": raw}, manifest
 
 
-EXPECT = Expectations(build_id="build-now", commit="c1", source_digest=SOURCE,
+EXPECT = ResolvedExpectations(build_id="build-now", commit="c1", source_digest=SOURCE,
                       started_at=STARTED)
 FILES = {"index.html": b"<html>", "assets/app.js": b"console.log('build-now')"}
 
@@ -92,14 +92,14 @@ def test_the_incident_old_bundle_is_named_stale_with_its_age_and_layer() -> None
 
 def test_commit_and_source_mismatch() -> None:
     tree, raw, _ = sealed(FILES, commit="other")
-    expect = Expectations("build-now", "c1", "sha256:" + "b" * 64, STARTED)
+    expect = ResolvedExpectations("build-now", "c1", "sha256:" + "b" * 64, STARTED)
     _, findings, _ = check_image(tree, raw, LAYERS, expect)
     assert codes(findings) == ["COMMIT_MISMATCH", "SOURCE_MISMATCH"]
 
 
 def test_missing_expectations_are_visible_warnings_not_silent_passes() -> None:
     tree, raw, _ = sealed(FILES)
-    expect = Expectations("build-now", None, None, STARTED)
+    expect = ResolvedExpectations("build-now", None, None, STARTED)
     _, findings, _ = check_image(tree, raw, LAYERS, expect)
     warnings = sorted(f.code for f in findings if f.severity == "warning")
     assert warnings == ["COMMIT_UNCHECKED", "SOURCE_UNCHECKED"]
@@ -194,7 +194,7 @@ def test_time_equal_to_image_created_is_a_clamp() -> None:
     stamp = int(created.timestamp())
     tree = {p: Entry(e.type, e.size, e.sha256, stamp, e.layer, mode=e.mode)
             for p, e in tree.items()}
-    expect = Expectations("build-now", "c1", SOURCE, STARTED, image_created=created)
+    expect = ResolvedExpectations("build-now", "c1", SOURCE, STARTED, image_created=created)
     _, findings, _ = check_image(tree, raw, LAYERS, expect)
     assert not [f for f in findings if f.code == "FILE_STALE"]
     assert [f.code for f in findings if f.code == "TIMESTAMPS_CLAMPED"] == ["TIMESTAMPS_CLAMPED"]

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from buildguard._image.auth import Credentials, is_google_registry, parse_www_authenticate
 from buildguard._image.reference import Reference, parse_reference
 from buildguard._image.registry import RegistrySource, uses_plain_http
+from buildguard._image.transport.challenge import parse_www_authenticate
+from buildguard._image.transport.hosts import is_google_registry
+from buildguard._image.transport.keychain import Credentials
 from buildguard.errors import UsageError
 
 DIGEST = "sha256:" + "ab" * 32

@@ -16,7 +16,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pydantic import ValidationError
 
 from buildguard._checks.filechecks import check_files
-from buildguard._checks.findings import Expectations, MappingTree, Reporter, Tree, TreeEntry
+from buildguard._checks.findings import (
+    CheckedEntry,
+    MappingTree,
+    Reporter,
+    ResolvedExpectations,
+    Tree,
+)
 from buildguard._internal.pathescape import escape
 from buildguard._internal.timefmt import rfc3339
 from buildguard.errors import ImageReadError
@@ -30,8 +36,15 @@ from buildguard.models import (
     LayerInfo,
 )
 
-__all__ = ["Expectations", "MappingTree", "Tree", "TreeEntry", "check_image",
-           "find_bundle_roots", "normalise_root"]
+__all__ = [
+    "CheckedEntry",
+    "MappingTree",
+    "ResolvedExpectations",
+    "Tree",
+    "check_image",
+    "find_bundle_roots",
+    "normalise_root",
+]
 
 
 def normalise_root(path: str) -> str:
@@ -49,10 +62,10 @@ def find_bundle_roots(manifest_paths: Iterable[str]) -> list[str]:
 
 
 def check_image(
-    tree: Tree | Mapping[str, TreeEntry],
+    tree: Tree | Mapping[str, CheckedEntry],
     manifest_bytes: Mapping[str, bytes | None],
     layers: Sequence[LayerInfo],
-    expect: Expectations,
+    expect: ResolvedExpectations,
     *,
     paths: Sequence[str] = (),
     allow_extra: bool = False,
@@ -229,7 +242,7 @@ def _file_count_if_many(raw: bytes) -> int | None:
 
 
 def _check_identity(
-    root: str, manifest: BundleManifest, tree: Tree, expect: Expectations, report: Reporter
+    root: str, manifest: BundleManifest, tree: Tree, expect: ResolvedExpectations, report: Reporter
 ) -> bool:
     """Build id, commit and source digest; returns whether the build id is wrong."""
     manifest_path = posixpath.join(root, MANIFEST_NAME)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import posixpath
 from datetime import datetime
 
-from buildguard._checks.findings import Expectations, Reporter, Tree, TreeEntry
+from buildguard._checks.findings import CheckedEntry, Reporter, ResolvedExpectations, Tree
 from buildguard._internal.pathescape import escape, unescape
 from buildguard._internal.timefmt import from_epoch, human_duration, rfc3339
 from buildguard.errors import HostileImage, ImageReadError
@@ -34,7 +34,7 @@ def check_files(
     root: str,
     manifest: BundleManifest,
     tree: Tree,
-    expect: Expectations,
+    expect: ResolvedExpectations,
     report: Reporter,
     *,
     allow_extra: bool,
@@ -42,7 +42,7 @@ def check_files(
     wrong_build: bool,
 ) -> int:
     """Add the file findings of the bundle at ``root``; return how many files were compared."""
-    failing: list[tuple[str, TreeEntry]] = []
+    failing: list[tuple[str, CheckedEntry]] = []
     listed: set[str] = set()
     compared = 0
     reachable: dict[str, bool] = {}
@@ -108,7 +108,7 @@ def check_files(
     return compared
 
 
-def _check_link(path: str, entry: TreeEntry, root: str, report: Reporter) -> None:
+def _check_link(path: str, entry: CheckedEntry, root: str, report: Reporter) -> None:
     """A sealed symlink must stay inside its bundle: the manifest binds only its target
     text, so the bytes a web server serves through a link out of the bundle are unchecked.
     The target is resolved lexically from the link's folder; a link to another link inside
@@ -127,7 +127,7 @@ def _check_link(path: str, entry: TreeEntry, root: str, report: Reporter) -> Non
     )
 
 
-def _unread_link(path: str, entry: TreeEntry) -> ImageReadError:
+def _unread_link(path: str, entry: CheckedEntry) -> ImageReadError:
     """A hard link whose target lies outside ``--path`` was not hashed (with ``--no-cache``
     only files under the paths are): its content is unknown, which is no finding."""
     return ImageReadError(
@@ -138,7 +138,7 @@ def _unread_link(path: str, entry: TreeEntry) -> ImageReadError:
     )
 
 
-def _check_mode(path: str, sealed: int, entry: TreeEntry, root: str, report: Reporter) -> None:
+def _check_mode(path: str, sealed: int, entry: CheckedEntry, root: str, report: Reporter) -> None:
     mode = entry.mode & 0o7777
     lost = []
     if sealed & _READ_OTHERS and not mode & _READ_OTHERS:
@@ -198,9 +198,12 @@ def _is_clamped(mtime: int, created: datetime | None) -> bool:
 
 
 def _age_evidence(
-    root: str, failing: list[tuple[str, TreeEntry]], expect: Expectations, report: Reporter
+    root: str,
+    failing: list[tuple[str, CheckedEntry]],
+    expect: ResolvedExpectations,
+    report: Reporter,
 ) -> None:
-    clamped: list[tuple[str, TreeEntry]] = []
+    clamped: list[tuple[str, CheckedEntry]] = []
     for path, entry in failing:
         if _is_clamped(entry.mtime, expect.image_created):
             clamped.append((path, entry))
@@ -227,14 +230,14 @@ def _age_evidence(
 
 
 def _same(
-    kind: str, sha256: str, size: int, link_target: str | None, entry: TreeEntry
+    kind: str, sha256: str, size: int, link_target: str | None, entry: CheckedEntry
 ) -> bool:
     if kind == "symlink":  # the manifest writes link targets escaped, like paths
         return entry.type == "symlink" and escape(entry.link_target or "") == link_target
     return entry.type in ("file", "hardlink") and entry.sha256 == sha256 and entry.size == size
 
 
-def _describe(entry: TreeEntry) -> str:
+def _describe(entry: CheckedEntry) -> str:
     if entry.type == "symlink":
         return f"a symlink to {escape(entry.link_target or '')}"
     if entry.type not in ("file", "hardlink"):

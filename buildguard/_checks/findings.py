@@ -15,7 +15,7 @@ from buildguard._internal.pathescape import escape
 from buildguard.models import Finding, FindingCode, LayerInfo, Severity
 
 
-class TreeEntry(Protocol):
+class CheckedEntry(Protocol):
     """What the checks need of one flattened image entry."""
 
     @property
@@ -37,7 +37,7 @@ class TreeEntry(Protocol):
 class Tree(Protocol):
     """The flattened image, as the checks read it (``FileTree`` is one)."""
 
-    def get(self, path: str) -> TreeEntry | None: ...
+    def get(self, path: str) -> CheckedEntry | None: ...
     def under_paths(self, prefix: str) -> Iterable[str]: ...  # sorted, at or below prefix
     def deleted_by(self, path: str) -> int | None: ...
     def deleted_paths(self) -> Iterable[str]: ...  # non-directories a later layer removed
@@ -47,13 +47,13 @@ class MappingTree:
     """A :class:`Tree` over a plain mapping of absolute path → entry (hand-made trees)."""
 
     def __init__(
-        self, entries: Mapping[str, TreeEntry], deleted: Mapping[str, int] | None = None
+        self, entries: Mapping[str, CheckedEntry], deleted: Mapping[str, int] | None = None
     ) -> None:
         self._entries = entries
         self._deleted = deleted or {}
         self._sorted = sorted(entries)
 
-    def get(self, path: str) -> TreeEntry | None:
+    def get(self, path: str) -> CheckedEntry | None:
         return self._entries.get(path)
 
     def under_paths(self, prefix: str) -> Iterator[str]:
@@ -70,7 +70,7 @@ class MappingTree:
 
 
 @dataclass(frozen=True)
-class Expectations:
+class ResolvedExpectations:
     build_id: str
     commit: str | None
     source_digest: str | None

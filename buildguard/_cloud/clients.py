@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from buildguard._internal.text import one_line
 from buildguard.errors import ImageReadError
 
 CLOUDBUILD_EMULATOR_ENV = "BUILDGUARD_CLOUDBUILD_EMULATOR_HOST"
@@ -54,7 +55,7 @@ def make_client(factory: Callable[..., T], options: dict[str, Any], api: str) ->
         return factory(**options)
     except google.auth.exceptions.DefaultCredentialsError as exc:
         raise ImageReadError(
-            f"no Google credentials for the {api} API: {_one_line(str(exc))}",
+            f"no Google credentials for the {api} API: {one_line(str(exc), 300)}",
             hint="run on Google Cloud, set GOOGLE_APPLICATION_CREDENTIALS, or run `gcloud auth "
             "application-default login`",
         ) from None
@@ -64,7 +65,7 @@ def api_error(exc: Exception, what: str, role: str) -> ImageReadError:
     """A Google API failure as exit 3, with the IAM role to check when access was refused."""
     from google.api_core import exceptions
 
-    text = _one_line(str(exc))
+    text = one_line(str(exc), 300)
     if isinstance(exc, exceptions.NotFound):
         return ImageReadError(f"{what}: not found ({text})",
                               hint="check the id, the project and the region")  # fmt: skip
@@ -82,7 +83,3 @@ def google_errors() -> tuple[type[Exception], ...]:
 
     return (exceptions.GoogleAPIError, google.auth.exceptions.GoogleAuthError)
 
-
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -6,7 +6,7 @@ gives a :class:`FlatImage` with verified metadata and a flattened :class:`FileTr
 """
 
 from buildguard._image.flatten import FileTree, TreeEntry
-from buildguard._image.imageinfo import FlatImage, ImageInfo, LayerInfo
+from buildguard._image.imageinfo import FlatImage, ImageMeta, LayerMeta
 from buildguard._image.open import open_image
 from buildguard._image.platformmatch import Platform
 from buildguard._image.reader import Image
@@ -15,8 +15,8 @@ __all__ = [
     "FileTree",
     "FlatImage",
     "Image",
-    "ImageInfo",
-    "LayerInfo",
+    "ImageMeta",
+    "LayerMeta",
     "Platform",
     "TreeEntry",
     "open_image",

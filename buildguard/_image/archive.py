@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from buildguard._image.flatten import FileTree, make_want, wanted
-from buildguard._image.imageinfo import FlatImage, ImageInfo, LayerInfo, Progress
+from buildguard._image.imageinfo import FlatImage, ImageMeta, LayerMeta, Progress
 from buildguard._image.layercache import LayerCache
 from buildguard._image.layers import LayerResult, read_layer
 from buildguard._image.layout import MemorySource
@@ -239,7 +239,7 @@ def _read_legacy(
         )
     history = config.layer_history()
     tree = FileTree()
-    infos: list[LayerInfo] = []
+    infos: list[LayerMeta] = []
     for index, layer_name in enumerate(layer_names):
         key = follow(str(layer_name))
         member = members.get(key)
@@ -262,7 +262,7 @@ def _read_legacy(
         tree.apply_layer(index, result.index, layer_label(index, name))
         h = history[index]
         infos.append(
-            LayerInfo(
+            LayerMeta(
                 index=index,
                 digest=name,
                 size=result.size,
@@ -276,7 +276,7 @@ def _read_legacy(
                 compression=result.compression,
             )
         )
-    info = ImageInfo(
+    info = ImageMeta(
         reference=reference,
         manifest_digest=None,
         media_type="docker-save",
@@ -304,7 +304,7 @@ def _read_oci(
     source = MemorySource(reference, tag, _doc(members, "index.json", reference), blobs)
     info = info_of(reference, resolve(source, platform))
 
-    def open_layer(layer: LayerInfo, want: Want) -> LayerResult:
+    def open_layer(layer: LayerMeta, want: Want) -> LayerResult:
         member = members.get("blobs/sha256/" + layer.digest.split(":", 1)[1])
         if member is None:
             raise ImageReadError(

@@ -52,15 +52,12 @@ class Inflater:
         self.compression: Compression = "none"
         self.error: ImageReadError | None = None
         self.fatal: BaseException | None = None
-        self.stop = False
 
     @property
     def size(self) -> int:
         return self.blob.count
 
     def _read(self, n: int) -> bytes:
-        if self.stop:
-            raise Stopped
         data: bytes = self.source.read(n)
         return data
 

@@ -33,11 +33,11 @@ import posixpath
 from buildguard._image import layerindex as li
 from buildguard._image.layerindex import LayerIndex
 from buildguard._image.tarwalk import normalize
-from buildguard._image.tree import MANIFEST_NAME, TreeEntry, TreeStore, _parent, _show
+from buildguard._image.tree import TreeEntry, TreeStore, _parent, _show
 from buildguard._image.want import PathWant, make_want, wanted
 from buildguard.errors import HostileImage
 
-__all__ = ["MANIFEST_NAME", "FileTree", "PathWant", "TreeEntry", "make_want", "wanted"]
+__all__ = ["FileTree", "PathWant", "TreeEntry", "make_want", "wanted"]
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"

@@ -19,7 +19,7 @@ name, size in bytes)``. For display only; it must not raise."""
 
 
 @dataclass(frozen=True)
-class LayerInfo:
+class LayerMeta:
     index: int
     digest: str
     size: int
@@ -48,7 +48,7 @@ class IndexEntry:
 
 
 @dataclass(frozen=True)
-class ImageInfo:
+class ImageMeta:
     reference: str
     manifest_digest: str | None
     """Digest of the image manifest (``None`` for a legacy ``docker save`` archive, which
@@ -57,7 +57,7 @@ class ImageInfo:
     config_digest: str
     platform: Platform
     created: datetime | None
-    layers: tuple[LayerInfo, ...]
+    layers: tuple[LayerMeta, ...]
     config: ImageConfig
     index_entries: tuple[IndexEntry, ...] = ()
     """Every entry of the index(es) the image was chosen from, top first."""
@@ -67,19 +67,19 @@ class ImageInfo:
 class FlatImage:
     """An image whose every blob was read and verified, flattened to one tree."""
 
-    info: ImageInfo
+    info: ImageMeta
     tree: FileTree
 
 
 def layer_infos(
     manifest_layers: Sequence[Descriptor], config: ImageConfig
-) -> tuple[LayerInfo, ...]:
+) -> tuple[LayerMeta, ...]:
     history = config.layer_history()
     out = []
     for i, desc in enumerate(manifest_layers):
         h = history[i]
         out.append(
-            LayerInfo(
+            LayerMeta(
                 index=i,
                 digest=desc.digest,
                 size=desc.size,

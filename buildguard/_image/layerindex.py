@@ -96,7 +96,7 @@ class LayerIndex:
         self._links: dict[int, str] = {}
         self._data: dict[int, bytes] = {}
         self.complete = True
-        """False when some file's content was not hashed (see :meth:`hashed_all`)."""
+        """False when some file's content was not hashed (not every ``--path`` is answered)."""
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -174,10 +174,6 @@ class LayerIndex:
         index._digests, index._links, index._data = digests, links, data
         index.complete = complete
         return index
-
-    def hashed_all(self) -> bool:
-        """Every regular file's content was hashed (so any ``--path`` can be answered)."""
-        return self.complete
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -46,12 +46,6 @@ class LayerResult:
     """The reader the blob came through: :meth:`~VerifyingReader.check` compares it with
     its descriptor."""
 
-    @property
-    def overflow(self) -> bool:
-        """The blob was longer than its declared size (reading stopped one byte past it)."""
-        return self.blob.overflow
-
-
 _END = object()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
@@ -77,12 +76,7 @@ def open_image(
             hint="registry references need the registry host, e.g. "
             "europe-docker.pkg.dev/project/repo/app:tag",
         )
-    try:
-        registry = importlib.import_module("buildguard._image.registry")
-    except ImportError as exc:
-        raise ImageReadError(
-            f"{ref}: reading from a registry is not available in this build ({exc})",
-            hint="use docker-archive:, oci-layout: or docker-daemon: instead",
-        ) from None
-    source = registry.RegistrySource(ref, insecure_registries=tuple(insecure_registries))
+    from buildguard._image.registry import RegistrySource
+
+    source = RegistrySource(ref, insecure_registries=tuple(insecure_registries))
     return SourceImage(source, wanted)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
 
-from buildguard._image.imageinfo import LayerInfo, Progress
+from buildguard._image.imageinfo import LayerMeta, Progress
 from buildguard._image.layers import LayerResult
 from buildguard._image.tarwalk import Want
 
@@ -28,10 +28,10 @@ LAYERS_IN_FLIGHT = 2
 one core; reading another layer meanwhile keeps both cores busy (measured in
 ``bench/bench_verify.py``)."""
 
-OpenLayer = Callable[[LayerInfo, Want], LayerResult]
+OpenLayer = Callable[[LayerMeta, Want], LayerResult]
 
 
-def read_order(layers: Sequence[LayerInfo]) -> list[LayerInfo]:
+def read_order(layers: Sequence[LayerMeta]) -> list[LayerMeta]:
     """Bottom first (see the module's note on trying the largest first)."""
     return sorted(layers, key=lambda layer: layer.index)
 
@@ -47,7 +47,7 @@ class LayerReads:
     def __init__(
         self,
         open_layer: OpenLayer,
-        layers: Sequence[LayerInfo],
+        layers: Sequence[LayerMeta],
         want: Want,
         *,
         total: int,
@@ -64,7 +64,7 @@ class LayerReads:
         self._pool = ThreadPoolExecutor(max_workers=in_flight,
                                         thread_name_prefix="buildguard-layer")
 
-    def result(self, layer: LayerInfo) -> LayerResult:
+    def result(self, layer: LayerMeta) -> LayerResult:
         """The read of ``layer`` (one of the layers given), raising what the read raised."""
         while True:
             self._start_reads()

@@ -26,9 +26,9 @@ from buildguard._image.decompress import Compression
 from buildguard._image.flatten import FileTree, make_want, wanted
 from buildguard._image.imageinfo import (
     FlatImage,
-    ImageInfo,
+    ImageMeta,
     IndexEntry,
-    LayerInfo,
+    LayerMeta,
     Progress,
     layer_infos,
 )
@@ -182,8 +182,8 @@ def resolve(source: ImageSource, platform: Platform | None,
     return Resolved(digest, manifest, config_bytes, config, tuple(entries))
 
 
-def info_of(reference: str, resolved: Resolved) -> ImageInfo:
-    return ImageInfo(
+def info_of(reference: str, resolved: Resolved) -> ImageMeta:
+    return ImageMeta(
         reference=reference,
         manifest_digest=resolved.manifest_digest,
         media_type=resolved.manifest.media_type,
@@ -205,7 +205,7 @@ the bytes to its tar reader as they are (``images.DiffCompression`` answers ``""
 sniffs the compression, as buildguard does. For Docker's ``rootfs.diff.tar`` both sniff."""
 
 
-def check_compression(layer: LayerInfo, compression: str) -> None:
+def check_compression(layer: LayerMeta, compression: str) -> None:
     """Refuse a layer whose bytes are compressed while its OCI media type says they are not:
     dockerd would extract it and containerd would fail on it."""
     if compression != "none" and layer.media_type in OCI_PLAIN_LAYER_TYPES:
@@ -219,7 +219,7 @@ def check_compression(layer: LayerInfo, compression: str) -> None:
 
 
 def read_resolved(
-    info: ImageInfo,
+    info: ImageMeta,
     open_layer: OpenLayer,
     want: Want,
     progress: Progress | None = None,
@@ -310,13 +310,13 @@ class SourceImage(Image):
         self.chain = chain
         """The digests of the entries to take, top index first (one image of ``--platform
         all``, which chose them), instead of choosing by ``platform``."""
-        self._info: ImageInfo | None = None
+        self._info: ImageMeta | None = None
 
     @property
     def reference(self) -> str:
         return self.source.reference
 
-    def info(self) -> ImageInfo:
+    def info(self) -> ImageMeta:
         """Manifest and config, verified; no layer is read."""
         if self._info is None:
             resolved = resolve(self.source, self.platform, self.chain)
@@ -348,7 +348,7 @@ class SourceImage(Image):
     ) -> FlatImage:
         want = make_want(wanted(paths))
 
-        def open_layer(layer: LayerInfo, want: Want) -> LayerResult:
+        def open_layer(layer: LayerMeta, want: Want) -> LayerResult:
             stream = self.source.open_blob(layer.digest, layer.size)
             try:
                 return read_layer(

@@ -48,14 +48,6 @@ class Reference:
     """``sha256:<64 hex>`` when the reference is pinned by digest."""
 
     @property
-    def hostname(self) -> str:
-        """The host without port and without IPv6 brackets."""
-        host = self.registry
-        if host.startswith("["):
-            return host[1 : host.index("]")]
-        return host.rsplit(":", 1)[0] if ":" in host else host
-
-    @property
     def identifier(self) -> str:
         """What to put after ``/manifests/``: the digest if pinned, else the tag."""
         if self.digest is not None:

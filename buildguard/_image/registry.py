@@ -28,7 +28,13 @@ from typing import IO
 import httpx
 
 from buildguard._image.blobstream import CHUNK_SIZE, BlobStream
-from buildguard._image.manifest import decode_manifest_or_index
+from buildguard._image.manifest import (
+    DOCKER_LIST,
+    DOCKER_MANIFEST,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    decode_manifest_or_index,
+)
 from buildguard._image.reference import (
     Reference,
     is_valid_sha256_digest,
@@ -68,11 +74,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST))
+MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST))
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 """distribution refuses manifests above 4 MiB; so do we (a registry cannot make us buffer more)."""
@@ -135,10 +137,6 @@ class RegistrySource:
     @property
     def reference(self) -> str:
         return self._reference
-
-    @property
-    def parsed(self) -> Reference:
-        return self._ref
 
     @property
     def registry(self) -> str:

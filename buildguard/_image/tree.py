@@ -11,19 +11,19 @@ from __future__ import annotations
 import itertools
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from buildguard._image import layerindex as li
 from buildguard._image.layerindex import LayerIndex
 from buildguard._image.tarwalk import normalize
+from buildguard._internal.modeltypes import MANIFEST_NAME
 from buildguard._internal.pathescape import escape
 
 if TYPE_CHECKING:
     from sortedcontainers import SortedList
 
-MANIFEST_NAME = "buildguard-manifest.json"
 _DIR = 1
 _IMPLICIT = 2
 _LAYER_SHIFT = 2
@@ -118,10 +118,6 @@ class TreeStore:
         end = bisect_left(listing, root + "0", start)
         yield from itertools.islice(listing, start, end)
 
-    def under(self, prefix: str) -> Iterator[TreeEntry]:
-        for path in self.under_paths(prefix):
-            yield self._entry(path, self._refs[path])
-
     def manifests(self) -> list[TreeEntry]:
         """Every ``buildguard-manifest.json`` file (or hard link to one), sorted by path."""
         found = []
@@ -140,10 +136,6 @@ class TreeStore:
         """Every non-directory a whiteout (or a replaced parent) removed, and that no later
         layer wrote again."""
         return list(self._deleted)
-
-    def mapping(self) -> Mapping[str, TreeEntry]:
-        """A read-only mapping view (entries made on access)."""
-        return _TreeMapping(self)
 
     # -- entries ----------------------------------------------------------------------------
 
@@ -297,19 +289,3 @@ class _RowTable:
                 return row
             slot = (slot + 1) & self._mask
         raise KeyError(path)
-
-class _TreeMapping(Mapping[str, TreeEntry]):
-    def __init__(self, tree: TreeStore) -> None:
-        self._tree = tree
-
-    def __getitem__(self, path: str) -> TreeEntry:
-        return self._tree[path]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._tree.paths())
-
-    def __len__(self) -> int:
-        return len(self._tree)
-
-    def __contains__(self, path: object) -> bool:
-        return path in self._tree

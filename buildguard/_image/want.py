@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from buildguard._image.tarwalk import normalize
-from buildguard._image.tree import MANIFEST_NAME
+from buildguard._internal.modeltypes import MANIFEST_NAME
 from buildguard.errors import UsageError
 
 

@@ -26,7 +26,6 @@ import os
 import secrets
 import stat
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from buildguard.errors import UsageError
@@ -36,10 +35,6 @@ _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os,
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _TEMP_TRIES = 20
 _BUFFER = 1 << 20
-
-
-def utc_from_timestamp(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
 
 
 def _refuse(path: str, why: str, hint: str = _HINT) -> UsageError:

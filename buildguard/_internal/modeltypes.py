@@ -7,7 +7,7 @@ the models module (which re-exports the image reports).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -18,6 +18,12 @@ def _to_utc(value: datetime) -> datetime:
 
 UtcTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 """A point in time, always in UTC, serialised as an RFC 3339 string."""
+
+Severity = Literal["error", "warning", "info"]
+"""Of a finding; only ``error`` findings fail a verify."""
+
+MANIFEST_NAME = "buildguard-manifest.json"
+"""The file seal writes at a bundle's root and verify looks for in an image."""
 
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Digest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]

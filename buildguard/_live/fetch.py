@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from buildguard import __version__
+from buildguard._internal.useragent import USER_AGENT
 from buildguard._live.decode import (
     DecodeError,
     IterReader,
@@ -35,7 +35,6 @@ CHUNK = 1 << 20
 MAX_REDIRECTS = 10
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 ACCEPT_ENCODING = "gzip, deflate, br, zstd"  # what browsers ask for
-USER_AGENT = f"buildguard/{__version__} verify-live"
 
 Consumer = Callable[[bytes], None]
 Limit = Callable[["Fetched"], "int | None"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from buildguard._internal.modeltypes import Severity
 from buildguard._live.report import (
     AssetResult,
     LiveFinding,
     LiveFindingCode,
     ServedVersion,
-    Severity,
 )
 
 LISTED = 8  # names listed in one message

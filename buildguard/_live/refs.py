@@ -34,7 +34,7 @@ _TOKEN = re.compile(rb"[A-Za-z0-9_\-./~%@+:\x80-\xff]+")
 
 
 @dataclass(frozen=True)
-class Reference:
+class PageRef:
     value: str
     """The attribute value as the page has it (entities decoded)."""
     what: str
@@ -47,7 +47,7 @@ class HtmlRefs(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self.references: list[Reference] = []
+        self.references: list[PageRef] = []
         self.base_href: str | None = None
 
     def feed_bytes(self, chunk: bytes) -> None:
@@ -60,13 +60,13 @@ class HtmlRefs(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k.lower(): v for k, v in attrs if v is not None}
         if tag == "script" and values.get("src"):
-            self.references.append(Reference(values["src"], "script src"))
+            self.references.append(PageRef(values["src"], "script src"))
         elif tag == "link" and values.get("href"):
             rels = {r.lower() for r in values.get("rel", "").split()}
             wanted = sorted(rels & LINK_RELS)
             if wanted:
                 self.references.append(
-                    Reference(values["href"], f"link rel={' '.join(wanted)}")
+                    PageRef(values["href"], f"link rel={' '.join(wanted)}")
                 )
         elif tag == "base" and values.get("href") and self.base_href is None:
             self.base_href = values["href"]

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from buildguard._internal.modeltypes import FrozenModel, Sha256Hex, UtcTime
+from buildguard._internal.modeltypes import FrozenModel, Severity, Sha256Hex, UtcTime
 
 LiveFindingCode = Literal[
     "LIVE_CHANGED",
@@ -23,7 +23,6 @@ LiveFindingCode = Literal[
     "LIVE_ENTRY_CACHEABLE",
     "BUILD_ID_MISMATCH",
 ]
-Severity = Literal["error", "warning", "info"]
 
 
 class LiveFinding(FrozenModel):

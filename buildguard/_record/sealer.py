@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from buildguard._internal.files import atomic_write, utc_from_timestamp
+from buildguard._internal.files import atomic_write
 from buildguard._internal.jsondoc import document
 from buildguard._internal.recordview import RecordView, read_record
 from buildguard._internal.scan import Options, scan
-from buildguard._internal.timefmt import human_duration, rfc3339
+from buildguard._internal.timefmt import from_epoch, human_duration, rfc3339
 from buildguard._internal.walk import as_text, path_from_text, walk_bundle
 from buildguard._record.recordfile import DEFAULT_RECORD
 from buildguard.errors import SealRefused, UsageError
@@ -125,7 +125,7 @@ def seal(
         if fact.found:
             canary_files.append(fact.name)
         copied = fact.type == "file" and fact.sha256 in exempt
-        mtime = utc_from_timestamp(fact.mtime)
+        mtime = from_epoch(fact.mtime)
         if mtime < started - CLOCK_SLACK and not copied:
             age = human_duration(started - mtime)
             old.append(f"{fact.name}: modified {rfc3339(mtime)}, {age} before this build started")

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from buildguard._checks.checks import Expectations, check_image
+from buildguard._checks.checks import ResolvedExpectations, check_image
 from buildguard._image.imageinfo import FlatImage, Progress
 from buildguard._image.layercache import open_cache
 from buildguard._image.open import open_image
@@ -42,7 +42,7 @@ def _expectations(
     env: Mapping[str, str],
     started: datetime,
     use_default_record: bool = True,
-) -> tuple[Expectations, Expected]:
+) -> tuple[ResolvedExpectations, Expected]:
     rec: Record | None
     record_name: str | None = None
     if isinstance(record, Record):
@@ -64,7 +64,7 @@ def _expectations(
             "automapSubstitutions: true",
         )
     commit, commit_from = _expected_commit(expect_commit, env, rec, use_default_record)
-    expect = Expectations(
+    expect = ResolvedExpectations(
         build_id=build_id,
         commit=commit,
         source_digest=rec.source_digest if rec else None,
@@ -130,7 +130,7 @@ def verify(
 ) -> VerifyReport:
     """Check every bundle in ``image`` against this build.
 
-    Expectations: build id from ``expect_build_id``, ``$BUILD_ID``, then the record; commit
+    ResolvedExpectations: build id from ``expect_build_id``, ``$BUILD_ID``, then the record; commit
     from ``expect_commit``, ``$COMMIT_SHA``, the record, then ``git rev-parse HEAD`` in the
     current folder where a ``.git`` exists (none is a warning); source
     digest from the record (``record``, else ``.buildguard/record.json`` when it exists,

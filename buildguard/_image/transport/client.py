@@ -17,8 +17,8 @@ import httpx
 from buildguard._image.transport.authflow import RegistryAuth
 from buildguard._image.transport.hosts import is_loopback
 from buildguard._image.transport.retry import RetryingTransport, RetryPolicy
+from buildguard._internal.useragent import USER_AGENT
 
-USER_AGENT = "buildguard/0.1 (+https://github.com/buildguard)"
 MAX_REDIRECTS = 10
 
 

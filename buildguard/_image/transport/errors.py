@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from buildguard._internal.text import one_line
 from buildguard.errors import ImageReadError
 
 TEMPORARY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -57,9 +58,6 @@ class Diagnostic:
         return f"{self.code}: {self.message}" if self.message else self.code
 
 
-def _one_line(text: str, limit: int) -> str:
-    return " ".join(text.split())[:limit]
-
 
 def read_diagnostics(response: httpx.Response) -> tuple[Diagnostic, ...]:
     """The error entries of a response body (at most 64 KiB read), then release it."""
@@ -86,8 +84,8 @@ def read_diagnostics(response: httpx.Response) -> tuple[Diagnostic, ...]:
     found = []
     for entry in errors[:3]:
         if isinstance(entry, dict):
-            code = _one_line(str(entry.get("code", "")), 60)
-            message = _one_line(str(entry.get("message", "")), 200)
+            code = one_line(str(entry.get("code", "")), 60)
+            message = one_line(str(entry.get("message", "")), 200)
             if code or message:
                 found.append(Diagnostic(code, message))
     return tuple(found)
@@ -171,7 +169,7 @@ def _preposition(verb: str) -> str:
 
 def describe_exception(exc: BaseException) -> str:
     """``ReadTimeout: timed out`` on one line (never a URL query: httpx does not put one)."""
-    text = _one_line(str(exc), 200)
+    text = one_line(str(exc), 200)
     name = type(exc).__name__
     return f"{name}: {text}" if text else name
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from buildguard._internal.text import one_line
+
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
-
-def _one_line(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def default_credentials(notes: list[str]) -> tuple[Any, str | None] | None:
@@ -37,7 +35,7 @@ def default_credentials(notes: list[str]) -> tuple[Any, str | None] | None:
     except google.auth.exceptions.GoogleAuthError as exc:
         notes.append(
             "Google Application Default Credentials could not get an access token "
-            f"({type(exc).__name__}: {_one_line(str(exc))})"
+            f"({type(exc).__name__}: {one_line(str(exc))})"
         )
         return None
     return creds, (str(project) if project else None)

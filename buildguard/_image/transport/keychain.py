@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from buildguard._image.transport.hosts import is_google_registry
+from buildguard._internal.text import one_line
 from buildguard.errors import UsageError
 
 logger = logging.getLogger(__name__)
 
 GOOGLE_USERNAME = "oauth2accesstoken"
-GOOGLE_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 GOOGLE_SOURCE = "Google Application Default Credentials"
 ANONYMOUS_SOURCE = "anonymous"
 
@@ -105,10 +105,6 @@ def _config_location() -> str:
     return "~/.docker/config.json"
 
 
-def _one_line(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
 
 def docker_config_credentials(registry: str, notes: list[str]) -> Credentials | None:
     """Credentials for ``registry`` from the docker config and its credential helpers."""
@@ -135,7 +131,7 @@ def docker_config_credentials(registry: str, notes: list[str]) -> Credentials | 
         helper = config.get_credential_store(lookup)
         notes.append(
             f"the credential helper docker-credential-{helper} named in {location} failed "
-            f"for {registry} ({_one_line(str(exc))})"
+            f"for {registry} ({one_line(str(exc))})"
         )
         logger.info("credential helper for %s failed; trying other credentials", registry)
         return None
