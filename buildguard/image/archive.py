@@ -1,44 +1,46 @@
-"""``docker save`` tarballs, read front to back in one pass (file or daemon stream).
+"""``docker save`` archives (``docker-archive:PATH[:NAME[:TAG]]``, ``docker-daemon:``), read
+front to back in one pass.
 
-Two formats are read:
+The archive's tar is read as ``docker load`` extracts it (``savetar.py``: compression,
+Go-faithful headers, names). Two formats are read:
 
-- legacy (Docker ≤ 24): ``<id>/layer.tar`` (uncompressed), ``<hex>.json`` (the config) and
-  ``manifest.json`` — which Docker 20.10 writes *last*;
-- OCI (Docker ≥ 25): ``blobs/sha256/<hex>``, ``index.json``, plus a ``manifest.json`` whose
-  ``Layers`` name blobs (``<id>/layer.tar`` may be symlinks to them).
+- Docker's (``docker load`` in every version reads it): ``manifest.json`` naming a config
+  file and layer files (``<id>/layer.tar``, or ``blobs/sha256/<hex>`` in Docker ≥ 25), which
+  Docker 20.10 writes *last*;
+- OCI (``oci-layout`` + ``index.json`` + ``blobs/``), which containerd's importer (dockerd
+  ≥ 24 with the containerd image store) reads *instead of* ``manifest.json`` when
+  ``oci-layout`` is there. An archive holding both is read only when both name the same
+  image config; an OCI archive without ``manifest.json`` is read as an OCI layout.
 
 Because the order is known only at the end, every layer-sized member is indexed
 (:class:`~buildguard.image.layers.LayerResult`) as it streams past, keyed by its member
 name; small members (JSON documents) are kept in memory. Nothing is written to disk. Once
-the stream ends, the manifest picks and orders the indexes, each is verified (DiffID against
-the config; the blob digest too where the name carries it) and then flattened.
+the stream ends, the chosen format yields an :class:`ImageInfo` and a layer opener, and
+:func:`~buildguard.image.reader.read_resolved` — the one layer loop of every source —
+verifies and flattens the layers in order.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import posixpath
 import re
-import tarfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
-from buildguard.errors import DigestMismatch, HostileImage, ImageReadError
-from buildguard.image.flatten import FileTree, make_want, wanted
+from buildguard.errors import DigestMismatch, HostileImage, ImageReadError, UsageError
+from buildguard.image import layerindex as li
+from buildguard.image.flatten import make_want, wanted
 from buildguard.image.imageinfo import FlatImage, ImageInfo, LayerInfo, Progress
 from buildguard.image.layercache import LayerCache
 from buildguard.image.layers import LayerResult, read_layer
 from buildguard.image.layout import MemorySource
 from buildguard.image.manifest import DOCUMENT_LIMIT, Platform, parse_config
-from buildguard.image.reader import (
-    Image,
-    check_layer,
-    info_of,
-    layer_label,
-    read_resolved,
-    resolve,
-)
+from buildguard.image.readahead import OpenLayer
+from buildguard.image.reader import Image, info_of, layer_label, read_resolved, resolve
+from buildguard.image.savetar import Names, members, open_outer, refuse
 from buildguard.image.tarwalk import Want
 from buildguard.image.verified import sha256_digest
 
@@ -47,178 +49,165 @@ SMALL_MEMBER = 1 << 20
 _HEX_NAME = re.compile(r"(?:^|/)([0-9a-f]{64})(?:\.json)?$")
 _BLOB_NAME = re.compile(r"^blobs/sha256/([0-9a-f]{64})$")
 LEGACY_MEDIA_TYPE = "application/vnd.docker.image.rootfs.diff.tar"
+DOCUMENTS = ("manifest.json", "index.json", "oci-layout", "repositories")
+"""Members the loaders read by name: always kept in memory (up to DOCUMENT_LIMIT)."""
+ARCHIVE = "docker-archive:"
 
 
-def _clean(name: str) -> str:
-    return posixpath.normpath("/" + name).lstrip("/")
+@dataclass
+class _Stored:
+    size: int
+    data: bytes | None = None
+    result: LayerResult | None = None
 
 
-class _Names:
-    """Every name of the archive once: ``docker load`` extracts the archive to a folder (a
-    later member replaces an earlier one of that name, a member under a symlink is written
-    through it) while containerd's importer resolves links after the whole stream, so a
-    name defined twice, or a member under a link or file member, means different images to
-    different runtimes: refused."""
+@dataclass
+class SaveContents:
+    """What one pass over a ``docker save`` stream kept."""
 
-    def __init__(self, reference: str) -> None:
-        self.reference = reference
-        self.leaves: set[str] = set()
-        self.dirs: set[str] = set()
+    reference: str
+    names: Names
+    stored: dict[str, _Stored] = field(default_factory=dict)
+    too_big: set[str] = field(default_factory=set)
 
-    def add(self, name: str, is_dir: bool) -> None:
-        if not name:
-            return
-        parents = []
-        parent = posixpath.dirname(name)
-        while parent:
-            if parent in self.leaves:
-                raise self._refuse(f"{name!r} lies under {parent!r}, which is a file or a link")
-            parents.append(parent)
-            parent = posixpath.dirname(parent)
-        if name in self.leaves or (not is_dir and name in self.dirs):
-            raise self._refuse(f"{name!r} is defined more than once")
-        (self.dirs if is_dir else self.leaves).add(name)
-        self.dirs.update(parents)
-
-    def _refuse(self, what: str) -> HostileImage:
-        return HostileImage(
-            f"{self.reference}: member {what} in the archive; `docker load` and containerd "
-            "would read different images from it, so buildguard refuses it",
-            hint="the archive was crafted or corrupted; save the image again with docker save",
-        )
-
-
-class _Member:
-    __slots__ = ("data", "result", "size")
-
-    def __init__(self, size: int, data: bytes | None, result: LayerResult | None) -> None:
-        self.size = size
-        self.data = data
-        self.result = result
-
-
-def read_save_stream(
-    stream: IO[bytes],
-    *,
-    reference: str,
-    want: Want,
-    platform: Platform | None = None,
-    tag: str | None = None,
-    progress: Progress | None = None,
-) -> FlatImage:
-    """Read a ``docker save`` tar from ``stream`` once; verify and flatten the image."""
-    layers_seen = 0
-    members: dict[str, _Member] = {}
-    links: dict[str, str] = {}
-    names = _Names(reference)
-    try:
-        with tarfile.open(fileobj=stream, mode="r|") as outer:
-            for member in outer:
-                name = _clean(member.name)
-                names.add(name, member.isdir())
-                if member.issym():
-                    links[name] = _clean(
-                        posixpath.join(posixpath.dirname(name), member.linkname)
-                    )
-                    continue
-                if member.islnk():
-                    links[name] = _clean(member.linkname)
-                    continue
-                if not member.isfile():
-                    continue
-                if name.endswith(("/json", "/VERSION")) or name in ("repositories", "oci-layout"):
-                    continue
-                fileobj = outer.extractfile(member)
-                if fileobj is None:  # pragma: no cover - regular files always have one
-                    continue
-                head = fileobj.peek(1)[:1] if hasattr(fileobj, "peek") else b""
-                if member.size <= SMALL_MEMBER or (
-                    head == b"{" and member.size <= DOCUMENT_LIMIT
-                ):
-                    members[name] = _Member(member.size, fileobj.read(), None)
-                elif name.endswith("/layer.tar") or _BLOB_NAME.match(name) or name.endswith(
-                    ".tar"
-                ):
-                    layers_seen += 1
-                    if progress is not None:
-                        progress(layers_seen, None, name, member.size)
-                    blob = _BLOB_NAME.match(name)
-                    result = read_layer(
-                        fileobj, label=f"{reference}: {name}", want=want,
-                        expected_size=member.size,
-                        expected_digest="sha256:" + blob.group(1) if blob else None,
-                    )
-                    members[name] = _Member(member.size, None, result)
-    except tarfile.TarError as exc:
-        raise ImageReadError(
-            f"{reference}: not a readable docker save archive: {exc}",
-            hint="check the path; the archive may be truncated or not come from `docker save`",
-        ) from None
-    except EOFError as exc:
-        raise ImageReadError(f"{reference}: the archive ends early: {exc}") from None
-
-    def follow(name: str) -> str:
-        seen = 0
-        name = _clean(name)
-        while name in links and seen < 16:
-            name = links[name]
-            seen += 1
-        return name
-
-    if "manifest.json" in members:
-        return _read_legacy(reference, members, follow, want, platform, tag)
-    if "index.json" in members:
-        return _read_oci(reference, members, want, platform, tag)
-    raise ImageReadError(
-        f"{reference}: the archive holds neither manifest.json nor index.json",
-        hint="it does not come from `docker save`; check the path",
-    )
-
-
-def _doc(members: dict[str, _Member], name: str, reference: str) -> bytes:
-    member = members.get(name)
-    if member is None or member.data is None:
-        raise ImageReadError(
-            f"{reference}: the archive lacks {name}",
-            hint="the archive is incomplete or corrupt; save the image again",
-        )
-    return member.data
-
-
-def _read_legacy(
-    reference: str,
-    members: dict[str, _Member],
-    follow: Any,
-    want: Want,
-    platform: Platform | None,
-    tag: str | None,
-) -> FlatImage:
-    try:
-        entries = json.loads(_doc(members, "manifest.json", reference))
-        if not isinstance(entries, list) or not entries:
-            raise ValueError("not a non-empty list")
-    except ValueError as exc:
-        raise ImageReadError(f"{reference}: manifest.json is not valid: {exc}") from None
-    if len(entries) > 1:
-        matching = [
-            e for e in entries if tag is not None and tag in (e.get("RepoTags") or ())
-        ]
-        if len(matching) != 1:
-            tags = sorted(t for e in entries for t in (e.get("RepoTags") or ()))
+    def document(self, name: str, what: str | None = None) -> bytes:
+        """A small member by name, links followed as the loader's ``safePath`` does."""
+        key = self.names.follow(name)
+        member = self.stored.get(key)
+        if member is None or member.data is None:
+            why = "is too large to be one" if key in self.too_big else "is missing"
             raise ImageReadError(
-                f"{reference}: the archive holds {len(entries)} images ({', '.join(tags)})",
-                hint="save one image per archive",
+                f"{self.reference}: {what or name} ({name}) {why} in the archive",
+                hint="the archive is incomplete or corrupt; save the image again",
             )
-        entries = matching
-    entry = entries[0]
-    config_name = entry.get("Config") if isinstance(entry, dict) else None
-    layer_names = entry.get("Layers") if isinstance(entry, dict) else None
-    if not isinstance(config_name, str) or not isinstance(layer_names, list):
-        raise ImageReadError(f"{reference}: manifest.json lacks Config or Layers")
-    config_key = follow(config_name)
-    config_bytes = _doc(members, config_key, reference)
+        return member.data
+
+
+def collect(
+    stream: IO[bytes], reference: str, want: Want, progress: Progress | None = None
+) -> SaveContents:
+    """Read the archive once: keep documents, index every layer-sized member."""
+    _, tar = open_outer(stream, reference)
+    contents = SaveContents(reference, Names(reference))
+    layers_seen = 0
+    for member in members(tar, reference):
+        contents.names.add(member)
+        if member.kind != li.FILE or member.data is None:
+            continue
+        name = member.name
+        data = member.data
+        if name in DOCUMENTS or name.endswith(".json"):
+            if member.size > DOCUMENT_LIMIT:
+                contents.too_big.add(name)
+                continue
+            contents.stored[name] = _Stored(member.size, data.read())
+            continue
+        if name.endswith(("/json", "/VERSION")):
+            continue
+        head = data.peek1()
+        if member.size <= SMALL_MEMBER or (head == b"{" and member.size <= DOCUMENT_LIMIT):
+            contents.stored[name] = _Stored(member.size, data.read())
+        elif name.endswith(".tar") or _BLOB_NAME.match(name):
+            layers_seen += 1
+            if progress is not None:
+                progress(layers_seen, None, name, member.size)
+            blob = _BLOB_NAME.match(name)
+            result = read_layer(
+                data, label=f"{reference}: {name}", want=want, expected_size=member.size,  # type: ignore[arg-type]
+                expected_digest="sha256:" + blob.group(1) if blob else None,
+            )
+            contents.stored[name] = _Stored(member.size, None, result)
+    return contents
+
+
+# ---------------------------------------------------------------------- manifest.json
+
+
+def decode_save_manifest(data: bytes, what: str) -> list[dict[str, Any]]:
+    """``manifest.json`` as moby's loader decodes it into ``[]manifestItem``, or refused.
+
+    The one place the document is decoded (Go-faithful decoding lands here): keys that
+    repeat, or that Go's case-insensitive field matching would bind to a field under another
+    spelling, are refused; so is anything but a list of objects.
+    """
+    fields = {"config": "Config", "repotags": "RepoTags", "layers": "Layers",
+              "parent": "Parent", "layersources": "LayerSources"}
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            folded = key.replace("\u212a", "k").replace("\u017f", "s").lower()
+            if key in out or (folded in fields and key != fields[folded]):
+                raise ValueError(f"key {key!r} binds to a field differently under Go's rules")
+            out[key] = value
+        return out
+
+    try:
+        entries = json.loads(data, object_pairs_hook=pairs)
+    except (ValueError, RecursionError) as exc:
+        raise HostileImage(f"{what} is not valid: {exc}",
+                           hint="save the image again with docker save") from None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ImageReadError(f"{what} is not a list of images",
+                             hint="save the image again with docker save")
+    return entries
+
+
+def _tags(entry: dict[str, Any]) -> list[str]:
+    tags = entry.get("RepoTags")
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+
+def _normal_name(name: str) -> str:
+    last = name.rsplit("/", 1)[-1]
+    return name if ":" in last or "@" in last else name + ":latest"
+
+
+def pick_entry(
+    entries: list[dict[str, Any]], reference: str, name: str | None, strict: bool
+) -> dict[str, Any]:
+    """The image of ``manifest.json`` that ``name`` chooses (``None``: the only one)."""
+    listed = ", ".join(
+        "/".join(_tags(e)) or f"untagged ({e.get('Config')})" for e in entries) or "none"
+    if name is not None and (strict or len(entries) > 1):
+        matching = [e for e in entries if _normal_name(name) in map(_normal_name, _tags(e))]
+        if len(matching) == 1:
+            return matching[0]
+        raise ImageReadError(
+            f"{reference}: the archive holds {len(entries)} image(s) ({listed}); "
+            + (f"{len(matching)} of them are tagged {name}" if matching else
+               f"none is tagged {name}"),
+            hint="name one of the images listed: docker-archive:PATH:NAME[:TAG]",
+        )
+    if len(entries) != 1:
+        raise ImageReadError(
+            f"{reference}: the archive holds {len(entries)} images ({listed})",
+            hint="choose one with docker-archive:PATH:NAME[:TAG]",
+        )
+    return entries[0]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One image of the archive: what it is and how to open its layers."""
+
+    info: ImageInfo
+    open_layer: OpenLayer
+
+
+def _legacy_plan(
+    contents: SaveContents, entry: dict[str, Any], want: Want, platform: Platform | None
+) -> Plan:
+    reference = contents.reference
+    config_name = entry.get("Config")
+    layer_names = entry.get("Layers")
+    if not isinstance(config_name, str) or not isinstance(layer_names, list) or not all(
+            isinstance(n, str) for n in layer_names):
+        raise ImageReadError(f"{reference}: manifest.json lacks Config or Layers",
+                             hint="save the image again with docker save")
+    config_bytes = contents.document(config_name, "the image config")
     config_digest = sha256_digest(config_bytes)
-    named = _HEX_NAME.search(config_key)
+    named = _HEX_NAME.search(contents.names.follow(config_name))
     if named and "sha256:" + named.group(1) != config_digest:
         raise DigestMismatch(
             f"{reference}: config {config_name} does not match its name (its bytes hash to "
@@ -238,44 +227,38 @@ def _read_legacy(
             hint="the archive is malformed; save the image again",
         )
     history = config.layer_history()
-    tree = FileTree()
+    results: list[LayerResult] = []
     infos: list[LayerInfo] = []
     for index, layer_name in enumerate(layer_names):
-        key = follow(str(layer_name))
-        member = members.get(key)
-        if member is None:
+        key = contents.names.follow(layer_name)
+        stored = contents.stored.get(key)
+        if stored is None:
             raise ImageReadError(
                 f"{reference}: layer {index} ({layer_name}) is missing from the archive",
                 hint="the archive is incomplete; save the image again",
             )
         blob = _BLOB_NAME.match(key)
         digest = "sha256:" + blob.group(1) if blob else None
-        result = member.result
+        result = stored.result
         if result is None:
-            assert member.data is not None
+            assert stored.data is not None
             result = read_layer(
-                io.BytesIO(member.data), label=f"{reference}: {key}", want=want,
-                expected_size=member.size, expected_digest=digest, threaded=False,
+                io.BytesIO(stored.data), label=f"{reference}: {key}", want=want,
+                expected_size=stored.size, expected_digest=digest, threaded=False,
             )
-        check_layer(result, index, diff_id=config.diff_ids[index])
-        name = digest or result.digest
-        tree.apply_layer(index, result.index, layer_label(index, name))
+        results.append(result)
         h = history[index]
-        infos.append(
-            LayerInfo(
-                index=index,
-                digest=name,
-                size=result.size,
-                media_type=LEGACY_MEDIA_TYPE
-                if result.compression == "none"
-                else f"{LEGACY_MEDIA_TYPE}.{result.compression}",
-                diff_id=config.diff_ids[index],
-                created_by=h.created_by if h else None,
-                created=h.created if h else None,
-                comment=h.comment if h else None,
-                compression=result.compression,
-            )
-        )
+        infos.append(LayerInfo(
+            index=index,
+            digest=digest or result.digest,
+            size=stored.size,
+            media_type=LEGACY_MEDIA_TYPE if result.compression == "none"
+            else f"{LEGACY_MEDIA_TYPE}.{result.compression}",
+            diff_id=config.diff_ids[index],
+            created_by=h.created_by if h else None,
+            created=h.created if h else None,
+            comment=h.comment if h else None,
+        ))
     info = ImageInfo(
         reference=reference,
         manifest_digest=None,
@@ -286,26 +269,24 @@ def _read_legacy(
         layers=tuple(infos),
         config=config,
     )
-    return FlatImage(info, tree)
+    return Plan(info, lambda layer, want: results[layer.index])
 
 
-def _read_oci(
-    reference: str,
-    members: dict[str, _Member],
-    want: Want,
-    platform: Platform | None,
-    tag: str | None,
-) -> FlatImage:
+def _oci_plan(
+    contents: SaveContents, want: Want, platform: Platform | None, tag: str | None
+) -> Plan:
+    reference = contents.reference
+    stored = contents.stored
     blobs = {
         "sha256:" + m.group(1): member.data
-        for name, member in members.items()
+        for name, member in stored.items()
         if member.data is not None and (m := _BLOB_NAME.match(name))
     }
-    source = MemorySource(reference, tag, _doc(members, "index.json", reference), blobs)
+    source = MemorySource(reference, tag, contents.document("index.json"), blobs)
     info = info_of(reference, resolve(source, platform))
 
     def open_layer(layer: LayerInfo, want: Want) -> LayerResult:
-        member = members.get("blobs/sha256/" + layer.digest.split(":", 1)[1])
+        member = stored.get("blobs/sha256/" + layer.digest.split(":", 1)[1])
         if member is None:
             raise ImageReadError(
                 f"{reference}: layer {layer.index} ({layer.digest}) is missing from the archive",
@@ -319,7 +300,79 @@ def _read_oci(
             expected_size=member.size, expected_digest=layer.digest, threaded=False,
         )
 
-    return read_resolved(info, open_layer, want)
+    return Plan(info, open_layer)
+
+
+def _regular(contents: SaveContents, name: str) -> bool:
+    """Whether ``name`` is there; refused unless it is a regular file (dockerd follows a
+    link or fails on a folder; containerd's importer skips anything but a regular file)."""
+    kind = contents.names.kind_of(name)
+    if kind is None:
+        return False
+    if kind != "file" or name not in contents.stored:
+        why = {"link": "a link", "dir": "a folder"}.get(kind, "too large")
+        raise refuse(contents.reference, f"{name} is {why}")
+    return True
+
+
+def plan_image(
+    contents: SaveContents,
+    want: Want,
+    platform: Platform | None,
+    name: str | None,
+    strict: bool,
+) -> Plan:
+    """The image the archive holds, chosen as ``docker load`` chooses it, or refused where
+    dockerd 20.10 (``manifest.json``) and containerd's importer (``index.json`` when
+    ``oci-layout`` is there) would load different images."""
+    reference = contents.reference
+    has_layout = _regular(contents, "oci-layout")
+    has_index = _regular(contents, "index.json")
+    if _regular(contents, "manifest.json"):
+        entries = decode_save_manifest(contents.document("manifest.json"),
+                                       f"{reference}: manifest.json")
+        plan = _legacy_plan(contents, pick_entry(entries, reference, name, strict), want,
+                            platform)
+        if has_layout:
+            if not has_index:
+                raise refuse(reference, "oci-layout without index.json")
+            oci = _oci_plan(contents, want, platform, name)
+            if oci.info.config_digest != plan.info.config_digest:
+                raise refuse(
+                    reference,
+                    f"manifest.json names image config {plan.info.config_digest} and "
+                    f"index.json names {oci.info.config_digest}",
+                )
+        return plan
+    if contents.names.kind_of("repositories") is not None:
+        raise ImageReadError(
+            f"{reference}: the archive has no manifest.json but a `repositories` file: a "
+            "Docker v1 image, which buildguard does not read",
+            hint="load it and save it again with a current docker",
+        )
+    if has_index:
+        return _oci_plan(contents, want, platform, name)
+    raise ImageReadError(
+        f"{reference}: the archive holds neither manifest.json nor index.json",
+        hint="it does not come from `docker save`; check the path",
+    )
+
+
+def read_save_stream(
+    stream: IO[bytes],
+    *,
+    reference: str,
+    want: Want,
+    platform: Platform | None = None,
+    tag: str | None = None,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> FlatImage:
+    """Read a ``docker save`` stream once; verify and flatten the image ``tag`` names
+    (``strict``: it must be tagged so; else it only chooses among several)."""
+    contents = collect(stream, reference, want, progress)
+    plan = plan_image(contents, want, platform, tag, strict)
+    return read_resolved(plan.info, plan.open_layer, want)
 
 
 class StreamImage(Image):
@@ -332,11 +385,13 @@ class StreamImage(Image):
         platform: Platform | None = None,
         *,
         tag: str | None = None,
+        strict: bool = False,
     ) -> None:
         self._reference = reference
         self._opener = opener
         self.platform = platform
         self.tag = tag
+        self.strict = strict
 
     @property
     def reference(self) -> str:
@@ -359,7 +414,43 @@ class StreamImage(Image):
                 want=make_want(wanted(paths)),
                 platform=self.platform,
                 tag=self.tag,
+                strict=self.strict,
                 progress=progress,
             )
         finally:
             stream.close()
+
+
+def parse_archive_ref(rest: str) -> tuple[Path, str | None]:
+    """``PATH[:NAME[:TAG]]`` → (path, name). A path that exists whole wins; else the
+    longest prefix before a colon that is an existing file."""
+    if not rest:
+        raise UsageError("docker-archive: needs a path, e.g. docker-archive:image.tar")
+    if Path(rest).exists() or ":" not in rest:
+        return Path(rest), None
+    for cut in (i for i, char in enumerate(rest) if char == ":"):
+        path, name = rest[:cut], rest[cut + 1:]
+        if path and Path(path).is_file():
+            if not name:
+                raise UsageError(f"docker-archive:{rest}: the image name after ':' is empty")
+            return Path(path), name
+    return Path(rest), None
+
+
+def open_archive(ref: str, platform: Platform | None) -> StreamImage:
+    """``docker-archive:PATH[:NAME[:TAG]]`` (the form skopeo uses)."""
+    path, name = parse_archive_ref(ref[len(ARCHIVE):])
+    if not path.is_file():
+        raise ImageReadError(
+            f"{ref}: no such archive file ({path})",
+            hint="check the path; create the archive with `docker save -o FILE IMAGE`",
+        )
+
+    def open_file() -> IO[bytes]:
+        try:
+            return open(path, "rb", buffering=1 << 20)
+        except OSError as exc:
+            raise ImageReadError(f"{ref}: cannot open the archive: {exc}") from None
+
+    return StreamImage(ref, open_file, platform, tag=name, strict=name is not None)
+

@@ -104,9 +104,11 @@ class TarWalker:
     """Feed it the uncompressed bytes of one tar, in order; read :attr:`index` after
     :meth:`finish`. ``label`` names the layer in errors."""
 
-    def __init__(self, want: Want, label: str) -> None:
+    def __init__(self, want: Want, label: str, what: str = "layer") -> None:
         self.want = want
         self.label = label
+        self.what = what
+        """What the tar is, in messages ("layer", "archive")."""
         self.index = li.LayerIndex()
         self.ended = False
         self._hdr = bytearray()
@@ -166,6 +168,23 @@ class TarWalker:
             self._header(header)
         self._offset += n
 
+    def extended_left(self) -> int:
+        """Bytes (data and padding) of an extended header still to feed after its block."""
+        return self._data_left + self._pad_left if self._ext_kind else 0
+
+    def detach_data(self) -> int:
+        """After a header block was fed: when a regular file's data follows, hand it to the
+        caller and return its size (0 otherwise). The caller reads those bytes and their
+        padding (``-size % BLOCK``) from the stream itself and feeds only the next header
+        (the ``docker save`` archive, whose members are layers read on their own)."""
+        if self._ext_kind or self._row < 0 or not self._data_left:
+            return 0
+        size = self._data_left
+        self._offset += size + self._pad_left
+        self._data_left = self._pad_left = 0
+        self._end_data()
+        return size
+
     def finish(self) -> None:
         """Call at the end of the stream: raises when it ended inside a header or data.
 
@@ -176,7 +195,7 @@ class TarWalker:
             return
         if self._data_left or self._hdr:
             raise ImageReadError(
-                f"{self.label}: the layer tar ends in the middle of an entry "
+                f"{self.label}: the tar ends in the middle of an entry "
                 f"(truncated after {self._offset} bytes)",
                 hint="the blob is incomplete or corrupt; rebuild and push the image again",
             )
@@ -187,7 +206,7 @@ class TarWalker:
     def _hostile(self, what: str) -> HostileImage:
         return HostileImage(
             f"{self.label}: the tar header at byte {max(self._at, 0)}: {what}; container runtimes "
-            "reject or read it differently, so buildguard refuses the layer",
+            f"reject or read it differently, so buildguard refuses the {self.what}",
             hint="the layer was not written by a normal image builder; do not trust this image",
         )
 
