@@ -64,3 +64,8 @@ class SiteReadError(BuildguardError):
     """The site could not be read: unreachable, timed out, TLS, a redirect loop (exit 3)."""
 
     exit_code = 3
+
+
+class DocumentRefused(HostileImage):
+    """An image document (manifest, index, config, ``manifest.json``) that the runtime's Go
+    decoder could read differently from buildguard: refused rather than guessed (exit 3)."""

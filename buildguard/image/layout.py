@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import abc
 import io
-import json
 import os
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from buildguard.errors import ImageReadError, UsageError
-from buildguard.image.manifest import DOCUMENT_LIMIT, check_digest
+from buildguard.image.manifest import DOCUMENT_LIMIT, check_digest, decode_manifest_or_index
 from buildguard.image.source import RawManifest
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -44,16 +43,14 @@ class IndexedSource(abc.ABC):
 
     def top_manifest(self) -> RawManifest:
         data = self._index_bytes()
-        try:
-            doc = json.loads(data)
-            entries = doc["manifests"]
-            if not isinstance(entries, list):
-                raise TypeError("manifests is not a list")
-        except (ValueError, KeyError, TypeError) as exc:
+        entries: list[dict[str, Any]] | None = decode_manifest_or_index(
+            data, f"{self._reference}: index.json"
+        ).get("manifests")
+        if entries is None:
             raise ImageReadError(
-                f"{self._reference}: index.json is not an OCI index ({exc})",
+                f"{self._reference}: index.json is not an OCI index (it has no manifests)",
                 hint="the layout is corrupt; copy the image into it again",
-            ) from None
+            )
         names = [self._names(e) for e in entries]
         if self.tag is not None:
             return self._entry(self._pick(entries, names, self.tag))
@@ -68,8 +65,8 @@ class IndexedSource(abc.ABC):
         return RawManifest(data, None, None)
 
     def _pick(
-        self, entries: list[object], names: list[tuple[set[str], set[str]]], tag: str
-    ) -> object:
+        self, entries: list[dict[str, Any]], names: list[tuple[set[str], set[str]]], tag: str
+    ) -> dict[str, Any]:
         """The one entry named ``tag``: a full name (``localhost/app:fresh``) wins; a short
         tag (``fresh``) must name exactly one image, else the choice would depend on the
         order of ``index.json`` (podman and skopeo write full names)."""
@@ -95,22 +92,19 @@ class IndexedSource(abc.ABC):
         )
 
     @staticmethod
-    def _digest_of(entry: object) -> object:
-        return entry.get("digest") if isinstance(entry, dict) else None
+    def _digest_of(entry: dict[str, Any]) -> object:
+        return entry.get("digest")
 
     @staticmethod
-    def _names(entry: object) -> tuple[set[str], set[str]]:
-        """(full names, short tags) an index.json entry answers to."""
-        if not isinstance(entry, dict):
-            return set(), set()
-        ann = entry.get("annotations")
-        if not isinstance(ann, dict):
-            return set(), set()
+    def _names(entry: dict[str, Any]) -> tuple[set[str], set[str]]:
+        """(full names, short tags) an index.json entry answers to (Go-decoded: the
+        annotation map holds each key once, see ``gojson``)."""
+        ann: dict[str, str] = entry.get("annotations") or {}
         full: set[str] = set()
         short: set[str] = set()
         for key in (REF_NAME, CONTAINERD_NAME):
             value = ann.get(key)
-            if not isinstance(value, str) or not value:
+            if not value:
                 continue
             full.add(value)
             last = value.rsplit("/", 1)[-1]
@@ -118,15 +112,10 @@ class IndexedSource(abc.ABC):
                 short.add(last.rsplit(":", 1)[-1])
         return full, short
 
-    def _entry(self, entry: object) -> RawManifest:
-        if not isinstance(entry, dict):
-            raise ImageReadError(f"{self._reference}: index.json entry is not an object")
+    def _entry(self, entry: dict[str, Any]) -> RawManifest:
         digest = check_digest(entry.get("digest"), f"{self._reference} index.json entry")
-        media_type = entry.get("mediaType")
         return RawManifest(
-            self._blob_bytes(digest, DOCUMENT_LIMIT),
-            media_type if isinstance(media_type, str) else None,
-            digest,
+            self._blob_bytes(digest, DOCUMENT_LIMIT), entry.get("mediaType") or None, digest
         )
 
     def manifest(self, digest: str) -> RawManifest:

@@ -8,13 +8,13 @@ absent, in which case the document is recognised by its content (``manifests`` â
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from buildguard.errors import ImageReadError, UsageError
+from buildguard.image.godocs import decode_config, decode_document
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -139,55 +139,50 @@ def check_digest(digest: object, what: str) -> str:
     return digest
 
 
-def _load_json(data: bytes, what: str) -> dict[str, Any]:
+def _limit(data: bytes, what: str) -> bytes:
     if len(data) > DOCUMENT_LIMIT:
         raise ImageReadError(f"{what} is {len(data)} bytes, larger than any sane document")
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ImageReadError(
-            f"{what} is not valid JSON: {exc}", hint="the image metadata is corrupt"
-        ) from None
-    if not isinstance(doc, dict):
-        raise ImageReadError(f"{what} is not a JSON object", hint="the image metadata is corrupt")
-    return doc
+    return data
 
 
-def _platform(raw: Any) -> Platform | None:
-    if not isinstance(raw, dict):
+def decode_manifest_or_index(data: bytes, what: str) -> dict[str, Any]:
+    """The fields Go's ``encoding/json`` fills from a manifest, index or ``index.json``
+    (``godocs.MANIFEST_OR_INDEX``), or a refusal (``gojson``)."""
+    return decode_document(_limit(data, what), what)
+
+
+def _platform(raw: dict[str, Any] | None) -> Platform | None:
+    """The one place a :class:`Platform` is built from a document: an index entry's
+    ``platform`` or an image config. Go's platform struct is decoded whole (``os.version``,
+    ``os.features``, ``features`` too, type-checked); ``Platform`` takes os, architecture
+    and variant."""
+    if raw is None:
         return None
     os_ = raw.get("os")
     arch = raw.get("architecture")
-    if not isinstance(os_, str) or not isinstance(arch, str):
+    if not os_ or not arch:
         return None
-    variant = raw.get("variant")
-    return Platform(os_, arch, variant if isinstance(variant, str) and variant else None)
+    return Platform(os_, arch, raw.get("variant") or None)
 
 
-def _descriptor(raw: Any, what: str) -> Descriptor:
-    if not isinstance(raw, dict):
-        raise ImageReadError(f"{what} is not a descriptor object", hint="the manifest is corrupt")
+def _descriptor(raw: dict[str, Any], what: str) -> Descriptor:
     media_type = raw.get("mediaType")
-    digest = raw.get("digest")
     size = raw.get("size")
-    if not isinstance(media_type, str) or not isinstance(size, int) or size < 0:
+    if not media_type or size is None or size < 0:
         raise ImageReadError(
             f"{what} lacks a mediaType or a valid size", hint="the manifest is corrupt"
         )
-    annotations = raw.get("annotations") or {}
-    pairs = tuple(
-        (str(k), str(v)) for k, v in annotations.items()
-    ) if isinstance(annotations, dict) else ()
+    annotations: dict[str, str] = raw.get("annotations") or {}
     return Descriptor(
-        media_type, check_digest(digest, what), size, _platform(raw.get("platform")), pairs
+        media_type, check_digest(raw.get("digest"), what), size,
+        _platform(raw.get("platform")), tuple(annotations.items()),
     )
 
 
 def document_kind(data: bytes, media_type: str | None, what: str) -> tuple[str, dict[str, Any]]:
     """Return (``"index"`` | ``"manifest"``, parsed JSON) for a top-level document."""
-    doc = _load_json(data, what)
-    declared = doc.get("mediaType")
-    kind_type = declared if isinstance(declared, str) and declared else media_type
+    doc = decode_manifest_or_index(data, what)
+    kind_type = doc.get("mediaType") or media_type
     if kind_type in _SCHEMA1 or doc.get("schemaVersion") == 1:
         raise ImageReadError(
             f"{what} is a Docker schema 1 manifest, which buildguard does not read",
@@ -207,20 +202,21 @@ def parse_index(doc: dict[str, Any], what: str) -> Index:
     raw = doc.get("manifests")
     if not isinstance(raw, list):
         raise ImageReadError(f"{what} has no manifests list", hint="the index is corrupt")
-    media_type = doc.get("mediaType") if isinstance(doc.get("mediaType"), str) else OCI_INDEX
     return Index(
-        str(media_type),
+        doc.get("mediaType") or OCI_INDEX,
         tuple(_descriptor(d, f"{what} manifests[{i}]") for i, d in enumerate(raw)),
     )
 
 
 def parse_manifest(doc: dict[str, Any], what: str) -> Manifest:
+    config_raw: dict[str, Any] | None = doc.get("config")
+    if config_raw is None:
+        raise ImageReadError(f"{what} has no config", hint="the manifest is corrupt")
     media_type = doc.get("mediaType")
-    if not isinstance(media_type, str) or not media_type:
-        config_raw = doc.get("config")
-        config_type = config_raw.get("mediaType") if isinstance(config_raw, dict) else None
+    if not media_type:
+        config_type = config_raw.get("mediaType")
         media_type = DOCKER_MANIFEST if config_type == DOCKER_CONFIG else OCI_MANIFEST
-    config = _descriptor(doc.get("config"), f"{what} config")
+    config = _descriptor(config_raw, f"{what} config")
     if config.media_type not in CONFIG_TYPES:
         raise ImageReadError(
             f"{what} has a config of media type {config.media_type!r}, not an image config",
@@ -240,16 +236,14 @@ def parse_manifest(doc: dict[str, Any], what: str) -> Manifest:
     return Manifest(media_type, config, layers)
 
 
-def _time(raw: Any) -> datetime | None:
-    if not isinstance(raw, str) or not raw:
+def _time(raw: str | None) -> datetime | None:
+    """An RFC 3339 time ``gojson`` has checked, to microseconds (Go keeps nanoseconds)."""
+    if not raw:
         return None
-    text = raw.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    # Go writes nanoseconds; Python takes at most microseconds.
+    text = raw[:-1] + "+00:00" if raw.endswith("Z") else raw
     match = re.match(r"^(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)$", text)
     if match and match.group(2):
-        text = match.group(1) + match.group(2)[:7] + match.group(3)
+        text = match.group(1) + match.group(2)[:7].ljust(7, "0") + match.group(3)
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -260,33 +254,23 @@ def _time(raw: Any) -> datetime | None:
 
 
 def parse_config(data: bytes, what: str) -> ImageConfig:
-    doc = _load_json(data, what)
-    rootfs = doc.get("rootfs")
-    diff_ids_raw = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
-    if not isinstance(diff_ids_raw, list):
+    doc = decode_config(_limit(data, what), what)
+    rootfs: dict[str, Any] = doc.get("rootfs") or {}
+    diff_ids_raw: list[str] | None = rootfs.get("diff_ids")
+    if diff_ids_raw is None:
         raise ImageReadError(f"{what} has no rootfs.diff_ids", hint="the image config is corrupt")
     diff_ids = tuple(check_digest(d, f"{what} diff_ids[{i}]") for i, d in enumerate(diff_ids_raw))
-    history: list[HistoryEntry] = []
-    raw_history = doc.get("history")
-    if raw_history is not None and not isinstance(raw_history, list):
-        raise ImageReadError(f"{what}: history is not a list (the runtimes cannot read it)",
-                             hint="the image config is corrupt")
-    for item in raw_history or ():
-        if not isinstance(item, dict):
-            raise ImageReadError(f"{what}: a history entry is not an object",
-                                 hint="the image config is corrupt")
-        created_by = item.get("created_by")
-        comment = item.get("comment")
-        history.append(
-            HistoryEntry(
-                _time(item.get("created")),
-                created_by if isinstance(created_by, str) else None,
-                comment if isinstance(comment, str) else None,
-                bool(item.get("empty_layer", False)),
-            )
+    history = tuple(
+        HistoryEntry(
+            _time(item.get("created")),
+            item.get("created_by"),
+            item.get("comment"),
+            item.get("empty_layer", False),
         )
+        for item in doc.get("history") or ()
+    )
     platform = _platform(doc) or Platform("unknown", "unknown")
-    return ImageConfig(platform, _time(doc.get("created")), diff_ids, tuple(history))
+    return ImageConfig(platform, _time(doc.get("created")), diff_ids, history)
 
 
 def selectable(desc: Descriptor) -> bool:

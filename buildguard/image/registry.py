@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import logging
 from collections.abc import Sequence
 from typing import IO
@@ -30,6 +29,7 @@ import httpx
 
 from buildguard.errors import DigestMismatch, ImageReadError, UsageError
 from buildguard.image.blobstream import CHUNK_SIZE, BlobStream
+from buildguard.image.manifest import decode_manifest_or_index
 from buildguard.image.reference import (
     Reference,
     is_valid_sha256_digest,
@@ -287,12 +287,10 @@ class RegistrySource:
 
 
 def _declared_media_type(data: bytes) -> str | None:
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        return None
-    value = doc.get("mediaType") if isinstance(doc, dict) else None
-    return value if isinstance(value, str) and value else None
+    """The ``mediaType`` Go's decoder reads from the document (``None`` if it gives none);
+    a document Go could read otherwise is refused here, before its kind is guessed."""
+    value: str | None = decode_manifest_or_index(data, "the manifest").get("mediaType")
+    return value or None
 
 
 def put_manifest(

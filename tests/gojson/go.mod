@@ -1,0 +1,3 @@
+module buildguard.test/gojson
+
+go 1.19
