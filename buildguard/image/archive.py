@@ -23,16 +23,16 @@ verifies and flattens the layers in order.
 from __future__ import annotations
 
 import io
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from buildguard.errors import DigestMismatch, HostileImage, ImageReadError, UsageError
+from buildguard.errors import DigestMismatch, ImageReadError, UsageError
 from buildguard.image import layerindex as li
 from buildguard.image.flatten import make_want, wanted
+from buildguard.image.godocs import SaveManifestEntry, decode_save_manifest
 from buildguard.image.imageinfo import FlatImage, ImageInfo, LayerInfo, Progress
 from buildguard.image.layercache import LayerCache
 from buildguard.image.layers import LayerResult, read_layer
@@ -123,54 +123,20 @@ def collect(
 # ---------------------------------------------------------------------- manifest.json
 
 
-def decode_save_manifest(data: bytes, what: str) -> list[dict[str, Any]]:
-    """``manifest.json`` as moby's loader decodes it into ``[]manifestItem``, or refused.
-
-    The one place the document is decoded (Go-faithful decoding lands here): keys that
-    repeat, or that Go's case-insensitive field matching would bind to a field under another
-    spelling, are refused; so is anything but a list of objects.
-    """
-    fields = {"config": "Config", "repotags": "RepoTags", "layers": "Layers",
-              "parent": "Parent", "layersources": "LayerSources"}
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in items:
-            folded = key.replace("\u212a", "k").replace("\u017f", "s").lower()
-            if key in out or (folded in fields and key != fields[folded]):
-                raise ValueError(f"key {key!r} binds to a field differently under Go's rules")
-            out[key] = value
-        return out
-
-    try:
-        entries = json.loads(data, object_pairs_hook=pairs)
-    except (ValueError, RecursionError) as exc:
-        raise HostileImage(f"{what} is not valid: {exc}",
-                           hint="save the image again with docker save") from None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ImageReadError(f"{what} is not a list of images",
-                             hint="save the image again with docker save")
-    return entries
-
-
-def _tags(entry: dict[str, Any]) -> list[str]:
-    tags = entry.get("RepoTags")
-    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
-
-
 def _normal_name(name: str) -> str:
     last = name.rsplit("/", 1)[-1]
     return name if ":" in last or "@" in last else name + ":latest"
 
 
 def pick_entry(
-    entries: list[dict[str, Any]], reference: str, name: str | None, strict: bool
-) -> dict[str, Any]:
+    entries: Sequence[SaveManifestEntry], reference: str, name: str | None, strict: bool
+) -> SaveManifestEntry:
     """The image of ``manifest.json`` that ``name`` chooses (``None``: the only one)."""
     listed = ", ".join(
-        "/".join(_tags(e)) or f"untagged ({e.get('Config')})" for e in entries) or "none"
+        "/".join(e.repo_tags) or f"untagged ({e.config})" for e in entries) or "none"
     if name is not None and (strict or len(entries) > 1):
-        matching = [e for e in entries if _normal_name(name) in map(_normal_name, _tags(e))]
+        wanted_name = _normal_name(name)
+        matching = [e for e in entries if wanted_name in map(_normal_name, e.repo_tags)]
         if len(matching) == 1:
             return matching[0]
         raise ImageReadError(
@@ -196,14 +162,13 @@ class Plan:
 
 
 def _legacy_plan(
-    contents: SaveContents, entry: dict[str, Any], want: Want, platform: Platform | None
+    contents: SaveContents, entry: SaveManifestEntry, want: Want, platform: Platform | None
 ) -> Plan:
     reference = contents.reference
-    config_name = entry.get("Config")
-    layer_names = entry.get("Layers")
-    if not isinstance(config_name, str) or not isinstance(layer_names, list) or not all(
-            isinstance(n, str) for n in layer_names):
-        raise ImageReadError(f"{reference}: manifest.json lacks Config or Layers",
+    config_name = entry.config
+    layer_names = entry.layers
+    if not config_name:
+        raise ImageReadError(f"{reference}: manifest.json names no Config",
                              hint="save the image again with docker save")
     config_bytes = contents.document(config_name, "the image config")
     config_digest = sha256_digest(config_bytes)
@@ -331,6 +296,9 @@ def plan_image(
     if _regular(contents, "manifest.json"):
         entries = decode_save_manifest(contents.document("manifest.json"),
                                        f"{reference}: manifest.json")
+        if not entries:
+            raise ImageReadError(f"{reference}: manifest.json lists no image",
+                                 hint="save the image again with docker save")
         plan = _legacy_plan(contents, pick_entry(entries, reference, name, strict), want,
                             platform)
         if has_layout:
