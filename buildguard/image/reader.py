@@ -71,6 +71,8 @@ def check_layer(result: LayerResult, index: int, *, diff_id: str) -> None:
         )
     if result.error is not None:
         err = result.error
+        if err.message.startswith(f"layer {index} ("):  # labelled by its reader already
+            raise err
         raise type(err)(f"layer {index} ({name}): {err.message}", hint=err.hint) from err
 
 
