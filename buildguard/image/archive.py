@@ -124,6 +124,12 @@ def collect(
 
 
 def _normal_name(name: str) -> str:
+    """``app`` → ``app:latest``; ``docker.io/library/app:1`` → ``app:1`` (docker save
+    writes the familiar form)."""
+    for prefix in ("docker.io/", "index.docker.io/"):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+            name = name[len("library/"):] if name.startswith("library/") else name
     last = name.rsplit("/", 1)[-1]
     return name if ":" in last or "@" in last else name + ":latest"
 
