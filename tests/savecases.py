@@ -238,6 +238,14 @@ def build_cases() -> list[SaveCase]:
             *good.members()[2:],
             file_member("manifest.json", good.manifest(Config="c.json"))]),
                  note="os.Link needs its target: docker load fails"),
+        SaveCase("config-named-config-json", serialize([
+            *good.members()[:2], file_member("c/config.json", good.config),
+            file_member("manifest.json", good.manifest(Config="c/config.json"))]), True,
+                 expect=GOOD, note="dockerd names the config by its bytes, not its file"),
+        SaveCase("config-named-another-digest", serialize([
+            *good.members()[:2], file_member(evil.config_name, good.config),
+            file_member("manifest.json", good.manifest(Config=evil.config_name))]), True,
+                 expect=GOOD),
         SaveCase("absolute-names", serialize([
             *[Member(Header(name=b"/" + m.header.name, typeflag=m.header.typeflag), m.data)
               for m in base if isinstance(m, Member)]]), expect=GOOD),

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from buildguard.errors import DigestMismatch, ImageReadError, UsageError
+from buildguard.errors import ImageReadError, UsageError
 from buildguard.image import layerindex as li
 from buildguard.image.flatten import make_want, wanted
 from buildguard.image.godocs import SaveManifestEntry, decode_save_manifest
@@ -46,7 +46,6 @@ from buildguard.image.verified import sha256_digest
 
 SMALL_MEMBER = 1 << 20
 """Members up to this size are kept in memory rather than walked as layers."""
-_HEX_NAME = re.compile(r"(?:^|/)([0-9a-f]{64})(?:\.json)?$")
 _BLOB_NAME = re.compile(r"^blobs/sha256/([0-9a-f]{64})$")
 LEGACY_MEDIA_TYPE = "application/vnd.docker.image.rootfs.diff.tar"
 DOCUMENTS = ("manifest.json", "index.json", "oci-layout", "repositories")
@@ -177,14 +176,9 @@ def _legacy_plan(
         raise ImageReadError(f"{reference}: manifest.json names no Config",
                              hint="save the image again with docker save")
     config_bytes = contents.document(config_name, "the image config")
+    # dockerd names the config by the digest of its bytes (the image ID), whatever its file
+    # is called; so does buildguard (a renamed config is read, its digest reported).
     config_digest = sha256_digest(config_bytes)
-    named = _HEX_NAME.search(contents.names.follow(config_name))
-    if named and "sha256:" + named.group(1) != config_digest:
-        raise DigestMismatch(
-            f"{reference}: config {config_name} does not match its name (its bytes hash to "
-            f"{config_digest})",
-            hint="the archive was corrupted or tampered with; do not trust this image",
-        )
     config = parse_config(config_bytes, f"{reference}: config {config_name}")
     if platform is not None and not platform.matches(config.platform):
         raise ImageReadError(
