@@ -11,8 +11,9 @@ Go rejects, or the extractors refuse or treat specially, is refused here as
   their own: pending ``x``/``L``/``K`` state is dropped, as Go does);
 - header-only types (hard link, symlink, char, block, dir, fifo) carry no data whatever
   their size field says; type NUL with a trailing ``/`` is a directory;
-- GNU sparse (type ``S``, any ``GNU.sparse.*`` record), type ``7`` and any other type the
-  extractors do not handle are refused.
+- PAX-format GNU sparse files (``GNU.sparse.*`` records, 0.0/0.1/1.0) are expanded as Go
+  expands them (``tarsparse.py``: holes as zeros, bounded); the old GNU type ``S``, type
+  ``7`` and any other type the extractors do not handle are refused.
 
 Every entry becomes a row of a :class:`~buildguard.image.layerindex.LayerIndex` with its
 normalised absolute path; files the caller wants are hashed (and, for a few, kept) as their
@@ -51,6 +52,7 @@ from buildguard.image.tarfields import (
     parse_pax,
     parse_pax_time,
 )
+from buildguard.image.tarsparse import SparseFile, sparse_header
 
 _ZERO_BLOCK = bytes(BLOCK)
 KEEP_LIMIT = 32 << 20
@@ -126,6 +128,7 @@ class TarWalker:
         self._longlink = b""
         self._offset = 0
         self._at = 0
+        self._sparse: SparseFile | None = None
 
     # -- feeding ----------------------------------------------------------------------------
 
@@ -135,7 +138,12 @@ class TarWalker:
         while pos < n:
             if self._data_left:
                 take = min(self._data_left, n - pos)
-                if self._hash is not None or self._keep is not None:
+                if self._sparse is not None:
+                    try:
+                        self._sparse.feed(chunk[pos : pos + take])
+                    except HeaderError as exc:
+                        raise self._hostile(str(exc)) from None
+                elif self._hash is not None or self._keep is not None:
                     piece = memoryview(chunk)[pos : pos + take]
                     if self._hash is not None:
                         self._hash.update(piece)
@@ -177,6 +185,8 @@ class TarWalker:
         caller and return its size (0 otherwise). The caller reads those bytes and their
         padding (``-size % BLOCK``) from the stream itself and feeds only the next header
         (the ``docker save`` archive, whose members are layers read on their own)."""
+        if self._sparse is not None:
+            raise self._hostile("a GNU sparse member")
         if self._ext_kind or self._row < 0 or not self._data_left:
             return 0
         size = self._data_left
@@ -249,11 +259,11 @@ class TarWalker:
         name = header_name(header, fmt)
         link = cstring(header[157:257])
         pax, self._pax = self._pax, None
+        sparse = None
         if pax:
-            for key in pax:
-                if key.startswith(PAX_SPARSE_PREFIX):
-                    raise self._hostile("a GNU sparse file (GNU.sparse.* PAX records)")
             try:
+                if any(key.startswith(PAX_SPARSE_PREFIX) for key in pax):
+                    sparse = sparse_header(pax)
                 name, link, size, uid, gid, mtime = _merge_pax(pax, name, link, size, uid, gid,
                                                                mtime)
             except HeaderError as exc:
@@ -271,13 +281,21 @@ class TarWalker:
             raise self._hostile(f"a {what}, which the extractors do not handle")
         if size < 0 and flag not in _HEADER_ONLY:
             raise self._hostile(f"negative size {size}")
+        logical = size
+        if sparse is not None:  # Go: after the NUL-type check, before the data
+            if kind != li.FILE:
+                raise self._hostile(f"GNU sparse records on a {li.KIND_NAMES[kind]}")
+            if sparse.name:
+                name = sparse.name
+            if sparse.size is not None:
+                logical = sparse.size
         path = normalize(_decode(name))
         if path is None:
             raise self._hostile(f"the name {escape(_decode(name))!r} has a '..' component and "
                                 "would escape the image root")
         data = size if kind == li.FILE else 0
         row = self.index.append(
-            path, kind, data, mode, mtime, uid, gid,
+            path, kind, logical if kind == li.FILE else 0, mode, mtime, uid, gid,
             _decode(link) if kind in (li.SYMLINK, li.HARDLINK) else None,
         )
         self._row = row
@@ -287,11 +305,22 @@ class TarWalker:
             level = self.want(path)
             if level:
                 self._hash = hashlib.sha256()
-                if level == WANT_KEEP and data <= KEEP_LIMIT:
+                if level == WANT_KEEP and logical <= KEEP_LIMIT:
                     self._keep = []
             else:
                 self.index.complete = False
+        if sparse is not None:
+            try:
+                self._sparse = SparseFile(sparse, logical, self._emit if self._hash else None)
+            except HeaderError as exc:
+                raise self._hostile(str(exc)) from None
         self._start_data(data)
+
+    def _emit(self, piece: bytes) -> None:
+        """A sparse file's logical bytes (holes as zeros)."""
+        self._hash.update(piece)
+        if self._keep is not None:
+            self._keep.append(piece)
 
     def _start_data(self, size: int) -> None:
         self._data_left = size
@@ -303,6 +332,12 @@ class TarWalker:
         if self._ext_kind:
             self._end_extended()
             return
+        if self._sparse is not None:
+            sparse, self._sparse = self._sparse, None
+            try:
+                sparse.finish()
+            except HeaderError as exc:
+                raise self._hostile(str(exc)) from None
         row = self._row
         if row >= 0:
             if self._hash is not None:
