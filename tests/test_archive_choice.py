@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from clitools import buildguard_cli
-from savecases import EVIL, GOOD, Img, file_member
+from savecases import BY_NAME, EVIL, GOOD, TAG, Img, file_member
 from services import Dockerd
 from tarcraft import serialize
 
@@ -69,6 +69,14 @@ def test_a_single_image_archive_must_carry_the_name_given(tmp_path: Path) -> Non
     assert _app_js(f"docker-archive:{path}:docker.io/buildguard-choice/good:1") == GOOD
     with pytest.raises(ImageReadError, match="none is tagged other:1"):
         _app_js(f"docker-archive:{path}:other:1")
+
+
+def test_a_name_finds_the_image_in_index_json_too(tmp_path: Path) -> None:
+    """docker >= 25 writes both views; containerd names the image docker.io/…."""
+    path = tmp_path / "both.tar"
+    path.write_bytes(BY_NAME["index-agrees"].data)
+    assert _app_js(f"docker-archive:{path}:{TAG}") == GOOD
+    assert _app_js(f"docker-archive:{path}") == GOOD
 
 
 def test_archive_reference_forms(tmp_path: Path) -> None:

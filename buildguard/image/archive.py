@@ -247,8 +247,24 @@ def _oci_plan(
         for name, member in stored.items()
         if member.data is not None and (m := _BLOB_NAME.match(name))
     }
-    source = MemorySource(reference, tag, contents.document("index.json"), blobs)
-    info = info_of(reference, resolve(source, platform))
+    index = contents.document("index.json")
+    if tag is None:
+        info = info_of(reference, resolve(MemorySource(reference, None, index, blobs), platform))
+    else:  # containerd names an image docker.io/library/app:1 where docker save says app:1
+        short = _normal_name(tag)
+        names = dict.fromkeys((tag, short, "docker.io/" + short, "docker.io/library/" + short))
+        failure: ImageReadError | None = None
+        for name in names:
+            try:
+                resolved = resolve(MemorySource(reference, name, index, blobs), platform)
+            except ImageReadError as exc:
+                failure = failure or exc
+                continue
+            info = info_of(reference, resolved)
+            break
+        else:
+            assert failure is not None
+            raise failure
 
     def open_layer(layer: LayerInfo, want: Want) -> LayerResult:
         member = stored.get("blobs/sha256/" + layer.digest.split(":", 1)[1])
