@@ -50,3 +50,15 @@ def test_size_only_mismatch_prints_the_digest_once(tmp_path: Path) -> None:
     assert isinstance(err, DigestMismatch)
     assert err.message.count(sha(GOOD)) == 1, err.message
     assert f"read {len(GOOD)} bytes; expected {len(GOOD) + 512} bytes" in err.message
+
+
+def test_diff_id_mismatch_of_an_unreadable_plain_layer_says_each_thing_once(
+    tmp_path: Path
+) -> None:
+    cut = BAD_AT_3584[:3000]
+    built = write_layout(tmp_path / "l", [cut], compression="none", diff_ids=[sha(GOOD)])
+    err = _refusal(f"oci-layout:{tmp_path / 'l'}:latest")
+    assert isinstance(err, DigestMismatch)
+    assert err.message.count(built.layer_digests[0]) == 1, err.message
+    assert err.message.count("layer 0") == 1, err.message
+    assert "reading it also failed: the tar ends in the middle of an entry" in err.message
