@@ -18,6 +18,7 @@ from typing import Any
 
 import tarcraft as tc
 import zstandard
+from jsoncases import vary
 
 INTERESTING = [b"0", b"-1", b"1", b"7", b"8", b"00000000000", b"77777777777", b"-0",
                b"9223372036854775807", b"9223372036854775808", b"99999999999999",
@@ -118,7 +119,7 @@ def _json_values(rng: random.Random) -> Any:
 def _json_mutation(rng: random.Random, data: bytes) -> bytes | None:
     try:
         doc = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
     def walk(node: Any, depth: int) -> Any:
@@ -176,15 +177,18 @@ def _layer_mutation(rng: random.Random, blob: bytes) -> bytes | None:
 
 
 def mutate(rng: random.Random, data: bytes, seeds: Sequence[bytes], kind: str) -> bytes:
-    """One to three mutations of ``data`` of the given kind (``tar``, ``json``, ``layer``
-    (a compressed tar), ``bytes``)."""
+    """One to three mutations of ``data`` of the given kind (``tar``, ``json``, ``gojson``
+    (JSON with the variations Go's decoder treats specially), ``layer`` (a compressed
+    tar), ``bytes``)."""
     for _ in range(rng.randint(1, 3)):
         roll = rng.random()
         if kind == "layer" and roll < 0.6:
             data = _layer_mutation(rng, data) or _bytes_mutation(rng, data, seeds)
         elif kind == "tar" and roll < 0.6:
             data = _tar_mutation(rng, data)
-        elif kind == "json" and roll < 0.7:
+        elif kind == "gojson" and roll < 0.5:
+            data = vary(rng, data) or _bytes_mutation(rng, data, seeds)
+        elif kind in ("json", "gojson") and roll < 0.7:
             data = _json_mutation(rng, data) or _bytes_mutation(rng, data, seeds)
         else:
             data = _bytes_mutation(rng, data, seeds)

@@ -8,7 +8,8 @@ buildguard's typed errors (or, for the pydantic models, a ``ValidationError``) e
 
 Targets: ``tar`` (the walker against Go's ``archive/tar``), ``layers`` (gzip/zstd framing
 through ``read_layer``, against Python's decompressors), ``manifest`` (index, manifest,
-config parsing and platform selection), ``reference`` (registry references and the
+config parsing and platform selection), ``json-decoding`` (the Go-faithful JSON decoding
+against Go's ``encoding/json``, ``tests/gojson``), ``reference`` (registry references and the
 ``oci-layout:``/``docker-daemon:``/``docker-archive:`` forms), ``www-authenticate``,
 ``bundle-manifest`` (``BundleManifest``, with a serialisation round trip), ``record``
 (``load_record``), and ``verify`` (a sealed bundle under a fuzzed upper layer: a passing
@@ -216,6 +217,51 @@ class ManifestTarget(Target):
         except BuildguardError:
             outcomes.append("not-config")
         return "/".join(outcomes)
+
+
+class JsonDecodingTarget(Target):
+    """The Go-faithful JSON decoding (``gojson``) against Go's ``encoding/json``
+    (``tests/gojson``) for every document kind, and the readers built on it (manifest,
+    index, config, ``manifest.json``): agree with Go or refuse, never crash."""
+
+    name = "json-decoding"
+    kind = "gojson"
+
+    def seeds(self) -> list[bytes]:
+        from jsoncases import TEMPLATES
+
+        return [json.dumps(value).encode() for _, value in TEMPLATES] + _manifest_seeds()
+
+    def setup(self, work: Path) -> None:
+        from gojson import GoJson, build_gojson
+
+        self.go = GoJson(build_gojson(work / "gojson"))
+
+    def run(self, data: bytes) -> str:
+        from gojson import Disagreement, judge
+
+        from buildguard.errors import BuildguardError
+        from buildguard.image import manifest as m
+        from buildguard.image.godocs import decode_save_manifest
+
+        outcomes = []
+        for kind in ("document", "config", "save"):
+            try:
+                outcomes.append(judge(self.go, kind, data))
+            except Disagreement as exc:
+                raise Failure(str(exc)) from None
+        for read in (
+            lambda: m.parse_config(data, "fuzz"),
+            lambda: decode_save_manifest(data, "fuzz"),
+            lambda: m.parse_index(m.document_kind(data, None, "fuzz")[1], "fuzz"),
+            lambda: m.parse_manifest(m.document_kind(data, None, "fuzz")[1], "fuzz"),
+        ):
+            with contextlib.suppress(BuildguardError):
+                read()
+        return "/".join(outcomes)
+
+    def close(self) -> None:
+        self.go.close()
 
 
 # ------------------------------------------------------------------------------- references
@@ -540,8 +586,8 @@ class ArchiveTarget(Target):
 
 
 TARGETS: dict[str, type[Target]] = {t.name: t for t in (
-    TarTarget, LayersTarget, ManifestTarget, ReferenceTarget, WwwAuthenticateTarget,
-    BundleManifestTarget, RecordTarget, VerifyTarget, ArchiveTarget)}
+    TarTarget, LayersTarget, ManifestTarget, JsonDecodingTarget, ReferenceTarget,
+    WwwAuthenticateTarget, BundleManifestTarget, RecordTarget, VerifyTarget, ArchiveTarget)}
 
 
 def scratch_dir() -> Path:

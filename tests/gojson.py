@@ -24,6 +24,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from buildguard.errors import ImageReadError
+from buildguard.image import gojson
+from buildguard.image.godocs import CONFIG, MANIFEST_OR_INDEX, SAVE_MANIFEST
 from buildguard.image.gojson import ListOf, MapOf, Scalar, Spec, Struct
 
 SOURCE = Path(__file__).resolve().parent / "gojson"
@@ -35,8 +38,15 @@ STRUCTS = {
 }
 
 
+SPECS: dict[str, Any] = {"document": MANIFEST_OR_INDEX, "config": CONFIG, "save": SAVE_MANIFEST}
+
+
 class GoJsonError(RuntimeError):
     pass
+
+
+class Disagreement(AssertionError):
+    """buildguard read a document otherwise than Go, or read one Go rejects."""
 
 
 def build_gojson(work: Path) -> Path:
@@ -176,3 +186,28 @@ def comparable(spec: Spec, value: Any, go_shape: Any = None) -> Any:
     if spec.kind == "bytes":
         return base64.b64decode(value).hex()
     return value
+
+
+def judge(go: GoJson, kind: str, data: bytes) -> str:
+    """``compared`` (buildguard read what Go filled, in every struct), ``refused-go-rejects``
+    or ``refused-go-reads``; raises :class:`Disagreement` otherwise (any other exception
+    of buildguard's escapes: a crash)."""
+    spec = SPECS[kind]
+    try:
+        ours: Any = gojson.decode(data, spec, "document")
+        refused = False
+    except ImageReadError:  # DocumentRefused included
+        refused = True
+    answers = go.decode(kind, data)
+    errors = {name: err for name, (_, err) in answers.items() if err is not None}
+    if errors and not refused:
+        raise Disagreement(f"Go rejects {data[:300]!r} ({errors}) but buildguard reads it")
+    if refused:
+        return "refused-go-rejects" if errors else "refused-go-reads"
+    for name in STRUCTS[kind]:
+        value, _ = answers[name]
+        expected = comparable(spec, value, value)
+        got = comparable(spec, ours, value)
+        if got != expected:
+            raise Disagreement(f"{name}: {data[:300]!r}\n ours {got}\n Go   {expected}")
+    return "compared"

@@ -16,6 +16,7 @@ BUDGET = {
     "tar": 400,
     "layers": 400,
     "manifest": 2000,
+    "json-decoding": 1500,
     "reference": 3000,
     "www-authenticate": 3000,
     "bundle-manifest": 1500,
