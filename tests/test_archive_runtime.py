@@ -24,8 +24,12 @@ from pathlib import Path
 
 import pytest
 from clitools import buildguard_cli
-from savecases import CASES, EVIL, GOOD, TAG, SaveCase
+from savecases import BY_NAME, CASES, EVIL, GOOD, TAG, SaveCase, file_member
 from services import Dockerd
+from tarcraft import serialize
+
+from buildguard.errors import ImageReadError
+from buildguard.image import open_image, saveplan
 
 OUTCOMES: list[str] = []
 _GOOD = hashlib.sha256(GOOD).hexdigest()
@@ -116,3 +120,19 @@ def test_crafted_archive_agrees_with_docker_load_or_is_refused(
         return
     assert digest == served, (f"{case.name} ({case.note}): dockerd serves {served}, "
                               f"buildguard read {digest}")
+
+
+def test_small_members_kept_in_memory_are_bounded(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    """Thousands of 1 MiB blobs cannot fill memory: the kept bytes are capped."""
+    plain = BY_NAME["plain"].data
+    monkeypatch.setattr(saveplan, "KEPT_LIMIT", len(plain) + 4096)
+    archive = tmp_path / "many.tar"
+    archive.write_bytes(serialize([file_member(f"blobs/sha256/{i:064x}", b"x" * 2048)
+                                   for i in range(8)])[:-1024] + plain)
+    with open_image(f"docker-archive:{archive}") as image, pytest.raises(
+            ImageReadError, match="MiB of small members"):
+        image.read()
+    (tmp_path / "plain.tar").write_bytes(plain)
+    with open_image(f"docker-archive:{tmp_path / 'plain.tar'}") as image:
+        image.read()

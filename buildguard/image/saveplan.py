@@ -31,6 +31,9 @@ from buildguard.image.savetar import Names, members, open_outer, refuse
 from buildguard.image.tarwalk import Want
 from buildguard.image.verified import sha256_digest
 
+KEPT_LIMIT = 512 << 20
+"""The small members of one archive kept in memory, in all (``*.tar`` layers are read as
+they arrive, whatever their size)."""
 SMALL_MEMBER = 1 << 20
 """Members up to this size are kept in memory rather than walked as layers."""
 _BLOB_NAME = re.compile(r"^blobs/sha256/([0-9a-f]{64})$")
@@ -54,6 +57,19 @@ class SaveContents:
     names: Names
     stored: dict[str, _Stored] = field(default_factory=dict)
     too_big: set[str] = field(default_factory=set)
+    kept: int = 0
+
+    def keep(self, name: str, size: int, data: bytes) -> None:
+        """Keep a small member's bytes, within :data:`KEPT_LIMIT` for the whole archive."""
+        self.kept += len(data)
+        if self.kept > KEPT_LIMIT:
+            raise ImageReadError(
+                f"{self.reference}: the archive holds more than {KEPT_LIMIT >> 20} MiB of "
+                "small members (documents and blobs up to 1 MiB); buildguard keeps no more "
+                "in memory",
+                hint="a docker save archive holds a few JSON documents; check the archive",
+            )
+        self.stored[name] = _Stored(size, data)
 
     def document(self, name: str, what: str | None = None) -> bytes:
         """A small member by name, links followed as the loader's ``safePath`` does."""
@@ -85,13 +101,14 @@ def collect(
             if member.size > DOCUMENT_LIMIT:
                 contents.too_big.add(name)
                 continue
-            contents.stored[name] = _Stored(member.size, data.read())
+            contents.keep(name, member.size, data.read())
             continue
         if name.endswith(("/json", "/VERSION")):
             continue
         head = data.peek1()
-        if member.size <= SMALL_MEMBER or (head == b"{" and member.size <= DOCUMENT_LIMIT):
-            contents.stored[name] = _Stored(member.size, data.read())
+        if not name.endswith(".tar") and (member.size <= SMALL_MEMBER or (
+                head == b"{" and member.size <= DOCUMENT_LIMIT)):
+            contents.keep(name, member.size, data.read())
         elif name.endswith(".tar") or _BLOB_NAME.match(name):
             layers_seen += 1
             if progress is not None:
