@@ -9,7 +9,8 @@ Targets (``tests/fuzztargets.py``): tar (the walker against Go's archive/tar, bu
 ``tests/golister``), layers (gzip/zstd framing through read_layer), manifest,
 json-decoding (the Go-faithful JSON decoding against Go's encoding/json, built from
 ``tests/gojson``), reference, www-authenticate, bundle-manifest, record, verify (a sealed
-bundle under a fuzzed layer).
+bundle under a fuzzed layer), archive (the ``docker save`` archive itself: compression,
+outer tar, names, which image).
 The ``random`` engine mutates seed inputs deterministically (``--seed``) in a worker process
 that the parent kills when one call exceeds ``--per-call`` seconds (a hang); the
 ``atheris`` engine runs libFuzzer (``pip install atheris``) with its own ``-timeout``.

@@ -13,7 +13,8 @@ against Go's ``encoding/json``, ``tests/gojson``), ``reference`` (registry refer
 ``oci-layout:``/``docker-daemon:``/``docker-archive:`` forms), ``www-authenticate``,
 ``bundle-manifest`` (``BundleManifest``, with a serialisation round trip), ``record``
 (``load_record``), and ``verify`` (a sealed bundle under a fuzzed upper layer: a passing
-verify while Go's reading of that layer touches the bundle is a failure).
+verify while Go's reading of that layer touches the bundle is a failure), and ``archive``
+(the ``docker save`` archive: compression, outer tar, names, manifest.json/index.json).
 """
 
 from __future__ import annotations
@@ -655,10 +656,37 @@ class VerifyTarget(Target):
         self.go.close()
 
 
+# ------------------------------------------------------------------------------- archive
+
+
+class ArchiveTarget(Target):
+    """The ``docker save`` archive itself (compression, outer tar, names, manifest.json vs
+    index.json): only typed errors, never a crash."""
+
+    name = "archive"
+    kind = "tar"
+
+    def seeds(self) -> list[bytes]:
+        from savecases import CASES
+
+        return [case.data for case in CASES]
+
+    def run(self, data: bytes) -> str:
+        from buildguard._image.archive import read_save_stream
+        from buildguard._image.tarwalk import WANT_HASH
+        from buildguard.errors import BuildguardError
+
+        try:
+            read_save_stream(io.BytesIO(data), reference="fuzz", want=lambda _p: WANT_HASH)
+        except BuildguardError:
+            return "refused"
+        return "read"
+
+
 TARGETS: dict[str, type[Target]] = {t.name: t for t in (
     TarTarget, LayersTarget, ManifestTarget, PlatformTarget, JsonDecodingTarget,
     ReferenceTarget, WwwAuthenticateTarget,
-    BundleManifestTarget, RecordTarget, VerifyTarget)}
+    BundleManifestTarget, RecordTarget, VerifyTarget, ArchiveTarget)}
 
 
 def scratch_dir() -> Path:

@@ -23,6 +23,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from buildguard._image.tarsparse import SPARSE_LIMIT
+
 SOURCE = Path(__file__).resolve().parent / "golister"
 
 # Type flags the extractors' createTarFile switch handles (moby 20.10 pkg/archive/archive.go,
@@ -87,7 +89,8 @@ class GoEntry:
     sha256: str
     copy_error: str | None
     sparse: bool
-    """Go reads it as a GNU sparse file; its data was not copied (refused by design)."""
+    """A GNU sparse file (type S or GNU.sparse.* records); its expanded data is copied up
+    to buildguard's bound."""
 
 
 @dataclass(frozen=True)
@@ -213,7 +216,8 @@ def runtime_path(name: bytes) -> bytes | None:
 
 
 def runtime_view(listing: GoListing) -> RuntimeView:
-    """Go's listing, then the extractors' type switch; GNU sparse is refused by design.
+    """Go's listing, then the extractors' type switch; a PAX sparse file expanding past
+    buildguard's bound is refused by design (type ``S`` is refused by the type switch).
 
     Names become the paths the extractors write (:func:`runtime_path`); a PAX global header
     (``g``) is listed as kind ``global`` with its name only (the extractors create no file
@@ -231,8 +235,8 @@ def runtime_view(listing: GoListing) -> RuntimeView:
             view.globals_.append(e.name)
             view.entries.append(Listed(path, "global", 0, 0, 0, 0, 0, None, None))
             continue
-        if any(k.startswith(b"GNU.sparse.") for k in e.pax):
-            view.refused = f"GNU sparse records on {e.name!r} (refused by design)"
+        if e.sparse and e.size > SPARSE_LIMIT:
+            view.refused = f"a sparse file of {e.size} bytes on {e.name!r} (bounded by design)"
             return view
         kind = GO_KIND[e.typeflag]
         view.entries.append(

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import tarcraft as tc
 from clitools import buildguard_cli
+from tarcases import sparse_tar
 from tarcraft import GNU_MAGIC, Entry, Header, Member, Raw, pax_member, serialize
 
 BUILD_ID = "B-runtime-000001"
@@ -204,7 +205,15 @@ CASES: list[LayerCase] = [
     LayerCase("nul-type-slash-size-hides-evil", _with(lambda b: _hide(
         Header(name=b"srv/olddir/", typeflag=b"\x00"), _evil()))),
     LayerCase("pax-sparse-replaces-sealed-file", _with(lambda b: _pax_sparse_replacing(INDEX_JS)),
-              note="dockerd restores GNU.sparse.name; buildguard refuses sparse by design"),
+              note="dockerd restores GNU.sparse.name; so does buildguard (issue 25): verify fails"),
+    LayerCase("pax-sparse-1.0-holes", _with(lambda b: sparse_tar((b"1", b"0"), name=b"srv/s.bin")),
+              well_formed=True, note="issue 25: holes read as zeros, as dockerd writes them"),
+    LayerCase("pax-sparse-0.1-holes", _with(lambda b: sparse_tar((b"0", b"1"), name=b"srv/s.bin")),
+              well_formed=True),
+    LayerCase("pax-sparse-0.0-holes", _with(lambda b: sparse_tar(None, name=b"srv/s.bin")),
+              well_formed=True),
+    LayerCase("pax-sparse-unreferenced-data", _with(lambda b: sparse_tar(
+        (b"1", b"0"), name=b"srv/s.bin", extra=b"X" * 10)), note="Go: errUnrefData"),
     LayerCase("gnu-old-sparse-S", _with(lambda b: _one(Member(Header(
         name=INDEX_JS, typeflag=b"S", magic=GNU_MAGIC[0], version=GNU_MAGIC[1]), EVIL)))),
     LayerCase("type-7-contiguous", _with(lambda b: _one(Member(Header(

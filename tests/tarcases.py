@@ -70,6 +70,78 @@ def _pax_sparse(version: tuple[bytes, bytes] | None) -> bytes:
     return serialize([pax_member(records), Member(Header(name=b"GNUSparseFile.0/index.js"), data)])
 
 
+SPARSE_FRAGMENTS = ((0, b"A" * 100), (4096, b"B" * 600), (10_000, b"C" * 5))
+
+
+def sparse_tar(version: tuple[bytes, bytes] | None, fragments: tuple[tuple[int, bytes], ...]
+               = SPARSE_FRAGMENTS, logical: int = 20_000, *, name: bytes = b"app/sparse.bin",
+               entries: tuple[tuple[int, int], ...] | None = None, extra: bytes = b"",
+               drop: int = 0, records: tuple[tuple[bytes, bytes], ...] = (),
+               typeflag: bytes = b"0") -> bytes:
+    """A PAX-format GNU sparse file as GNU tar writes it (``--format=pax``): the data
+    fragments back to back, the map in records (0.0, 0.1) or in front of the data (1.0)."""
+    spans = entries if entries is not None else tuple((o, len(d)) for o, d in fragments)
+    recs = [(b"GNU.sparse.name", name), (b"GNU.sparse.realsize", b"%d" % logical)]
+    dense = b"".join(d for _, d in fragments) + extra
+    if version == (b"1", b"0"):
+        recs += [(b"GNU.sparse.major", b"1"), (b"GNU.sparse.minor", b"0")]
+        text = b"%d\n" % len(spans) + b"".join(b"%d\n%d\n" % span for span in spans)
+        dense = tc.padded(text) + dense
+    elif version is not None:
+        recs += [(b"GNU.sparse.major", version[0]), (b"GNU.sparse.minor", version[1]),
+                 (b"GNU.sparse.numblocks", b"%d" % len(spans)),
+                 (b"GNU.sparse.map", b",".join(b"%d,%d" % span for span in spans))]
+    else:
+        recs.append((b"GNU.sparse.numblocks", b"%d" % len(spans)))
+        for offset, length in spans:
+            recs += [(b"GNU.sparse.offset", b"%d" % offset),
+                     (b"GNU.sparse.numbytes", b"%d" % length)]
+    dense = dense[: len(dense) - drop]
+    hdr = Header(name=b"GNUSparseFile.0/" + name.rsplit(b"/", 1)[-1], typeflag=typeflag)
+    if typeflag != b"0":
+        hdr.size = 0
+        dense = b""
+    return serialize([Member(Header(name=b"app/", typeflag=b"5", mode=0o755)),
+                      pax_member([*recs, *records]), Member(hdr, dense),
+                      Member(Header(name=b"app/after.js"), b"after")])
+
+
+def _sparse_cases() -> list[TarCase]:
+    v10, v01 = (b"1", b"0"), (b"0", b"1")
+    many = tuple((i * 1024, b"%03d" % i) for i in range(80))
+    return [
+        TarCase("sparse-1.0-holes", sparse_tar(v10), True, note="issue 25: Go expands it"),
+        TarCase("sparse-0.1-holes", sparse_tar(v01), True),
+        TarCase("sparse-0.0-holes", sparse_tar(None), True),
+        TarCase("sparse-1.0-map-spans-blocks", sparse_tar(v10, many, 90_000), True,
+                note="the 1.0 map takes two blocks"),
+        TarCase("sparse-1.0-all-hole", sparse_tar(v10, (), 5000), True),
+        TarCase("sparse-0.1-all-hole", sparse_tar(v01, (), 5000), True),
+        TarCase("sparse-1.0-data-to-the-end", sparse_tar(v10, ((0, b"x" * 700),), 700), True),
+        TarCase("sparse-unreferenced-data", sparse_tar(v10, extra=b"X" * 10),
+                note="Go: errUnrefData when the entry is read"),
+        TarCase("sparse-missing-data", sparse_tar(v01, drop=3), note="Go: errMissData"),
+        TarCase("sparse-overlapping", sparse_tar(v01, ((0, b"a" * 10), (5, b"b" * 10)))),
+        TarCase("sparse-beyond-size", sparse_tar(v01, ((0, b"a" * 10),), 5)),
+        TarCase("sparse-unknown-version", sparse_tar((b"2", b"0")),
+                note="Go: not sparse; a regular file under its header name"),
+        TarCase("sparse-0.0-out-of-order", sparse_tar(None, records=(
+            (b"GNU.sparse.numbytes", b"1"),))),
+        TarCase("sparse-on-symlink", sparse_tar(v01, typeflag=b"2"),
+                note="Go: ErrHeader (a header-only type with a sparse map)"),
+        TarCase("sparse-1.0-negative-count", serialize([
+            pax_member([(b"GNU.sparse.major", b"1"), (b"GNU.sparse.minor", b"0")]),
+            Member(Header(name=b"s"), tc.padded(b"-1\n"))])),
+        TarCase("sparse-1.0-short-map", serialize([
+            pax_member([(b"GNU.sparse.major", b"1"), (b"GNU.sparse.minor", b"0")]),
+            Member(Header(name=b"s"), b"3\n0\n")])),
+        TarCase("sparse-0.1-count-mismatch", sparse_tar(v01, records=(
+            (b"GNU.sparse.numblocks", b"7"),))),
+        TarCase("sparse-60-gb", sparse_tar(v10, ((0, b"x"),), 60 << 30),
+                note="bounded by design: holes past 1 GiB are not expanded"),
+    ]
+
+
 def _nested(*pieces: tc.Piece) -> bytes:
     return serialize(list(pieces))
 
@@ -181,7 +253,7 @@ def _defects() -> list[TarCase]:
             Member(Header(name=b"app/fifo", typeflag=b"6", size=0)), evil(),
         ]), note="a PAX size on a header-only type changes nothing"),
         TarCase("pax-sparse-1.0", _pax_sparse((b"1", b"0")),
-                note="issue 8: Go restores GNU.sparse.name; refused by design"),
+                note="issue 8: Go restores GNU.sparse.name (read as Go reads it since issue 25)"),
         TarCase("pax-sparse-0.1", _pax_sparse((b"0", b"1"))),
         TarCase("pax-sparse-0.0", _pax_sparse(None)),
         TarCase("gnu-old-sparse-S", _sparse_old_gnu(), note="dockerd: unhandled type 83"),
@@ -390,6 +462,6 @@ def _invalid_go17() -> bytes:
     return serialize([Member(hdr)])
 
 
-CASES: list[TarCase] = _well_formed() + _defects()
+CASES: list[TarCase] = _well_formed() + _defects() + _sparse_cases()
 BY_NAME = {c.name: c for c in CASES}
 assert len(BY_NAME) == len(CASES), "duplicate case names"

@@ -23,6 +23,7 @@ BUDGET = {
     "bundle-manifest": 1500,
     "record": 500,
     "verify": 80,
+    "archive": 600,
 }
 
 

@@ -54,7 +54,9 @@ def test_a_platform_is_decoded_whole_and_typed() -> None:
         },
     }
     _, doc = m.document_kind(json.dumps({"manifests": [entry]}).encode(), None, "index")
-    assert m.parse_index(doc, "index").manifests[0].platform == m.Platform("linux", "arm64", "v8")
+    assert m.parse_index(doc, "index").manifests[0].platform == m.Platform(
+        "linux", "arm64", "v8", os_version="1", os_features=("x",), features=("y",)
+    )
     entry["platform"] = {"os": "linux", "architecture": "amd64", "os.features": "x"}
     with pytest.raises(ImageReadError, match=r"os\.features"):
         m.document_kind(json.dumps({"manifests": [entry]}).encode(), None, "index")

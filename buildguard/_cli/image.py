@@ -69,8 +69,9 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 def image_options(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
     verbosity_options(parser)
     parser.add_argument("image", metavar="IMAGE", nargs="?" if optional else None,
-                        help="HOST[:PORT]/REPO[:TAG|@sha256:DIGEST], docker-archive:PATH, "
-                        "oci-layout:DIR[:TAG] or docker-daemon:NAME[:TAG]")
+                        help="HOST[:PORT]/REPO[:TAG|@sha256:DIGEST], "
+                        "docker-archive:PATH[:NAME[:TAG]], oci-layout:DIR[:TAG] or "
+                        "docker-daemon:NAME[:TAG]")
     parser.add_argument("--path", action="append", default=[], metavar="DIR_IN_IMAGE")
     parser.add_argument("--insecure-registry", action="append", default=[], metavar="HOST",
                         help="use plain HTTP for HOST (loopback always does)")

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
-from typing import IO
 
-from buildguard._image.archive import StreamImage
+from buildguard._image.archive import ARCHIVE, StreamImage, open_archive
 from buildguard._image.manifest import Platform
 from buildguard._image.reader import Image, SourceImage
 from buildguard._internal.redact import hide_userinfo
 from buildguard.errors import ImageReadError, UsageError
 
-ARCHIVE = "docker-archive:"
 LAYOUT = "oci-layout:"
 DAEMON = "docker-daemon:"
 
@@ -29,7 +26,7 @@ def open_image(
     platform: str | Platform | None = None,
     insecure_registries: Sequence[str] = (),
 ) -> Image:
-    """Open ``ref`` (``docker-archive:PATH``, ``oci-layout:DIR[:TAG]``,
+    """Open ``ref`` (``docker-archive:PATH[:NAME[:TAG]]``, ``oci-layout:DIR[:TAG]``,
     ``docker-daemon:NAME[:TAG]`` or ``HOST[:PORT]/REPO[:TAG|@sha256:…]``).
 
     ``platform`` (``OS/ARCH[/VARIANT]``) picks the image from an index (default
@@ -38,22 +35,7 @@ def open_image(
     """
     wanted = _platform(platform)
     if ref.startswith(ARCHIVE):
-        path = Path(ref[len(ARCHIVE) :])
-        if not ref[len(ARCHIVE) :]:
-            raise UsageError("docker-archive: needs a path, e.g. docker-archive:image.tar")
-        if not path.is_file():
-            raise ImageReadError(
-                f"{ref}: no such archive file ({path})",
-                hint="check the path; create the archive with `docker save -o FILE IMAGE`",
-            )
-
-        def open_file() -> IO[bytes]:
-            try:
-                return open(path, "rb", buffering=1 << 20)
-            except OSError as exc:
-                raise ImageReadError(f"{ref}: cannot open the archive: {exc}") from None
-
-        return StreamImage(ref, open_file, wanted)
+        return open_archive(ref, wanted)
     if ref.startswith(LAYOUT):
         from buildguard._image.layout import LayoutSource, parse_layout_ref
 
@@ -71,8 +53,9 @@ def open_image(
         return StreamImage(ref, lambda: open_save_stream(name), wanted, tag=name)
     if "/" not in ref:
         raise UsageError(
-            f"image reference {hide_userinfo(ref)!r} is not HOST[:PORT]/REPO[:TAG|@sha256:DIGEST], "
-            "docker-archive:PATH, oci-layout:DIR[:TAG] or docker-daemon:NAME[:TAG]",
+            f"image reference {hide_userinfo(ref)!r} is not "
+            "HOST[:PORT]/REPO[:TAG|@sha256:DIGEST], docker-archive:PATH[:NAME[:TAG]], "
+            "oci-layout:DIR[:TAG] or docker-daemon:NAME[:TAG]",
             hint="registry references need the registry host, e.g. "
             "europe-docker.pkg.dev/project/repo/app:tag",
         )

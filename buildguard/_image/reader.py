@@ -76,16 +76,27 @@ def check_layer(result: LayerResult, index: int, *, diff_id: str) -> None:
     """
     result.blob.check(f"layer {index}")
     name = result.blob.digest or result.digest
+    label = layer_label(index, name)
     if result.diff_id != diff_id:
+        content = ("is not compressed: its digest" if result.diff_id == name
+                   else f"uncompresses to content with digest {result.diff_id}")
+        failed = ""
+        if result.error is not None:
+            failed = f" (reading it also failed: {_unlabelled(result.error.message, label)})"
         raise DigestMismatch(
-            f"layer {index}: blob {name} uncompresses to content with digest {result.diff_id}, "
-            f"but the image config says its DiffID is {diff_id}"
-            + (f" (reading it also failed: {result.error.message})" if result.error else ""),
+            f"layer {index}: blob {name} {content}, but the image config says its DiffID is "
+            f"{diff_id}{failed}",
             hint="the layer or the config was tampered with; do not trust this image",
         )
     if result.error is not None:
         err = result.error
-        raise type(err)(f"layer {index} ({name}): {err.message}", hint=err.hint) from err
+        if err.message.startswith(label + ": "):  # labelled by its reader already
+            raise err
+        raise type(err)(f"{label}: {err.message}", hint=err.hint) from err
+
+
+def _unlabelled(message: str, label: str) -> str:
+    return message[len(label) + 2:] if message.startswith(label + ": ") else message
 
 
 def read_document(source: ImageSource, desc: Descriptor, what: str) -> bytes:

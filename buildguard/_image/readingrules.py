@@ -14,7 +14,8 @@ import functools
 import hashlib
 from pathlib import Path
 
-RULE_MODULES = ("decompress", "indexcodec", "layerindex", "layers", "tarfields", "tarwalk")
+RULE_MODULES = ("decompress", "indexcodec", "layerindex", "layers", "tarfields", "tarsparse",
+                "tarwalk")
 """The modules of :mod:`buildguard._image` whose code decides what an index holds."""
 
 

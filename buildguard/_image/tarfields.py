@@ -45,6 +45,7 @@ PAX_CTIME = b"ctime"
 PAX_UNAME = b"uname"
 PAX_GNAME = b"gname"
 PAX_SPARSE_PREFIX = b"GNU.sparse."
+_SPARSE_PAIR = (b"GNU.sparse.offset", b"GNU.sparse.numbytes")
 _NO_NUL_VALUES = frozenset({PAX_PATH, PAX_LINKPATH, PAX_UNAME, PAX_GNAME})
 
 
@@ -111,6 +112,7 @@ def parse_pax_time(text: bytes, what: str) -> int:
 def parse_pax(data: bytes) -> dict[bytes, bytes]:
     """Go's ``parsePAX``: ``"%d %s=%s\\n"`` records until the data ends, strictly."""
     records: dict[bytes, bytes] = {}
+    sparse_map: list[bytes] = []
     pos = 0
     end = len(data)
     while pos < end:
@@ -137,8 +139,17 @@ def parse_pax(data: bytes) -> dict[bytes, bytes]:
                 raise HeaderError(f"the PAX {key.decode()} holds a NUL byte")
         elif b"\x00" in key:
             raise HeaderError("a PAX key holds a NUL byte")
-        records[key] = value
         pos = record_end
+        if key in _SPARSE_PAIR:
+            # GNU sparse 0.0: offset/numbytes records, strictly alternating, become one
+            # GNU.sparse.map value (Go's parsePAX converts 0.0 to 0.1 this way).
+            if key != _SPARSE_PAIR[len(sparse_map) % 2] or b"," in value:
+                raise HeaderError("GNU sparse offset/numbytes records out of order")
+            sparse_map.append(value)
+            continue
+        records[key] = value
+    if sparse_map:
+        records[b"GNU.sparse.map"] = b",".join(sparse_map)
     return records
 
 

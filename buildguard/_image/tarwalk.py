@@ -11,8 +11,9 @@ Go rejects, or the extractors refuse or treat specially, is refused here as
   their own: pending ``x``/``L``/``K`` state is dropped, as Go does);
 - header-only types (hard link, symlink, char, block, dir, fifo) carry no data whatever
   their size field says; type NUL with a trailing ``/`` is a directory;
-- GNU sparse (type ``S``, any ``GNU.sparse.*`` record), type ``7`` and any other type the
-  extractors do not handle are refused.
+- PAX-format GNU sparse files (``GNU.sparse.*`` records, 0.0/0.1/1.0) are expanded as Go
+  expands them (``tarsparse.py``: holes as zeros, bounded); the old GNU type ``S``, type
+  ``7`` and any other type the extractors do not handle are refused.
 
 Every entry becomes a row of a :class:`~buildguard._image.layerindex.LayerIndex` with its
 normalised absolute path; files the caller wants are hashed (and, for a few, kept) as their
@@ -49,6 +50,7 @@ from buildguard._image.tarfields import (
     parse_pax,
     parse_pax_time,
 )
+from buildguard._image.tarsparse import SparseFile, sparse_header
 from buildguard._internal.pathescape import escape
 from buildguard.errors import HostileImage, ImageReadError
 
@@ -104,9 +106,11 @@ class TarWalker:
     """Feed it the uncompressed bytes of one tar, in order; read :attr:`index` after
     :meth:`finish`. ``label`` names the layer in errors."""
 
-    def __init__(self, want: Want, label: str) -> None:
+    def __init__(self, want: Want, label: str, what: str = "layer") -> None:
         self.want = want
         self.label = label
+        self.what = what
+        """What the tar is, in messages ("layer", "archive")."""
         self.index = li.LayerIndex()
         self.ended = False
         self._hdr = bytearray()
@@ -124,6 +128,7 @@ class TarWalker:
         self._longlink = b""
         self._offset = 0
         self._at = 0
+        self._sparse: SparseFile | None = None
 
     # -- feeding ----------------------------------------------------------------------------
 
@@ -133,7 +138,12 @@ class TarWalker:
         while pos < n:
             if self._data_left:
                 take = min(self._data_left, n - pos)
-                if self._hash is not None or self._keep is not None:
+                if self._sparse is not None:
+                    try:
+                        self._sparse.feed(chunk[pos : pos + take])
+                    except HeaderError as exc:
+                        raise self._hostile(str(exc)) from None
+                elif self._hash is not None or self._keep is not None:
                     piece = memoryview(chunk)[pos : pos + take]
                     if self._hash is not None:
                         self._hash.update(piece)
@@ -166,6 +176,25 @@ class TarWalker:
             self._header(header)
         self._offset += n
 
+    def extended_left(self) -> int:
+        """Bytes (data and padding) of an extended header still to feed after its block."""
+        return self._data_left + self._pad_left if self._ext_kind else 0
+
+    def detach_data(self) -> int:
+        """After a header block was fed: when a regular file's data follows, hand it to the
+        caller and return its size (0 otherwise). The caller reads those bytes and their
+        padding (``-size % BLOCK``) from the stream itself and feeds only the next header
+        (the ``docker save`` archive, whose members are layers read on their own)."""
+        if self._sparse is not None:
+            raise self._hostile("a GNU sparse member")
+        if self._ext_kind or self._row < 0 or not self._data_left:
+            return 0
+        size = self._data_left
+        self._offset += size + self._pad_left
+        self._data_left = self._pad_left = 0
+        self._end_data()
+        return size
+
     def finish(self) -> None:
         """Call at the end of the stream: raises when it ended inside a header or data.
 
@@ -176,7 +205,7 @@ class TarWalker:
             return
         if self._data_left or self._hdr:
             raise ImageReadError(
-                f"{self.label}: the layer tar ends in the middle of an entry "
+                f"{self.label}: the tar ends in the middle of an entry "
                 f"(truncated after {self._offset} bytes)",
                 hint="the blob is incomplete or corrupt; rebuild and push the image again",
             )
@@ -187,7 +216,7 @@ class TarWalker:
     def _hostile(self, what: str) -> HostileImage:
         return HostileImage(
             f"{self.label}: the tar header at byte {max(self._at, 0)}: {what}; container runtimes "
-            "reject or read it differently, so buildguard refuses the layer",
+            f"reject or read it differently, so buildguard refuses the {self.what}",
             hint="the layer was not written by a normal image builder; do not trust this image",
         )
 
@@ -230,11 +259,11 @@ class TarWalker:
         name = header_name(header, fmt)
         link = cstring(header[157:257])
         pax, self._pax = self._pax, None
+        sparse = None
         if pax:
-            for key in pax:
-                if key.startswith(PAX_SPARSE_PREFIX):
-                    raise self._hostile("a GNU sparse file (GNU.sparse.* PAX records)")
             try:
+                if any(key.startswith(PAX_SPARSE_PREFIX) for key in pax):
+                    sparse = sparse_header(pax)
                 name, link, size, uid, gid, mtime = _merge_pax(pax, name, link, size, uid, gid,
                                                                mtime)
             except HeaderError as exc:
@@ -252,13 +281,21 @@ class TarWalker:
             raise self._hostile(f"a {what}, which the extractors do not handle")
         if size < 0 and flag not in _HEADER_ONLY:
             raise self._hostile(f"negative size {size}")
+        logical = size
+        if sparse is not None:  # Go: after the NUL-type check, before the data
+            if kind != li.FILE:
+                raise self._hostile(f"GNU sparse records on a {li.KIND_NAMES[kind]}")
+            if sparse.name:
+                name = sparse.name
+            if sparse.size is not None:
+                logical = sparse.size
         path = normalize(_decode(name))
         if path is None:
             raise self._hostile(f"the name {escape(_decode(name))!r} has a '..' component and "
                                 "would escape the image root")
         data = size if kind == li.FILE else 0
         row = self.index.append(
-            path, kind, data, mode, mtime, uid, gid,
+            path, kind, logical if kind == li.FILE else 0, mode, mtime, uid, gid,
             _decode(link) if kind in (li.SYMLINK, li.HARDLINK) else None,
         )
         self._row = row
@@ -268,11 +305,22 @@ class TarWalker:
             level = self.want(path)
             if level:
                 self._hash = hashlib.sha256()
-                if level == WANT_KEEP and data <= KEEP_LIMIT:
+                if level == WANT_KEEP and logical <= KEEP_LIMIT:
                     self._keep = []
             else:
                 self.index.complete = False
+        if sparse is not None:
+            try:
+                self._sparse = SparseFile(sparse, logical, self._emit if self._hash else None)
+            except HeaderError as exc:
+                raise self._hostile(str(exc)) from None
         self._start_data(data)
+
+    def _emit(self, piece: bytes) -> None:
+        """A sparse file's logical bytes (holes as zeros)."""
+        self._hash.update(piece)
+        if self._keep is not None:
+            self._keep.append(piece)
 
     def _start_data(self, size: int) -> None:
         self._data_left = size
@@ -284,6 +332,12 @@ class TarWalker:
         if self._ext_kind:
             self._end_extended()
             return
+        if self._sparse is not None:
+            sparse, self._sparse = self._sparse, None
+            try:
+                sparse.finish()
+            except HeaderError as exc:
+                raise self._hostile(str(exc)) from None
         row = self._row
         if row >= 0:
             if self._hash is not None:

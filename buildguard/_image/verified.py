@@ -114,8 +114,9 @@ class VerifyingReader:
         if self.matches():
             return
         name = self.digest or self.actual_digest
-        got = (f"more than {self.size} bytes" if self.overflow
-               else f"{self.count} bytes with digest {self.actual_digest}")
+        digest = ("" if self.actual_digest == name
+                  else f" with digest {self.actual_digest}")  # a size-only mismatch: once
+        got = f"more than {self.size} bytes" if self.overflow else f"{self.count} bytes{digest}"
         sized = self.size is not None and not self.overflow
         want = f"; expected {self.size} bytes" if sized else ""
         raise DigestMismatch(
