@@ -6,9 +6,8 @@ import hashlib
 import json
 import os
 import posixpath
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import TextIO
 
 from buildguard._image.flatten import TreeEntry, wanted
 from buildguard._image.imageinfo import FlatImage, Progress
@@ -166,21 +165,6 @@ def report_of(flat: FlatImage, paths: Sequence[str] = ()) -> InspectReport:
     """Build the whole report of an image already read (with the same ``paths``)."""
     head, files = stream_of(flat, paths)
     return head.model_copy(update={"files": tuple(files)})
-
-
-def write_json(head: InspectReport, files: Iterable[FileReport], out: TextIO) -> None:
-    """Write the report as JSON, the listing streamed: the same document as
-    ``report.model_dump_json()`` would give, never held whole in memory."""
-    text = head.model_dump_json(indent=2)
-    tail = '"files": []\n}'
-    if not text.endswith(tail):  # files is the last field of the model
-        raise AssertionError("InspectReport must end with its files")
-    out.write(text[: -len(tail)] + '"files": [')
-    first = True
-    for item in files:
-        out.write(("\n    " if first else ",\n    ") + item.model_dump_json())
-        first = False
-    out.write("\n  ]\n}\n" if not first else "]\n}\n")
 
 
 def inspect(

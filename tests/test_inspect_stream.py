@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from imagecorpus import d, f, tar_bytes, write_layout
 
+from buildguard._formats.inspectjson import write_json
 from buildguard._image import open_image
-from buildguard._inspect import report_of, stream_of, write_json
+from buildguard._inspect import report_of, stream_of
 
 
 @pytest.mark.parametrize("paths", [(), ("/app",), ("/nothing",)])

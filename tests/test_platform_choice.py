@@ -421,8 +421,8 @@ def test_all_reads_every_image_any_platform_gets(entries: list[dict[str, object]
 def test_inspect_text_lists_the_index_entries() -> None:
     import io
 
+    from buildguard._formats.text import render_inspect
     from buildguard._image.report import ImageRef, IndexEntryReport, InspectReport
-    from buildguard._render import render_inspect
 
     report = InspectReport(
         image=ImageRef(reference="r", digest=_digest(1), media_type=OCI_MANIFEST,

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING
 
 from buildguard._cli.common import out, scrubbed
 from buildguard.errors import UsageError
+
+if TYPE_CHECKING:
+    from buildguard.models import VerifyReport
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -45,18 +48,17 @@ def check_options(args: argparse.Namespace) -> None:
         require_registry_image(args.image)
 
 
-def mark_single(args: argparse.Namespace, report: object) -> None:
+def mark_single(args: argparse.Namespace, report: VerifyReport) -> None:
     """``--mark-verified`` after a passing single-image verify (MarkFailed: exit 3)."""
     from buildguard._verify.mark import mark_verified
-    from buildguard.models import VerifyReport
 
-    assert isinstance(report, VerifyReport)
     mark = mark_verified(report, args.mark_verified, insecure_registries=args.insecure_registry)
     out(args).write(f"marked: {mark.target} -> {mark.digest} ({mark.via})\n")
 
 
 def run_from_build(args: argparse.Namespace) -> int:
-    from buildguard._internal.reports import report_json, write_report
+    from buildguard._formats.buildtext import render_build
+    from buildguard._formats.jsonreport import report_json, write_report
     from buildguard._verify.frombuild import mark_build, verify_build
     from buildguard._verify.mark import MarkFailed
 
@@ -76,7 +78,7 @@ def run_from_build(args: argparse.Namespace) -> int:
     if args.report:
         write_report(report, args.report)
     if args.junit:
-        from buildguard._render import write_build_junit
+        from buildguard._formats.junit import write_build_junit
 
         write_build_junit(report, args.junit)
     with scrubbed(out(args)) as stream:
@@ -86,30 +88,3 @@ def run_from_build(args: argparse.Namespace) -> int:
     if failure is not None:
         raise failure
     return report.exit_code
-
-
-def render_build(report: object, stream: TextIO) -> None:
-    from buildguard._render import render_verify
-    from buildguard.models import BuildVerifyReport
-
-    assert isinstance(report, BuildVerifyReport)
-    build = report.build
-    where = f"region {build.region}" if build.region else "global"
-    commit = f"commit {build.commit} ({build.commit_source})" if build.commit else "no commit"
-    counts = {v: sum(i.verdict == v for i in report.images) for v in ("pass", "fail", "error")}
-    stream.write(
-        f"{report.verdict.upper()}: build {build.id} (project {build.project}, {where}, "
-        f"{build.status}), {commit}\n  {len(report.images)} image(s): {counts['pass']} passed, "
-        f"{counts['fail']} failed, {counts['error']} not verified\n"
-    )
-    for finding in report.findings:
-        stream.write(f"  FAIL {finding.code}: {finding.message}\n")
-    for image in report.images:
-        stream.write(f"\nimage {image.reference}: {image.verdict.upper()}\n")
-        if image.error:
-            stream.write(f"  {image.error}\n")
-        if image.report is not None and not image.report.ok:
-            render_verify(image.report, stream)
-        if image.mark is not None:
-            stream.write(f"  marked: {image.mark.target} -> {image.mark.digest} "
-                         f"({image.mark.via})\n")  # fmt: skip

@@ -11,8 +11,9 @@ from buildguard._cli.common import out, progress, scrubbed, verbosity_options
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from buildguard._internal.reports import report_json, write_report
-    from buildguard._render import render_verify, write_junit
+    from buildguard._formats.jsonreport import report_json, write_report
+    from buildguard._formats.junit import write_junit
+    from buildguard._formats.text import render_verify
     from buildguard._verify.verifier import verify
 
     frombuild.check_options(args)
@@ -46,8 +47,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from buildguard._inspect import inspect_stream, write_json
-    from buildguard._render import render_inspect
+    from buildguard._formats.inspectjson import write_json
+    from buildguard._formats.text import render_inspect
+    from buildguard._inspect import inspect_stream
 
     with progress() as shown:
         head, files = inspect_stream(

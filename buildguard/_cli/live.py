@@ -36,9 +36,10 @@ class WaitLines:
 
 
 def _cmd_verify_live(args: argparse.Namespace) -> int:
-    from buildguard._internal.reports import report_json, write_report
+    from buildguard._formats.jsonreport import report_json, write_report
+    from buildguard._formats.junit import write_live_junit
+    from buildguard._formats.text import render_live
     from buildguard._live.options import parse_duration, parse_header
-    from buildguard._live.render import render_live, write_live_junit
     from buildguard._live.verifier import verify_live
 
     headers = [parse_header(h) for h in args.header]

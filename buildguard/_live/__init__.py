@@ -6,7 +6,7 @@ redirects, streamed hashing), ``refs`` (what pages and scripts reference), ``cac
 ``bundle`` (the sealed bundle indexed), ``expected`` (where it comes from), ``entry`` (the
 entry page's samples and versions), ``check`` (one attempt: the entry pages, then every
 file), ``findings`` (what an attempt collects), ``verifier`` (attempts, waiting, the report),
-``render`` (text and JUnit), ``options`` (the command line's values).
+``options`` (the command line's values); its text and JUnit are in :mod:`buildguard._formats`.
 
 Nothing is imported here, so ``buildguard.models`` can take the report model from
 ``buildguard._live.report`` without importing the rest (no import cycle).

@@ -1,33 +1,24 @@
-"""Human and machine renderings of reports. No logic decides anything here."""
+"""The human text of verify, inspect and verify-live reports (``verify --from-build``'s is in
+:mod:`buildguard._formats.buildtext`). No logic decides anything here."""
 
 from __future__ import annotations
 
-import os
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import TextIO
 
 from buildguard._image.report import FileReport, InspectReport
-from buildguard._internal.reports import write_junit as write_suites
 from buildguard._internal.timefmt import human_duration
 from buildguard._internal.units import human_size
-from buildguard.models import BuildVerifyReport, Finding, VerifyReport
+from buildguard._live.report import LiveFinding, LiveReport
+from buildguard.models import Finding, VerifyReport
 
-_CHECKS: dict[str, tuple[str, ...]] = {
-    "manifest": ("NO_MANIFEST", "MANIFEST_INVALID", "NOTHING_CHECKED"),
-    "build id": ("BUILD_ID_MISMATCH",),
-    "commit": ("COMMIT_MISMATCH", "COMMIT_UNCHECKED"),
-    "source digest": ("SOURCE_MISMATCH", "SOURCE_UNCHECKED"),
-    "files present and unchanged": ("FILE_MISSING", "FILE_CHANGED", "FILE_MODE",
-                                    "FILE_LINK_OUTSIDE", "FILE_STALE", "TIMESTAMPS_CLAMPED"),
-    "no extra files": ("FILE_EXTRA",),
-}
+MARKS = {"error": "FAIL", "warning": "WARN", "info": "info"}
+"""How a finding of each severity is marked in text."""
 
 
 def _finding_lines(finding: Finding) -> Iterable[str]:
-    mark = {"error": "FAIL", "warning": "WARN", "info": "info"}[finding.severity]
-    yield f"  {mark} {finding.code}: {finding.message}"
+    yield f"  {MARKS[finding.severity]} {finding.code}: {finding.message}"
     if finding.layer is not None and f"layer {finding.layer} (" not in finding.message:
         digest = (finding.layer_digest or "")[:19]
         step = f"  {finding.created_by.strip()}" if finding.created_by else ""
@@ -71,87 +62,6 @@ def render_verify(report: VerifyReport, out: TextIO) -> None:
         + f", {stats.layers_read} layers read ({human_size(stats.bytes_read)}), "
         f"{stats.files_compared} files compared, {stats.seconds:.1f} s\n"
     )
-
-
-def _add_suites(suites: ET.Element, report: VerifyReport, prefix: str = "") -> tuple[int, int]:
-    """One test suite per bundle (and one for image-wide findings), one case per check;
-    returns (tests, failures)."""
-    keys: dict[tuple[str | None, str | None], None] = {
-        (b.root, b.platform): None for b in report.bundles
-    }
-    for finding in report.findings:
-        keys.setdefault((finding.bundle, finding.platform), None)
-    total = failed = 0
-    for root, platform in keys or {(None, None): None}:
-        name = f"{prefix}{report.image.reference} {root or '(image)'}" + (
-            f" [{platform}]" if platform else ""
-        )
-        suite = ET.SubElement(suites, "testsuite", name=name)
-        mine = [f for f in report.findings if (f.bundle, f.platform) == (root, platform)]
-        fails = 0
-        for check, codes in _CHECKS.items():
-            case = ET.SubElement(suite, "testcase", classname=name, name=check)
-            relevant = [f for f in mine if f.code in codes]
-            errors = [f for f in relevant if f.severity == "error"]
-            if errors:
-                fails += 1
-                failure = ET.SubElement(
-                    case, "failure", message=errors[0].message, type=errors[0].code
-                )
-                failure.text = "\n".join(f"{f.code} {f.path or ''}: {f.message}" for f in errors)
-            others = [f for f in relevant if f.severity != "error"]
-            if others:
-                ET.SubElement(case, "system-out").text = "\n".join(
-                    f"{f.code}: {f.message}" for f in others
-                )
-        suite.set("tests", str(len(_CHECKS)))
-        suite.set("failures", str(fails))
-        total += len(_CHECKS)
-        failed += fails
-    return total, failed
-
-
-def _write_suites(
-    suites: ET.Element, total: int, failed: int, path: str | os.PathLike[str]
-) -> None:
-    suites.set("tests", str(total))
-    suites.set("failures", str(failed))
-    write_suites(suites, path)
-
-
-def write_junit(report: VerifyReport, path: str | os.PathLike[str]) -> None:
-    """One test suite per bundle (and one for image-wide findings), one test case per check."""
-    suites = ET.Element("testsuites", name="buildguard verify")
-    _write_suites(suites, *_add_suites(suites, report), path)
-
-
-def write_build_junit(report: BuildVerifyReport, path: str | os.PathLike[str]) -> None:
-    """``verify --from-build``: the suites of every image verified, and one test case per
-    image that could not be verified (or for a build that pushed none)."""
-    suites = ET.Element("testsuites", name=f"buildguard verify --from-build {report.build.id}")
-    total = failed = 0
-    for image in report.images:
-        if image.report is not None:
-            tests, fails = _add_suites(suites, image.report, prefix=f"build {report.build.id}: ")
-        else:
-            name = f"build {report.build.id}: {image.reference}"
-            suite = ET.SubElement(suites, "testsuite", name=name, tests="1", failures="1")
-            case = ET.SubElement(suite, "testcase", classname=name, name="image read")
-            ET.SubElement(case, "failure", message=image.error or "not verified",
-                          type="IMAGE_NOT_VERIFIED").text = image.error
-            tests, fails = 1, 1
-        total += tests
-        failed += fails
-    if report.findings:
-        name = f"build {report.build.id}"
-        suite = ET.SubElement(suites, "testsuite", name=name, tests="1", failures="1")
-        case = ET.SubElement(suite, "testcase", classname=name, name="images pushed")
-        first = report.findings[0]
-        ET.SubElement(case, "failure", message=first.message, type=first.code).text = (
-            first.message)
-        total += 1
-        failed += 1
-    _write_suites(suites, total, failed, path)
 
 
 def render_inspect(report: InspectReport, files: Iterable[FileReport], out: TextIO) -> None:
@@ -204,3 +114,42 @@ def render_inspect(report: InspectReport, files: Iterable[FileReport], out: Text
             f"{entry.path}{target}\n"
         )
     out.write(f"({count} entries)\n")
+
+
+
+
+def _line(finding: LiveFinding) -> str:
+    return f"  {MARKS[finding.severity]} {finding.code}: {finding.message}"
+
+
+def render_live(report: LiveReport, out: TextIO) -> None:
+    errors = [f for f in report.findings if f.severity == "error"]
+    warnings = [f for f in report.findings if f.severity == "warning"]
+    verdict = "PASS" if report.ok else "FAIL"
+    exp = report.expected
+    out.write(
+        f"{verdict}: {report.url} against build {exp.build_id} ({exp.source})\n"
+        f"  {len(errors)} error(s), {len(warnings)} warning(s), "
+        f"{report.stats.files_compared} bundle file(s) compared\n"
+    )
+    if report.findings:
+        out.write("\n")
+        for finding in report.findings:
+            out.write(_line(finding) + "\n")
+    samples = sum(v.samples for v in report.served)
+    out.write(f"\nentry page over {samples} sample(s):\n")
+    for version in report.served:
+        who = (f"this build {version.build_id}" if version.this_build else
+               f"build {version.build_id}" if version.build_id else "unknown build")
+        digest = f"sha256 {version.entry_sha256[:12]}…" if version.entry_sha256 else "no body"
+        out.write(f"  HTTP {version.status} {who}: {version.samples} sample(s) ({digest})\n")
+    out.write("\nfiles:\n")
+    for asset in report.assets:
+        mark = "ok  " if asset.ok else "FAIL"
+        coding = f" {asset.content_encoding}" if asset.content_encoding else ""
+        out.write(f"  {mark} {asset.status or '-'}{coding} {asset.path or '-'}  {asset.url}\n")
+    stats = report.stats
+    out.write(
+        f"\nchecked: {report.url} (base {report.base}), {stats.requests} requests, "
+        f"{human_size(stats.bytes_read)} read, {stats.attempts} attempt(s), {stats.seconds:.1f} s\n"
+    )
