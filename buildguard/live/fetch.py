@@ -19,14 +19,14 @@ from urllib.parse import urljoin
 import httpx
 
 from buildguard import __version__
-from buildguard.errors import SiteReadError
-from buildguard.live.decode import (
+from buildguard._internal.decode import (
     DecodeError,
     IterReader,
     UnsupportedEncoding,
     decoded,
     parse_codings,
 )
+from buildguard.errors import SiteReadError
 from buildguard.live.urls import Origin, origin_of, strip_url
 
 logger = logging.getLogger(__name__)
