@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ssl
 import typing
+from collections.abc import Callable
 
 import httpcore
 import httpx
@@ -20,6 +21,7 @@ from buildguard._internal.deadline import Deadline, nearest
 
 _Timeout = type[httpcore.TimeoutException]
 _T = typing.TypeVar("_T", bound=httpx.BaseTransport)
+_R = typing.TypeVar("_R")
 
 
 def _capped(timeout: float | None, overall: Deadline | None, error: _Timeout) -> float | None:
@@ -32,16 +34,31 @@ def _capped(timeout: float | None, overall: Deadline | None, error: _Timeout) ->
     return left if timeout is None else min(timeout, left)
 
 
+def _bounded(op: Callable[[float | None], _R], timeout: float | None,
+             overall: Deadline | None, error: _Timeout) -> _R:  # fmt: skip
+    """``op(timeout capped)``; a timeout that the deadline caused names the deadline."""
+    capped = _capped(timeout, overall, error)
+    try:
+        return op(capped)
+    except httpcore.TimeoutException:
+        deadline = nearest(overall)
+        if deadline is not None and capped != timeout:  # the deadline's, not the timeout's
+            raise error(deadline.message()) from None
+        raise
+
+
 class _Stream(httpcore.NetworkStream):
     def __init__(self, inner: httpcore.NetworkStream, overall: Deadline | None) -> None:
         self._inner = inner
         self._overall = overall
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _capped(timeout, self._overall, httpcore.ReadTimeout))
+        return _bounded(lambda t: self._inner.read(max_bytes, t), timeout, self._overall,
+                        httpcore.ReadTimeout)  # fmt: skip
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _capped(timeout, self._overall, httpcore.WriteTimeout))
+        _bounded(lambda t: self._inner.write(buffer, t), timeout, self._overall,
+                 httpcore.WriteTimeout)  # fmt: skip
 
     def close(self) -> None:
         self._inner.close()
@@ -52,9 +69,9 @@ class _Stream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        capped = _capped(timeout, self._overall, httpcore.ConnectTimeout)
-        return _Stream(self._inner.start_tls(ssl_context, server_hostname, capped),
-                       self._overall)  # fmt: skip
+        inner = _bounded(lambda t: self._inner.start_tls(ssl_context, server_hostname, t),
+                         timeout, self._overall, httpcore.ConnectTimeout)  # fmt: skip
+        return _Stream(inner, self._overall)
 
     def get_extra_info(self, info: str) -> typing.Any:
         return self._inner.get_extra_info(info)
@@ -75,8 +92,10 @@ class DeadlineBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        capped = _capped(timeout, self.overall, httpcore.ConnectTimeout)
-        stream = self._inner.connect_tcp(host, port, capped, local_address, socket_options)
+        stream = _bounded(
+            lambda t: self._inner.connect_tcp(host, port, t, local_address, socket_options),
+            timeout, self.overall, httpcore.ConnectTimeout,
+        )  # fmt: skip
         return _Stream(stream, self.overall)
 
     def connect_unix_socket(
@@ -85,8 +104,9 @@ class DeadlineBackend(httpcore.NetworkBackend):
         timeout: float | None = None,
         socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        capped = _capped(timeout, self.overall, httpcore.ConnectTimeout)
-        return _Stream(self._inner.connect_unix_socket(path, capped, socket_options), self.overall)
+        stream = _bounded(lambda t: self._inner.connect_unix_socket(path, t, socket_options),
+                          timeout, self.overall, httpcore.ConnectTimeout)  # fmt: skip
+        return _Stream(stream, self.overall)
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)

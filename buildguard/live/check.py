@@ -189,7 +189,7 @@ class LiveCheck:
             if url in seen:
                 continue
             if len(seen) >= self.max_requests:
-                self._too_many(seen, queue)
+                self._too_many(url, seen, queue)
             _check_deadline()
             seen.add(url)
             queue += self._judge_asset(url, path, attempt, entry_digests)
@@ -214,8 +214,8 @@ class LiveCheck:
             )
         return attempt
 
-    def _too_many(self, seen: set[str], queue: deque[tuple[str, str]]) -> NoReturn:
-        skipped = len({u for u, _ in queue} - seen)
+    def _too_many(self, url: str, seen: set[str], queue: deque[tuple[str, str]]) -> NoReturn:
+        skipped = len(({u for u, _ in queue} | {url}) - seen)
         raise SiteReadError(
             f"the site's pages and scripts reference more distinct asset URLs than one "
             f"attempt may fetch ({self.max_requests}): {len(seen)} were fetched, at least "

@@ -185,7 +185,7 @@ class Fetcher:
             except httpx.InvalidURL as exc:
                 raise SiteReadError(f"cannot fetch {current}: bad URL ({exc})") from None
             except httpx.TimeoutException as exc:
-                why = f": {exc}" if "deadline" in str(exc) else ""
+                why = f": {exc}" if str(exc) not in ("", "timed out") else ""
                 raise SiteReadError(
                     f"could not read {current}: timed out ({type(exc).__name__}{why})",
                     hint="check that the site is up and reachable from here",
