@@ -1,6 +1,6 @@
 """Bodies a hostile server sends, made at test time (a few KB each, never stored on disk).
 
-Bombs: a small encoded body that decodes to a gigabyte or more (:func:`bomb`). Streams that
+Bombs: a small encoded body that decodes to half a gigabyte or more (:func:`bomb`). Streams that
 decode to nothing, forever (:func:`nothing_forever`): empty gzip members, empty deflate
 stored blocks, empty brotli metadata blocks, zstd skippable frames — each a short unit
 repeated without end. Both per Content-Encoding: ``gzip``, ``deflate``, ``br``, ``zstd``.
@@ -21,21 +21,22 @@ MIB = 1 << 20
 
 
 @functools.cache
-def bomb(coding: str, mib: int | None = None, fill: bytes = b"\0") -> bytes:
-    """``mib`` MiB of ``fill`` bytes, encoded: by default 1 GiB for br (~1.6 KB) and zstd
-    (~32 KB); 64 MiB for gzip and deflate (~65 KB: their ratio is about 1:1000)."""
-    if mib is None:
-        mib = 1024 if coding in ("br", "zstd") else 64
-    block = fill * MIB
+def bomb(coding: str, mib: int | None = None) -> tuple[str, bytes]:
+    """``(Content-Encoding, body)``: a few KB that decode to ``mib`` MiB of zeros. br and
+    zstd in one coding (1 GiB: ~1.6 KB, ~32 KB); gzip and deflate twice (``gzip, gzip``;
+    512 MiB: ~6 KB), as their ratio is only about 1:1000 per pass."""
+    block = b"\0" * MIB
     if coding == "br":
         c = brotli.Compressor(quality=5)
-        return b"".join(c.process(block) for _ in range(mib)) + c.finish()
+        return "br", b"".join(c.process(block) for _ in range(mib or 1024)) + c.finish()
     if coding == "zstd":
         z = zstandard.ZstdCompressor(level=3).compressobj()
-        return b"".join(z.compress(block) for _ in range(mib)) + z.flush()
+        return "zstd", b"".join(z.compress(block) for _ in range(mib or 1024)) + z.flush()
     wbits = 31 if coding == "gzip" else 15
+    d = zlib.compressobj(1, zlib.DEFLATED, wbits)
+    inner = b"".join(d.compress(block) for _ in range(mib or 512)) + d.flush()
     d = zlib.compressobj(9, zlib.DEFLATED, wbits)
-    return b"".join(d.compress(block) for _ in range(mib)) + d.flush()
+    return f"{coding}, {coding}", d.compress(inner) + d.flush()
 
 
 _UNITS = {
