@@ -7,7 +7,9 @@
 
 Targets (``tests/fuzztargets.py``): tar (the walker against Go's archive/tar, built from
 ``tests/golister``), layers (gzip/zstd framing through read_layer), manifest, reference,
-www-authenticate, bundle-manifest, record, verify (a sealed bundle under a fuzzed layer).
+www-authenticate, bundle-manifest, record, verify (a sealed bundle under a fuzzed layer),
+http-body (the bounded HTTP body reader and its incremental decoders, hostile framing; the
+worker's peak RSS is part of its oracle).
 The ``random`` engine mutates seed inputs deterministically (``--seed``) in a worker process
 that the parent kills when one call exceeds ``--per-call`` seconds (a hang); the
 ``atheris`` engine runs libFuzzer (``pip install atheris``) with its own ``-timeout``.
@@ -57,7 +59,7 @@ def _atheris_child(name: str, libfuzzer_args: list[str]) -> None:
         import buildguard.verify  # noqa: F401
 
         for module in ("buildguard.recordfile", "buildguard.image.transport.challenge",
-                       "buildguard.image.auth"):
+                       "buildguard.image.auth", "buildguard._internal.bodyread"):
             with contextlib.suppress(ImportError):
                 importlib.import_module(module)
 

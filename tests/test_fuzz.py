@@ -21,6 +21,7 @@ BUDGET = {
     "bundle-manifest": 1500,
     "record": 500,
     "verify": 80,
+    "http-body": 1500,
 }
 
 

@@ -12,7 +12,7 @@ deadlines of :mod:`buildguard._internal.deadline` cut a body sent slowly.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 
@@ -57,20 +57,31 @@ class EncodedTooLarge(Exception):
         )
 
 
-class CountingReader(IterReader):
-    """The raw body, counted; :class:`EncodedTooLarge` once it passes ``limit``."""
+class Sizes:
+    """Bytes read so far: ``encoded`` (raw) and ``decoded``."""
 
-    def __init__(self, chunks: Iterator[bytes], limit: int, decoded: Callable[[], int]) -> None:
+    def __init__(self) -> None:
+        self.encoded = 0
+        self.decoded = 0
+
+
+class CountingReader(IterReader):
+    """The raw body, counted in ``sizes``; :class:`EncodedTooLarge` past ``limit``.
+
+    It refers to no reader above it: a decoder written in C (zstandard's) is invisible to
+    the garbage collector, so a cycle through one would never be freed.
+    """
+
+    def __init__(self, chunks: Iterator[bytes], limit: int, sizes: Sizes) -> None:
         super().__init__(chunks)
-        self.count = 0
         self._limit = limit
-        self._decoded = decoded
+        self._sizes = sizes
 
     def read(self, size: int = -1, /) -> bytes:
         data = super().read(size)
-        self.count += len(data)
-        if self.count > self._limit:
-            raise EncodedTooLarge(self.count, self._limit, self._decoded())
+        self._sizes.encoded += len(data)
+        if self._sizes.encoded > self._limit:
+            raise EncodedTooLarge(self._sizes.encoded, self._limit, self._sizes.decoded)
         return data
 
 
@@ -85,13 +96,18 @@ class BodyReader:
 
     def __init__(self, response: httpx.Response, encoded_limit: int) -> None:
         codings = parse_codings(response.headers.get("content-encoding"))
-        self.size = 0
-        self.raw = CountingReader(response.iter_raw(CHUNK), encoded_limit, lambda: self.size)
-        self._reader: Readable = decoded(self.raw, codings)
+        self.sizes = Sizes()
+        raw = CountingReader(response.iter_raw(CHUNK), encoded_limit, self.sizes)
+        self._reader: Readable = decoded(raw, codings)
+
+    @property
+    def size(self) -> int:
+        """Decoded bytes returned so far."""
+        return self.sizes.decoded
 
     def read(self, size: int = CHUNK) -> bytes:
         data = self._reader.read(min(size, CHUNK))
-        self.size += len(data)
+        self.sizes.decoded += len(data)
         return data
 
 
