@@ -204,3 +204,41 @@ def test_distinct_asset_urls_are_capped_and_the_rest_named_as_skipped(
     assert "BUILDGUARD_LIVE_MAX_REQUESTS" in run.err
     assert hits["/assets/app.js"] == allowed, hits
     assert run.seconds < SLACK * 2
+
+
+def test_wait_cut_inside_an_attempt_reports_the_last_finished_one(
+    manifest: Path, tmp_path: Path
+) -> None:
+    """The first attempt finds a changed asset; the next ones hang on it: --wait ends the
+    command, with the first attempt's findings (exit 1), not an unreadable site."""
+    served = {"n": 0}
+
+    def changed_then_trickle() -> Iterator[bytes]:
+        served["n"] += 1
+        if served["n"] == 1:
+            yield b"console.log('another build');\n"
+            return
+        while True:
+            yield b"/"
+
+    slow = Reply(headers=[("Content-Type", "text/javascript")], body=changed_then_trickle,
+                 chunked=True, delay=1.0)  # fmt: skip
+    report = tmp_path / "report.json"
+    with serve({"/assets/app.js": slow}) as site:
+        run = verify_live(site.url + "/", manifest, "--wait", "6s", json_out=report,
+                          env={"BUILDGUARD_HTTP_DEADLINE": "600"})  # fmt: skip
+    assert run.code == 1, run.err
+    assert run.seconds < 6 + SLACK
+    assert served["n"] >= 2
+    codes = [f["code"] for f in json.loads(report.read_text())["findings"]]
+    assert codes == ["LIVE_CHANGED"]
+
+
+@pytest.mark.parametrize(("name", "value"), [("BUILDGUARD_HTTP_DEADLINE", "soon"),
+                                             ("BUILDGUARD_DEADLINE", "-1"),
+                                             ("BUILDGUARD_LIVE_MAX_REQUESTS", "0")])
+def test_a_bad_bound_is_a_usage_error(manifest: Path, name: str, value: str) -> None:
+    with serve({}) as site:
+        run = verify_live(site.url + "/", manifest, env={name: value})
+    assert run.code == 2, run.err
+    assert f"${name} must be a positive" in run.err

@@ -540,3 +540,13 @@ def test_a_blob_sent_slowly_for_ever_is_cut_by_the_overall_deadline(
     names_the_failure(run.err, proxy, f"blob {digest}")
     assert f"the 6 s deadline of reading registry {proxy.host}, repository {REPO} " \
            "($BUILDGUARD_DEADLINE) passed" in run.err
+
+
+def test_a_bad_deadline_is_a_usage_error(
+    proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BUILDGUARD_DEADLINE", "-1")
+    run = inspect(capsys, proxy)
+    assert run.code == 2
+    assert "$BUILDGUARD_DEADLINE must be a positive number of seconds, not '-1'" in run.err
+    assert proxy.requests() == []
