@@ -43,7 +43,7 @@ class Reply:
     def chunks(self) -> Iterable[bytes]:
         if isinstance(self.body, bytes):
             data = self.body
-            return (data[i:i + self.piece] for i in range(0, len(data), self.piece))
+            return (data[i : i + self.piece] for i in range(0, len(data), self.piece))
         return self.body()
 
 
@@ -112,7 +112,7 @@ class HostileServer:
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         if reply.header_delay:
             for i in range(len(head)):
-                sock.sendall(head[i:i + 1])
+                sock.sendall(head[i : i + 1])
                 time.sleep(reply.header_delay)
         else:
             sock.sendall(head)

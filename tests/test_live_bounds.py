@@ -70,8 +70,10 @@ def manifest(tmp_path: Path) -> Path:
 
 
 def serve(routes: dict[str, Reply]) -> HostileServer:
-    base = {"/": Reply(headers=HTML, body=PAGE),
-            "/assets/app.js": Reply(headers=[("Content-Type", "text/javascript")], body=APP_JS)}
+    base = {
+        "/": Reply(headers=HTML, body=PAGE),
+        "/assets/app.js": Reply(headers=[("Content-Type", "text/javascript")], body=APP_JS),
+    }
     return HostileServer({**base, **routes})
 
 
@@ -108,6 +110,7 @@ def test_a_body_that_decodes_to_nothing_forever_is_cut_by_its_encoded_size(
     """Empty gzip members, empty deflate stored blocks, empty brotli metadata blocks, zstd
     skippable frames, sent chunked without end: the encoded bound ends the read (the
     command's deadline is set far beyond what the read takes, so it is not what ends it)."""
+
     def endless() -> Iterator[bytes]:
         return nothing_forever(coding)
 
@@ -128,8 +131,12 @@ def test_a_body_that_decodes_to_nothing_forever_is_cut_by_its_encoded_size(
 def test_an_answer_sent_a_byte_a_second_is_cut_by_the_request_deadline(
     manifest: Path, where: str
 ) -> None:
-    slow = Reply(headers=HTML, body=PAGE, piece=1,
-                 **({"header_delay": 1.0} if where == "headers" else {"delay": 1.0}))  # type: ignore[arg-type]
+    slow = Reply(
+        headers=HTML,
+        body=PAGE,
+        piece=1,
+        **({"header_delay": 1.0} if where == "headers" else {"delay": 1.0}),
+    )  # type: ignore[arg-type]
     with serve({"/": slow}) as site:
         run = verify_live(site.url + "/", manifest, env={"BUILDGUARD_HTTP_DEADLINE": "3"})
     assert run.code == 3, run.err
@@ -140,6 +147,7 @@ def test_an_answer_sent_a_byte_a_second_is_cut_by_the_request_deadline(
 def test_wait_is_a_hard_bound_on_the_whole_command(manifest: Path) -> None:
     """An asset sent a byte a second, for ever, with a request deadline longer than --wait:
     --wait ends the command, inside the attempt."""
+
     def trickle() -> Iterator[bytes]:
         while True:
             yield b"/"
@@ -162,8 +170,11 @@ def test_the_command_deadline_bounds_a_run_without_wait(manifest: Path) -> None:
     slow = Reply(headers=[("Content-Type", "text/javascript")], body=trickle, chunked=True,
                  delay=0.5)  # fmt: skip
     with serve({"/assets/app.js": slow}) as site:
-        run = verify_live(site.url + "/", manifest,
-                          env={"BUILDGUARD_HTTP_DEADLINE": "600", "BUILDGUARD_DEADLINE": "4"})
+        run = verify_live(
+            site.url + "/",
+            manifest,
+            env={"BUILDGUARD_HTTP_DEADLINE": "600", "BUILDGUARD_DEADLINE": "4"},
+        )
     assert run.code == 3, run.err
     assert "the 4 s deadline of verify-live ($BUILDGUARD_DEADLINE) passed" in run.err
     assert run.seconds < 4 + SLACK
@@ -174,8 +185,9 @@ def test_the_command_deadline_bounds_a_run_without_wait(manifest: Path) -> None:
 
 def test_many_references_to_one_asset_make_one_request(manifest: Path) -> None:
     page = b"<!doctype html>" + b'<script type="module" src="/assets/app.js"></script>\n' * 100_000
-    manifest.write_text(manifest_for([entry("index.html", page),
-                                      entry("assets/app.js", APP_JS)]).model_dump_json())
+    manifest.write_text(
+        manifest_for([entry("index.html", page), entry("assets/app.js", APP_JS)]).model_dump_json()
+    )
     with serve({"/": Reply(headers=HTML, body=page)}) as site:
         run = verify_live(site.url + "/", manifest)
         hits = dict(site.hits)
@@ -191,16 +203,19 @@ def test_distinct_asset_urls_are_capped_and_the_rest_named_as_skipped(
     refs = b"".join(b'<script type="module" src="/assets/app.js?v=%d"></script>\n' % i
                     for i in range(100_000))  # fmt: skip
     page = b"<!doctype html>" + refs
-    manifest.write_text(manifest_for([entry("index.html", page),
-                                      entry("assets/app.js", APP_JS)]).model_dump_json())
+    manifest.write_text(
+        manifest_for([entry("index.html", page), entry("assets/app.js", APP_JS)]).model_dump_json()
+    )
     env = {} if cap is None else {"BUILDGUARD_LIVE_MAX_REQUESTS": str(cap)}
     with serve({"/": Reply(headers=HTML, body=page)}) as site:
         run = verify_live(site.url + "/", manifest, env=env)
         hits = dict(site.hits)
     allowed = 1000 if cap is None else cap  # the default: twice the files, at least 1000
     assert run.code == 3, run.err
-    assert f"more distinct asset URLs than one attempt may fetch ({allowed}): {allowed} " \
+    assert (
+        f"more distinct asset URLs than one attempt may fetch ({allowed}): {allowed} "
         f"were fetched, at least {100_000 - allowed} more were skipped" in run.err
+    )
     assert "BUILDGUARD_LIVE_MAX_REQUESTS" in run.err
     assert hits["/assets/app.js"] == allowed, hits
     assert run.seconds < SLACK * 2
@@ -234,9 +249,14 @@ def test_wait_cut_inside_an_attempt_reports_the_last_finished_one(
     assert codes == ["LIVE_CHANGED"]
 
 
-@pytest.mark.parametrize(("name", "value"), [("BUILDGUARD_HTTP_DEADLINE", "soon"),
-                                             ("BUILDGUARD_DEADLINE", "-1"),
-                                             ("BUILDGUARD_LIVE_MAX_REQUESTS", "0")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BUILDGUARD_HTTP_DEADLINE", "soon"),
+        ("BUILDGUARD_DEADLINE", "-1"),
+        ("BUILDGUARD_LIVE_MAX_REQUESTS", "0"),
+    ],
+)
 def test_a_bad_bound_is_a_usage_error(manifest: Path, name: str, value: str) -> None:
     with serve({}) as site:
         run = verify_live(site.url + "/", manifest, env={name: value})
