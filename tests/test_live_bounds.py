@@ -262,3 +262,14 @@ def test_a_bad_bound_is_a_usage_error(manifest: Path, name: str, value: str) -> 
         run = verify_live(site.url + "/", manifest, env={name: value})
     assert run.code == 2, run.err
     assert f"${name} must be a positive" in run.err
+
+
+def test_wait_zero_is_one_attempt(manifest: Path) -> None:
+    """``--wait 0`` keeps its meaning (one attempt) now that the bound of a command without
+    a positive --wait is $BUILDGUARD_DEADLINE."""
+    changed = Reply(headers=[("Content-Type", "text/javascript")], body=b"changed();\n")
+    with serve({"/assets/app.js": changed}) as site:
+        run = verify_live(site.url + "/", manifest, "--wait", "0")
+        hits = dict(site.hits)
+    assert run.code == 1, run.err
+    assert hits["/"] == 1, hits

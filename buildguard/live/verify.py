@@ -129,8 +129,8 @@ def verify_live(
     (gitignore syntax, bundle paths) exempt files rewritten at start-up from the digest
     check only; ``samples`` entry page requests over new connections per attempt;
     ``wait`` seconds to keep trying (with backoff) until an attempt passes, a hard bound on
-the whole call (without it, ``$BUILDGUARD_DEADLINE``, default 1800 s, bounds it); ``headers``
-    go with every request to the entry page's origin and are never logged or reported;
+    the whole call (without it, ``$BUILDGUARD_DEADLINE``, default 1800 s, bounds it);
+    ``headers`` go with every request to the entry page's origin and are never logged or reported;
     ``insecure`` skips TLS verification. The expected build id is ``expect_build_id``,
     else ``$BUILD_ID``, else the expected bundle's own.
     """
@@ -173,7 +173,7 @@ the whole call (without it, ``$BUILDGUARD_DEADLINE``, default 1800 s, bounds it)
                     last = finished
                     break
             remaining = bound.remaining()
-            if (last is not None and last.ok) or wait is None or remaining <= 0 or mismatch:
+            if (last is not None and last.ok) or not wait or remaining <= 0 or mismatch:
                 if last is None:
                     assert error is not None
                     raise error
