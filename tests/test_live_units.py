@@ -18,10 +18,7 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from buildguard._internal.pathescape import decode_name, escape
-from buildguard.errors import UsageError
-from buildguard.live.caching import cacheable_for
-from buildguard.live.decode import (
+from buildguard._internal.decode import (
     DecodeError,
     IterReader,
     UnsupportedEncoding,
@@ -29,6 +26,9 @@ from buildguard.live.decode import (
     decoded,
     parse_codings,
 )
+from buildguard._internal.pathescape import decode_name, escape
+from buildguard.errors import UsageError
+from buildguard.live.caching import cacheable_for
 from buildguard.live.options import parse_duration, parse_header
 from buildguard.live.refs import HtmlRefs, TokenScanner
 from buildguard.live.urls import (
