@@ -10,7 +10,8 @@ Targets (``tests/fuzztargets.py``): tar (the walker against Go's archive/tar, bu
 json-decoding (the Go-faithful JSON decoding against Go's encoding/json, built from
 ``tests/gojson``), reference, www-authenticate, bundle-manifest, record, verify (a sealed
 bundle under a fuzzed layer), archive (the ``docker save`` archive itself: compression,
-outer tar, names, which image).
+outer tar, names, which image), http-body (the bounded HTTP body reader and its incremental
+decoders, hostile framing; the worker's peak RSS is part of its oracle).
 The ``random`` engine mutates seed inputs deterministically (``--seed``) in a worker process
 that the parent kills when one call exceeds ``--per-call`` seconds (a hang); the
 ``atheris`` engine runs libFuzzer (``pip install atheris``) with its own ``-timeout``.
@@ -59,7 +60,8 @@ def _atheris_child(name: str, libfuzzer_args: list[str]) -> None:
         import buildguard._image.reference
         import buildguard._verify.verifier  # noqa: F401
 
-        for module in ("buildguard._record.recordfile", "buildguard._image.transport.challenge"):
+        for module in ("buildguard._record.recordfile", "buildguard._image.transport.challenge",
+                       "buildguard._internal.bodyread"):
             with contextlib.suppress(ImportError):
                 importlib.import_module(module)
 

@@ -7,8 +7,12 @@ truncate the body (close after N bytes while ``Content-Length`` promises more), 
 ``Range`` requests, answer ``401`` with the upstream's challenge (an expired token),
 rewrite a response header (e.g. drop ``service`` from ``WWW-Authenticate``), stall before
 answering (``stall``: a read timeout), redirect (``redirect`` to ``location``, where
-``{path}`` is the request's path: another host, or itself for a loop), or send more bytes
-than the upstream did (``extend``: ``body`` appended, ``Content-Length`` to match).
+``{path}`` is the request's path: another host, or itself for a loop), send more bytes
+than the upstream did (``extend``: ``body`` appended, ``Content-Length`` to match), or
+answer with anything (``replace``: ``status``, ``headers`` such as ``Content-Encoding``,
+``body`` or an endless ``chunks()``, framed by ``Content-Length`` or ``chunked``, optionally
+a byte at a time: ``header_delay`` between bytes of the head, ``delay`` between pieces).
+``redirect`` and ``unauthorized`` send ``error_body`` (with ``headers``) when it is given.
 
 ``FaultProxy(upstream, bind="127.0.0.2", upstream_headers={...})`` makes a second loopback
 host that adds its own credentials upstream, like a storage backend behind a signed URL.
@@ -28,7 +32,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -42,7 +46,7 @@ HOP_HEADERS = frozenset(
 
 ACTIONS = frozenset(
     {"status", "flip", "reset", "truncate", "no_range", "unauthorized", "header", "drop_header",
-     "stall", "redirect", "extend"}
+     "stall", "redirect", "extend", "replace"}
 )  # fmt: skip
 
 
@@ -68,6 +72,15 @@ class Fault:
     """Seconds ``stall`` waits before answering."""
     location: str = ""
     """``Location`` for ``redirect``; ``{path}`` is replaced by the request's path."""
+    chunks: Callable[[], Iterator[bytes]] | None = None
+    """``replace``: the body as chunks (possibly endless) instead of ``body``."""
+    chunked: bool = False
+    """``replace``: ``Transfer-Encoding: chunked`` instead of ``Content-Length``."""
+    header_delay: float = 0.0
+    """``replace``: seconds between bytes of the status line and headers."""
+    piece: int = 64 << 10
+    """``replace``: body pieces of this many bytes, ``delay`` seconds apart."""
+    error_body: bytes | None = None
     hits: int = 0
 
     def __post_init__(self) -> None:
@@ -177,8 +190,16 @@ class FaultProxy(LoopbackServer):
             self._record(handler, fault.status)
             handler.send_response(fault.status)
             handler.send_header("Location", fault.location.replace("{path}", path))
-            handler.send_header("Content-Length", "0")
+            for key, value in fault.headers.items():
+                handler.send_header(key, value)
+            handler.send_header("Content-Length", str(len(fault.error_body or b"")))
             handler.end_headers()
+            if fault.error_body:
+                handler.wfile.write(fault.error_body)
+            return
+        if fault is not None and fault.action == "replace":
+            self._record(handler, fault.status)
+            _send_raw(handler, fault)
             return
         if fault is not None and fault.action == "status":
             self._record(handler, fault.status)
@@ -226,8 +247,11 @@ class FaultProxy(LoopbackServer):
                 finally:
                     probe.close()
             error = b'{"errors":[{"code":"UNAUTHORIZED","message":"token expired (faultproxy)"}]}'
+            error = fault.error_body or error
             self._record(handler, 401)
             handler.send_response(401)
+            for key, value in fault.headers.items():
+                handler.send_header(key, value)
             handler.send_header("WWW-Authenticate", challenge)
             handler.send_header("Content-Type", "application/json")
             handler.send_header("Content-Length", str(len(error)))
@@ -276,3 +300,39 @@ class FaultProxy(LoopbackServer):
             sock.close()
             return
         handler.wfile.write(body)
+
+
+def _send_raw(handler: BaseHTTPRequestHandler, fault: Fault) -> None:
+    """The ``replace`` answer, written on the socket as the fault says."""
+    lines = [f"HTTP/1.1 {fault.status} Fault"]
+    lines += [f"{k}: {v}" for k, v in fault.headers.items()]
+    if fault.chunked:
+        lines.append("Transfer-Encoding: chunked")
+    else:
+        assert fault.chunks is None, "an endless body needs chunked"
+        lines.append(f"Content-Length: {len(fault.body)}")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    out = handler.wfile
+    try:
+        if fault.header_delay:
+            for i in range(len(head)):
+                out.write(head[i : i + 1])
+                out.flush()
+                time.sleep(fault.header_delay)
+        else:
+            out.write(head)
+        body = fault.body
+        pieces = fault.chunks() if fault.chunks is not None else (
+            body[i : i + fault.piece] for i in range(0, len(body), fault.piece))
+        for piece in pieces:
+            if not piece:
+                continue
+            out.write(b"%x\r\n%s\r\n" % (len(piece), piece) if fault.chunked else piece)
+            out.flush()
+            if fault.delay:
+                time.sleep(fault.delay)
+        if fault.chunked:
+            out.write(b"0\r\n\r\n")
+        out.flush()
+    except OSError:  # the client gave up: what the test wants
+        handler.close_connection = True

@@ -11,7 +11,8 @@ through ``read_layer``, against Python's decompressors), ``manifest`` (index, ma
 config parsing and platform selection), ``json-decoding`` (the Go-faithful JSON decoding
 against Go's ``encoding/json``, ``tests/gojson``), ``reference`` (registry references and the
 ``oci-layout:``/``docker-daemon:``/``docker-archive:`` forms), ``www-authenticate``,
-``bundle-manifest`` (``BundleManifest``, with a serialisation round trip), ``record``
+``bundle-manifest`` (``BundleManifest``, with a serialisation round trip), ``http-body``
+(the bounded HTTP body reader and its decoders, hostile framing), ``record``
 (``load_record``), and ``verify`` (a sealed bundle under a fuzzed upper layer: a passing
 verify while Go's reading of that layer touches the bundle is a failure), and ``archive``
 (the ``docker save`` archive: compression, outer tar, names, manifest.json/index.json).
@@ -26,15 +27,27 @@ import importlib
 import io
 import json
 import os
+import random
+import resource
 import shutil
 import tempfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import brotli
+import httpx
 import tarcraft as tc
 import zstandard
+
+from buildguard._internal.bodyread import (
+    BodyTooLarge,
+    EncodedTooLarge,
+    encoded_limit_for,
+    read_bounded,
+)
+from buildguard._internal.decode import DecodeError, UnsupportedEncoding
 
 SEED_MTIME = 1_700_000_000
 
@@ -683,10 +696,147 @@ class ArchiveTarget(Target):
         return "read"
 
 
+# ------------------------------------------------------------------------------- http bodies
+# ``http-body``: the bounded body reader (buildguard._internal.bodyread) and its incremental
+# decoders, with hostile framing. An input is ``[coding][split seed][body…]``: the first byte
+# picks a Content-Encoding (one coding, two, identity, one we do not decode), the second how
+# the raw body is cut into network chunks (a byte each, empty chunks between, uneven runs);
+# it goes through a real ``httpx.Response`` and ``read_bounded`` with small limits. Failures:
+# an untyped exception; more decoded bytes than the limit; more encoded bytes consumed than
+# the encoded limit and one chunk; a body accepted whose bytes differ from the reference
+# decoders' (Python's gzip, brotli, zstandard).
+
+
+BODY_CODINGS = ("gzip", "deflate", "br", "zstd", "identity", "", "gzip, br", "zstd, gzip",
+                "compress")
+BODY_LIMIT = 256 << 10
+BODY_RSS_LIMIT_KIB = 300 * 1024
+"""The worker's peak RSS after any case: a decoder that ran away in memory shows here."""
+BODY_ENCODED_LIMIT = encoded_limit_for(BODY_LIMIT)
+BODY_MAX_CHUNK = 4096
+
+
+class _CountedStream(httpx.SyncByteStream):
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = chunks
+        self.sent = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.sent += len(chunk)
+            yield chunk
+
+
+def _split_body(body: bytes, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    style = seed % 4
+    chunks: list[bytes] = []
+    i = 0
+    while i < len(body):
+        size = 1 if style == 0 else rng.randint(1, BODY_MAX_CHUNK)
+        chunks.append(body[i:i + size])
+        if style == 2:
+            chunks.append(b"")  # empty network reads between data
+        i += size
+    return chunks
+
+
+def _reference_decode(codings: list[str], body: bytes) -> bytes | None:
+    """The body decoded by the reference libraries (last coding applied first), or None
+    where they have no single answer (deflate: zlib-wrapped or raw is our guess)."""
+    data = body
+    for coding in reversed(codings):
+        if coding == "gzip":
+            data = gzip.decompress(data)
+        elif coding == "br":
+            data = brotli.decompress(data)
+        elif coding == "zstd":
+            reader = zstandard.ZstdDecompressor().stream_reader(
+                io.BytesIO(data), read_across_frames=True)
+            data = reader.read()
+        elif coding not in ("identity", ""):
+            return None
+    return data
+
+
+class HttpBodyTarget(Target):
+    name = "http-body"
+    kind = "bytes"
+
+    def seeds(self) -> list[bytes]:
+        text = b"<!doctype html><script src=/a.js></script>" * 50
+        zeros = b"\0" * (1 << 20)  # a small bomb: 1 MiB, four times the limit
+        empty_gzip = gzip.compress(b"", mtime=0)
+        skippable = (0x184D2A50).to_bytes(4, "little") + bytes(4)
+        z = zstandard.ZstdCompressor()
+        return [
+            b"\x00\x00" + gzip.compress(text, mtime=0),
+            b"\x00\x01" + gzip.compress(text[:500], mtime=0) + gzip.compress(text, mtime=0),
+            b"\x00\x02" + empty_gzip * 200 + gzip.compress(b"x", mtime=0),
+            b"\x00\x03" + gzip.compress(zeros, mtime=0),
+            b"\x01\x00" + zlib.compress(text),
+            b"\x01\x01" + zlib.compress(text)[2:-4],  # raw deflate
+            b"\x01\x02" + b"\x78\x9c" + b"\x00\x00\x00\xff\xff" * 300 + b"\x03\x00",
+            b"\x02\x00" + brotli.compress(text),
+            b"\x02\x01" + b"\x0c" + b"\x06" * 500 + b"\x03",
+            b"\x02\x03" + brotli.compress(zeros),
+            b"\x03\x00" + z.compress(text) + skippable * 100 + z.compress(b"y"),
+            b"\x03\x02" + z.compress(zeros),
+            b"\x04\x00" + text,
+            b"\x06\x01" + brotli.compress(gzip.compress(text, mtime=0)),
+            b"\x07\x02" + gzip.compress(z.compress(text), mtime=0),
+            b"\x08\x00" + text,
+            b"\x00\x01" + empty_gzip * 20_000,  # past the encoded limit, decoding to nothing
+            b"\x03\x00" + skippable * 50_000,
+        ]
+
+    def run(self, data: bytes) -> str:
+        outcome = self._run(data)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if peak > BODY_RSS_LIMIT_KIB:
+            raise Failure(f"the worker's peak RSS is {peak >> 10} MiB")
+        return outcome
+
+    def _run(self, data: bytes) -> str:
+        if len(data) < 2:
+            return "short"
+        header = BODY_CODINGS[data[0] % len(BODY_CODINGS)]
+        body = data[2:]
+        stream = _CountedStream(_split_body(body, data[1]))
+        headers = {"content-encoding": header} if header else {}
+        response = httpx.Response(200, headers=headers, stream=stream)
+        try:
+            out = read_bounded(response, BODY_LIMIT)
+        except BodyTooLarge as exc:
+            if exc.size > BODY_LIMIT + 1:
+                raise Failure(f"{exc.size} decoded bytes held past a {BODY_LIMIT}-byte limit") \
+                    from None  # fmt: skip
+            return "too large"
+        except EncodedTooLarge:
+            return "encoded too large"
+        except (DecodeError, UnsupportedEncoding):
+            return "refused"
+        finally:
+            if stream.sent > BODY_ENCODED_LIMIT + BODY_MAX_CHUNK + (64 << 10):
+                raise Failure(f"{stream.sent} encoded bytes read past a {BODY_ENCODED_LIMIT}-byte "
+                              "limit")  # fmt: skip
+        if len(out) > BODY_LIMIT:
+            raise Failure(f"{len(out)} bytes returned past a {BODY_LIMIT}-byte limit")
+        codings = [c.strip() for c in header.split(",") if c.strip()]
+        try:
+            expected = _reference_decode(codings, body)
+        except Exception:  # the reference refuses what we accepted: compare no bytes
+            return "accepted (reference refused)"
+        if expected is not None and expected != out:
+            raise Failure(f"decoded {len(out)} bytes that differ from the reference's "
+                          f"{len(expected)} ({header})")  # fmt: skip
+        return "accepted"
+
+
 TARGETS: dict[str, type[Target]] = {t.name: t for t in (
     TarTarget, LayersTarget, ManifestTarget, PlatformTarget, JsonDecodingTarget,
     ReferenceTarget, WwwAuthenticateTarget,
-    BundleManifestTarget, RecordTarget, VerifyTarget, ArchiveTarget)}
+    BundleManifestTarget, RecordTarget, VerifyTarget, ArchiveTarget, HttpBodyTarget)}
 
 
 def scratch_dir() -> Path:

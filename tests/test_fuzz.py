@@ -24,6 +24,7 @@ BUDGET = {
     "record": 500,
     "verify": 80,
     "archive": 600,
+    "http-body": 1500,
 }
 
 

@@ -18,9 +18,7 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from buildguard._internal.pathescape import decode_name, escape
-from buildguard._live.caching import cacheable_for
-from buildguard._live.decode import (
+from buildguard._internal.decode import (
     DecodeError,
     IterReader,
     UnsupportedEncoding,
@@ -28,6 +26,8 @@ from buildguard._live.decode import (
     decoded,
     parse_codings,
 )
+from buildguard._internal.pathescape import decode_name, escape
+from buildguard._live.caching import cacheable_for
 from buildguard._live.options import parse_duration, parse_header
 from buildguard._live.refs import HtmlRefs, TokenScanner
 from buildguard._live.urls import (

@@ -2,8 +2,10 @@
 policy can be made small) and a real fault-injecting proxy in front of real registries.
 
 Each row asserts the exit code, a (generous) time bound, and that the message names the
-registry, the repository and the status. Output at -v/-vv is also checked: each request is
-logged (method, host, path, status, attempt) and no secret, nor its base64, ever appears.
+registry, the repository and the status. The rows on encodings, framing and deadlines run
+the console script as a process to measure its peak RSS (under 300 MB). Output at -v/-vv
+is also checked: each request is logged (method, host, path, status, attempt) and no
+secret, nor its base64, ever appears.
 """
 
 from __future__ import annotations
@@ -18,15 +20,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from clitools import console_script
 from faultproxy import Fault, FaultProxy
+from hostilebodies import CODINGS, bomb, nothing_forever
 from registryhelpers import Pushed, push_random_image
 from services import AuthRegistry, Registry
+from test_live_errors import max_rss_kib
 from tokenserver import TokenServer, token_registry
 
 import buildguard._image.registry as registry_module
 from buildguard._cli import main
 from buildguard._cli.logs import configure
 from buildguard._image.transport.retry import RetryPolicy
+from buildguard._internal.bodyread import encoded_limit_for
 
 pytestmark = pytest.mark.docker
 
@@ -325,3 +331,222 @@ def test_no_secret_at_debug_level(
         assert base64.b64encode(secret.encode()).decode() not in output
     for value in (basic_auth, token_auth):
         assert value not in output
+
+
+# --------------------------------------------------------------------------- encodings, framing
+#
+# These rows run the console script under GNU time (a subprocess, default retry policy) so
+# that its peak RSS is measured: every body is bounded while it is decoded, whatever the
+# Content-Encoding or framing (tests/hostilebodies.py makes the bombs at test time).
+
+RSS_LIMIT_KIB = 300 * 1024
+SLACK = 30.0
+"""Seconds beyond a configured bound: interpreter start-up on a shared machine."""
+MANIFEST_LIMIT = 4 * 1024 * 1024
+HUGE_TOKEN = 50 * 1024 * 1024
+
+
+def measured(proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch,
+             env: dict[str, str] | None = None) -> Run:  # fmt: skip
+    """``buildguard inspect`` of the image through ``proxy``, as a process, measured."""
+    for key, value in (env or {}).items():
+        monkeypatch.setenv(key, value)
+    started = time.monotonic()
+    code, rss, err = max_rss_kib([console_script(), "inspect", f"{proxy.host}/{REPO}:v1"])
+    seconds = time.monotonic() - started
+    print(f"exit {code}, peak RSS {rss / 1024:.0f} MiB, {seconds:.1f} s")
+    assert rss < RSS_LIMIT_KIB, f"peak RSS {rss / 1024:.0f} MiB: {err}"
+    assert "Traceback" not in err, err
+    return Run(code, "", err, seconds)
+
+
+def encoded(coding: str) -> dict[str, str]:
+    return {"Content-Type": "application/vnd.oci.image.manifest.v1+json",
+            "Content-Encoding": coding}  # fmt: skip
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+@pytest.mark.parametrize("coding", CODINGS)
+def test_a_manifest_bomb_is_cut_while_it_is_decoded(
+    proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, coding: str, framing: str
+) -> None:
+    """1.6 KB of brotli (1 GiB decoded) used to peak at 2 GB before the 4 MiB limit."""
+    header, body = bomb(coding)
+    proxy.add(Fault("replace", path="/manifests/v1", status=200, headers=encoded(header),
+                    body=body, chunked=framing == "chunked", times=None))  # fmt: skip
+    run = measured(proxy, monkeypatch)
+    assert run.code == 3
+    assert run.seconds < SLACK
+    names_the_failure(run.err, proxy, f"is {MANIFEST_LIMIT + 1} bytes or more, above the "
+                      f"{MANIFEST_LIMIT}-byte limit for manifests")  # fmt: skip
+
+
+@pytest.mark.parametrize("coding", CODINGS)
+def test_a_manifest_that_decodes_to_nothing_forever_is_cut_by_its_encoded_size(
+    proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, coding: str
+) -> None:
+    proxy.add(Fault("replace", path="/manifests/v1", status=200, headers=encoded(coding),
+                    chunks=lambda: nothing_forever(coding), chunked=True, times=None))
+    run = measured(proxy, monkeypatch, {"BUILDGUARD_DEADLINE": "300"})
+    assert run.code == 3
+    assert run.seconds < 300
+    limit = encoded_limit_for(MANIFEST_LIMIT)
+    names_the_failure(run.err, proxy, f"the encoded body passed {limit} bytes while decoding "
+                      "to only 0")  # fmt: skip
+
+
+def test_a_manifest_in_an_encoding_we_did_not_ask_for_and_cannot_decode(
+    proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy.add(Fault("replace", path="/manifests/v1", status=200, headers=encoded("compress"),
+                    body=b"\x1f\x9d" + b"\0" * 64, times=None))  # fmt: skip
+    run = measured(proxy, monkeypatch)
+    assert run.code == 3
+    names_the_failure(run.err, proxy, "it is sent with Content-Encoding compress, which "
+                      "buildguard did not ask for and does not decode")  # fmt: skip
+
+
+@pytest.mark.parametrize("status", [404, 401])
+def test_an_error_body_bomb_is_read_within_its_limit(
+    proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    """A 404's body is read for its error codes; a 401's is read by the auth flow before it
+    answers the challenge (httpx would read it whole): both within 64 KiB, decoded."""
+    headers = {"Content-Type": "application/json", "Content-Encoding": "br"}
+    if status == 404:
+        proxy.add(Fault("replace", path="/manifests/v1", status=404, headers=headers,
+                        body=bomb("br")[1], times=None))  # fmt: skip
+    else:
+        proxy.add(Fault("unauthorized", path="/manifests/v1", headers={"Content-Encoding": "br"},
+                        error_body=bomb("br")[1], times=None))  # fmt: skip
+    run = measured(proxy, monkeypatch)
+    assert run.code == 3
+    assert run.seconds < SLACK
+    names_the_failure(run.err, proxy, f"HTTP {status}")
+
+
+def test_a_redirect_body_bomb_is_not_read_whole(
+    proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpx reads the body of a redirect it follows, whole and decoded: ours is read first,
+    within the error-body limit, and the blob still comes through."""
+    proxy.add(Fault("redirect", path="/blobs/", status=307, location=f"{proxy.url}{{path}}",
+                    headers={"Content-Encoding": "br"}, error_body=bomb("br")[1], times=3))
+    run = measured(proxy, monkeypatch)
+    assert run.code == 0, run.err
+    assert run.seconds < SLACK
+    assert len([r for r in proxy.requests("/blobs/") if r[2] == 307]) == 3
+
+
+# --------------------------------------------------------------------------- token bodies
+
+
+def through_token_proxy(
+    tokens: TokenServer, reg: Registry, fault: Fault, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, password: str,
+) -> tuple[Run, FaultProxy]:  # fmt: skip
+    with FaultProxy(reg.url) as front, FaultProxy(tokens.url) as token_front:
+        docker_config(tmp_path, monkeypatch, front.host, USER, password)
+        token_front.add(fault)
+        front.add(Fault("header", header="WWW-Authenticate", times=None,
+                        rewrite=lambda v: v.replace(tokens.url, token_front.url)))  # fmt: skip
+        run = measured(front, monkeypatch)
+        names_the_failure(run.err, front, f"token answer not understood: {token_front.host} sent")
+        return run, front
+
+
+def token_chunks(size: int) -> Iterator[bytes]:
+    yield b'{"token": "'
+    piece = b"A" * (64 << 10)
+    for _ in range(size // len(piece)):
+        yield piece
+    yield b'"}'
+
+
+@pytest.mark.parametrize("how", ["gzip bomb", "chunked 50 MB"])
+def test_a_huge_token_answer_is_cut_while_it_is_read(
+    tokened: tuple[TokenServer, Registry, Pushed], password: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, how: str,
+) -> None:  # fmt: skip
+    """A 1 GB gzip bomb peaked at 1 GB; a 50 MB token sent chunked was read whole (500 MB)
+    and sent as a header: both end at 1 MiB, decoded, and nothing is sent."""
+    tokens, reg, _ = tokened
+    if how == "gzip bomb":
+        header, body = bomb("gzip")
+        fault = Fault("replace", status=200, body=body, times=None,
+                      headers={"Content-Type": "application/json", "Content-Encoding": header})
+    else:
+        fault = Fault("replace", status=200, chunks=lambda: token_chunks(HUGE_TOKEN),
+                      chunked=True, headers={"Content-Type": "application/json"}, times=None)
+    run, front = through_token_proxy(tokens, reg, fault, tmp_path, monkeypatch, password)
+    assert run.code == 3
+    assert run.seconds < SLACK
+    assert "sent more than 1 MiB" in run.err
+    assert all(not h.get("authorization", "").startswith("Bearer ")
+               for _, _, _, h in front.requests())  # fmt: skip
+
+
+def test_a_token_too_long_for_a_header_is_never_sent(
+    tokened: tuple[TokenServer, Registry, Pushed], password: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    tokens, reg, _ = tokened
+    body = json.dumps({"token": "A" * 100_000}).encode()
+    fault = Fault("replace", status=200, body=body, headers={"Content-Type": "application/json"},
+                  times=None)  # fmt: skip
+    run, front = through_token_proxy(tokens, reg, fault, tmp_path, monkeypatch, password)
+    assert run.code == 3
+    assert "sent a token of 100000 characters (at most 65536 are used)" in run.err
+    assert all(not h.get("authorization", "").startswith("Bearer ")
+               for _, _, _, h in front.requests())  # fmt: skip
+
+
+# --------------------------------------------------------------------------- deadlines
+
+
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_a_manifest_sent_a_byte_a_second_is_cut_by_the_deadlines(
+    proxy: FaultProxy, image: Pushed, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """httpx's read timeout restarts on every byte; each attempt ends by the request
+    deadline, and the whole source by its overall deadline."""
+    slow = {"header_delay": 1.0} if where == "headers" else {"delay": 1.0, "piece": 1}
+    proxy.add(Fault("replace", path="/manifests/v1", status=200, body=image.manifest,
+                    headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+                    times=None, **slow))  # type: ignore[arg-type]  # fmt: skip
+    run = measured(proxy, monkeypatch, {"BUILDGUARD_HTTP_DEADLINE": "2",
+                                        "BUILDGUARD_DEADLINE": "8"})  # fmt: skip
+    assert run.code == 3
+    assert run.seconds < 8 + SLACK
+    names_the_failure(run.err, proxy, "manifest v1")
+    assert re.search(r"ReadTimeout: the (2 s deadline of one request \(\$BUILDGUARD_HTTP_DEAD"
+                     r"LINE\)|8 s deadline of reading registry .*\(\$BUILDGUARD_DEADLINE\)) "
+                     r"passed", run.err), run.err  # fmt: skip
+
+
+def test_a_blob_sent_slowly_for_ever_is_cut_by_the_overall_deadline(
+    proxy: FaultProxy, image: Pushed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def trickle() -> Iterator[bytes]:
+        while True:
+            yield b"\0"
+
+    digest = image.layer_digests[0]
+    proxy.add(Fault("replace", path=f"/blobs/{digest}", status=200, chunks=trickle,
+                    chunked=True, delay=0.5, times=None))  # fmt: skip
+    run = measured(proxy, monkeypatch, {"BUILDGUARD_DEADLINE": "6"})
+    assert run.code == 3
+    assert run.seconds < 6 + SLACK
+    names_the_failure(run.err, proxy, f"blob {digest}")
+    assert f"the 6 s deadline of reading registry {proxy.host}, repository {REPO} " \
+           "($BUILDGUARD_DEADLINE) passed" in run.err
+
+
+def test_a_bad_deadline_is_a_usage_error(
+    proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BUILDGUARD_DEADLINE", "-1")
+    run = inspect(capsys, proxy)
+    assert run.code == 2
+    assert "$BUILDGUARD_DEADLINE must be a positive number of seconds, not '-1'" in run.err
+    assert proxy.requests() == []

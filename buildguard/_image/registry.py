@@ -8,7 +8,8 @@ keychain are the layers of :mod:`buildguard._image.transport`, the resumable blo
 * A tag is resolved to a digest once, by the first manifest GET (``Docker-Content-Digest``,
   else the sha256 of the body); every manifest is checked against the digest that names it
   (:class:`~buildguard.errors.DigestMismatch` otherwise) and cached by digest; manifests
-  above 4 MiB are refused.
+  above 4 MiB are refused while they are decoded, whatever the Content-Encoding or framing
+  (:mod:`buildguard._internal.bodyread`).
 * Blobs stream (one chunk in memory, nothing on disk), follow redirects to storage (at most
   10; our ``Authorization`` never goes to another host) and resume after a break.
 * :meth:`RegistrySource.put_manifest` PUTs the exact bytes of a manifest under a new tag,
@@ -94,9 +95,10 @@ class RegistrySource:
 
     ``reference`` is ``HOST[:PORT]/REPO[:TAG|@sha256:HEX]`` (:class:`UsageError` if not).
     ``policy`` sets retries, backoff and the connect/read timeouts (default
-    :data:`DEFAULT_POLICY`); ``timeout``, ``retries``, ``backoff`` and ``max_retry_after``
-    override single fields of it. ``keychain`` replaces the credential lookup (docker
-    config, Google ADC, anonymous).
+    :data:`DEFAULT_POLICY`, its deadlines from ``$BUILDGUARD_HTTP_DEADLINE`` and
+    ``$BUILDGUARD_DEADLINE`` when set); ``timeout``, ``retries``, ``backoff`` and
+    ``max_retry_after`` override single fields of it. ``keychain`` replaces the credential
+    lookup (docker config, Google ADC, anonymous).
     """
 
     def __init__(
@@ -113,7 +115,7 @@ class RegistrySource:
     ) -> None:
         self._reference = reference
         self._ref: Reference = parse_reference(reference)
-        policy = (policy or DEFAULT_POLICY).override(
+        policy = (policy or DEFAULT_POLICY).from_env().override(
             timeout=timeout, retries=retries, backoff=backoff, max_retry_after=max_retry_after
         )
         self.repo = Repo(self._ref.registry, self._ref.repository)

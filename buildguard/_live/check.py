@@ -2,12 +2,18 @@
 
 Every distinct entry page is judged once (:mod:`buildguard._live.entry`); then every bundle
 file any of them references, and every chunk those files import that the manifest lists, is
-fetched once and compared. Findings are data; only :class:`SiteReadError` (the site could
-not be read) raises.
+fetched once (one request per distinct URL) and compared. Findings are data; only
+:class:`SiteReadError` (the site could not be read, or not within the bounds: more distinct
+asset URLs than ``max_requests``, the command's deadline) raises.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Mapping
+from typing import NoReturn
+
+from buildguard._internal.deadline import nearest
 from buildguard._live.bundle import ENTRY, BundleIndex
 from buildguard._live.entry import ENTRY_LIMIT, ERROR_BODY_LIMIT, EntryPages, Page
 from buildguard._live.fetch import Fetched, Fetcher
@@ -15,18 +21,38 @@ from buildguard._live.findings import Attempt, Where, listing
 from buildguard._live.refs import TokenScanner, scanned
 from buildguard._live.report import AssetResult, ServedVersion
 from buildguard._live.urls import bundle_path, resolve
+from buildguard.errors import SiteReadError, UsageError
 
 FALLBACK_SUFFIXES = (".js", ".mjs", ".cjs", ".css")
 
 
+MAX_REQUESTS_ENV = "BUILDGUARD_LIVE_MAX_REQUESTS"
+MIN_REQUESTS_CAP = 1000
+"""The default cap on asset requests per attempt is twice the bundle's files, at least this."""
+
+
+def max_requests_from_env(environ: Mapping[str, str]) -> int | None:
+    """``$BUILDGUARD_LIVE_MAX_REQUESTS`` (a positive integer), else None (the default)."""
+    text = environ.get(MAX_REQUESTS_ENV, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"${MAX_REQUESTS_ENV} must be a positive integer, not {text[:40]!r}",
+                         hint="unset it for the default (twice the bundle's files, at least "
+                         f"{MIN_REQUESTS_CAP})")  # fmt: skip
+    return int(text)
+
+
 class LiveCheck:
     def __init__(self, fetcher: Fetcher, bundle: BundleIndex, url: str, base: str,
-                 samples: int) -> None:
+                 samples: int, *, max_requests: int | None = None) -> None:
         self.fetcher = fetcher
         self.bundle = bundle
         self.url = url
         self.base = base
         self.samples = samples
+        self.max_requests = max_requests or max(MIN_REQUESTS_CAP, 2 * len(bundle.files))
+        """Asset requests one attempt may make (distinct URLs; each is fetched once)."""
         self.entry = EntryPages(fetcher, bundle, url, base)
         self.served = self.entry.served
 
@@ -156,13 +182,17 @@ class LiveCheck:
         entry_digests = {p.fetched.sha256 for p in pages.values() if p.fetched.sha256}
         if self.bundle.entry is not None:
             entry_digests.add(self.bundle.entry.sha256)
-        queue = [ref for page in pages.values() for ref in page.refs]
+        queue = deque(ref for page in pages.values() for ref in page.refs)
         seen: set[str] = set()
         while queue:
-            url, path = queue.pop(0)
-            if url not in seen:
-                seen.add(url)
-                queue += self._judge_asset(url, path, attempt, entry_digests)
+            url, path = queue.popleft()
+            if url in seen:
+                continue
+            if len(seen) >= self.max_requests:
+                self._too_many(url, seen, queue)
+            _check_deadline()
+            seen.add(url)
+            queue += self._judge_asset(url, path, attempt, entry_digests)
         served = any(200 <= p.fetched.status < 300 for p in pages.values())
         if served and attempt.compared == 0 and self.bundle.has_assets() and attempt.ok:
             attempt.add(
@@ -184,6 +214,15 @@ class LiveCheck:
             )
         return attempt
 
+    def _too_many(self, url: str, seen: set[str], queue: deque[tuple[str, str]]) -> NoReturn:
+        skipped = len(({u for u, _ in queue} | {url}) - seen)
+        raise SiteReadError(
+            f"the site's pages and scripts reference more distinct asset URLs than one "
+            f"attempt may fetch ({self.max_requests}): {len(seen)} were fetched, at least "
+            f"{skipped} more were skipped, so the site could not be compared whole",
+            hint=f"a build rarely needs that many; if yours does, raise ${MAX_REQUESTS_ENV}",
+        )
+
     def _version(self, page: Page) -> ServedVersion:
         served = 200 <= page.fetched.status < 300
         return ServedVersion(
@@ -193,6 +232,14 @@ class LiveCheck:
             this_build=page.build_id == self.bundle.build_id,
             samples=page.samples,
         )
+
+
+def _check_deadline() -> None:
+    """Between requests: the command's deadline bounds the work, not only the sockets."""
+    deadline = nearest()
+    if deadline is not None and deadline.passed():
+        raise SiteReadError(f"verify-live stopped: {deadline.message()}",
+                            hint="raise the bound if the site is large or slow")
 
 
 def _entry_result(page: Page, attempt: Attempt) -> AssetResult:

@@ -1,9 +1,14 @@
 """Fetching one URL of the site: bounded redirects, streamed and hashed body, typed errors.
 
 Only :class:`SiteReadError` (exit 3) and :class:`UsageError` escape, whatever httpx raised
-underneath. The body is read through the Content-Encoding decoders in chunks, each chunk
-hashed and handed to an optional consumer (the reference scanner) and then dropped: memory
-stays flat whatever the size. Redirects are followed here (not by httpx) so a loop is seen
+underneath. The body is read raw and through the Content-Encoding decoders in chunks
+(:mod:`buildguard._internal.bodyread`), each chunk hashed and handed to an optional consumer
+(the reference scanner) and then dropped: memory stays flat whatever the size or encoding,
+and reading stops past the caller's limit (decoded bytes) or past its encoded counterpart
+(a body decoding to nothing forever). Each request, redirects one by one, ends within
+``request_deadline`` seconds (``$BUILDGUARD_HTTP_DEADLINE``) and every deadline the calling
+thread entered (the command's, :func:`buildguard._internal.deadline.within`).
+Redirects are followed here (not by httpx) so a loop is seen
 for what it is, and the extra headers (``--header``) go only to the entry page's origin.
 Header values are never logged.
 """
@@ -18,21 +23,19 @@ from urllib.parse import urljoin
 
 import httpx
 
+from buildguard._internal.bodyread import BodyReader, EncodedTooLarge, encoded_limit_for
+from buildguard._internal.deadline import HTTP_DEADLINE_DEFAULT, HTTP_DEADLINE_ENV, Deadline, within
+from buildguard._internal.decode import DecodeError, UnsupportedEncoding
+from buildguard._internal.netdeadline import bound_client
 from buildguard._internal.useragent import USER_AGENT
-from buildguard._live.decode import (
-    DecodeError,
-    IterReader,
-    UnsupportedEncoding,
-    decoded,
-    parse_codings,
-)
 from buildguard._live.urls import Origin, origin_of, strip_url
 from buildguard.errors import SiteReadError
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 1 << 20
 MAX_REDIRECTS = 10
+NO_LIMIT = 1 << 30
+"""The decoded bytes read from a body when the caller gives no limit."""
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 ACCEPT_ENCODING = "gzip, deflate, br, zstd"  # what browsers ask for
 
@@ -79,9 +82,11 @@ class Fetcher:
         insecure: bool = False,
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
+        request_deadline: float = HTTP_DEADLINE_DEFAULT,
     ) -> None:
         self.site = site
         self._extra = list(headers)
+        self._request_deadline = request_deadline
         timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
         common = {
             "verify": not insecure,
@@ -90,10 +95,11 @@ class Fetcher:
             "trust_env": True,
             "headers": {"user-agent": USER_AGENT, "accept-encoding": ACCEPT_ENCODING},
         }
-        self._pooled = httpx.Client(**common)  # type: ignore[arg-type]
-        self._fresh = httpx.Client(
+        # sockets bounded by this thread's deadlines: the request's, and the command's
+        self._pooled = bound_client(httpx.Client(**common), None)  # type: ignore[arg-type]
+        self._fresh = bound_client(httpx.Client(
             limits=httpx.Limits(max_keepalive_connections=0), **common  # type: ignore[arg-type]
-        )
+        ), None)  # fmt: skip
         self.requests = 0
         self.bytes_read = 0
 
@@ -137,8 +143,10 @@ class Fetcher:
         while True:
             headers = self._headers_for(current, fresh, accept)
             self.requests += 1
+            bound = Deadline.after(self._request_deadline, f"the {self._request_deadline:g} s "
+                                   f"deadline of one request (${HTTP_DEADLINE_ENV})")  # fmt: skip
             try:
-                with client.stream("GET", current, headers=headers) as response:
+                with within(bound), client.stream("GET", current, headers=headers) as response:
                     location = response.headers.get("location")
                     if response.status_code in REDIRECTS and location:
                         target = strip_url(urljoin(current, location))
@@ -176,8 +184,9 @@ class Fetcher:
             except httpx.InvalidURL as exc:
                 raise SiteReadError(f"cannot fetch {current}: bad URL ({exc})") from None
             except httpx.TimeoutException as exc:
+                why = f": {exc}" if str(exc) not in ("", "timed out") else ""
                 raise SiteReadError(
-                    f"could not read {current}: timed out ({type(exc).__name__})",
+                    f"could not read {current}: timed out ({type(exc).__name__}{why})",
                     hint="check that the site is up and reachable from here",
                 ) from None
             except httpx.HTTPError as exc:
@@ -194,31 +203,30 @@ class Fetcher:
         limit: int | None,
         consumer: Consumer | None,
     ) -> None:
+        encoded_limit = encoded_limit_for(NO_LIMIT if limit is None else limit)
         try:
-            codings = parse_codings(result.content_encoding)
+            reader = BodyReader(response, encoded_limit)
         except UnsupportedEncoding as exc:
             raise SiteReadError(
                 f"{result.final_url} is served with Content-Encoding {exc}, which buildguard "
                 "cannot decode, so its bytes cannot be compared",
                 hint="buildguard decodes gzip, deflate, br and zstd",
             ) from None
-        reader = decoded(IterReader(response.iter_raw()), codings)
         digest = hashlib.sha256()
-        size = 0
+        cap = NO_LIMIT if limit is None else limit
         try:
-            while chunk := reader.read(CHUNK):
-                size += len(chunk)
+            while chunk := reader.read(cap + 1 - reader.size):
                 self.bytes_read += len(chunk)
-                if limit is not None and size > limit:
+                if reader.size > cap:
                     result.over_limit = True
                     break
                 digest.update(chunk)
                 if consumer is not None:
                     consumer(chunk)
-        except DecodeError as exc:
+        except (DecodeError, EncodedTooLarge) as exc:
             result.decode_error = str(exc)
-            result.size = size
+            result.size = reader.size
             return
-        result.size = size
+        result.size = reader.size
         if not result.over_limit:
             result.sha256 = digest.hexdigest()

@@ -4,7 +4,8 @@ The library returns a :class:`LiveReport`; a failed check is ``ok == False``, ne
 exception. Bad input raises :class:`UsageError` (exit 2); a site that cannot be read (no
 connection, timeouts, TLS, a redirect loop) raises :class:`SiteReadError` (exit 3). With
 ``wait``, attempts repeat with backoff until one passes or the time is up; the report is the
-last attempt's.
+last attempt's (the last finished one when the time ran out during an attempt). The time is a
+hard bound: every socket operation ends by it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,17 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from buildguard._internal.deadline import (
+    DEADLINE_DEFAULT,
+    DEADLINE_ENV,
+    HTTP_DEADLINE_DEFAULT,
+    HTTP_DEADLINE_ENV,
+    Deadline,
+    seconds_from_env,
+    within,
+)
 from buildguard._live.bundle import BundleIndex
-from buildguard._live.check import LiveCheck
+from buildguard._live.check import LiveCheck, max_requests_from_env
 from buildguard._live.expected import ExpectedBundle, from_dist, from_image, from_manifest_file
 from buildguard._live.fetch import Fetcher
 from buildguard._live.findings import Attempt
@@ -116,8 +126,9 @@ def verify_live(
     ``base`` is the bundle's public base (Vite's ``base``); ``allow_changed`` globs
     (gitignore syntax, bundle paths) exempt files rewritten at start-up from the digest
     check only; ``samples`` entry page requests over new connections per attempt;
-    ``wait`` seconds to keep trying (with backoff) until an attempt passes; ``headers``
-    go with every request to the entry page's origin and are never logged or reported;
+    ``wait`` seconds to keep trying (with backoff) until an attempt passes, a hard bound on
+    the whole call (without it, ``$BUILDGUARD_DEADLINE``, default 1800 s, bounds it);
+    ``headers`` go with every request to the entry page's origin and are never logged or reported;
     ``insecure`` skips TLS verification. The expected build id is ``expect_build_id``,
     else ``$BUILD_ID``, else the expected bundle's own.
     """
@@ -132,23 +143,35 @@ def verify_live(
         raise UsageError("--wait must not be negative")
     for name, value in headers:
         check_header(name, value)
-    expected = _expected(manifest, image, path, dist)
+    bound = _command_deadline(wait, env, clock)
+    with within(bound):  # an --image is read within it too
+        expected = _expected(manifest, image, path, dist)
     bundle = BundleIndex(expected.manifest, allow_changed)
     mismatch = _build_id_finding(expected, expect_build_id, env)
-    deadline = clock + (wait or 0.0)
+    request_seconds = seconds_from_env(HTTP_DEADLINE_ENV, HTTP_DEADLINE_DEFAULT, env)
+    max_requests = max_requests_from_env(env)
     delay = FIRST_DELAY
     attempts = 0
     last: Attempt | None = None
-    with Fetcher(site, headers=headers, insecure=insecure) as fetcher:
+    finished: Attempt | None = None
+    with within(bound), Fetcher(site, headers=headers, insecure=insecure,
+                                request_deadline=request_seconds) as fetcher:  # fmt: skip
         while True:
             attempts += 1
             error: SiteReadError | None = None
             try:
-                last = LiveCheck(fetcher, bundle, url, base_path, samples).run()
+                last = LiveCheck(fetcher, bundle, url, base_path, samples,
+                                 max_requests=max_requests).run()  # fmt: skip
+                finished = last
             except SiteReadError as exc:
                 error, last = exc, None
-            remaining = deadline - time.monotonic()
-            if (last is not None and last.ok) or wait is None or remaining <= 0 or mismatch:
+                if finished is not None and bound.passed():
+                    # cut by the command's bound: the report is the last finished attempt's
+                    logger.info("attempt %d stopped: %s", attempts, exc.message)
+                    last = finished
+                    break
+            remaining = bound.remaining()
+            if (last is not None and last.ok) or not wait or remaining <= 0 or mismatch:
                 if last is None:
                     assert error is not None
                     raise error
@@ -186,6 +209,15 @@ def verify_live(
         findings=tuple(findings),
         stats=stats,
     )
+
+
+def _command_deadline(wait: float | None, env: Mapping[str, str], start: float) -> Deadline:
+    """``--wait`` bounds the whole command; without it, ``$BUILDGUARD_DEADLINE`` does."""
+    if wait:
+        return Deadline(start + wait, f"the {wait:g} s bound of --wait on the whole command")
+    seconds = seconds_from_env(DEADLINE_ENV, DEADLINE_DEFAULT, env)
+    return Deadline(start + seconds, f"the {seconds:g} s deadline of verify-live "
+                                     f"(${DEADLINE_ENV})")  # fmt: skip
 
 
 def _unique(findings: Sequence[LiveFinding]) -> list[LiveFinding]:

@@ -25,6 +25,8 @@ import httpx
 
 from buildguard._image.transport.challenge import Challenge, parse_www_authenticate
 from buildguard._image.transport.errors import (
+    ERROR_BODY_SECONDS,
+    MAX_ERROR_BODY,
     AuthProblem,
     Diagnostic,
     Repo,
@@ -33,6 +35,14 @@ from buildguard._image.transport.errors import (
 )
 from buildguard._image.transport.keychain import Credentials, Provider, default_keychain
 from buildguard._image.transport.retry import BUDGET_EXTENSION, RetryBudget
+from buildguard._internal.bodyread import (
+    BodyTooLarge,
+    EncodedTooLarge,
+    read_for_httpx,
+    settle_quietly,
+)
+from buildguard._internal.deadline import Deadline, within
+from buildguard._internal.decode import DecodeError, UnsupportedEncoding
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +51,8 @@ TOKEN_LIFETIME_DEFAULT = 60.0
 """Seconds a bearer token lives when the token server does not say (distribution spec)."""
 TOKEN_EXPIRY_MARGIN = 10.0
 MAX_TOKEN_RESPONSE_BYTES = 1 << 20
+MAX_TOKEN_CHARS = 64 << 10
+"""A longer token is refused, never sent as a header (real ones are a few KB)."""
 
 Flow = Generator[httpx.Request, httpx.Response, None]
 TokenFlow = Generator[httpx.Request, httpx.Response, "_Header"]
@@ -114,6 +126,9 @@ class RegistryAuth(httpx.Auth):
             request.headers["Authorization"] = header.value
         response = yield request
         if response.status_code == 401 and self._to_registry(response.request.url):
+            # httpx reads this answered response again, whole and unbounded: read it first
+            with within(Deadline.after(ERROR_BODY_SECONDS, "the error body's deadline")):
+                settle_quietly(response, MAX_ERROR_BODY)
             header = yield from self._answer(response, actions)
             request.headers["Authorization"] = header.value
             response = yield request
@@ -225,11 +240,7 @@ class RegistryAuth(httpx.Auth):
                 AuthProblem.TOKEN_SERVER_FAILED, realm_host, status=response.status_code,
                 diagnostics=read_diagnostics(response), attempts=attempts,
             )  # fmt: skip
-        length = response.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_TOKEN_RESPONSE_BYTES:
-            response.close()
-            raise self._error(AuthProblem.BAD_TOKEN, f"{realm_host} sent more than 1 MiB")
-        body = response.read()  # httpx reads it again after the flow moves on: not iter_bytes()
+        body = self._read_token_body(response, request, realm_host)
         try:
             data = json.loads(body)
         except ValueError:
@@ -237,6 +248,9 @@ class RegistryAuth(httpx.Auth):
         token = (data.get("token") or data.get("access_token")) if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
             raise self._error(AuthProblem.BAD_TOKEN, f"{realm_host} sent no token")
+        if len(token) > MAX_TOKEN_CHARS:  # never sent as a header
+            raise self._error(AuthProblem.BAD_TOKEN, f"{realm_host} sent a token of "
+                              f"{len(token)} characters (at most {MAX_TOKEN_CHARS} are used)")
         assert isinstance(data, dict)
         lifetime = data.get("expires_in")
         seconds = (float(lifetime) if isinstance(lifetime, int | float) and lifetime > 0
@@ -247,6 +261,24 @@ class RegistryAuth(httpx.Auth):
         logger.debug("got a %s token for %s (lifetime %.0fs)", actions, self.repo.registry,
                      seconds)  # fmt: skip
         return header
+
+
+    def _read_token_body(
+        self, response: httpx.Response, request: httpx.Request, realm_host: str
+    ) -> bytes:
+        """The token server's answer, at most 1 MiB decoded, within one request's deadline
+        (httpx reads it again after the flow moves on: it is handed what was read)."""
+        budget = request.extensions.get(BUDGET_EXTENSION)
+        bound = budget.policy.request_bound() if isinstance(budget, RetryBudget) else None
+        try:
+            with within(bound):
+                return read_for_httpx(response, MAX_TOKEN_RESPONSE_BYTES)
+        except BodyTooLarge:
+            raise self._error(AuthProblem.BAD_TOKEN, f"{realm_host} sent more than 1 MiB") \
+                from None  # fmt: skip
+        except (EncodedTooLarge, DecodeError, UnsupportedEncoding) as exc:
+            raise self._error(AuthProblem.BAD_TOKEN, f"{realm_host} sent a body buildguard "
+                              f"cannot read ({type(exc).__name__}: {exc})") from None  # fmt: skip
 
 
 def _verb(actions: str) -> str:

@@ -17,12 +17,17 @@ from dataclasses import dataclass
 
 import httpx
 
+from buildguard._internal.bodyread import BodyTooLarge, EncodedTooLarge, read_bounded
+from buildguard._internal.deadline import Deadline, within
+from buildguard._internal.decode import DecodeError, UnsupportedEncoding
 from buildguard._internal.text import one_line
 from buildguard.errors import ImageReadError
 
 TEMPORARY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 TEMPORARY_CODES = frozenset({"BLOB_UPLOAD_INVALID", "TOOMANYREQUESTS", "UNKNOWN", "UNAVAILABLE"})
 MAX_ERROR_BODY = 64 * 1024
+ERROR_BODY_SECONDS = 10.0
+"""An error body (at most 64 KiB) arrives within this, or is ignored."""
 
 
 @dataclass(frozen=True)
@@ -60,22 +65,22 @@ class Diagnostic:
 
 
 def read_diagnostics(response: httpx.Response) -> tuple[Diagnostic, ...]:
-    """The error entries of a response body (at most 64 KiB read), then release it."""
-    body = bytearray()
+    """The error entries of a response body (at most 64 KiB, decoded, within
+    ``ERROR_BODY_SECONDS``), then release it. A body we cannot read has none."""
+    body = b""
     try:
         if response.is_stream_consumed:
-            body += response.content[:MAX_ERROR_BODY]
+            body = response.content[:MAX_ERROR_BODY]
         else:
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_ERROR_BODY:
-                    break
-    except (httpx.HTTPError, httpx.StreamError):
+            with within(Deadline.after(ERROR_BODY_SECONDS, "the error body's deadline")):
+                body = read_bounded(response, MAX_ERROR_BODY)
+    except (httpx.HTTPError, httpx.StreamError, BodyTooLarge, EncodedTooLarge, DecodeError,
+            UnsupportedEncoding):  # fmt: skip
         pass
     finally:
         response.close()
     try:
-        data = json.loads(bytes(body[:MAX_ERROR_BODY]))
+        data = json.loads(body)
     except ValueError:
         return ()
     errors = data.get("errors") if isinstance(data, dict) else None

@@ -9,6 +9,10 @@ by ``max_retry_after``. When the budget is spent the last response is returned (
 turns its status into a :class:`~buildguard._image.transport.errors.RegistryError`) or the
 last exception is raised.
 
+Each attempt must answer (headers) within the policy's ``request_deadline``, whatever the
+read timeout; a budget also ends when the source's overall deadline would pass during the
+wait (the sockets themselves are bounded by it: :mod:`buildguard._internal.netdeadline`).
+
 A caller that reads a body after the response arrived (a manifest, a blob stream that
 resumes) passes its own budget in the request's extensions (:data:`BUDGET_EXTENSION`) and
 spends failures of the body from it too: a request and the re-reads of its body share one
@@ -20,14 +24,25 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import logging
+import os
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from buildguard._image.transport.errors import TEMPORARY_STATUS, describe_exception
+from buildguard._internal.deadline import (
+    DEADLINE_DEFAULT,
+    DEADLINE_ENV,
+    HTTP_DEADLINE_DEFAULT,
+    HTTP_DEADLINE_ENV,
+    Deadline,
+    seconds_from_env,
+    within,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +77,17 @@ class RetryPolicy:
     connect_timeout: float = 30.0
     read_timeout: float = 30.0
     """Seconds without a byte before a read gives up (then it is retried)."""
+    request_deadline: float = HTTP_DEADLINE_DEFAULT
+    """Seconds one attempt may take to answer (headers), and a small body to arrive
+    (a manifest, a token, an error): a server sending a byte a second is cut."""
+    overall_deadline: float = DEADLINE_DEFAULT
+    """Seconds one registry source may talk to the registry, blobs included."""
 
     def __post_init__(self) -> None:
         if self.retries < 0:
             raise ValueError("retries must be >= 0")
+        if self.request_deadline <= 0 or self.overall_deadline <= 0:
+            raise ValueError("deadlines must be > 0")
 
     def override(
         self,
@@ -74,13 +96,29 @@ class RetryPolicy:
         retries: int | None = None,
         backoff: float | None = None,
         max_retry_after: float | None = None,
+        request_deadline: float | None = None,
+        overall_deadline: float | None = None,
     ) -> RetryPolicy:
         """This policy with the fields given (``timeout`` sets connect and read) changed."""
         changes: dict[str, Any] = {
             "connect_timeout": timeout, "read_timeout": timeout, "retries": retries,
             "backoff": backoff, "max_retry_after": max_retry_after,
+            "request_deadline": request_deadline, "overall_deadline": overall_deadline,
         }  # fmt: skip
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def from_env(self, environ: Mapping[str, str] | None = None) -> RetryPolicy:
+        """This policy with the deadlines ``$BUILDGUARD_HTTP_DEADLINE`` and
+        ``$BUILDGUARD_DEADLINE`` set (UsageError when one is not a positive number)."""
+        env = os.environ if environ is None else environ
+        request = seconds_from_env(HTTP_DEADLINE_ENV, 0.0, env) or None
+        overall = seconds_from_env(DEADLINE_ENV, 0.0, env) or None
+        return self.override(request_deadline=request, overall_deadline=overall)
+
+    def request_bound(self) -> Deadline:
+        """A new deadline for one attempt (its answer), or one small body."""
+        return Deadline.after(self.request_deadline, f"the {self.request_deadline:g} s "
+                              f"deadline of one request (${HTTP_DEADLINE_ENV})")  # fmt: skip
 
     def timeout(self) -> httpx.Timeout:
         return httpx.Timeout(
@@ -111,10 +149,12 @@ def parse_retry_after(value: str) -> float | None:
 
 
 class RetryBudget:
-    """The attempts one request (and the re-reads of its body) may make."""
+    """The attempts one request (and the re-reads of its body) may make, before
+    ``deadline`` (no wait ends past it)."""
 
-    def __init__(self, policy: RetryPolicy) -> None:
+    def __init__(self, policy: RetryPolicy, deadline: Deadline | None = None) -> None:
         self.policy = policy
+        self.deadline = deadline
         self.attempts = 0
         """Requests sent so far."""
         self._in_a_row = 0
@@ -129,6 +169,9 @@ class RetryBudget:
         if self._in_a_row > limit or self._total > TOTAL_FAILURES_FACTOR * (limit + 1):
             return None
         delay = self.policy.delay(self._in_a_row, retry_after)
+        if self.deadline is not None and self.deadline.remaining() <= delay:
+            logger.info("%s; no retry: %s", why, self.deadline.message())
+            return None
         logger.info("%s; retry %d of %d in %.2fs", why, self._in_a_row, limit, delay)
         return delay
 
@@ -145,12 +188,14 @@ class RetryBudget:
         self._in_a_row = 0
 
 
-def budget_of(request: httpx.Request, policy: RetryPolicy) -> RetryBudget:
+def budget_of(
+    request: httpx.Request, policy: RetryPolicy, deadline: Deadline | None = None
+) -> RetryBudget:
     """The budget the caller attached to ``request``, else a new one (stored on it, so a
     redirect or an authentication retry of the same request shares it)."""
     budget = request.extensions.get(BUDGET_EXTENSION)
     if not isinstance(budget, RetryBudget):
-        budget = RetryBudget(policy)
+        budget = RetryBudget(policy, deadline)
         request.extensions[BUDGET_EXTENSION] = budget
     return budget
 
@@ -177,16 +222,20 @@ def _tls_verification_failed(exc: Exception) -> bool:
 class RetryingTransport(httpx.BaseTransport):
     """Wraps another transport; see the module docstring."""
 
-    def __init__(self, inner: httpx.BaseTransport, policy: RetryPolicy) -> None:
+    def __init__(
+        self, inner: httpx.BaseTransport, policy: RetryPolicy, deadline: Deadline | None = None
+    ) -> None:
         self._inner = inner
         self.policy = policy
+        self.deadline = deadline
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        budget = budget_of(request, self.policy)
+        budget = budget_of(request, self.policy, self.deadline)
         while True:
             budget.attempts += 1
             try:
-                response = self._inner.handle_request(request)
+                with within(self.policy.request_bound()):
+                    response = self._inner.handle_request(request)
             except RETRYABLE_ERRORS as exc:
                 what = f"{describe_request(request)}: {describe_exception(exc)}"
                 logger.info("%s (attempt %d)", what, budget.attempts)

@@ -3,8 +3,11 @@
 :meth:`Session.send` returns a response of any status, or raises a
 :class:`~buildguard._image.transport.errors.RegistryError` when no answer came within the
 request's budget (a transport failure) or the redirects looped. :meth:`Session.get_whole`
-reads a small body (a manifest) whole, fetching it again from the same budget when the body
-breaks. Statuses are the caller's: it knows what it asked for.
+reads a small body (a manifest) whole, within its size limit while it is decoded (whatever
+the Content-Encoding) and the policy's request deadline, fetching it again from the same
+budget when the body breaks. Every socket operation of the session ends by its overall
+deadline (the policy's ``overall_deadline``, from its creation). Statuses are the
+caller's: it knows what it asked for.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from buildguard._image.transport.retry import (
     RetryPolicy,
     attempts_of,
 )
+from buildguard._internal.bodyread import BodyTooLarge, EncodedTooLarge, read_bounded
+from buildguard._internal.deadline import DEADLINE_ENV, Deadline, within
+from buildguard._internal.decode import DecodeError, UnsupportedEncoding
 from buildguard.errors import ImageReadError
 
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -45,16 +51,21 @@ class Session:
         self.plain_http = plain_http
         self.auth = auth
         self.policy = policy
+        self.deadline = Deadline.after(
+            policy.overall_deadline,
+            f"the {policy.overall_deadline:g} s deadline of reading {repo} (${DEADLINE_ENV})",
+        )
+        """Every request and wait of this session ends by it."""
         self._client: httpx.Client | None = None
         self.closed = False
 
     def new_budget(self) -> RetryBudget:
-        return RetryBudget(self.policy)
+        return RetryBudget(self.policy, self.deadline)
 
     def client(self) -> httpx.Client:
         """The HTTP client (one for every URL; made when first needed)."""
         if self._client is None:
-            self._client = make_client(self.repo.registry, self.auth, self.policy)
+            self._client = make_client(self.repo.registry, self.auth, self.policy, self.deadline)
         return self._client
 
     def close(self) -> None:
@@ -105,21 +116,30 @@ class Session:
             try:
                 if response.status_code != 200:
                     raise status_error(response, self.repo, subject, attempts=budget.attempts)
-                body = bytearray()
-                length = response.headers.get("content-length", "")
-                if length.isdigit() and int(length) > limit:
-                    raise self._too_large(subject, int(length), limit)
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > limit:
-                        raise self._too_large(subject, len(body), limit)
-                return response, bytes(body)
+                with within(self.policy.request_bound()):
+                    return response, read_bounded(response, limit)
+            except BodyTooLarge as exc:
+                raise self._too_large(subject, exc.size, limit) from None
+            except (EncodedTooLarge, DecodeError) as exc:
+                raise self._bad_body(subject, str(exc)) from None
+            except UnsupportedEncoding as exc:
+                raise self._bad_body(
+                    subject, f"it is sent with Content-Encoding {exc}, which buildguard did not "
+                    "ask for and does not decode") from None  # fmt: skip
             except httpx.TransportError as exc:
                 if not budget.spend(f"reading {subject} from {self.repo} broke"):
                     raise transport_error(exc, self.repo, subject, attempts=budget.attempts,
                                           plain_http=self.plain_http) from None  # fmt: skip
             finally:
                 response.close()
+
+    def _bad_body(self, subject: Subject, why: str) -> RegistryError:
+        return RegistryError(
+            f"cannot read {subject} from {self.repo}: {why}",
+            repo=self.repo, subject=subject,
+            hint="the registry (or a proxy in front of it) sends a body that is not a "
+            "manifest; report it to the registry's operator",
+        )  # fmt: skip
 
     def _too_large(self, subject: Subject, size: int, limit: int) -> RegistryError:
         return RegistryError(

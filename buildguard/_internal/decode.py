@@ -263,7 +263,7 @@ def parse_codings(header: str | None) -> list[str]:
     codings = [c.strip().lower() for c in header.split(",") if c.strip()]
     for coding in codings:
         if coding not in SUPPORTED:
-            raise UnsupportedEncoding(coding)
+            raise UnsupportedEncoding(coding[:40])
     return [c for c in codings if c != "identity"]
 
 
