@@ -42,6 +42,9 @@ _EXPORTS = {
     "MarkFailed": "buildguard._verify.mark",
     "mark_verified": "buildguard._verify.mark",
     "verify_live": "buildguard._live.verifier",
+    "ReadOptions": "buildguard._image.options",
+    "Expectations": "buildguard._verify.expectations",
+    "SiteOptions": "buildguard._live.siteoptions",
 }
 """Where each public name is defined: the implementation modules are private (``_``-named)
 and none is named like a public function, so importing one never rebinds a public name."""
@@ -52,6 +55,7 @@ __all__ = [
     "BundleManifest",
     "CheckFailed",
     "DigestMismatch",
+    "Expectations",
     "FileEntry",
     "Finding",
     "HostileImage",
@@ -59,10 +63,12 @@ __all__ = [
     "InspectReport",
     "LiveReport",
     "MarkFailed",
+    "ReadOptions",
     "Record",
     "RecordReadError",
     "RunResult",
     "SealRefused",
+    "SiteOptions",
     "SiteReadError",
     "UsageError",
     "VerifyReport",
@@ -80,12 +86,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from buildguard._image.options import ReadOptions
     from buildguard._inspect import inspect
+    from buildguard._live.siteoptions import SiteOptions
     from buildguard._live.verifier import verify_live
     from buildguard._record.recorder import record
     from buildguard._record.recordfile import load_record
     from buildguard._record.runner import RunResult, run
     from buildguard._record.sealer import seal
+    from buildguard._verify.expectations import Expectations
     from buildguard._verify.frombuild import mark_build, verify_build
     from buildguard._verify.mark import MarkFailed, mark_verified
     from buildguard._verify.verifier import verify

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import posixpath
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from buildguard._image.flatten import TreeEntry, wanted
-from buildguard._image.imageinfo import FlatImage, Progress
+from buildguard._image.imageinfo import FlatImage
 from buildguard._image.layercache import open_cache
 from buildguard._image.open import open_image
+from buildguard._image.options import ReadOptions
 from buildguard._image.report import (
     FileReport,
     ImageRef,
@@ -167,51 +167,27 @@ def report_of(flat: FlatImage, paths: Sequence[str] = ()) -> InspectReport:
     return head.model_copy(update={"files": tuple(files)})
 
 
-def inspect(
-    image: str,
-    *,
-    paths: Sequence[str] = (),
-    platform: str | None = None,
-    insecure_registries: Sequence[str] = (),
-    progress: Progress | None = None,
-    cache: str | os.PathLike[str] | None = None,
-    no_cache: bool = False,
-) -> InspectReport:
+def inspect(image: str, options: ReadOptions | None = None) -> InspectReport:
     """Read ``image`` (every blob once, every digest verified) and report what it holds.
 
-    Without ``paths`` every file is listed and hashed; with them, only the entries under
+    Without ``options.paths`` every file is listed and hashed; with them, only the entries under
     those paths (absolute paths in the image). Raises :class:`~buildguard.errors.
     ImageReadError` (or its subclasses ``DigestMismatch``, ``HostileImage``) when the image
     cannot be read or fails verification; nothing is reported then.
     """
-    return report_of(_read(image, paths, platform, insecure_registries, progress, cache,
-                           no_cache), paths)
+    options = options or ReadOptions()
+    return report_of(_read(image, options), options.paths)
 
 
 def inspect_stream(
-    image: str,
-    *,
-    paths: Sequence[str] = (),
-    platform: str | None = None,
-    insecure_registries: Sequence[str] = (),
-    progress: Progress | None = None,
-    cache: str | os.PathLike[str] | None = None,
-    no_cache: bool = False,
+    image: str, options: ReadOptions | None = None
 ) -> tuple[InspectReport, Iterator[FileReport]]:
     """:func:`inspect`, its file listing made one entry at a time (see :func:`stream_of`)."""
-    return stream_of(_read(image, paths, platform, insecure_registries, progress, cache,
-                           no_cache), paths)
+    options = options or ReadOptions()
+    return stream_of(_read(image, options), options.paths)
 
 
-def _read(
-    image: str,
-    paths: Sequence[str],
-    platform: str | None,
-    insecure_registries: Sequence[str],
-    progress: Progress | None,
-    cache: str | os.PathLike[str] | None,
-    no_cache: bool,
-) -> FlatImage:
-    layer_cache = open_cache(cache, enabled=not no_cache)
-    with open_image(image, platform=platform, insecure_registries=insecure_registries) as img:
-        return img.read(paths, progress, layer_cache)
+def _read(image: str, options: ReadOptions) -> FlatImage:
+    layer_cache = open_cache(options.cache, enabled=not options.no_cache)
+    with open_image(image, options) as img:
+        return img.read(options.paths, options.progress, layer_cache)

@@ -652,10 +652,13 @@ class VerifyTarget(Target):
             shutil.rmtree(self.layout)
         self.write_layout(self.layout, [self.lower, data], compression="none", tag="t")
         try:
-            report = buildguard.verify(f"oci-layout:{self.layout}:t",
-                                       expect_build_id=self.build_id,
-                                       expect_commit=self.commit, record=self.record,
-                                       paths=[self.root.decode()], environ={})
+            report = buildguard.verify(
+                f"oci-layout:{self.layout}:t",
+                buildguard.Expectations(build_id=self.build_id, commit=self.commit,
+                                        record=self.record),
+                buildguard.ReadOptions(paths=[self.root.decode()]),
+                environ={},
+            )
         except BuildguardError:
             return "refused"
         if not report.ok:

@@ -333,15 +333,19 @@ def test_the_python_api_returns_models_and_raises_typed_errors(
     (tmp_path / "dist/app.js").write_text(f'"{BUILD_ID}"\n')
     assert isinstance(buildguard.seal("dist"), buildguard.BundleManifest)
 
-    failed = buildguard.verify(f"oci-layout:{LAYOUT}:stale", record=RECORD, environ={})
+    failed = buildguard.verify(
+        f"oci-layout:{LAYOUT}:stale", buildguard.Expectations(record=RECORD), environ={}
+    )
     assert isinstance(failed, buildguard.VerifyReport) and failed.ok is False  # no exception
     assert isinstance(buildguard.inspect(FRESH), buildguard.InspectReport)
 
     with pytest.raises(buildguard.UsageError) as usage:
-        buildguard.verify(FRESH, record="missing.json")
+        buildguard.verify(FRESH, buildguard.Expectations(record="missing.json"))
     assert usage.value.exit_code == 2
     with pytest.raises(buildguard.ImageReadError) as unread:
-        buildguard.verify(f"oci-layout:{tmp_path / 'none'}:t", expect_build_id=BUILD_ID)
+        buildguard.verify(
+            f"oci-layout:{tmp_path / 'none'}:t", buildguard.Expectations(build_id=BUILD_ID)
+        )
     assert unread.value.exit_code == 3
     with pytest.raises(buildguard.ImageReadError):
         buildguard.inspect(f"oci-layout:{tmp_path / 'none'}:t")

@@ -24,6 +24,7 @@ import pytest
 from services import Dockerd
 
 import buildguard as inspect_mod
+from buildguard import ReadOptions
 from buildguard._image import FileTree, open_image
 
 pytestmark = pytest.mark.docker
@@ -237,7 +238,7 @@ def test_inspect_finds_manifest_and_created_by(
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", dockerd.host)
     tag = str(corpus["manifest"]["tag"])
-    report = inspect_mod.inspect(f"docker-daemon:{tag}", paths=["/app/v5-frontend"])
+    report = inspect_mod.inspect(f"docker-daemon:{tag}", ReadOptions(paths=["/app/v5-frontend"]))
     assert [(m.path, m.build_id, m.commit) for m in report.manifests] == [
         ("/app/v5-frontend/buildguard-manifest.json", "B-123456", "deadbeef")
     ]

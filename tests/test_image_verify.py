@@ -25,6 +25,7 @@ from imagecorpus import (
 )
 
 import buildguard as inspect_mod
+from buildguard import ReadOptions
 from buildguard._image import open_image
 from buildguard._image.report import InspectReport
 from buildguard.errors import DigestMismatch, HostileImage, ImageReadError, UsageError
@@ -41,7 +42,7 @@ def layout_ref(root: Path, tag: str = "latest") -> str:
 
 
 def read_all(ref: str, **kw: object) -> object:
-    with open_image(ref, **kw) as image:  # type: ignore[arg-type]
+    with open_image(ref, ReadOptions(**kw)) as image:  # type: ignore[arg-type]
         return image.read()
 
 
@@ -115,7 +116,7 @@ def test_digests_and_history_reported(tmp_path: Path) -> None:
 
 def test_inspect_paths_limit_listing_and_hashing(tmp_path: Path) -> None:
     write_layout(tmp_path / "l", LAYERS)
-    report = inspect_mod.inspect(layout_ref(tmp_path / "l"), paths=["/etc"])
+    report = inspect_mod.inspect(layout_ref(tmp_path / "l"), ReadOptions(paths=["/etc"]))
     assert [x.path for x in report.files] == ["/etc", "/etc/conf"]
     assert report.files[1].sha256 == hashlib.sha256(b"x").hexdigest()
     assert len(report.manifests) == 1  # manifests are always found
@@ -273,13 +274,13 @@ def test_platform_selection(tmp_path: Path) -> None:
     default = inspect_mod.inspect(ref)
     assert default.image.digest == digests["amd64"]
     assert default.image.platform == "linux/amd64"
-    arm = inspect_mod.inspect(ref, platform="linux/arm64")
+    arm = inspect_mod.inspect(ref, ReadOptions(platform="linux/arm64"))
     assert arm.image.digest == digests["arm64"]
     assert {x.path: x.sha256 for x in arm.files}["/arch"] == hashlib.sha256(b"arm64").hexdigest()
     with pytest.raises(ImageReadError, match="no image for platform linux/s390x"):
-        inspect_mod.inspect(ref, platform="linux/s390x")
+        inspect_mod.inspect(ref, ReadOptions(platform="linux/s390x"))
     with pytest.raises(UsageError):
-        inspect_mod.inspect(ref, platform="linux")
+        inspect_mod.inspect(ref, ReadOptions(platform="linux"))
 
 
 def test_tampered_child_manifest_of_index(tmp_path: Path) -> None:

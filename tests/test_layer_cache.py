@@ -59,8 +59,9 @@ def _image(root: Path, *, leftover: bool = False) -> str:
 
 
 def _verify(ref: str, cache: Path | None, **kw: object) -> buildguard.VerifyReport:
-    return buildguard.verify(ref, expect_build_id=BUILD, paths=kw.pop("paths", ["/app/web"]),
-                             cache=cache, no_cache=cache is None, environ={}, **kw)  # type: ignore[arg-type]
+    options = buildguard.ReadOptions(paths=kw.pop("paths", ["/app/web"]),  # type: ignore[arg-type]
+                                     cache=cache, no_cache=cache is None, **kw)  # type: ignore[arg-type]
+    return buildguard.verify(ref, buildguard.Expectations(build_id=BUILD), options, environ={})
 
 
 def _codes(report: buildguard.VerifyReport) -> list[str]:

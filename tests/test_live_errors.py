@@ -177,8 +177,10 @@ def test_a_bad_header_is_exit_2(site: Path, header: str) -> None:
     name, colon, value = header.partition(":")
     if colon:  # the library refuses the value too, before any request
         with pytest.raises(buildguard.UsageError) as raised:
-            buildguard.verify_live("http://127.0.0.1:1/", dist=site / "dist", environ={},
-                                   headers=[(name, value.strip())])
+            buildguard.verify_live(
+                "http://127.0.0.1:1/", dist=site / "dist", environ={},
+                site_options=buildguard.SiteOptions(headers=[(name, value.strip())]),
+            )
         assert "s3cr3t" not in str(raised.value)
 
 
@@ -304,7 +306,8 @@ def test_the_report_schema_names_the_live_codes() -> None:
 
 def test_the_library_returns_a_report_and_raises_typed_errors(site: Path) -> None:
     with run_nginx(f"root {site / 'www'};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
-        report = buildguard.verify_live(nx.url + "/", dist=site / "dist", samples=2,
+        report = buildguard.verify_live(nx.url + "/", dist=site / "dist",
+                                        site_options=buildguard.SiteOptions(samples=2),
                                         environ={})
         (site / "www/assets/app.css").write_text("body { margin: 1px }\n")
         changed = buildguard.verify_live(nx.url + "/", dist=site / "dist", environ={})
@@ -317,7 +320,8 @@ def test_the_library_returns_a_report_and_raises_typed_errors(site: Path) -> Non
         buildguard.verify_live(f"http://127.0.0.1:{free_port()}/", dist=site / "dist")
     assert unreachable.value.exit_code == 3
     with pytest.raises(buildguard.UsageError):
-        buildguard.verify_live("http://127.0.0.1/", dist=site / "dist", samples=0)
+        buildguard.verify_live("http://127.0.0.1/", dist=site / "dist",
+                               site_options=buildguard.SiteOptions(samples=0))
 
 
 def test_assets_on_another_origin_are_fetched_as_given_and_mapped_under_the_base(

@@ -41,8 +41,9 @@ def _bundle_layer(root: str = "app/web") -> bytes:
 
 
 def _verify(ref: str, **kw: object) -> buildguard.VerifyReport:
-    return buildguard.verify(ref, expect_build_id=BUILD, no_cache=True, environ={},
-                             **kw)  # type: ignore[arg-type]
+    return buildguard.verify(ref, buildguard.Expectations(build_id=BUILD),
+                             buildguard.ReadOptions(no_cache=True, **kw),  # type: ignore[arg-type]
+                             environ={})
 
 
 def _errors(report: buildguard.VerifyReport) -> list[tuple[str, str | None]]:
@@ -311,13 +312,16 @@ def test_a_warm_cache_never_answers_for_a_config_with_another_diff_id(tmp_path: 
     b = write_layout(tmp_path / "b", layers, diff_ids=wrong)
     assert a.layer_digests == b.layer_digests
     cache = tmp_path / "cache"
-    assert buildguard.verify(f"oci-layout:{tmp_path / 'a'}:latest", expect_build_id=BUILD,
-                             cache=cache, environ={}).ok
+    assert buildguard.verify(f"oci-layout:{tmp_path / 'a'}:latest",
+                             buildguard.Expectations(build_id=BUILD),
+                             buildguard.ReadOptions(cache=cache), environ={}).ok
     assert len(list(cache.rglob("*.idx"))) == 2
     for use_cache in (True, False):
         with pytest.raises(buildguard.DigestMismatch, match="DiffID"):
-            buildguard.verify(f"oci-layout:{tmp_path / 'b'}:latest", expect_build_id=BUILD,
-                              cache=cache, no_cache=not use_cache, environ={})
+            buildguard.verify(f"oci-layout:{tmp_path / 'b'}:latest",
+                              buildguard.Expectations(build_id=BUILD),
+                              buildguard.ReadOptions(cache=cache, no_cache=not use_cache),
+                              environ={})
 
 
 def test_a_sealed_file_hard_linked_outside_the_path_is_never_judged_unread(
@@ -335,8 +339,9 @@ def test_a_sealed_file_hard_linked_outside_the_path_is_never_judged_unread(
     write_layout(tmp_path / "img", [lower, bundle])
     ref = f"oci-layout:{tmp_path / 'img'}:latest"
     assert _verify(ref).ok
-    assert buildguard.verify(ref, expect_build_id=BUILD, paths=["/app/web"],
-                             cache=tmp_path / "cache", environ={}).ok
+    assert buildguard.verify(ref, buildguard.Expectations(build_id=BUILD),
+                             buildguard.ReadOptions(paths=["/app/web"], cache=tmp_path / "cache"),
+                             environ={}).ok
     with pytest.raises(buildguard.ImageReadError, match="not hashed"):
         _verify(ref, paths=["/app/web"])
 
@@ -395,8 +400,9 @@ def test_a_sealed_symlink_out_of_the_bundle_fails(
                        d("app/web-old"), f("app/web-old/app.js", b"old")])
     write_layout(tmp_path / "img", [other, bundle])
     report = buildguard.verify(f"oci-layout:{tmp_path / 'img'}:latest",
-                               expect_build_id=BUILD, expect_commit="c" * 40, no_cache=True,
-                               environ={}, paths=["/app/web"])
+                               buildguard.Expectations(build_id=BUILD, commit="c" * 40),
+                               buildguard.ReadOptions(no_cache=True, paths=["/app/web"]),
+                               environ={})
     assert _errors(report) == ([("FILE_LINK_OUTSIDE", "/app/web/config.js")] if outside
                                else [])
     assert report.ok is not outside

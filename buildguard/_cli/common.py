@@ -7,9 +7,14 @@ import contextlib
 import io
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from buildguard._internal.redact import scrub
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without the image package
+    from buildguard._image.imageinfo import Progress
+    from buildguard._image.options import ReadOptions
+    from buildguard._verify.expectations import Expectations
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -87,3 +92,29 @@ def progress() -> Iterator[LayerProgress | None]:
     finally:
         if shown is not None:
             shown.clear()
+
+
+def read_options(args: argparse.Namespace, shown: Progress | None = None) -> ReadOptions:
+    """The one :class:`ReadOptions` of a command that reads an image (``image_options``)."""
+    from buildguard._image.options import ReadOptions
+
+    return ReadOptions(
+        platform=args.platform,
+        paths=args.path,
+        insecure_registries=args.insecure_registry,
+        cache=args.cache,
+        no_cache=args.no_cache,
+        progress=shown,
+    )
+
+
+def expectations(args: argparse.Namespace) -> Expectations:
+    """verify's :class:`Expectations` from its options."""
+    from buildguard._verify.expectations import Expectations
+
+    return Expectations(
+        build_id=args.expect_build_id,
+        commit=args.expect_commit,
+        record=args.record,
+        allow_extra=args.allow_extra,
+    )

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from buildguard._cli.common import out, scrubbed
+from buildguard._cli.common import out, read_options, scrubbed
 from buildguard.errors import UsageError
 
 if TYPE_CHECKING:
@@ -50,28 +50,30 @@ def check_options(args: argparse.Namespace) -> None:
 
 def mark_single(args: argparse.Namespace, report: VerifyReport) -> None:
     """``--mark-verified`` after a passing single-image verify (MarkFailed: exit 3)."""
+    from buildguard._image.options import ReadOptions
     from buildguard._verify.mark import mark_verified
 
-    mark = mark_verified(report, args.mark_verified, insecure_registries=args.insecure_registry)
+    options = ReadOptions(insecure_registries=args.insecure_registry)
+    mark = mark_verified(report, args.mark_verified, options=options)
     out(args).write(f"marked: {mark.target} -> {mark.digest} ({mark.via})\n")
 
 
 def run_from_build(args: argparse.Namespace) -> int:
     from buildguard._formats.buildtext import render_build
     from buildguard._formats.jsonreport import report_json, write_report
+    from buildguard._verify.expectations import Expectations
     from buildguard._verify.frombuild import mark_build, verify_build
     from buildguard._verify.mark import MarkFailed
 
+    options = read_options(args)
     report = verify_build(
-        args.from_build, project=args.project, region=args.region, record=args.record,
-        paths=args.path, platform=args.platform, allow_extra=args.allow_extra,
-        insecure_registries=args.insecure_registry, cache=args.cache, no_cache=args.no_cache,
+        args.from_build, project=args.project, region=args.region,
+        expect=Expectations(record=args.record, allow_extra=args.allow_extra), options=options,
     )  # fmt: skip
     failure: MarkFailed | None = None
     if args.mark_verified and report.ok:
         try:
-            report = mark_build(report, args.mark_verified,
-                                insecure_registries=args.insecure_registry)  # fmt: skip
+            report = mark_build(report, args.mark_verified, options=options)
         except MarkFailed as failed:
             failure = failed
             report = failed.partial or report

@@ -7,7 +7,14 @@ import sys
 from typing import Any
 
 from buildguard._cli import frombuild
-from buildguard._cli.common import out, progress, scrubbed, verbosity_options
+from buildguard._cli.common import (
+    expectations,
+    out,
+    progress,
+    read_options,
+    scrubbed,
+    verbosity_options,
+)
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -20,19 +27,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.from_build:
         return frombuild.run_from_build(args)
     with progress() as shown:
-        report = verify(
-            args.image,
-            expect_build_id=args.expect_build_id,
-            expect_commit=args.expect_commit,
-            record=args.record,
-            paths=args.path,
-            platform=args.platform,
-            allow_extra=args.allow_extra,
-            insecure_registries=args.insecure_registry,
-            progress=shown,
-            cache=args.cache,
-            no_cache=args.no_cache,
-        )
+        report = verify(args.image, expectations(args), read_options(args, shown))
     if args.report:
         write_report(report, args.report)
     if args.junit:
@@ -52,15 +47,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     from buildguard._inspect import inspect_stream
 
     with progress() as shown:
-        head, files = inspect_stream(
-            args.image,
-            paths=args.path,
-            platform=args.platform,
-            insecure_registries=args.insecure_registry,
-            progress=shown,
-            cache=args.cache,
-            no_cache=args.no_cache,
-        )
+        head, files = inspect_stream(args.image, read_options(args, shown))
     if args.json:
         write_json(head, files, sys.stdout)
     else:

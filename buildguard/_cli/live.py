@@ -39,7 +39,9 @@ def _cmd_verify_live(args: argparse.Namespace) -> int:
     from buildguard._formats.jsonreport import report_json, write_report
     from buildguard._formats.junit import write_live_junit
     from buildguard._formats.text import render_live
+    from buildguard._image.options import ReadOptions
     from buildguard._live.options import parse_duration, parse_header
+    from buildguard._live.siteoptions import SiteOptions
     from buildguard._live.verifier import verify_live
 
     headers = [parse_header(h) for h in args.header]
@@ -50,16 +52,18 @@ def _cmd_verify_live(args: argparse.Namespace) -> int:
             args.url,
             manifest=args.manifest,
             image=args.image,
-            path=args.path,
             dist=args.dist,
             expect_build_id=args.expect_build_id,
-            base=args.base,
-            allow_changed=args.allow_changed,
-            samples=args.samples,
-            wait=wait,
-            headers=headers,
-            insecure=args.insecure,
-            progress=progress,
+            options=ReadOptions(paths=[args.path] if args.path is not None else []),
+            site_options=SiteOptions(
+                base=args.base,
+                allow_changed=args.allow_changed,
+                samples=args.samples,
+                wait=wait,
+                headers=headers,
+                insecure=args.insecure,
+                progress=progress,
+            ),
         )
     finally:
         progress.clear()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from buildguard._image.archive import ARCHIVE, StreamImage, open_archive
 from buildguard._image.manifest import Platform
+from buildguard._image.options import ReadOptions
 from buildguard._image.reader import Image, SourceImage
 from buildguard._internal.redact import hide_userinfo
 from buildguard.errors import ImageReadError, UsageError
@@ -14,26 +13,23 @@ LAYOUT = "oci-layout:"
 DAEMON = "docker-daemon:"
 
 
-def _platform(platform: str | Platform | None) -> Platform | None:
-    if platform is None or isinstance(platform, Platform):
-        return platform
-    return Platform.parse(platform)
+def _platform(platform: str | None) -> Platform | None:
+    return None if platform is None else Platform.parse(platform)
 
 
 def open_image(
     ref: str,
-    *,
-    platform: str | Platform | None = None,
-    insecure_registries: Sequence[str] = (),
+    options: ReadOptions | None = None,
 ) -> Image:
     """Open ``ref`` (``docker-archive:PATH[:NAME[:TAG]]``, ``oci-layout:DIR[:TAG]``,
     ``docker-daemon:NAME[:TAG]`` or ``HOST[:PORT]/REPO[:TAG|@sha256:…]``).
 
-    ``platform`` (``OS/ARCH[/VARIANT]``) picks the image from an index (default
+    Of ``options``, ``platform`` (``OS/ARCH[/VARIANT]``) picks the image from an index (default
     ``linux/amd64``); for a single-platform image it must match when given. Nothing is read
     until :meth:`Image.read`, except what is needed to fail early on a bad reference.
     """
-    wanted = _platform(platform)
+    options = options or ReadOptions()
+    wanted = _platform(options.platform)
     if ref.startswith(ARCHIVE):
         return open_archive(ref, wanted)
     if ref.startswith(LAYOUT):
@@ -61,5 +57,5 @@ def open_image(
         )
     from buildguard._image.registry import RegistrySource
 
-    source = RegistrySource(ref, insecure_registries=tuple(insecure_registries))
+    source = RegistrySource(ref, insecure_registries=tuple(options.insecure_registries))
     return SourceImage(source, wanted)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from buildguard._image.layercache import open_cache
 from buildguard._image.open import open_image
+from buildguard._image.options import ReadOptions
 from buildguard.errors import UsageError
 from buildguard.models import MANIFEST_NAME, BundleManifest
 
@@ -61,11 +63,17 @@ def from_dist(directory: str | os.PathLike[str]) -> ExpectedBundle:
     return ExpectedBundle(found.manifest, f"dist {folder}")
 
 
-def from_image(image: str, path: str | None = None) -> ExpectedBundle:
-    """The sealed bundle in ``image``: at ``path``, else the only one there is."""
+def from_image(image: str, options: ReadOptions | None = None) -> ExpectedBundle:
+    """The sealed bundle in ``image``: at the one of ``options.paths``, else the only one
+    there is. The layer cache is used only when ``options.cache`` names one (verify-live
+    reads one folder of the image; its command line has no cache options)."""
+    options = options or ReadOptions()
+    path = options.paths[0] if options.paths else None
     root = posixpath.normpath("/" + path.strip().lstrip("/")) if path else None
-    with open_image(image) as opened:
-        flat = opened.read([root] if root else [])
+    layer_cache = (open_cache(options.cache, enabled=not options.no_cache)
+                   if options.cache is not None else None)  # fmt: skip
+    with open_image(image, options) as opened:
+        flat = opened.read([root] if root else [], options.progress, layer_cache)
     found = {posixpath.dirname(e.path) or "/": e for e in flat.tree.manifests()}
     if root is not None:
         entry = found.get(root)

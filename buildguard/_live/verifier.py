@@ -14,9 +14,9 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
+from buildguard._image.options import ReadOptions
 from buildguard._internal.deadline import (
     DEADLINE_DEFAULT,
     DEADLINE_ENV,
@@ -33,6 +33,7 @@ from buildguard._live.fetch import Fetcher
 from buildguard._live.findings import Attempt
 from buildguard._live.options import check_header
 from buildguard._live.report import LiveExpected, LiveFinding, LiveReport, LiveStats
+from buildguard._live.siteoptions import SiteOptions, WaitStatus
 from buildguard._live.urls import check_site_url, check_under_base, normalise_base
 from buildguard.errors import SiteReadError, UsageError
 
@@ -43,24 +44,12 @@ MAX_DELAY = 15.0
 MAX_SAMPLES = 1000
 
 
-@dataclass(frozen=True)
-class WaitStatus:
-    """Given to ``progress`` after a failed attempt, before the pause that follows it."""
-
-    attempt: int
-    errors: Mapping[str, int]
-    """Error finding codes of that attempt, counted (``SITE_UNREADABLE`` for a read error)."""
-    next_in: float
-    remaining: float
-
-
-WaitProgress = Callable[[WaitStatus], None]
 
 
 def _expected(
     manifest: str | os.PathLike[str] | None,
     image: str | None,
-    path: str | None,
+    options: ReadOptions,
     dist: str | os.PathLike[str] | None,
 ) -> ExpectedBundle:
     given = [name for name, value in (("--manifest", manifest), ("--image", image),
@@ -71,14 +60,16 @@ def _expected(
             f"--dist DIR ({'none' if not given else ' and '.join(given)} given)",
             hint="e.g. --dist dist after `buildguard seal dist`",
         )
-    if path is not None and image is None:
+    if options.paths and image is None:
         raise UsageError("--path goes with --image (the bundle's folder in the image)")
+    if len(options.paths) > 1:
+        raise UsageError("verify-live checks one bundle: give --path once")
     if manifest is not None:
         return from_manifest_file(manifest)
     if dist is not None:
         return from_dist(dist)
     assert image is not None
-    return from_image(image, path)
+    return from_image(image, options)
 
 
 def _build_id_finding(
@@ -108,30 +99,24 @@ def verify_live(
     *,
     manifest: str | os.PathLike[str] | None = None,
     image: str | None = None,
-    path: str | None = None,
     dist: str | os.PathLike[str] | None = None,
     expect_build_id: str | None = None,
-    base: str = "/",
-    allow_changed: Sequence[str] = (),
-    samples: int = 1,
-    wait: float | None = None,
-    headers: Sequence[tuple[str, str]] = (),
-    insecure: bool = False,
+    options: ReadOptions | None = None,
+    site_options: SiteOptions | None = None,
     environ: Mapping[str, str] | None = None,
-    progress: WaitProgress | None = None,
 ) -> LiveReport:
     """Fetch ``url`` (the entry page) and the assets it references; compare them with the
-    expected bundle (exactly one of ``manifest``, ``image`` [+ ``path``] or ``dist``).
+    expected bundle (exactly one of ``manifest``, ``image`` or ``dist``).
 
-    ``base`` is the bundle's public base (Vite's ``base``); ``allow_changed`` globs
-    (gitignore syntax, bundle paths) exempt files rewritten at start-up from the digest
-    check only; ``samples`` entry page requests over new connections per attempt;
-    ``wait`` seconds to keep trying (with backoff) until an attempt passes, a hard bound on
-    the whole call (without it, ``$BUILDGUARD_DEADLINE``, default 1800 s, bounds it);
-    ``headers`` go with every request to the entry page's origin and are never logged or reported;
-    ``insecure`` skips TLS verification. The expected build id is ``expect_build_id``,
-    else ``$BUILD_ID``, else the expected bundle's own.
+    ``options`` say how ``image`` is read; its ``paths`` name at most one folder, the
+    bundle's in the image (``--path``). ``site_options`` say how the site is checked (see
+    :class:`SiteOptions`). The expected build id is ``expect_build_id``, else
+    ``$BUILD_ID``, else the expected bundle's own.
     """
+    options = options or ReadOptions()
+    so = site_options or SiteOptions()
+    base, allow_changed, samples, wait = so.base, so.allow_changed, so.samples, so.wait
+    headers, insecure, progress = so.headers, so.insecure, so.progress
     env = os.environ if environ is None else environ
     clock = time.monotonic()
     site = check_site_url(url)
@@ -145,7 +130,7 @@ def verify_live(
         check_header(name, value)
     bound = _command_deadline(wait, env, clock)
     with within(bound):  # an --image is read within it too
-        expected = _expected(manifest, image, path, dist)
+        expected = _expected(manifest, image, options, dist)
     bundle = BundleIndex(expected.manifest, allow_changed)
     mismatch = _build_id_finding(expected, expect_build_id, env)
     request_seconds = seconds_from_env(HTTP_DEADLINE_ENV, HTTP_DEADLINE_DEFAULT, env)

@@ -13,12 +13,14 @@ that cannot be read is an ``error`` verdict in the report, so the others still c
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from buildguard._cloud.cloudbuild import BuildInfo, PushedImage, read_build
+from buildguard._image.options import ReadOptions
 from buildguard._image.reference import parse_reference
 from buildguard._record.recordfile import load_record
+from buildguard._verify.expectations import Expectations
 from buildguard._verify.mark import MarkFailed, mark_digest
 from buildguard._verify.verifier import verify
 from buildguard.errors import BuildguardError, UsageError
@@ -56,21 +58,24 @@ def verify_build(
     *,
     project: str | None = None,
     region: str | None = None,
-    record: Record | str | os.PathLike[str] | None = None,
-    paths: Sequence[str] = (),
-    platform: str | None = None,
-    allow_extra: bool = False,
-    insecure_registries: Sequence[str] = (),
+    expect: Expectations | None = None,
+    options: ReadOptions | None = None,
     environ: Mapping[str, str] | None = None,
-    cache: str | os.PathLike[str] | None = None,
-    no_cache: bool = False,
 ) -> BuildVerifyReport:
     """Verify the images of build ``build_id`` (see the module docstring).
 
     ``project`` defaults to ``$PROJECT_ID``, ``$GOOGLE_CLOUD_PROJECT``, then the ADC
-    project; ``region`` to ``$LOCATION``, else the global endpoint.
+    project; ``region`` to ``$LOCATION``, else the global endpoint. Of ``expect``, only the
+    record and ``allow_extra`` apply: the build id and commit are the build's.
     """
+    expect = expect or Expectations()
+    if expect.build_id is not None or expect.commit is not None:
+        raise UsageError(
+            "verify_build takes the build id and commit from the build; leave "
+            "Expectations.build_id and .commit unset",
+        )
     env = os.environ if environ is None else environ
+    record = expect.record
     rec = load_record(record) if record is not None and not isinstance(record, Record) else record
     build = read_build(build_id, project=project, region=region, environ=env)
 
@@ -80,10 +85,11 @@ def verify_build(
             reference = pinned_reference(image)
             fields["reference"] = reference
             report = verify(
-                reference, expect_build_id=build.id, expect_commit=build.commit, record=rec,
-                paths=paths, platform=platform, allow_extra=allow_extra,
-                insecure_registries=insecure_registries, environ={}, use_default_record=False,
-                cache=cache, no_cache=no_cache,
+                reference,
+                Expectations(build_id=build.id, commit=build.commit, record=rec,
+                             allow_extra=expect.allow_extra, use_default_record=False),
+                options,
+                environ={},
             )  # fmt: skip
         except BuildguardError as exc:
             fields.setdefault("reference", image.name)
@@ -113,7 +119,7 @@ def mark_build(
     report: BuildVerifyReport,
     tag: str,
     *,
-    insecure_registries: Sequence[str] = (),
+    options: ReadOptions | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> BuildVerifyReport:
     """Put ``tag`` on the digest verified of every image of a passing build report; the
@@ -132,7 +138,7 @@ def mark_build(
         verified = image.report.image.digest if image.report is not None else None
         try:
             mark = mark_digest(image.reference, verified or image.digest, tag,
-                               insecure_registries=insecure_registries,
+                               options=options,
                                environ=environ)  # fmt: skip
         except MarkFailed as failed:
             rest = report.images[len(done) :]

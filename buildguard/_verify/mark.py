@@ -9,8 +9,9 @@ message says that the verify itself passed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
+from buildguard._image.options import ReadOptions
 from buildguard._image.reference import parse_reference
 from buildguard.errors import ImageReadError, UsageError
 from buildguard.models import BuildVerifyReport, Mark, VerifyReport
@@ -40,10 +41,12 @@ def mark_digest(
     digest: str,
     tag: str,
     *,
-    insecure_registries: Sequence[str] = (),
+    options: ReadOptions | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Mark:
-    """Put ``tag`` on ``digest`` in the repository of ``reference``."""
+    """Put ``tag`` on ``digest`` in the repository of ``reference`` (of ``options``, only
+    ``insecure_registries`` applies)."""
+    options = options or ReadOptions()
     ref = parse_reference(reference)
     from buildguard._cloud.artifactregistry import docker_package
 
@@ -57,7 +60,7 @@ def mark_digest(
         from buildguard._image.registry import put_manifest
 
         put_manifest(f"{ref.registry}/{ref.repository}@{digest}", tag,
-                     insecure_registries=insecure_registries)  # fmt: skip
+                     insecure_registries=options.insecure_registries)  # fmt: skip
         return Mark(tag=tag, digest=digest, via="registry-api",
                     target=f"{ref.registry}/{ref.repository}:{tag}")  # fmt: skip
     except ImageReadError as exc:
@@ -72,7 +75,7 @@ def mark_verified(
     report: VerifyReport,
     tag: str,
     *,
-    insecure_registries: Sequence[str] = (),
+    options: ReadOptions | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Mark:
     """Put ``tag`` on the digest ``report`` verified (the index's with ``--platform all``)."""
@@ -82,4 +85,4 @@ def mark_verified(
         raise UsageError(f"{report.image.reference} has no manifest digest to tag")
     require_registry_image(report.image.reference)
     return mark_digest(report.image.reference, report.image.digest, tag,
-                       insecure_registries=insecure_registries, environ=environ)  # fmt: skip
+                       options=options, environ=environ)  # fmt: skip

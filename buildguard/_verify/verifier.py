@@ -10,16 +10,18 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 from buildguard._checks.checks import ResolvedExpectations, check_image
-from buildguard._image.imageinfo import FlatImage, Progress
+from buildguard._image.imageinfo import FlatImage
 from buildguard._image.layercache import open_cache
 from buildguard._image.open import open_image
+from buildguard._image.options import ReadOptions
 from buildguard._internal.git import git_head
 from buildguard._record.recordfile import DEFAULT_RECORD, load_record
+from buildguard._verify.expectations import Expectations
 from buildguard.errors import UsageError
 from buildguard.models import (
     BundleResult,
@@ -114,38 +116,33 @@ def layer_models(flat: FlatImage) -> tuple[LayerInfo, ...]:
 
 def verify(
     image: str,
+    expect: Expectations | None = None,
+    options: ReadOptions | None = None,
     *,
-    expect_build_id: str | None = None,
-    expect_commit: str | None = None,
-    record: Record | str | os.PathLike[str] | None = None,
-    paths: Sequence[str] = (),
-    platform: str | None = None,
-    allow_extra: bool = False,
-    insecure_registries: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
-    progress: Progress | None = None,
-    cache: str | os.PathLike[str] | None = None,
-    no_cache: bool = False,
-    use_default_record: bool = True,
 ) -> VerifyReport:
     """Check every bundle in ``image`` against this build.
 
-    ResolvedExpectations: build id from ``expect_build_id``, ``$BUILD_ID``, then the record; commit
-    from ``expect_commit``, ``$COMMIT_SHA``, the record, then ``git rev-parse HEAD`` in the
+    Expectations: build id from ``expect.build_id``, ``$BUILD_ID``, then the record; commit
+    from ``expect.commit``, ``$COMMIT_SHA``, the record, then ``git rev-parse HEAD`` in the
     current folder where a ``.git`` exists (none is a warning); source
-    digest from the record (``record``, else ``.buildguard/record.json`` when it exists,
-    else a warning). ``paths`` name bundle roots that must each be sealed; without them every
-    manifest in the image is checked. ``platform`` is ``OS/ARCH`` or ``all``. ``progress`` is
-    called as each layer starts streaming (for display). ``use_default_record=False``
-    ignores ``.buildguard/record.json`` and the current checkout's commit (``--from-build``
-    verifies another build).
+    digest from the record (``expect.record``, else ``.buildguard/record.json`` when it
+    exists, else a warning). ``options.paths`` name bundle roots that must each be sealed;
+    without them every manifest in the image is checked. ``options.platform`` is ``OS/ARCH``
+    or ``all``. ``expect.use_default_record=False`` ignores ``.buildguard/record.json`` and
+    the current checkout's commit (``--from-build`` verifies another build).
     """
+    expect = expect or Expectations()
+    options = options or ReadOptions()
     env = os.environ if environ is None else environ
     clock = time.monotonic()
     started = datetime.now(UTC)
-    expect, expected = _expectations(expect_build_id, expect_commit, record, env, started,
-                                     use_default_record)
-    layer_cache = open_cache(cache, enabled=not no_cache)  # from os.environ, not `environ`
+    resolved, expected = _expectations(expect.build_id, expect.commit, expect.record, env,
+                                       started, expect.use_default_record)
+    # from os.environ, not `environ`
+    layer_cache = open_cache(options.cache, enabled=not options.no_cache)
+    platform = options.platform
+    paths = options.paths
     wanted_platform = None if platform in (None, ALL_PLATFORMS) else platform
 
     bundles: list[BundleResult] = []
@@ -154,21 +151,20 @@ def verify(
     platforms: list[str] = []
     digest: str | None = None
     layers_read = bytes_read = compared = 0
-    with open_image(image, platform=wanted_platform,
-                    insecure_registries=insecure_registries) as opened:
+    with open_image(image, dataclasses.replace(options, platform=wanted_platform)) as opened:
         index_digest, targets = (
             opened.platforms() if platform == ALL_PLATFORMS else (None, [(None, opened)])
         )
         digest = index_digest
         for label, target in targets:
-            flat = target.read(paths, progress, layer_cache)
+            flat = target.read(paths, options.progress, layer_cache)
             these_layers = layer_models(flat)
             # the index's word for the platform (what --platform selects), else the config's
             chosen = label or str(flat.info.platform)
             found, new_findings, n = check_image(
                 flat.tree, _manifest_bytes(flat), these_layers,
-                dataclasses.replace(expect, image_created=flat.info.created),
-                paths=paths, allow_extra=allow_extra,
+                dataclasses.replace(resolved, image_created=flat.info.created),
+                paths=paths, allow_extra=expect.allow_extra,
                 platform=chosen if len(targets) > 1 else None,
             )
             bundles += found

@@ -1,0 +1,26 @@
+"""``Expectations``: what ``verify`` checks an image's bundles against."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from buildguard.models import Record
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expectations:
+    """This build's facts for ``verify`` (and ``verify_build``, which fills the build id and
+    commit from the build itself). Unset fields are looked up as the command line does."""
+
+    build_id: str | None = None
+    """Default: ``$BUILD_ID``, then the record."""
+    commit: str | None = None
+    """Default: ``$COMMIT_SHA``, the record, then ``git rev-parse HEAD`` here."""
+    record: Record | str | os.PathLike[str] | None = None
+    """This build's record (default: ``.buildguard/record.json`` when it exists)."""
+    allow_extra: bool = False
+    """Files a manifest does not list are reported (warning), not failed."""
+    use_default_record: bool = True
+    """``False`` ignores ``.buildguard/record.json`` and this checkout's commit (verifying
+    another build's image, as ``--from-build`` does)."""
