@@ -45,6 +45,7 @@ _EXPORTS = {
     "ReadOptions": "buildguard._image.options",
     "Expectations": "buildguard._verify.expectations",
     "SiteOptions": "buildguard._live.siteoptions",
+    "RecordOptions": "buildguard._record.options",
 }
 """Where each public name is defined: the implementation modules are private (``_``-named)
 and none is named like a public function, so importing one never rebinds a public name."""
@@ -65,6 +66,7 @@ __all__ = [
     "MarkFailed",
     "ReadOptions",
     "Record",
+    "RecordOptions",
     "RecordReadError",
     "RunResult",
     "SealRefused",
@@ -90,6 +92,7 @@ if TYPE_CHECKING:
     from buildguard._inspect import inspect
     from buildguard._live.siteoptions import SiteOptions
     from buildguard._live.verifier import verify_live
+    from buildguard._record.options import RecordOptions
     from buildguard._record.recorder import record
     from buildguard._record.recordfile import load_record
     from buildguard._record.runner import RunResult, run

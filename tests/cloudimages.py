@@ -25,7 +25,8 @@ def sealed_dist(root: Path, build_id: str, commit: str) -> Path:
     src, dist = root / "src", root / "dist"
     src.mkdir(parents=True)
     (src / "main.js").write_text(f"console.log('built from {commit}')\n")
-    rec = buildguard.record(src, out=None, env_file=None, build_id=build_id, commit=commit)
+    options = buildguard.RecordOptions(out=None, env_file=None, build_id=build_id, commit=commit)
+    rec = buildguard.record(src, options)
     dist.mkdir()
     (dist / "index.html").write_text(f"<script>window.BUILD='{build_id}'</script>\n")
     (dist / "app.js").write_text(f"export const build = '{build_id}'\n")

@@ -573,8 +573,9 @@ class VerifyTarget(Target):
         src, dist = work / "src", work / "dist"
         (src).mkdir()
         (src / "a.js").write_text("1")
-        self.record = buildguard.record(src, out=None, build_id=BUILD_ID, commit=COMMIT,
-                                        env_file=None)
+        options = buildguard.RecordOptions(out=None, build_id=BUILD_ID, commit=COMMIT,
+                                           env_file=None)
+        self.record = buildguard.record(src, options)
         (dist / "assets").mkdir(parents=True)
         (dist / "index.html").write_text("<html></html>")
         (dist / "assets" / "index.js").write_text(f"'{BUILD_ID}'")

@@ -297,8 +297,8 @@ def test_the_default_record_is_ignored(
     other = tmp_path / "other-src"
     other.mkdir()
     (other / "x.js").write_text("another build's sources\n")
-    buildguard.record(other, out=".buildguard/record.json", env_file=None, build_id=BUILD,
-                      commit=COMMIT)  # fmt: skip
+    buildguard.record(other, buildguard.RecordOptions(out=".buildguard/record.json", env_file=None,
+                                                      build_id=BUILD, commit=COMMIT))  # fmt: skip
     plain = cli(capsys, "verify", images.fresh)  # picks the record up: another source digest
     assert plain.code == 1 and "SOURCE_MISMATCH" in plain.out
     add_build(cloudbuild, BUILD, [images.fresh])

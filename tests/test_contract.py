@@ -327,7 +327,8 @@ def test_the_python_api_returns_models_and_raises_typed_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    rec = buildguard.record(".", build_id=BUILD_ID, commit="c", clean=["dist"])
+    rec = buildguard.record(".",
+                            buildguard.RecordOptions(build_id=BUILD_ID, commit="c", clean=["dist"]))
     assert isinstance(rec, buildguard.Record)
     (tmp_path / "dist").mkdir()
     (tmp_path / "dist/app.js").write_text(f'"{BUILD_ID}"\n')

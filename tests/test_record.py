@@ -36,7 +36,9 @@ TREE = {
 
 
 def digest_of(root: Path) -> str:
-    return buildguard.record(root, out=None, env_file=None, environ=ENV).source_digest
+    return buildguard.record(root,
+                             buildguard.RecordOptions(out=None, env_file=None),
+                             environ=ENV).source_digest
 
 
 @pytest.fixture
@@ -102,7 +104,7 @@ def test_symlinks_are_recorded_as_links_and_never_followed(tmp_path: Path, tree:
     (outside / "secret.txt").write_text("not part of the app")
     (tree / "escape").symlink_to(outside)
     (tree / "link.js").symlink_to("src/main.js")
-    rec = buildguard.record(tree, out=None, env_file=None, environ=ENV)
+    rec = buildguard.record(tree, buildguard.RecordOptions(out=None, env_file=None), environ=ENV)
     by_path = {f.path: f for f in rec.files}
     assert by_path["escape"].type == "symlink"
     assert by_path["escape"].link_target == str(outside)
@@ -128,8 +130,9 @@ def test_gitignore_semantics_and_default_excludes(tree: Path) -> None:
         ".buildguard/record.json": b"{}",
     }
     make_tree(tree, extra)
-    rec = buildguard.record(tree, out=None, env_file=None, environ=ENV,
-                            excludes=["public/"])
+    rec = buildguard.record(tree,
+                            buildguard.RecordOptions(out=None, env_file=None, excludes=["public/"]),
+                            environ=ENV)
     paths = {f.path for f in rec.files}
     assert paths == {
         ".gitignore",
@@ -147,7 +150,7 @@ def test_clean_removes_the_old_output_and_excludes_it(
 ) -> None:
     monkeypatch.chdir(tree)
     make_tree(tree, {"dist/assets/old.js": b"old bundle"})
-    rec = buildguard.record(".", clean=["dist"], environ=ENV)
+    rec = buildguard.record(".", buildguard.RecordOptions(clean=["dist"]), environ=ENV)
     assert not (tree / "dist").exists()
     assert rec.cleaned == (str(tree / "dist"),)
     assert all(not f.path.startswith("dist") for f in rec.files)
@@ -161,26 +164,34 @@ def test_clean_refuses_the_source_or_an_ancestor(
 ) -> None:
     monkeypatch.chdir(tree)
     with pytest.raises(UsageError, match="refusing to clean"):
-        buildguard.record(".", clean=[target], environ=ENV)
+        buildguard.record(".", buildguard.RecordOptions(clean=[target]), environ=ENV)
     assert (tree / "src/main.js").exists(), "nothing lost"
 
 
 def test_build_id_comes_only_from_the_flag_or_env(tree: Path) -> None:
     with pytest.raises(UsageError, match="no build id"):
-        buildguard.record(tree, out=None, env_file=None, environ={})
-    rec = buildguard.record(tree, out=None, env_file=None, environ={}, build_id="flag-id-1")
+        buildguard.record(tree, buildguard.RecordOptions(out=None, env_file=None), environ={})
+    rec = buildguard.record(tree,
+                            buildguard.RecordOptions(out=None, env_file=None, build_id="flag-id-1"),
+                            environ={})
     assert rec.build_id == "flag-id-1"
     with pytest.raises(UsageError, match="not usable"):
-        buildguard.record(tree, out=None, env_file=None, environ={}, build_id="a b")
+        buildguard.record(tree,
+                          buildguard.RecordOptions(out=None, env_file=None, build_id="a b"),
+                          environ={})
 
 
 def test_commit_order_flag_env_git_then_warning(tree: Path) -> None:
-    rec = buildguard.record(tree, out=None, env_file=None, environ=ENV)
+    rec = buildguard.record(tree, buildguard.RecordOptions(out=None, env_file=None), environ=ENV)
     assert rec.commit is None
     assert any("no commit known" in w for w in rec.warnings)
     env = {**ENV, "COMMIT_SHA": "c0ffee"}
-    assert buildguard.record(tree, out=None, env_file=None, environ=env).commit == "c0ffee"
-    rec = buildguard.record(tree, out=None, env_file=None, environ=env, commit="abc123")
+    assert buildguard.record(tree,
+                             buildguard.RecordOptions(out=None, env_file=None),
+                             environ=env).commit == "c0ffee"
+    rec = buildguard.record(tree,
+                            buildguard.RecordOptions(out=None, env_file=None, commit="abc123"),
+                            environ=env)
     assert rec.commit == "abc123"
     git = ["git", "-C", str(tree), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], check=True)
@@ -188,7 +199,9 @@ def test_commit_order_flag_env_git_then_warning(tree: Path) -> None:
     subprocess.run([*git, "commit", "-qm", "init"], check=True)
     head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True,
                           text=True).stdout.strip()
-    rec = buildguard.record(tree, out=None, env_file=None, environ={**ENV, "COMMIT_SHA": ""})
+    rec = buildguard.record(tree,
+                            buildguard.RecordOptions(out=None, env_file=None),
+                            environ={**ENV, "COMMIT_SHA": ""})
     assert rec.commit == head
     assert rec.warnings == ()
 
@@ -211,7 +224,7 @@ def test_env_file_carries_the_build_id_under_every_name(
 
 def test_record_file_round_trips_and_is_strict(tree: Path, tmp_path: Path) -> None:
     out = tmp_path / "rec.json"
-    rec = buildguard.record(tree, out=out, env_file=None, environ=ENV)
+    rec = buildguard.record(tree, buildguard.RecordOptions(out=out, env_file=None), environ=ENV)
     assert Record.model_validate_json(out.read_bytes()) == rec
     assert rec.started_at.utcoffset() is not None
     assert '"started_at": "' in out.read_text() and 'Z"' in out.read_text()
@@ -260,7 +273,7 @@ def test_names_that_are_not_utf8_are_written_escaped_and_digested_by_their_bytes
             handle.write(data)
     os.symlink(b"caf\xe9.js", raw + b"/link\xff")
     out = tmp_path / "record.json"
-    rec = buildguard.record(root, out=out, env_file=None, environ=ENV)
+    rec = buildguard.record(root, buildguard.RecordOptions(out=out, env_file=None), environ=ENV)
     by_path = {f.path: f for f in rec.files}
     assert set(by_path) == {"caf\\xe9.js", "a\\\\b.js", "x\\\\xff", "d\\xff/in.js", "link\\xff"}
     assert by_path["link\\xff"].link_target == "caf\\xe9.js"

@@ -29,7 +29,7 @@ def test_record_file_equals_the_reference(
 ) -> None:
     monkeypatch.setenv("BUILDGUARD_HASH_MODE", mode)
     out = tmp_path / "record.json"
-    rec = buildguard.record(odd, out=out, env_file=None, environ=ENV)
+    rec = buildguard.record(odd, buildguard.RecordOptions(out=out, env_file=None), environ=ENV)
     written = out.read_bytes()
     assert written == reference_record_json(odd, rec)
     assert Record.model_validate_json(written) == rec
@@ -54,7 +54,7 @@ def _sealable(tmp_path: Path) -> tuple[Path, Path]:
     (app / "src").mkdir(parents=True)
     (app / "src/main.js").write_text("console.log(1)\n")
     out = tmp_path / "record.json"
-    buildguard.record(app, out=out, env_file=None, environ=ENV)
+    buildguard.record(app, buildguard.RecordOptions(out=out, env_file=None), environ=ENV)
     time.sleep(0.01)
     make_odd_bundle(app / "dist", BUILD_ID)
     return app, out
@@ -94,6 +94,6 @@ def test_record_of_the_same_tree_is_the_same_in_every_mode(
     digests = set()
     for mode in ("thread", "inline"):
         monkeypatch.setenv("BUILDGUARD_HASH_MODE", mode)
-        rec = buildguard.record(odd, out=None, env_file=None, environ=ENV)
+        rec = buildguard.record(odd, buildguard.RecordOptions(out=None, env_file=None), environ=ENV)
         digests.add((rec.source_digest, rec.files))
     assert len(digests) == 1

@@ -50,7 +50,9 @@ def test_a_bad_file_entry_is_refused_by_both_readers(
 ) -> None:
     (tmp_path / "a.js").write_text("x")
     out = tmp_path / "record.json"
-    buildguard.record(tmp_path, out=out, env_file=None, environ={"BUILD_ID": "view-1"})
+    buildguard.record(tmp_path,
+                      buildguard.RecordOptions(out=out, env_file=None),
+                      environ={"BUILD_ID": "view-1"})
     good = read_record(out, RecordView)
     assert good.files[0]["sha256"] == read_record(out, Record).files[0].sha256
     doc = json.loads(out.read_text())

@@ -36,7 +36,9 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def do_record(build_id: str = BUILD_ID, clean: bool = True) -> buildguard.Record:
-    return buildguard.record(".", clean=["dist"] if clean else [], environ={"BUILD_ID": build_id})
+    return buildguard.record(".",
+                             buildguard.RecordOptions(clean=["dist"] if clean else []),
+                             environ={"BUILD_ID": build_id})
 
 
 def fake_build(app: Path, build_id: str = BUILD_ID) -> None:

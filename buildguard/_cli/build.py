@@ -10,10 +10,10 @@ from buildguard._cli.common import out, verbosity_options, warn
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
+    from buildguard._record.options import RecordOptions
     from buildguard._record.recorder import write_record
 
-    rec = write_record(
-        args.source_dir,
+    options = RecordOptions(
         out=args.out,
         build_id=args.build_id,
         commit=args.commit,
@@ -21,6 +21,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
         excludes=args.exclude,
         env_file=args.env_file,
     )
+    rec = write_record(args.source_dir, options)
     for warning in rec.warnings:
         warn(warning)
     stream = out(args)

@@ -16,13 +16,13 @@ from buildguard._internal.jsondoc import document
 from buildguard._internal.pathescape import decode_name, escape, unescape
 from buildguard._internal.scan import Options, Scan, digest_line, digest_of_lines, scan
 from buildguard._internal.walk import as_text, walk_sources
+from buildguard._record.options import DEFAULT_ENV_FILE, RecordOptions
 from buildguard._record.recordfile import DEFAULT_RECORD, load_record
 from buildguard.errors import UsageError
 from buildguard.models import FileEntry, Record
 
-__all__ = ["DEFAULT_RECORD", "load_record", "record"]
+__all__ = ["DEFAULT_ENV_FILE", "DEFAULT_RECORD", "RecordOptions", "load_record", "record"]
 
-DEFAULT_ENV_FILE = Path(".buildguard/build.env")
 DEFAULT_EXCLUDES = (".git/", "node_modules/", ".buildguard/")
 ENV_NAMES = (
     "BUILDGUARD_BUILD_ID",
@@ -112,17 +112,11 @@ class RecordSummary:
 
 
 def _scan(
-    source_dir: str | os.PathLike[str],
-    *,
-    out: str | os.PathLike[str] | None,
-    build_id: str | None,
-    commit: str | None,
-    clean: Sequence[str | os.PathLike[str]],
-    excludes: Sequence[str],
-    env_file: str | os.PathLike[str] | None,
-    environ: Mapping[str, str] | None,
+    source_dir: str | os.PathLike[str], options: RecordOptions, environ: Mapping[str, str] | None
 ) -> tuple[Record, Scan]:
     """Check the inputs, clean, hash: the record without its files, and its file list."""
+    out, build_id, commit = options.out, options.build_id, options.commit
+    clean, excludes, env_file = options.clean, options.excludes, options.env_file
     env = os.environ if environ is None else environ
     started_at = datetime.now(UTC)
     build_id = _check_build_id(build_id or env.get("BUILD_ID", ""))
@@ -180,48 +174,35 @@ def _write(
 
 def record(
     source_dir: str | os.PathLike[str] = ".",
+    options: RecordOptions | None = None,
     *,
-    out: str | os.PathLike[str] | None = DEFAULT_RECORD,
-    build_id: str | None = None,
-    commit: str | None = None,
-    clean: Sequence[str | os.PathLike[str]] = (),
-    excludes: Sequence[str] = (),
-    env_file: str | os.PathLike[str] | None = DEFAULT_ENV_FILE,
     environ: Mapping[str, str] | None = None,
 ) -> Record:
     """Hash ``source_dir`` and capture the build id, commit and start time.
 
-    Paths are relative to the current directory. ``clean`` folders are removed first and are
-    never hashed. Writes the record to ``out`` and the build env file to ``env_file`` (either
-    may be ``None`` to skip writing). Raises :class:`UsageError` for bad input.
+    Paths are relative to the current directory. ``options.clean`` folders are removed first
+    and are never hashed. Writes the record to ``options.out`` and the build env file to
+    ``options.env_file`` (either may be ``None`` to skip writing). Raises
+    :class:`UsageError` for bad input.
     """
-    header, scanned = _scan(
-        source_dir, out=out, build_id=build_id, commit=commit, clean=clean,
-        excludes=excludes, env_file=env_file, environ=environ,
-    )
-    _write(header, scanned, out, env_file)
+    options = options or RecordOptions()
+    header, scanned = _scan(source_dir, options, environ)
+    _write(header, scanned, options.out, options.env_file)
     # the model of exactly the bytes written (or that would have been)
     return Record.model_validate_json(b"".join(document(header, "files", scanned.parts)))
 
 
 def write_record(
     source_dir: str | os.PathLike[str] = ".",
+    options: RecordOptions | None = None,
     *,
-    out: str | os.PathLike[str] | None = DEFAULT_RECORD,
-    build_id: str | None = None,
-    commit: str | None = None,
-    clean: Sequence[str | os.PathLike[str]] = (),
-    excludes: Sequence[str] = (),
-    env_file: str | os.PathLike[str] | None = DEFAULT_ENV_FILE,
     environ: Mapping[str, str] | None = None,
 ) -> RecordSummary:
     """:func:`record` without building a model per file: the same files written, a summary
     returned (the command line's way; a 50,000-file record as models would take ~45 MB)."""
-    header, scanned = _scan(
-        source_dir, out=out, build_id=build_id, commit=commit, clean=clean,
-        excludes=excludes, env_file=env_file, environ=environ,
-    )
-    _write(header, scanned, out, env_file)
+    options = options or RecordOptions()
+    header, scanned = _scan(source_dir, options, environ)
+    _write(header, scanned, options.out, options.env_file)
     return RecordSummary(
         build_id=header.build_id,
         commit=header.commit,

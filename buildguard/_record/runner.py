@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from buildguard._record.recorder import build_env, record
+from buildguard._record.recorder import RecordOptions, build_env, record
 from buildguard._record.sealer import seal
 from buildguard.errors import UsageError
 from buildguard.models import BundleManifest, Record
@@ -41,7 +41,7 @@ def run(
             hint="put it after --, e.g. buildguard run -- sh -c 'npm ci && npm run build'",
         )
     env = dict(os.environ if environ is None else environ)
-    rec = record(source, clean=[dist], environ=env)
+    rec = record(source, RecordOptions(clean=[dist]), environ=env)
     env.update(build_env(rec))
     try:
         returncode = subprocess.run(list(command), env=env, check=False).returncode
