@@ -13,7 +13,9 @@ from buildguard._image.imageinfo import FlatImage
 from buildguard._image.layercache import open_cache
 from buildguard._image.open import open_image
 from buildguard._image.options import ReadOptions
-from buildguard._image.report import (
+from buildguard._internal.pathescape import escape
+from buildguard._internal.timefmt import from_epoch
+from buildguard._models.inspectreport import (
     FileReport,
     ImageRef,
     IndexEntryReport,
@@ -21,8 +23,6 @@ from buildguard._image.report import (
     LayerReport,
     ManifestReport,
 )
-from buildguard._internal.pathescape import escape
-from buildguard._internal.timefmt import from_epoch
 
 
 def _manifest_report(entry: TreeEntry) -> ManifestReport:

@@ -11,14 +11,6 @@ from typing import Literal
 
 from pydantic import Field
 
-from buildguard._image.report import (
-    FileReport,
-    ImageRef,
-    IndexEntryReport,
-    InspectReport,
-    LayerReport,
-    ManifestReport,
-)
 from buildguard._internal.modeltypes import (
     MANIFEST_NAME,
     Digest,
@@ -27,7 +19,15 @@ from buildguard._internal.modeltypes import (
     Sha256Hex,
     UtcTime,
 )
-from buildguard._live.report import LiveReport
+from buildguard._models.inspectreport import (
+    FileReport,
+    ImageRef,
+    IndexEntryReport,
+    InspectReport,
+    LayerReport,
+    ManifestReport,
+)
+from buildguard._models.livereport import LiveReport
 
 __all__ = [
     "MANIFEST_MAX_BYTES",

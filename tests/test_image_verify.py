@@ -27,7 +27,7 @@ from imagecorpus import (
 import buildguard as inspect_mod
 from buildguard import ReadOptions
 from buildguard._image import open_image
-from buildguard._image.report import InspectReport
+from buildguard._models.inspectreport import InspectReport
 from buildguard.errors import DigestMismatch, HostileImage, ImageReadError, UsageError
 
 LAYERS = [

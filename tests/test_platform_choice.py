@@ -422,7 +422,7 @@ def test_inspect_text_lists_the_index_entries() -> None:
     import io
 
     from buildguard._formats.text import render_inspect
-    from buildguard._image.report import ImageRef, IndexEntryReport, InspectReport
+    from buildguard._models.inspectreport import ImageRef, IndexEntryReport, InspectReport
 
     report = InspectReport(
         image=ImageRef(reference="r", digest=_digest(1), media_type=OCI_MANIFEST,

@@ -11,7 +11,7 @@ import pytest
 from pydantic import TypeAdapter
 
 import buildguard
-from buildguard._internal.recordview import FileEntryFields, RecordView, read_record
+from buildguard._record.recordview import FileEntryFields, RecordView, read_record
 from buildguard.errors import RecordReadError
 from buildguard.models import FileEntry, Record
 

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 from buildguard._internal.files import atomic_write
 from buildguard._internal.redact import scrub_tree
-from buildguard._live.report import LiveReport
+from buildguard._models.livereport import LiveReport
 from buildguard.models import BuildVerifyReport, VerifyReport
 
 _VERIFY_CHECKS: dict[str, tuple[str, ...]] = {

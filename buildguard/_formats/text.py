@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import TextIO
 
-from buildguard._image.report import FileReport, InspectReport
 from buildguard._internal.timefmt import human_duration
 from buildguard._internal.units import human_size
-from buildguard._live.report import LiveFinding, LiveReport
+from buildguard._models.inspectreport import FileReport, InspectReport
+from buildguard._models.livereport import LiveFinding, LiveReport
 from buildguard.models import Finding, VerifyReport
 
 MARKS = {"error": "FAIL", "warning": "WARN", "info": "info"}

@@ -8,6 +8,6 @@ entry page's samples and versions), ``check`` (one attempt: the entry pages, the
 file), ``findings`` (what an attempt collects), ``verifier`` (attempts, waiting, the report),
 ``options`` (the command line's values); its text and JUnit are in :mod:`buildguard._formats`.
 
-Nothing is imported here, so ``buildguard.models`` can take the report model from
-``buildguard._live.report`` without importing the rest (no import cycle).
+Its report model is in :mod:`buildguard._models.livereport` (re-exported by
+``buildguard.models``).
 """

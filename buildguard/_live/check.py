@@ -19,8 +19,8 @@ from buildguard._live.entry import ENTRY_LIMIT, ERROR_BODY_LIMIT, EntryPages, Pa
 from buildguard._live.fetch import Fetched, Fetcher
 from buildguard._live.findings import Attempt, Where, listing
 from buildguard._live.refs import TokenScanner, scanned
-from buildguard._live.report import AssetResult, ServedVersion
 from buildguard._live.urls import bundle_path, resolve
+from buildguard._models.livereport import AssetResult, ServedVersion
 from buildguard.errors import SiteReadError, UsageError
 
 FALLBACK_SUFFIXES = (".js", ".mjs", ".cjs", ".css")

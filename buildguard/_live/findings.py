@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from buildguard._internal.modeltypes import Severity
-from buildguard._live.report import (
+from buildguard._models.livereport import (
     AssetResult,
     LiveFinding,
     LiveFindingCode,

@@ -32,9 +32,9 @@ from buildguard._live.expected import ExpectedBundle, from_dist, from_image, fro
 from buildguard._live.fetch import Fetcher
 from buildguard._live.findings import Attempt
 from buildguard._live.options import check_header
-from buildguard._live.report import LiveExpected, LiveFinding, LiveReport, LiveStats
 from buildguard._live.siteoptions import SiteOptions, WaitStatus
 from buildguard._live.urls import check_site_url, check_under_base, normalise_base
+from buildguard._models.livereport import LiveExpected, LiveFinding, LiveReport, LiveStats
 from buildguard.errors import SiteReadError, UsageError
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from buildguard._internal.recordview import read_record
+from buildguard._record.recordview import read_record
 from buildguard.models import Record
 
 DEFAULT_RECORD = Path(".buildguard/record.json")

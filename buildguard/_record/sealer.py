@@ -9,11 +9,11 @@ from pathlib import Path
 
 from buildguard._internal.files import atomic_write
 from buildguard._internal.jsondoc import document
-from buildguard._internal.recordview import RecordView, read_record
 from buildguard._internal.scan import Options, scan
 from buildguard._internal.timefmt import from_epoch, human_duration, rfc3339
 from buildguard._internal.walk import as_text, path_from_text, walk_bundle
 from buildguard._record.recordfile import DEFAULT_RECORD
+from buildguard._record.recordview import RecordView, read_record
 from buildguard.errors import SealRefused, UsageError
 from buildguard.models import (
     MANIFEST_MAX_BYTES,
