@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol, TypeVar
 
 from buildguard._internal.files import atomic_write
 from buildguard._internal.redact import scrub_tree
@@ -43,6 +45,48 @@ def _write(suites: ET.Element, total: int, failed: int, path: str | os.PathLike[
     atomic_write(path, ET.tostring(suites, encoding="utf-8", xml_declaration=True))
 
 
+class _Finding(Protocol):
+    @property
+    def code(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+
+
+F = TypeVar("F", bound=_Finding)
+
+
+def _suite(
+    parent: ET.Element,
+    name: str,
+    checks: Mapping[str, tuple[str, ...]],
+    findings: Sequence[F],
+    where: Callable[[F], str],
+) -> int:
+    """One test suite ``name``, one test case per check (failed by its error findings, the
+    others as its output); returns the failures."""
+    suite = ET.SubElement(parent, "testsuite", name=name)
+    failed = 0
+    for check, codes in checks.items():
+        case = ET.SubElement(suite, "testcase", classname=name, name=check)
+        relevant = [f for f in findings if f.code in codes]
+        errors = [f for f in relevant if f.severity == "error"]
+        if errors:
+            failed += 1
+            failure = ET.SubElement(case, "failure", message=errors[0].message,
+                                    type=errors[0].code)  # fmt: skip
+            failure.text = "\n".join(f"{f.code} {where(f)}: {f.message}" for f in errors)
+        others = [f for f in relevant if f.severity != "error"]
+        if others:
+            ET.SubElement(case, "system-out").text = "\n".join(
+                f"{f.code}: {f.message}" for f in others
+            )
+    suite.set("tests", str(len(checks)))
+    suite.set("failures", str(failed))
+    return failed
+
+
 def _add_suites(suites: ET.Element, report: VerifyReport, prefix: str = "") -> tuple[int, int]:
     """One test suite per bundle (and one for image-wide findings), one case per check;
     returns (tests, failures)."""
@@ -56,28 +100,9 @@ def _add_suites(suites: ET.Element, report: VerifyReport, prefix: str = "") -> t
         name = f"{prefix}{report.image.reference} {root or '(image)'}" + (
             f" [{platform}]" if platform else ""
         )
-        suite = ET.SubElement(suites, "testsuite", name=name)
         mine = [f for f in report.findings if (f.bundle, f.platform) == (root, platform)]
-        fails = 0
-        for check, codes in _VERIFY_CHECKS.items():
-            case = ET.SubElement(suite, "testcase", classname=name, name=check)
-            relevant = [f for f in mine if f.code in codes]
-            errors = [f for f in relevant if f.severity == "error"]
-            if errors:
-                fails += 1
-                failure = ET.SubElement(
-                    case, "failure", message=errors[0].message, type=errors[0].code
-                )
-                failure.text = "\n".join(f"{f.code} {f.path or ''}: {f.message}" for f in errors)
-            others = [f for f in relevant if f.severity != "error"]
-            if others:
-                ET.SubElement(case, "system-out").text = "\n".join(
-                    f"{f.code}: {f.message}" for f in others
-                )
-        suite.set("tests", str(len(_VERIFY_CHECKS)))
-        suite.set("failures", str(fails))
+        failed += _suite(suites, name, _VERIFY_CHECKS, mine, lambda f: f.path or "")
         total += len(_VERIFY_CHECKS)
-        failed += fails
     return total, failed
 
 
@@ -120,23 +145,6 @@ def write_live_junit(report: LiveReport, path: str | os.PathLike[str]) -> None:
     """One test suite, one test case per check."""
     suites = ET.Element("testsuites", name="buildguard verify-live")
     name = f"{report.url} (build {report.expected.build_id})"
-    suite = ET.SubElement(suites, "testsuite", name=name)
-    failed = 0
-    for check, codes in _LIVE_CHECKS.items():
-        case = ET.SubElement(suite, "testcase", classname=name, name=check)
-        relevant = [f for f in report.findings if f.code in codes]
-        errors = [f for f in relevant if f.severity == "error"]
-        if errors:
-            failed += 1
-            failure = ET.SubElement(case, "failure", message=errors[0].message,
-                                    type=errors[0].code)
-            failure.text = "\n".join(f"{f.code} {f.path or f.url or ''}: {f.message}"
-                                     for f in errors)
-        others = [f for f in relevant if f.severity != "error"]
-        if others:
-            ET.SubElement(case, "system-out").text = "\n".join(
-                f"{f.code}: {f.message}" for f in others
-            )
-    suite.set("tests", str(len(_LIVE_CHECKS)))
-    suite.set("failures", str(failed))
+    failed = _suite(suites, name, _LIVE_CHECKS, report.findings,
+                    lambda f: f.path or f.url or "")  # fmt: skip
     _write(suites, len(_LIVE_CHECKS), failed, path)
