@@ -9,11 +9,11 @@ from typing import Any
 from buildguard._cli import frombuild
 from buildguard._cli.common import (
     expectations,
+    image_options,
     out,
     progress,
     read_options,
     scrubbed,
-    verbosity_options,
 )
 
 
@@ -53,24 +53,6 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     else:
         render_inspect(head, files, sys.stdout)
     return 0
-
-
-def image_options(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
-    verbosity_options(parser)
-    parser.add_argument("image", metavar="IMAGE", nargs="?" if optional else None,
-                        help="HOST[:PORT]/REPO[:TAG|@sha256:DIGEST], "
-                        "docker-archive:PATH[:NAME[:TAG]], oci-layout:DIR[:TAG] or "
-                        "docker-daemon:NAME[:TAG]")
-    parser.add_argument("--path", action="append", default=[], metavar="DIR_IN_IMAGE")
-    parser.add_argument("--insecure-registry", action="append", default=[], metavar="HOST",
-                        help="use plain HTTP for HOST (loopback always does)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the report as JSON on stdout (human output to stderr)")
-    parser.add_argument("--cache", metavar="DIR|gs://BUCKET/PREFIX",
-                        help="layer-index cache (default $BUILDGUARD_CACHE, else "
-                        "$XDG_CACHE_HOME/buildguard); gs:// needs $BUILDGUARD_CACHE_KEY")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="read every layer; neither use nor fill the cache")
 
 
 def register(commands: Any) -> None:
