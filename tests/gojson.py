@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import shutil
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from goprogram import GoProcess, build_go_program
 
 from buildguard._image import gojson
 from buildguard._image.godocs import CONFIG, MANIFEST_OR_INDEX, SAVE_MANIFEST
@@ -50,32 +48,11 @@ class Disagreement(AssertionError):
 
 
 def build_gojson(work: Path) -> Path:
-    go = shutil.which("go") or "/usr/lib/go-1.19/bin/go"
-    if not Path(go).exists():
-        raise GoJsonError("go is not installed: apt-get install golang-go (see scripts/setup)")
-    work.mkdir(parents=True, exist_ok=True)
-    binary = work / "gojson"
-    env = dict(os.environ)
-    env.update(GOCACHE=str(work / "gocache"), GOPATH=str(work / "gopath"), GOPROXY="off",
-               GOFLAGS="", GO111MODULE="on", CGO_ENABLED="0")  # fmt: skip
-    done = subprocess.run(
-        [go, "build", "-o", str(binary), "."],
-        cwd=SOURCE, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise GoJsonError(f"go build of {SOURCE} failed:\n{done.stdout}{done.stderr}")
-    return binary
+    return build_go_program(SOURCE, work, GoJsonError)
 
 
-class GoJson:
+class GoJson(GoProcess):
     """One running ``gojson``; :meth:`decode` is one round trip."""
-
-    def __init__(self, binary: Path) -> None:
-        self.proc = subprocess.Popen(
-            [str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )  # fmt: skip
-        self.calls = 0
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -83,8 +60,7 @@ class GoJson:
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
         if not line:
-            err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-            raise GoJsonError(f"gojson stopped: {err}")
+            raise GoJsonError(f"gojson stopped: {self.stderr_text()}")
         self.calls += 1
         answer: dict[str, Any] = json.loads(line)
         return answer
@@ -97,26 +73,6 @@ class GoJson:
     def ascii_folds(self) -> dict[str, str]:
         """Rune above ASCII → the ASCII letter Go's case fold takes it to."""
         return {pair[0]: pair[1] for pair in self.ask({"kind": "folds"})["folds"]}
-
-    def close(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream:
-                stream.close()
-
-    def __enter__(self) -> GoJson:
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 _TIME = re.compile(

