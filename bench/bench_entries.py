@@ -58,8 +58,9 @@ def write_entries_layer(blobs: Path, entries: int, seed: int = 7) -> LayerBlob:
     """``entries`` tar entries: the folders, a .bin symlink per package, and files."""
     rng = random.Random(seed)
     pool = rng.randbytes(1 << 16)
-    words = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(3, 10)))
-             for _ in range(400)]
+    words = [
+        "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(3, 10))) for _ in range(400)
+    ]
     w = FastLayerWriter(blobs)
     for d in ("app", "app/node_modules", "app/node_modules/.bin"):
         w.add_dir(d)
@@ -84,8 +85,11 @@ def write_entries_layer(blobs: Path, entries: int, seed: int = 7) -> LayerBlob:
 
 
 def _count_dirs_then(blob: LayerBlob, entries: int) -> None:
-    print(f"  layer: {entries} entries asked for, {blob.files} files, "
-          f"{blob.uncompressed >> 20} MB tar, {blob.size >> 20} MB gzip", flush=True)
+    print(
+        f"  layer: {entries} entries asked for, {blob.files} files, "
+        f"{blob.uncompressed >> 20} MB tar, {blob.size >> 20} MB gzip",
+        flush=True,
+    )
 
 
 def prepare(workdir: Path, entries: int) -> tuple[BenchImage, SealedApp]:
@@ -107,79 +111,163 @@ def prepare(workdir: Path, entries: int) -> tuple[BenchImage, SealedApp]:
     _count_dirs_then(big, entries)
     layers = [big, write_dist_layer(blobs, app.dist)]
     (image,) = write_layout(root / "layout", [("entries", layers)], HISTORY)
-    marker.write_text(json.dumps({
-        "format": FORMAT, "files": app.files,
-        "layers": [{**vars(x), "path": str(x.path)} for x in layers],
-    }))
+    marker.write_text(
+        json.dumps(
+            {
+                "format": FORMAT,
+                "files": app.files,
+                "layers": [{**vars(x), "path": str(x.path)} for x in layers],
+            }
+        )
+    )
     return image, app
 
 
-def bench_count(image: BenchImage, app: SealedApp, work: Path, runs: int
-                ) -> tuple[dict[str, list[Sample]], list[dict[str, float]], list[str]]:
+def bench_count(
+    image: BenchImage, app: SealedApp, work: Path, runs: int
+) -> tuple[dict[str, list[Sample]], list[dict[str, float]], list[str]]:
     env = child_env(work)
     verify = [BUILDGUARD, "verify", image.ref, *app.verify_args()]
-    out: dict[str, list[Sample]] = {k: [] for k in (
-        "verify --no-cache", "inspect --json --no-cache", "verify, cache cold",
-        "verify, cache warm", "peer: tar -tvzf")}
+    out: dict[str, list[Sample]] = {
+        k: []
+        for k in (
+            "verify --no-cache",
+            "inspect --json --no-cache",
+            "verify, cache cold",
+            "verify, cache warm",
+            "peer: tar -tvzf",
+        )
+    }
     floors: list[dict[str, float]] = []
     loads = []
     for i in range(runs):
         loads.append(load())
         log = work / f"run-{i}.log"
         out["verify --no-cache"].append(timed([*verify, "--no-cache"], app.root, log, env))
-        out["inspect --json --no-cache"].append(timed(
-            [BUILDGUARD, "inspect", image.ref, "--json", "--no-cache"], app.root, log, env,
-            stdout_to_null=True))
+        out["inspect --json --no-cache"].append(
+            timed(
+                [BUILDGUARD, "inspect", image.ref, "--json", "--no-cache"],
+                app.root,
+                log,
+                env,
+                stdout_to_null=True,
+            )
+        )
         cache = work / f"cache-{i}"
-        out["verify, cache cold"].append(timed([*verify, "--cache", str(cache)], app.root,
-                                               log, env))
-        out["verify, cache warm"].append(timed([*verify, "--cache", str(cache), "-v"],
-                                               app.root, log, env))
+        out["verify, cache cold"].append(
+            timed([*verify, "--cache", str(cache)], app.root, log, env)
+        )
+        out["verify, cache warm"].append(
+            timed([*verify, "--cache", str(cache), "-v"], app.root, log, env)
+        )
         if log.read_text(errors="replace").count("index from the cache") != len(image.layers):
             raise RuntimeError(f"the warm verify did not read every layer from the cache: {log}")
         shutil.rmtree(cache)
-        out["peer: tar -tvzf"].append(timed(["tar", "-tvzf", str(image.layers[0].path)],
-                                            work, log, env, stdout_to_null=True))
-        timed([sys.executable, str(REPO / "bench" / "benchfloor.py"), "--modes",
-               "threads,processes", *(str(x.path) for x in image.layers)], work, log, env)
+        out["peer: tar -tvzf"].append(
+            timed(["tar", "-tvzf", str(image.layers[0].path)], work, log, env, stdout_to_null=True)
+        )
+        timed(
+            [
+                sys.executable,
+                str(REPO / "bench" / "benchfloor.py"),
+                "--modes",
+                "threads,processes",
+                *(str(x.path) for x in image.layers),
+            ],
+            work,
+            log,
+            env,
+        )
         floors.append(json.loads(log.read_text().strip().splitlines()[-1]))
-        print(f"  round {i + 1}: " + ", ".join(
-            f"{k} {v[-1].seconds:.2f} s {v[-1].maxrss_mb:.0f} MB" for k, v in out.items())
-            + f" (load {loads[-1]})", flush=True)
+        print(
+            f"  round {i + 1}: "
+            + ", ".join(
+                f"{k} {v[-1].seconds:.2f} s {v[-1].maxrss_mb:.0f} MB" for k, v in out.items()
+            )
+            + f" (load {loads[-1]})",
+            flush=True,
+        )
     return out, floors, loads
 
 
-def report(results: Sequence[tuple[int, BenchImage, dict[str, list[Sample]],
-                                   list[dict[str, float]], list[str]]], runs: int) -> None:
-    print(f"\n### many entries (medians of {runs} alternating rounds; RSS: max over rounds, "
-          "GNU time %M)\n")
+def report(
+    results: Sequence[
+        tuple[int, BenchImage, dict[str, list[Sample]], list[dict[str, float]], list[str]]
+    ],
+    runs: int,
+) -> None:
+    print(
+        f"\n### many entries (medians of {runs} alternating rounds; RSS: max over rounds, "
+        "GNU time %M)\n"
+    )
     rows = []
     for entries, image, out, floors, loads in results:
         floor = sorted(min(f["threads"], f["processes"]) for f in floors)[len(floors) // 2]
         peer = median_s(out["peer: tar -tvzf"])
         for name, samples in out.items():
             rss = max_rss(samples)
-            target = "" if name.startswith("peer") else (
-                f"< {TARGET_RSS_MB:.0f} ({verdict(rss, TARGET_RSS_MB)})")
-            rows.append([f"{entries:,}", f"`{name}`", f"{median_s(samples):.2f}",
-                         f"{median_cpu(samples):.2f}",
-                         f"{median_s(samples) / peer:.2f}", f"{median_s(samples) / floor:.2f}",
-                         f"{rss:.0f}", target, f"{loads[0].split()[0]}"])
-        rows.append([f"{entries:,}", "floor (sha256 + inflate + DiffID)", f"{floor:.2f}",
-                     "", "", "1.00", "", "", ""])
+            target = (
+                ""
+                if name.startswith("peer")
+                else (f"< {TARGET_RSS_MB:.0f} ({verdict(rss, TARGET_RSS_MB)})")
+            )
+            rows.append(
+                [
+                    f"{entries:,}",
+                    f"`{name}`",
+                    f"{median_s(samples):.2f}",
+                    f"{median_cpu(samples):.2f}",
+                    f"{median_s(samples) / peer:.2f}",
+                    f"{median_s(samples) / floor:.2f}",
+                    f"{rss:.0f}",
+                    target,
+                    f"{loads[0].split()[0]}",
+                ]
+            )
+        rows.append(
+            [
+                f"{entries:,}",
+                "floor (sha256 + inflate + DiffID)",
+                f"{floor:.2f}",
+                "",
+                "",
+                "1.00",
+                "",
+                "",
+                "",
+            ]
+        )
         del image
-    _table(["entries", "command", "median s", "CPU s", "÷ peer", "÷ floor", "peak RSS MB",
-            "target MB", "load"], rows)
+    _table(
+        [
+            "entries",
+            "command",
+            "median s",
+            "CPU s",
+            "÷ peer",
+            "÷ floor",
+            "peak RSS MB",
+            "target MB",
+            "load",
+        ],
+        rows,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--entries", default="1000000,200000",
-                        help="comma-separated entry counts (default 1000000,200000)")
+    parser.add_argument(
+        "--entries",
+        default="1000000,200000",
+        help="comma-separated entry counts (default 1000000,200000)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="rounds per count (default 3)")
-    parser.add_argument("--workdir", type=Path,
-                        help="keep the generated layouts here and reuse them (default: a temp "
-                        "dir, removed at the end)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the generated layouts here and reuse them (default: a temp "
+        "dir, removed at the end)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke check: 20,000 entries, 1 run")
     args = parser.parse_args(argv)
     counts = [20_000] if args.quick else [int(x) for x in args.entries.split(",") if x]

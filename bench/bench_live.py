@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 import brotli  # noqa: E402
 from nginx import run_nginx, world_readable_dir  # noqa: E402
@@ -39,8 +39,13 @@ BUILDGUARD = str(Path(sys.executable).parent / "buildguard")
 
 
 def entry(path: str, data: bytes) -> FileEntry:
-    return FileEntry(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                     mode=0o644, mtime=datetime.now(UTC))
+    return FileEntry(
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        mode=0o644,
+        mtime=datetime.now(UTC),
+    )
 
 
 def timed(args: list[str], shell: bool = False) -> tuple[float, int]:
@@ -48,9 +53,13 @@ def timed(args: list[str], shell: bool = False) -> tuple[float, int]:
     would count the pages it shared with it) of one command."""
     command = ["sh", "-c", args[0]] if shell else args
     started = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-f", "maxrss=%M", *command],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                          check=False)
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "maxrss=%M", *command],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"command failed: {args}\n{done.stderr}")
@@ -74,36 +83,54 @@ def main() -> int:
             path.chmod(0o644)
         now = datetime.now(UTC)
         manifest = root / "manifest.json"
-        manifest.write_text(BundleManifest(
-            build_id="bench-live-0001", commit=None, source_digest="sha256:" + "0" * 64,
-            record_started_at=now, sealed_at=now, freshness="canary",
-            files=(entry("index.html", page), entry("big.bin", data)),
-        ).model_dump_json())
+        manifest.write_text(
+            BundleManifest(
+                build_id="bench-live-0001",
+                commit=None,
+                source_digest="sha256:" + "0" * 64,
+                record_started_at=now,
+                sealed_at=now,
+                freshness="canary",
+                files=(entry("index.html", page), entry("big.bin", data)),
+            ).model_dump_json()
+        )
         del data
-        print(f"asset: {opts.mb} MB (gzip {os.path.getsize(root / 'big.bin.gz') / 1e6:.0f} MB,"
-              f" br {os.path.getsize(root / 'big.bin.br') / 1e6:.0f} MB); "
-              f"median of {opts.runs} runs; 2 shared cores, expect noise\n")
-        print(f"{'served as':<14}{'verify-live':>13}{'curl|sha256':>13}{'curl floor':>12}"
-              f"{'vs peer':>9}{'vs floor':>10}{'peak RSS':>10}")
-        for label, config in (("identity", ""), ("gzip_static", "gzip_static always;"),
-                              ("brotli_static", "brotli_static always;")):
-            with run_nginx(f"root {root}; {config} location / {{ try_files $uri $uri/ =404; }}"
-                           ) as nx:
+        print(
+            f"asset: {opts.mb} MB (gzip {os.path.getsize(root / 'big.bin.gz') / 1e6:.0f} MB,"
+            f" br {os.path.getsize(root / 'big.bin.br') / 1e6:.0f} MB); "
+            f"median of {opts.runs} runs; 2 shared cores, expect noise\n"
+        )
+        print(
+            f"{'served as':<14}{'verify-live':>13}{'curl|sha256':>13}{'curl floor':>12}"
+            f"{'vs peer':>9}{'vs floor':>10}{'peak RSS':>10}"
+        )
+        for label, config in (
+            ("identity", ""),
+            ("gzip_static", "gzip_static always;"),
+            ("brotli_static", "brotli_static always;"),
+        ):
+            with run_nginx(
+                f"root {root}; {config} location / {{ try_files $uri $uri/ =404; }}"
+            ) as nx:
                 url = nx.url + "/big.bin"
                 ours, peer, floor, rss = [], [], [], 0
                 for _ in range(opts.runs):
-                    seconds, peak = timed([BUILDGUARD, "verify-live", nx.url + "/",
-                                           "--manifest", str(manifest)])
+                    seconds, peak = timed(
+                        [BUILDGUARD, "verify-live", nx.url + "/", "--manifest", str(manifest)]
+                    )
                     ours.append(seconds)
                     rss = max(rss, peak)
-                    peer.append(timed([f"curl -sf --compressed {url} | sha256sum"],
-                                      shell=True)[0])
+                    peer.append(timed([f"curl -sf --compressed {url} | sha256sum"], shell=True)[0])
                     floor.append(timed(["curl", "-sf", "-o", "/dev/null", url])[0])
             o, p, f = (statistics.median(x) for x in (ours, peer, floor))
-            print(f"{label:<14}{o:>12.2f}s{p:>12.2f}s{f:>11.2f}s{o / p:>8.2f}x{o / f:>9.2f}x"
-                  f"{rss / 1024:>7.0f} MiB")
-        print("\nverify-live's time includes starting Python and importing buildguard "
-              "(about 0.3 s), and fetching the entry page and the served manifest.")
+            print(
+                f"{label:<14}{o:>12.2f}s{p:>12.2f}s{f:>11.2f}s{o / p:>8.2f}x{o / f:>9.2f}x"
+                f"{rss / 1024:>7.0f} MiB"
+            )
+        print(
+            "\nverify-live's time includes starting Python and importing buildguard "
+            "(about 0.3 s), and fetching the entry page and the served manifest."
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

@@ -130,38 +130,50 @@ def main() -> None:
     t0 = time.perf_counter()
     tar = build_tar(args.mb, args.files)
     blob = isal.igzip.compress(tar, compresslevel=1)
-    print(f"synthetic layer: {len(tar) / 1e6:.0f} MB tar, {len(blob) / 1e6:.0f} MB gzip, "
-          f"{args.files} files (built in {time.perf_counter() - t0:.1f}s)")
+    print(
+        f"synthetic layer: {len(tar) / 1e6:.0f} MB tar, {len(blob) / 1e6:.0f} MB gzip, "
+        f"{args.files} files (built in {time.perf_counter() - t0:.1f}s)"
+    )
 
     t_tarfile, t_walker, count = bench_headers(tar)
-    print(f"headers ({count} entries): tarfile {t_tarfile:.2f}s, TarWalker {t_walker:.2f}s "
-          f"-> {t_tarfile / t_walker:.1f}x")
+    print(
+        f"headers ({count} entries): tarfile {t_tarfile:.2f}s, TarWalker {t_walker:.2f}s "
+        f"-> {t_tarfile / t_walker:.1f}x"
+    )
 
-    print(f"free cores right now: two sha256 threads run {cpu_check():.2f}x faster than one "
-          "(1.0 = only one core free; the 2-thread figure below needs ~2.0)")
+    print(
+        f"free cores right now: two sha256 threads run {cpu_check():.2f}x faster than one "
+        "(1.0 = only one core free; the 2-thread figure below needs ~2.0)"
+    )
     want = make_want(("/app/dist",))
     single = timed(lambda: read_layer(io.BytesIO(blob), label="b", want=want, threaded=False))
     double = timed(lambda: read_layer(io.BytesIO(blob), label="b", want=want, threaded=True))
     want_all = make_want(())
     double_all = timed(lambda: read_layer(io.BytesIO(blob), label="b", want=want_all))
-    print(f"gzip layer read (sha256 + inflate + DiffID + walk + hash /app/dist): "
-          f"1 thread {single:.2f}s, 2 threads {double:.2f}s -> {single / double:.2f}x; "
-          f"2 threads hashing every file {double_all:.2f}s")
+    print(
+        f"gzip layer read (sha256 + inflate + DiffID + walk + hash /app/dist): "
+        f"1 thread {single:.2f}s, 2 threads {double:.2f}s -> {single / double:.2f}x; "
+        f"2 threads hashing every file {double_all:.2f}s"
+    )
 
     with tempfile.NamedTemporaryFile(suffix=".tar.gz", delete=False) as fh:
         fh.write(blob)
         path = fh.name
     try:
         out = subprocess.run(
-            [sys.executable, __file__, "--child", path], capture_output=True, text=True,
+            [sys.executable, __file__, "--child", path],
+            capture_output=True,
+            text=True,
             check=True,
         ).stdout.split()
     finally:
         os.unlink(path)
     parent_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process (holds the tar and blob in memory): {parent_peak:.0f} MB")
-    print(f"peak RSS of a process reading the {len(blob) / 1e6:.0f} MB blob from a file: "
-          f"{out[0]} MB ({out[1]} entries kept as metadata)")
+    print(
+        f"peak RSS of a process reading the {len(blob) / 1e6:.0f} MB blob from a file: "
+        f"{out[0]} MB ({out[1]} entries kept as metadata)"
+    )
 
 
 if __name__ == "__main__":

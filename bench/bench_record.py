@@ -75,8 +75,25 @@ coverage/
 """
 PACKAGE_GITIGNORE = "build/\n*.generated.ts\n.turbo\nstorybook-static/\n"
 
-TEXT_EXT = (".ts", ".tsx", ".ts", ".tsx", ".js", ".jsx", ".css", ".scss", ".json", ".md",
-            ".svg", ".vue", ".snap", ".yml", ".html", ".mjs", ".txt")
+TEXT_EXT = (
+    ".ts",
+    ".tsx",
+    ".ts",
+    ".tsx",
+    ".js",
+    ".jsx",
+    ".css",
+    ".scss",
+    ".json",
+    ".md",
+    ".svg",
+    ".vue",
+    ".snap",
+    ".yml",
+    ".html",
+    ".mjs",
+    ".txt",
+)
 BINARY_EXT = (".png", ".png", ".jpg", ".webp", ".woff2", ".gif", ".ico", ".pdf", ".mp4")
 BARE_NAMES = ("LICENSE", "Makefile", "Dockerfile", "CODEOWNERS", ".npmrc", ".editorconfig")
 
@@ -119,9 +136,32 @@ def _write(path: Path, data: bytes, mode: int = 0o644) -> None:
 
 def _dirs(rng: random.Random, top: str, count: int) -> Iterator[str]:
     """``count`` folder paths under ``top`` of depth 1-5, like feature folders of an app."""
-    words = ["components", "features", "hooks", "utils", "pages", "routes", "api", "store",
-             "styles", "icons", "forms", "tables", "charts", "auth", "billing", "settings",
-             "admin", "reports", "widgets", "layout", "i18n", "__tests__", "fixtures", "mocks"]
+    words = [
+        "components",
+        "features",
+        "hooks",
+        "utils",
+        "pages",
+        "routes",
+        "api",
+        "store",
+        "styles",
+        "icons",
+        "forms",
+        "tables",
+        "charts",
+        "auth",
+        "billing",
+        "settings",
+        "admin",
+        "reports",
+        "widgets",
+        "layout",
+        "i18n",
+        "__tests__",
+        "fixtures",
+        "mocks",
+    ]
     made: list[str] = [top]
     for _ in range(count):
         parent = rng.choice(made) if len(made) > 1 else top
@@ -164,8 +204,13 @@ def make_source_tree(root: Path, seed: int, files: int, total: int) -> Tree:
         plan.append((f"{folder}/{name}", _lognormal(rng, 2_500, 1.0, 256 << 10), mode))
     for i in range(n_binary):
         folder = rng.choice(["public/assets", "public/fonts", "docs/img", rng.choice(folders)])
-        plan.append((f"{folder}/b{i}{rng.choice(BINARY_EXT)}",
-                     _lognormal(rng, 24_000, 1.6, 24 << 20), 0o644))
+        plan.append(
+            (
+                f"{folder}/b{i}{rng.choice(BINARY_EXT)}",
+                _lognormal(rng, 24_000, 1.6, 24 << 20),
+                0o644,
+            )
+        )
     planned = sum(size for _, size, _ in plan)
     big = max(1, (total - planned) // n_big)
     plan += [(f"public/media/clip-{i}.mp4", big, 0o644) for i in range(n_big)]
@@ -217,13 +262,16 @@ def make_dist(dist: Path, source: Path, seed: int, files: int, total: int) -> Tr
         if kind < 4:
             plan.append((f"assets/chunk-{i:05x}.js", _lognormal(rng, 20_000, 1.2, 4 << 20)))
         elif kind < 7:
-            plan.append((f"assets/chunk-{i - 4:05x}.js.map",
-                         _lognormal(rng, 50_000, 1.2, 8 << 20)))
+            plan.append((f"assets/chunk-{i - 4:05x}.js.map", _lognormal(rng, 50_000, 1.2, 8 << 20)))
         elif kind == 7:
             plan.append((f"assets/style-{i:05x}.css", _lognormal(rng, 8_000, 1.0, 1 << 20)))
         elif kind == 8:
-            plan.append((f"assets/img-{i:05x}{rng.choice(('.png', '.webp', '.svg', '.jpg'))}",
-                         _lognormal(rng, 60_000, 1.4, 8 << 20)))
+            plan.append(
+                (
+                    f"assets/img-{i:05x}{rng.choice(('.png', '.webp', '.svg', '.jpg'))}",
+                    _lognormal(rng, 60_000, 1.4, 8 << 20),
+                )
+            )
         else:
             plan.append((f"assets/font-{i:05x}.woff2", _lognormal(rng, 40_000, 0.5, 1 << 20)))
     planned = sum(size for _, size in plan)
@@ -256,23 +304,34 @@ def timed(cmd: Sequence[str], cwd: Path, log: Path, env: dict[str, str]) -> Samp
     rss_file = log.with_suffix(".rss")
     with open(log, "wb") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen([TIME, "-f", "%M %U %S", "-o", str(rss_file), *cmd], cwd=cwd,
-                                env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [TIME, "-f", "%M %U %S", "-o", str(rss_file), *cmd],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         _, status, _ = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
-        raise RuntimeError(f"`{' '.join(cmd)}` exited {code}; see {log}:\n"
-                           + log.read_text(errors="replace")[-3000:])
+        raise RuntimeError(
+            f"`{' '.join(cmd)}` exited {code}; see {log}:\n"
+            + log.read_text(errors="replace")[-3000:]
+        )
     rss, user, system = rss_file.read_text().split()[-3:]
     return Sample(seconds, int(rss) / 1024.0, float(user) + float(system))
 
 
 def peer_cmd(root: Path, hashes_to: str = "/dev/null") -> list[str]:
     prune = f"-path {root}/node_modules -prune -o " if (root / "node_modules").exists() else ""
-    return ["bash", "-c", f"set -o pipefail; find {root} {prune}-type f -print0 "
-            f"| xargs -0 -P2 sha256sum > {hashes_to}"]
+    return [
+        "bash",
+        "-c",
+        f"set -o pipefail; find {root} {prune}-type f -print0 "
+        f"| xargs -0 -P2 sha256sum > {hashes_to}",
+    ]
 
 
 @dataclass
@@ -282,13 +341,20 @@ class Result:
     samples: dict[str, list[Sample]]  # contender → its timed runs; "peer" among them
 
 
-def alternate(what: str, tree: Tree, contenders: dict[str, tuple[list[str], dict[str, str]]],
-              cwd: Path, work: Path, runs: int, after_ours: list[Path]) -> Result:
+def alternate(
+    what: str,
+    tree: Tree,
+    contenders: dict[str, tuple[list[str], dict[str, str]]],
+    cwd: Path,
+    work: Path,
+    runs: int,
+    after_ours: list[Path],
+) -> Result:
     """Each round runs every contender once, in an order rotated from round to round."""
     samples: dict[str, list[Sample]] = {name: [] for name in contenders}
     names = list(contenders)
     for i in range(runs):
-        order = names[i % len(names):] + names[: i % len(names)]
+        order = names[i % len(names) :] + names[: i % len(names)]
         for name in order:
             cmd, env = contenders[name]
             log = work / f"{what}-{name.replace(' ', '-')}-{i}.log"
@@ -300,8 +366,10 @@ def alternate(what: str, tree: Tree, contenders: dict[str, tuple[list[str], dict
                     for path in after_ours:
                         path.unlink(missing_ok=True)
             samples[name].append(sample)
-        print(f"  run {i + 1}: " + ", ".join(f"{n} {samples[n][-1].seconds:.2f} s"
-                                             for n in names), flush=True)
+        print(
+            f"  run {i + 1}: " + ", ".join(f"{n} {samples[n][-1].seconds:.2f} s" for n in names),
+            flush=True,
+        )
     return Result(what, tree, samples)
 
 
@@ -313,14 +381,18 @@ def check_hashes(listing: Path, root: Path, files: dict[str, str], symlinks: int
         peer[os.path.relpath(path, root)] = digest
     ours_regular = {p: d for p, d in files.items() if p in peer}
     if ours_regular != peer or len(files) != len(peer) + symlinks:
-        raise RuntimeError(f"buildguard and the peer disagree on {root}: "
-                           f"{len(files)} vs {len(peer)} (+{symlinks} symlinks) files")
+        raise RuntimeError(
+            f"buildguard and the peer disagree on {root}: "
+            f"{len(files)} vs {len(peer)} (+{symlinks} symlinks) files"
+        )
 
 
 def report(results: list[Result]) -> None:
     print()
-    head = (f"{'work':<7} {'files':>6} {'MiB':>4} {'contender':<20} {'median s':>8} "
-            f"{'min-max s':>11} {'÷ peer':>6} {'CPU s':>5} {'÷ peer':>6} {'RSS MB':>6}  verdict")
+    head = (
+        f"{'work':<7} {'files':>6} {'MiB':>4} {'contender':<20} {'median s':>8} "
+        f"{'min-max s':>11} {'÷ peer':>6} {'CPU s':>5} {'÷ peer':>6} {'RSS MB':>6}  verdict"
+    )
     print(head)
     print("-" * len(head))
     for r in results:
@@ -337,18 +409,25 @@ def report(results: list[Result]) -> None:
                 verdict = f"ratio {'PASS' if median / peer <= TARGET_RATIO else 'FAIL'}"
                 if r.what == "record":
                     verdict += f", RSS {'PASS' if rss < TARGET_RSS_MB else 'FAIL'}"
-            print(f"{r.what:<7} {files:>6} {r.tree.bytes / 2**20:>4.0f} {name:<20} "
-                  f"{median:>8.2f} {spread:>11} {median / peer:>6.2f} {cpu:>5.2f} "
-                  f"{cpu / peer_cpu:>6.2f} {rss:>6.1f}  {verdict}")
-    print("CPU s: user + system of the command and its children (median); on a machine "
-          "whose cores others keep busy, wall time follows it more than parallelism")
-    print(f"medians (min-max) of alternating runs; targets: buildguard ÷ peer <= "
-          f"{TARGET_RATIO}, record peak RSS < {TARGET_RSS_MB:.0f} MB; load average now "
-          f"{os.getloadavg()[0]:.2f}")
+            print(
+                f"{r.what:<7} {files:>6} {r.tree.bytes / 2**20:>4.0f} {name:<20} "
+                f"{median:>8.2f} {spread:>11} {median / peer:>6.2f} {cpu:>5.2f} "
+                f"{cpu / peer_cpu:>6.2f} {rss:>6.1f}  {verdict}"
+            )
+    print(
+        "CPU s: user + system of the command and its children (median); on a machine "
+        "whose cores others keep busy, wall time follows it more than parallelism"
+    )
+    print(
+        f"medians (min-max) of alternating runs; targets: buildguard ÷ peer <= "
+        f"{TARGET_RATIO}, record peak RSS < {TARGET_RSS_MB:.0f} MB; load average now "
+        f"{os.getloadavg()[0]:.2f}"
+    )
 
 
-def contenders(ours: list[str], root: Path, env: dict[str, str],
-               args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, str]]]:
+def contenders(
+    ours: list[str], root: Path, env: dict[str, str], args: argparse.Namespace
+) -> dict[str, tuple[list[str], dict[str, str]]]:
     found = {"buildguard": (ours, env), "peer": (peer_cmd(root), env)}
     if args.modes:
         found["buildguard threads"] = (ours, {**env, "BUILDGUARD_HASH_MODE": "thread"})
@@ -362,12 +441,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes, 2 runs")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     parser.add_argument("--only", choices=("record", "seal"), help="run one of the two")
-    parser.add_argument("--dir", type=Path, default=None,
-                        help="where to write the trees (default: /dev/shm when it is a "
-                        "writable tmpfs, else the temp dir)")
-    parser.add_argument("--modes", action="store_true",
-                        help="also time buildguard with threads and with one core "
-                        "($BUILDGUARD_HASH_MODE=thread / inline)")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="where to write the trees (default: /dev/shm when it is a "
+        "writable tmpfs, else the temp dir)",
+    )
+    parser.add_argument(
+        "--modes",
+        action="store_true",
+        help="also time buildguard with threads and with one core "
+        "($BUILDGUARD_HASH_MODE=thread / inline)",
+    )
     args = parser.parse_args(argv)
     scale = 10 if args.quick else 1
     runs = 2 if args.quick and args.runs == 5 else args.runs
@@ -376,8 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bench: {tool} not found", file=sys.stderr)
             return 2
     # installed code has its bytecode compiled; an editable checkout may not
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "buildguard")],
-                   check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "buildguard")], check=True)
     shm = Path("/dev/shm")
     base = args.dir or (shm if shm.is_dir() and os.access(shm, os.W_OK) else None)
     work = Path(tempfile.mkdtemp(prefix="bg-bench-record-", dir=base))
@@ -386,44 +471,79 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         t0 = time.perf_counter()
         src = make_source_tree(work / "app", 1, 50_000 // scale, (775 << 20) // scale)
-        print(f"source tree: {src.files} files + {src.symlinks} symlinks, "
-              f"{src.bytes / 2**20:.0f} MiB (+ node_modules) in "
-              f"{time.perf_counter() - t0:.0f} s", flush=True)
+        print(
+            f"source tree: {src.files} files + {src.symlinks} symlinks, "
+            f"{src.bytes / 2**20:.0f} MiB (+ node_modules) in "
+            f"{time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
         record_json = work / "record.json"
-        record = [str(BUILDGUARD), "record", str(src.root), "--out", str(record_json),
-                  "--env-file", str(work / "build.env")]
+        record = [
+            str(BUILDGUARD),
+            "record",
+            str(src.root),
+            "--out",
+            str(record_json),
+            "--env-file",
+            str(work / "build.env"),
+        ]
         # untimed: warms the page cache for both and checks that both hash the same files
         timed(record, work, work / "record-warm.log", env)
-        timed(peer_cmd(src.root, str(work / "peer-src.txt")), work, work / "peer-warm.log",
-              env)
+        timed(peer_cmd(src.root, str(work / "peer-src.txt")), work, work / "peer-warm.log", env)
         rec = json.loads(record_json.read_text())
-        check_hashes(work / "peer-src.txt", src.root,
-                     {f["path"]: f["sha256"] for f in rec["files"]}, src.symlinks)
+        check_hashes(
+            work / "peer-src.txt",
+            src.root,
+            {f["path"]: f["sha256"] for f in rec["files"]},
+            src.symlinks,
+        )
         results = []
         if args.only in (None, "record"):
             print("record:", flush=True)
-            results.append(alternate("record", src, contenders(record, src.root, env, args),
-                                     work, work, runs, []))
+            results.append(
+                alternate(
+                    "record", src, contenders(record, src.root, env, args), work, work, runs, []
+                )
+            )
         if args.only in (None, "seal"):
             timed(record, work, work / "record-final.log", env)  # started before the build
             time.sleep(2.1)
             t0 = time.perf_counter()
-            dist = make_dist(src.root / "dist", src.root, 2, 5_000 // scale,
-                             (750 << 20) // scale)
-            print(f"dist: {dist.files} files, {dist.bytes / 2**20:.0f} MiB in "
-                  f"{time.perf_counter() - t0:.0f} s", flush=True)
+            dist = make_dist(src.root / "dist", src.root, 2, 5_000 // scale, (750 << 20) // scale)
+            print(
+                f"dist: {dist.files} files, {dist.bytes / 2**20:.0f} MiB in "
+                f"{time.perf_counter() - t0:.0f} s",
+                flush=True,
+            )
             manifest = dist.root / "buildguard-manifest.json"
             seal = [str(BUILDGUARD), "seal", str(dist.root), "--record", str(record_json)]
             timed(seal, work, work / "seal-warm.log", env)
             sealed = json.loads(manifest.read_text())
             manifest.unlink()
-            timed(peer_cmd(dist.root, str(work / "peer-dist.txt")), work,
-                  work / "peer-dist-warm.log", env)
-            check_hashes(work / "peer-dist.txt", dist.root,
-                         {f["path"]: f["sha256"] for f in sealed["files"]}, 0)
+            timed(
+                peer_cmd(dist.root, str(work / "peer-dist.txt")),
+                work,
+                work / "peer-dist-warm.log",
+                env,
+            )
+            check_hashes(
+                work / "peer-dist.txt",
+                dist.root,
+                {f["path"]: f["sha256"] for f in sealed["files"]},
+                0,
+            )
             print("seal:", flush=True)
-            results.append(alternate("seal", dist, contenders(seal, dist.root, env, args),
-                                     work, work, runs, [manifest]))
+            results.append(
+                alternate(
+                    "seal",
+                    dist,
+                    contenders(seal, dist.root, env, args),
+                    work,
+                    work,
+                    runs,
+                    [manifest],
+                )
+            )
         report(results)
         return 0
     finally:

@@ -32,7 +32,7 @@ from benchpeer import PEER_TOOLS, run_peer
 from benchreport import print_cache, print_main, print_startup
 from benchtiming import Sample, child_env, compile_bytecode, load, timed
 
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tests" / "support"))
 
 from services import Registry, start_registry
 
@@ -67,8 +67,14 @@ class Sized:
     rounds: Round
 
 
-def build_images(work: Path, size: int, seed: int, apps: tuple[SealedApp, SealedApp],
-                 registry: Registry, policy: Path) -> Sized:
+def build_images(
+    work: Path,
+    size: int,
+    seed: int,
+    apps: tuple[SealedApp, SealedApp],
+    registry: Registry,
+    policy: Path,
+) -> Sized:
     t0 = time.perf_counter()
     layout = work / f"layout-{size}mb"
     blobs = layout / "blobs" / "sha256"
@@ -77,22 +83,35 @@ def build_images(work: Path, size: int, seed: int, apps: tuple[SealedApp, Sealed
     top_a, top_b = (write_dist_layer(blobs, app.dist) for app in apps)
     tag = f"{size}mb"
     image, next_image = write_layout(
-        layout, [(tag, [*base, top_a]), (f"{tag}-next", [*base, top_b])], HISTORY)
+        layout, [(tag, [*base, top_a]), (f"{tag}-next", [*base, top_b])], HISTORY
+    )
     t1 = time.perf_counter()
     for img in (image, next_image):
-        run_checked(["skopeo", "--policy", str(policy), "copy", "-q", "--preserve-digests",
-                     "--dest-tls-verify=false", f"oci:{layout}:{img.tag}",
-                     f"docker://{registry.host}/bench/app:{img.tag}"])
-    print(f"image {tag}: {image.uncompressed >> 20} MB in {image.files} files, "
-          f"{image.compressed >> 20} MB gzip, {len(image.layers)} layers; {tag}-next: the same "
-          f"base, another bundle (built in {t1 - t0:.0f} s, pushed in "
-          f"{time.perf_counter() - t1:.0f} s)", flush=True)
+        run_checked(
+            [
+                "skopeo",
+                "--policy",
+                str(policy),
+                "copy",
+                "-q",
+                "--preserve-digests",
+                "--dest-tls-verify=false",
+                f"oci:{layout}:{img.tag}",
+                f"docker://{registry.host}/bench/app:{img.tag}",
+            ]
+        )
+    print(
+        f"image {tag}: {image.uncompressed >> 20} MB in {image.files} files, "
+        f"{image.compressed >> 20} MB gzip, {len(image.layers)} layers; {tag}-next: the same "
+        f"base, another bundle (built in {t1 - t0:.0f} s, pushed in "
+        f"{time.perf_counter() - t1:.0f} s)",
+        flush=True,
+    )
     host = f"{registry.host}/bench/app"
     return Sized(size, image, next_image, f"{host}:{tag}", f"{host}:{tag}-next", Round())
 
 
-def _cache_run(cmd: list[str], app: SealedApp, log: Path, env: dict[str, str],
-               hits: int) -> Sample:
+def _cache_run(cmd: list[str], app: SealedApp, log: Path, env: dict[str, str], hits: int) -> Sample:
     """A verify with ``-v``; its log must show exactly ``hits`` layers from the cache and no
     cache warning (a cache that silently does nothing would make the figure a lie)."""
     sample = timed([*cmd, "-v"], app.root, log, env)
@@ -102,8 +121,14 @@ def _cache_run(cmd: list[str], app: SealedApp, log: Path, env: dict[str, str],
     return sample
 
 
-def bench_round(s: Sized, i: int, apps: tuple[SealedApp, SealedApp], work: Path,
-                policy: Path, gcs: GcsEmulator | None) -> None:
+def bench_round(
+    s: Sized,
+    i: int,
+    apps: tuple[SealedApp, SealedApp],
+    work: Path,
+    policy: Path,
+    gcs: GcsEmulator | None,
+) -> None:
     r, (app_a, app_b) = s.rounds, apps
     r.loads.append(load())
     env = child_env(work)
@@ -115,33 +140,63 @@ def bench_round(s: Sized, i: int, apps: tuple[SealedApp, SealedApp], work: Path,
     r.peer.append(run_peer(s.remote, policy, work, work / f"peer-{tag}.log", app_a.files))
     flog = work / f"floor-{tag}.log"
     modes = "threads,processes,serial" if i == 0 else "threads,processes"
-    timed([sys.executable, str(REPO / "bench" / "benchfloor.py"), "--modes", modes,
-           *(str(layer.path) for layer in s.image.layers)], work, flog, env)
+    timed(
+        [
+            sys.executable,
+            str(REPO / "bench" / "benchfloor.py"),
+            "--modes",
+            modes,
+            *(str(layer.path) for layer in s.image.layers),
+        ],
+        work,
+        flog,
+        env,
+    )
     r.floor.append(json.loads(flog.read_text().strip().splitlines()[-1]))
-    r.layout.append(timed([BUILDGUARD, "verify", s.image.ref, *app_a.verify_args(),
-                           "--no-cache"], app_a.root, work / f"layout-{tag}.log", env))
+    r.layout.append(
+        timed(
+            [BUILDGUARD, "verify", s.image.ref, *app_a.verify_args(), "--no-cache"],
+            app_a.root,
+            work / f"layout-{tag}.log",
+            env,
+        )
+    )
     cache = work / f"cache-{tag}"
     based = len(s.image.layers) - 1
-    r.cold_dir.append(_cache_run([*verify_a, "--cache", str(cache)], app_a,
-                                 work / f"cold-dir-{tag}.log", env, 0))
-    r.warm_dir.append(_cache_run([*verify_b, "--cache", str(cache)], app_b,
-                                 work / f"warm-dir-{tag}.log", env, based))
+    r.cold_dir.append(
+        _cache_run([*verify_a, "--cache", str(cache)], app_a, work / f"cold-dir-{tag}.log", env, 0)
+    )
+    r.warm_dir.append(
+        _cache_run(
+            [*verify_b, "--cache", str(cache)], app_b, work / f"warm-dir-{tag}.log", env, based
+        )
+    )
     shutil.rmtree(cache)
     if gcs is not None:
         genv = child_env(work, STORAGE_EMULATOR_HOST=gcs.url, BUILDGUARD_CACHE_KEY=KEY)
         prefix = f"gs://{BUCKET}/run-{tag}"
-        r.cold_gcs.append(_cache_run([*verify_a, "--cache", prefix], app_a,
-                                     work / f"cold-gcs-{tag}.log", genv, 0))
-        r.warm_gcs.append(_cache_run([*verify_b, "--cache", prefix], app_b,
-                                     work / f"warm-gcs-{tag}.log", genv, based))
+        r.cold_gcs.append(
+            _cache_run([*verify_a, "--cache", prefix], app_a, work / f"cold-gcs-{tag}.log", genv, 0)
+        )
+        r.warm_gcs.append(
+            _cache_run(
+                [*verify_b, "--cache", prefix], app_b, work / f"warm-gcs-{tag}.log", genv, based
+            )
+        )
     r.loads[-1] += f" → {load()}"
-    print(f"  round {i + 1}: verify {r.ours[-1].seconds:.2f} s, peer {r.peer[-1].seconds:.2f} s, "
-          f"floor {min(r.floor[-1]['threads'], r.floor[-1]['processes']):.2f} s, layout "
-          f"{r.layout[-1].seconds:.2f} s, cache dir {r.cold_dir[-1].seconds:.2f} / "
-          f"{r.warm_dir[-1].seconds:.2f} s"
-          + (f", gcs {r.cold_gcs[-1].seconds:.2f} / {r.warm_gcs[-1].seconds:.2f} s"
-             if gcs is not None else "")
-          + f" (load {r.loads[-1]})", flush=True)
+    print(
+        f"  round {i + 1}: verify {r.ours[-1].seconds:.2f} s, peer {r.peer[-1].seconds:.2f} s, "
+        f"floor {min(r.floor[-1]['threads'], r.floor[-1]['processes']):.2f} s, layout "
+        f"{r.layout[-1].seconds:.2f} s, cache dir {r.cold_dir[-1].seconds:.2f} / "
+        f"{r.warm_dir[-1].seconds:.2f} s"
+        + (
+            f", gcs {r.cold_gcs[-1].seconds:.2f} / {r.warm_gcs[-1].seconds:.2f} s"
+            if gcs is not None
+            else ""
+        )
+        + f" (load {r.loads[-1]})",
+        flush=True,
+    )
 
 
 def bench_startup(work: Path, runs: int) -> dict[str, list[Sample]]:
@@ -152,8 +207,13 @@ def bench_startup(work: Path, runs: int) -> dict[str, list[Sample]]:
         "python -c pass": [python, "-c", "pass"],
         "buildguard --version": [BUILDGUARD, "--version"],
         "verify examples/images (fresh)": [
-            BUILDGUARD, "verify", "oci-layout:examples/images/layout:fresh", "--record",
-            "examples/images/record.json", "--no-cache"],
+            BUILDGUARD,
+            "verify",
+            "oci-layout:examples/images/layout:fresh",
+            "--record",
+            "examples/images/record.json",
+            "--no-cache",
+        ],
     }
     out: dict[str, list[Sample]] = {name: [] for name in cmds}
     for i in range(runs):
@@ -164,12 +224,17 @@ def bench_startup(work: Path, runs: int) -> dict[str, list[Sample]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--size-mb", type=int, default=1000,
-                        help="uncompressed image size (default 1000; a quarter is run too)")
+    parser.add_argument(
+        "--size-mb",
+        type=int,
+        default=1000,
+        help="uncompressed image size (default 1000; a quarter is run too)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke check: one 100 MB image")
     parser.add_argument("--runs", type=int, default=3, help="rounds per size (default 3)")
-    parser.add_argument("--startup-runs", type=int, default=11,
-                        help="runs of each start-up command (default 11)")
+    parser.add_argument(
+        "--startup-runs", type=int, default=11, help="runs of each start-up command (default 11)"
+    )
     parser.add_argument("--no-gcs", action="store_true", help="skip the GCS emulator figures")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (for debugging)")
     args = parser.parse_args(argv)
@@ -189,17 +254,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"load average at start: {load()}", flush=True)
         policy = work / "policy.json"
         policy.write_text('{"default": [{"type": "insecureAcceptAnything"}]}\n')
-        apps = (make_sealed_app(work / "app-a", BUILD_A),
-                make_sealed_app(work / "app-b", BUILD_B, seed=4343))
-        print(f"sealed bundles: {len(apps[0].files)} files each, builds {BUILD_A}, {BUILD_B}",
-              flush=True)
+        apps = (
+            make_sealed_app(work / "app-a", BUILD_A),
+            make_sealed_app(work / "app-b", BUILD_B, seed=4343),
+        )
+        print(
+            f"sealed bundles: {len(apps[0].files)} files each, builds {BUILD_A}, {BUILD_B}",
+            flush=True,
+        )
         registry = start_registry(work / "registry")
         if not args.no_gcs:
             gcs = start_gcs_emulator(work)
-        print(f"registry: {registry.host} (pid {registry.pid})"
-              + (f"; GCS emulator {gcs.url} (pid {gcs.proc.pid})" if gcs else ""), flush=True)
-        sized = [build_images(work, size, 100 * n, apps, registry, policy)
-                 for n, size in enumerate(sizes)]
+        print(
+            f"registry: {registry.host} (pid {registry.pid})"
+            + (f"; GCS emulator {gcs.url} (pid {gcs.proc.pid})" if gcs else ""),
+            flush=True,
+        )
+        sized = [
+            build_images(work, size, 100 * n, apps, registry, policy)
+            for n, size in enumerate(sizes)
+        ]
         print("start-up:", flush=True)
         startup = bench_startup(work, startup_runs)
         for s in sized:

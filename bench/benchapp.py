@@ -57,8 +57,16 @@ class SealedApp:
 
     def verify_args(self) -> list[str]:
         """The options of a ``buildguard verify`` that must pass for this build."""
-        return ["--path", IMAGE_PATH, "--expect-build-id", self.build_id,
-                "--expect-commit", COMMIT, "--record", str(self.record)]
+        return [
+            "--path",
+            IMAGE_PATH,
+            "--expect-build-id",
+            self.build_id,
+            "--expect-commit",
+            COMMIT,
+            "--record",
+            str(self.record),
+        ]
 
 
 def make_sealed_app(app: Path, build_id: str, seed: int = 4242) -> SealedApp:

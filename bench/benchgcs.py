@@ -12,7 +12,7 @@ from pathlib import Path
 
 from benchapp import REPO
 
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tests" / "support"))
 
 from services import free_port, stop_process
 
@@ -35,7 +35,9 @@ def start_gcs_emulator(work: Path) -> GcsEmulator:
     with open(work / "gcs.log", "wb") as log:
         proc = subprocess.Popen(
             [str(exe), "start", "--host", "127.0.0.1", "--port", str(port), "--in-memory"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"

@@ -22,7 +22,7 @@ from typing import Any
 from benchapp import IMAGE_PATH, REPO
 from benchcontent import Pools
 
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tests" / "support"))
 
 from imagecorpus import LAYER_TYPES, config_doc
 
@@ -267,12 +267,14 @@ def write_layout(
             ],
         }
         mdata = json.dumps(manifest).encode()
-        entries.append({
-            "mediaType": MANIFEST_TYPE,
-            "digest": write_blob(blobs, mdata),
-            "size": len(mdata),
-            "annotations": {"org.opencontainers.image.ref.name": tag},
-        })
+        entries.append(
+            {
+                "mediaType": MANIFEST_TYPE,
+                "digest": write_blob(blobs, mdata),
+                "size": len(mdata),
+                "annotations": {"org.opencontainers.image.ref.name": tag},
+            }
+        )
         images.append(BenchImage(layout, tag, layers))
     (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
     (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": entries}))

@@ -36,8 +36,7 @@ def run_peer(ref: str, policy: Path, work: Path, log: Path, expected: dict[str, 
     after the run, outside the timing."""
     member = IMAGE_PATH.strip("/")
     pwork = Path(tempfile.mkdtemp(prefix="peer-", dir=work))
-    env = {**os.environ, "POLICY": str(policy), "IMAGE": ref, "WORK": str(pwork),
-           "MEMBER": member}
+    env = {**os.environ, "POLICY": str(policy), "IMAGE": ref, "WORK": str(pwork), "MEMBER": member}
     try:
         sample = timed(["bash", "-c", PEER_SCRIPT], work, log, env)
     finally:

@@ -23,7 +23,8 @@ _UIDGID = b"0000000\0" * 2
 _MTIME = b"%011o\0" % MTIME
 _MAGIC_TO_END = (
     b"ustar\x0000"  # magic + version (POSIX ustar, which Go reads as FormatUSTAR)
-    + b"root".ljust(32, b"\0") + b"root".ljust(32, b"\0")
+    + b"root".ljust(32, b"\0")
+    + b"root".ljust(32, b"\0")
     + b"0000000\0" * 2  # devmajor, devminor
     + b"\0" * 155  # prefix
     + b"\0" * 12
@@ -39,10 +40,21 @@ def ustar_header(name: bytes, mode: int, size: int, typeflag: bytes, link: bytes
     mode_f = b"%07o\0" % mode
     size_f = b"%011o\0" % size
     chk = _CONST_SUM + sum(name) + sum(mode_f) + sum(size_f) + typeflag[0] + sum(link)
-    return b"".join((
-        name, b"\0" * (100 - len(name)), mode_f, _UIDGID, size_f, _MTIME,
-        b"%06o\0 " % chk, typeflag, link, b"\0" * (100 - len(link)), _MAGIC_TO_END,
-    ))
+    return b"".join(
+        (
+            name,
+            b"\0" * (100 - len(name)),
+            mode_f,
+            _UIDGID,
+            size_f,
+            _MTIME,
+            b"%06o\0 " % chk,
+            typeflag,
+            link,
+            b"\0" * (100 - len(link)),
+            _MAGIC_TO_END,
+        )
+    )
 
 
 class FastLayerWriter:
@@ -112,6 +124,11 @@ class FastLayerWriter:
         digest = "sha256:" + self.digest.hexdigest()
         path = self.blobs / digest.split(":")[1]
         self.tmp.rename(path)
-        return LayerBlob(digest=digest, diff_id="sha256:" + self.diff.hexdigest(),
-                         size=self.size, uncompressed=self.tar_size, files=self.files,
-                         path=path)
+        return LayerBlob(
+            digest=digest,
+            diff_id="sha256:" + self.diff.hexdigest(),
+            size=self.size,
+            uncompressed=self.tar_size,
+            files=self.files,
+            path=path,
+        )

@@ -89,16 +89,28 @@ def compile_bytecode() -> None:
     otherwise compile every module at each start (~0.1 s), which an installed tool never
     pays. The timed commands run with that variable unset (see :func:`child_env`).
     """
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "buildguard")],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(REPO / "buildguard")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def child_env(work: Path, **extra: str) -> dict[str, str]:
     """The environment of every timed command: bytecode as installed, and a cache folder of
     the run's own (``XDG_CACHE_HOME``), so nothing reads or fills ``~/.cache/buildguard``."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONDONTWRITEBYTECODE", "BUILDGUARD_CACHE", "BUILDGUARD_CACHE_KEY",
-                        "STORAGE_EMULATOR_HOST", "BUILDGUARD_LOG_LEVEL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "PYTHONDONTWRITEBYTECODE",
+            "BUILDGUARD_CACHE",
+            "BUILDGUARD_CACHE_KEY",
+            "STORAGE_EMULATOR_HOST",
+            "BUILDGUARD_LOG_LEVEL",
+        )
+    }
     env["XDG_CACHE_HOME"] = str(work / "xdg-cache")
     env.update(extra)
     return env

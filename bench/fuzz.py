@@ -5,10 +5,10 @@
     .venv/bin/python bench/fuzz.py --cases 2000           # a case budget instead
     .venv/bin/python bench/fuzz.py --engine atheris --seconds 120   # coverage-guided
 
-Targets (``tests/fuzztargets.py``): tar (the walker against Go's archive/tar, built from
-``tests/golister``), layers (gzip/zstd framing through read_layer), manifest,
+Targets (``tests/support/fuzztargets.py``): tar (the walker against Go's archive/tar, built from
+``tests/support/golister``), layers (gzip/zstd framing through read_layer), manifest,
 json-decoding (the Go-faithful JSON decoding against Go's encoding/json, built from
-``tests/gojson``), reference, www-authenticate, bundle-manifest, record, verify (a sealed
+``tests/support/gojson``), reference, www-authenticate, bundle-manifest, record, verify (a sealed
 bundle under a fuzzed layer), archive (the ``docker save`` archive itself: compression,
 outer tar, names, which image), http-body (the bounded HTTP body reader and its incremental
 decoders, hostile framing; the worker's peak RSS is part of its oracle).
@@ -32,8 +32,8 @@ import shutil
 import sys
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parents[1] / "tests"
-sys.path[:0] = [str(TESTS), str(TESTS.parent)]
+TESTS = Path(__file__).resolve().parents[1] / "tests" / "support"
+sys.path[:0] = [str(TESTS), str(TESTS.parents[1])]
 
 from fuzzrunner import atheris_available, run_atheris, run_target  # noqa: E402
 from fuzztargets import TARGETS, scratch_dir  # noqa: E402
@@ -60,8 +60,11 @@ def _atheris_child(name: str, libfuzzer_args: list[str]) -> None:
         import buildguard._image.reference
         import buildguard._verify.verifier  # noqa: F401
 
-        for module in ("buildguard._record.recordfile", "buildguard._image.transport.challenge",
-                       "buildguard._internal.bodyread"):
+        for module in (
+            "buildguard._record.recordfile",
+            "buildguard._image.transport.challenge",
+            "buildguard._internal.bodyread",
+        ):
             with contextlib.suppress(ImportError):
                 importlib.import_module(module)
 
@@ -86,12 +89,14 @@ def _atheris_child(name: str, libfuzzer_args: list[str]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--target", action="append", choices=sorted(TARGETS),
-                        help="a target (repeat; default: all)")
+    parser.add_argument(
+        "--target", action="append", choices=sorted(TARGETS), help="a target (repeat; default: all)"
+    )
     parser.add_argument("--seconds", type=float, help="time budget per target (default 60)")
     parser.add_argument("--cases", type=int, help="case budget per target")
-    parser.add_argument("--per-call", type=float, default=10.0,
-                        help="a call taking longer is a hang (default 10 s)")
+    parser.add_argument(
+        "--per-call", type=float, default=10.0, help="a call taking longer is a hang (default 10 s)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--engine", choices=("random", "atheris", "both"), default="random")
     parser.add_argument("--artifacts", type=Path, help="save each problem's input here")
@@ -111,15 +116,24 @@ def main() -> int:
     for engine in engines:
         for name in targets:
             if engine == "random":
-                result = run_target(name, cases=args.cases, seconds=args.seconds,
-                                    seed=args.seed, per_call=args.per_call,
-                                    log=lambda line: print("  " + line, flush=True))
+                result = run_target(
+                    name,
+                    cases=args.cases,
+                    seconds=args.seconds,
+                    seed=args.seed,
+                    per_call=args.per_call,
+                    log=lambda line: print("  " + line, flush=True),
+                )
             else:
                 work = scratch_dir()
                 try:
-                    result = run_atheris(name, seconds=args.seconds or 60.0,
-                                         per_call=args.per_call, fuzz_script=Path(__file__),
-                                         work=work)
+                    result = run_atheris(
+                        name,
+                        seconds=args.seconds or 60.0,
+                        per_call=args.per_call,
+                        fuzz_script=Path(__file__),
+                        work=work,
+                    )
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
             print(result.summary(), flush=True)

@@ -101,8 +101,10 @@ def _head(flat: FlatImage) -> tuple[InspectReport, list[tuple[str, datetime | No
     manifest_entries = flat.tree.manifests()
     manifests = tuple(_manifest_report(e) for e in manifest_entries)
     roots = sorted(
-        ((posixpath.dirname(e.path), _parse_time(m.record_started_at))
-         for e, m in zip(manifest_entries, manifests, strict=True)),
+        (
+            (posixpath.dirname(e.path), _parse_time(m.record_started_at))
+            for e, m in zip(manifest_entries, manifests, strict=True)
+        ),
         key=lambda item: len(item[0]),
         reverse=True,
     )
@@ -116,9 +118,15 @@ def _head(flat: FlatImage) -> tuple[InspectReport, list[tuple[str, datetime | No
             created=info.created,
         ),
         index_entries=tuple(
-            IndexEntryReport(index=e.index_digest, position=e.position, digest=e.digest,
-                             media_type=e.media_type, platform=e.platform,
-                             kind=e.kind, chosen=e.chosen)
+            IndexEntryReport(
+                index=e.index_digest,
+                position=e.position,
+                digest=e.digest,
+                media_type=e.media_type,
+                platform=e.platform,
+                kind=e.kind,
+                chosen=e.chosen,
+            )
             for e in info.index_entries
         ),
         layers=tuple(

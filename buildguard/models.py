@@ -220,16 +220,13 @@ Verdict = Literal["pass", "fail", "error"]
 image could not be read, exit 3, or was named wrongly, exit 2)."""
 
 
-
 class Mark(FrozenModel):
     """A tag put on a verified digest by ``--mark-verified``."""
 
     tag: str
     digest: Digest
     via: Literal["artifact-registry", "registry-api"]
-    target: str = Field(
-        description="The Artifact Registry tag's resource name, or HOST/REPO:TAG."
-    )
+    target: str = Field(description="The Artifact Registry tag's resource name, or HOST/REPO:TAG.")
 
 
 class BuildSummary(FrozenModel):

@@ -32,12 +32,21 @@ from services import (
 )
 from viteapp import install_app
 
-__all__ = ["cloudbuild", "cloudbuild_dockerd", "cloudbuild_registry", "local_images",
-           "step_images"]
+__all__ = ["cloudbuild", "cloudbuild_dockerd", "cloudbuild_registry", "local_images", "step_images"]
 
-SERVICE_FIXTURES = frozenset({"dockerd", "base_image", "registry", "auth_registry",
-                              "cloudbuild_dockerd", "cloudbuild_registry", "local_images",
-                              "cloudbuild", "step_images"})
+SERVICE_FIXTURES = frozenset(
+    {
+        "dockerd",
+        "base_image",
+        "registry",
+        "auth_registry",
+        "cloudbuild_dockerd",
+        "cloudbuild_registry",
+        "local_images",
+        "cloudbuild",
+        "step_images",
+    }
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -66,8 +75,9 @@ def _report(config: pytest.Config, message: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _own_layer_cache(tmp_path_factory: pytest.TempPathFactory,
-                     monkeypatch: pytest.MonkeyPatch) -> Path:
+def _own_layer_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Every test gets an empty layer-index cache of its own (verify and inspect use one by
     default), so a layer cached by one test never answers for another."""
     cache = tmp_path_factory.mktemp("layer-cache")

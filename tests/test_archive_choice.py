@@ -27,12 +27,15 @@ EVIL_TAG = "buildguard-choice/evil:2"
 
 def two_images(path: Path) -> Path:
     good, evil = Img(GOOD), Img(EVIL)
-    manifest = json.dumps([
-        {"Config": good.config_name, "RepoTags": [GOOD_TAG], "Layers": [good.layer_name]},
-        {"Config": evil.config_name, "RepoTags": [EVIL_TAG], "Layers": [evil.layer_name]},
-    ]).encode()
-    path.write_bytes(serialize([*good.members(), *evil.members(),
-                                file_member("manifest.json", manifest)]))
+    manifest = json.dumps(
+        [
+            {"Config": good.config_name, "RepoTags": [GOOD_TAG], "Layers": [good.layer_name]},
+            {"Config": evil.config_name, "RepoTags": [EVIL_TAG], "Layers": [evil.layer_name]},
+        ]
+    ).encode()
+    path.write_bytes(
+        serialize([*good.members(), *evil.members(), file_member("manifest.json", manifest)])
+    )
     return path
 
 
@@ -52,8 +55,10 @@ def test_name_chooses_the_image(tmp_path: Path) -> None:
 @pytest.mark.parametrize("suffix", ["", ":buildguard-choice/none:1", ":buildguard-choice/good"])
 def test_no_choice_or_a_wrong_one_is_refused_with_the_list(tmp_path: Path, suffix: str) -> None:
     archive = two_images(tmp_path / "two.tar")
-    with open_image(f"docker-archive:{archive}{suffix}") as image, pytest.raises(
-            ImageReadError) as caught:
+    with (
+        open_image(f"docker-archive:{archive}{suffix}") as image,
+        pytest.raises(ImageReadError) as caught,
+    ):
         image.read()
     assert GOOD_TAG in caught.value.message and EVIL_TAG in caught.value.message
     assert "docker-archive:PATH:NAME" in (caught.value.hint or "")
@@ -62,8 +67,9 @@ def test_no_choice_or_a_wrong_one_is_refused_with_the_list(tmp_path: Path, suffi
 def test_a_single_image_archive_must_carry_the_name_given(tmp_path: Path) -> None:
     good = Img(GOOD)
     path = tmp_path / "one.tar"
-    path.write_bytes(serialize([*good.members(), file_member("manifest.json", good.manifest(
-        tag=GOOD_TAG))]))
+    path.write_bytes(
+        serialize([*good.members(), file_member("manifest.json", good.manifest(tag=GOOD_TAG))])
+    )
     assert _app_js(f"docker-archive:{path}") == GOOD
     assert _app_js(f"docker-archive:{path}:{GOOD_TAG}") == GOOD
     assert _app_js(f"docker-archive:{path}:docker.io/buildguard-choice/good:1") == GOOD
@@ -101,8 +107,13 @@ def test_choice_agrees_with_docker_save_and_export(dockerd: Dockerd, tmp_path: P
         dockerd.docker("save", "-o", str(saved), GOOD_TAG, EVIL_TAG)
         for tag in (GOOD_TAG, EVIL_TAG):
             cid = dockerd.docker("create", tag, "sh").stdout.strip()
-            exported = subprocess.run([dockerd.cli, "export", cid], env=dockerd.env,
-                                      capture_output=True, timeout=300, check=True).stdout
+            exported = subprocess.run(
+                [dockerd.cli, "export", cid],
+                env=dockerd.env,
+                capture_output=True,
+                timeout=300,
+                check=True,
+            ).stdout
             dockerd.docker("rm", cid)
             with tarfile.open(fileobj=io.BytesIO(exported)) as tar:
                 member = tar.extractfile("app/app.js")

@@ -74,8 +74,13 @@ def _served(dockerd: Dockerd, case: SaveCase, work: Path) -> tuple[str | None, s
         if created.returncode != 0:
             return None, f"docker create: {created.stderr.strip()[-300:]}"
         cid = created.stdout.strip()
-        exported = subprocess.run([dockerd.cli, "export", cid], env=dockerd.env,
-                                  capture_output=True, timeout=300, check=False)
+        exported = subprocess.run(
+            [dockerd.cli, "export", cid],
+            env=dockerd.env,
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
         dockerd.docker("rm", cid, check=False)
     finally:
         dockerd.docker("rmi", "-f", TAG, check=False)
@@ -107,10 +112,16 @@ def test_crafted_archive_agrees_with_docker_load_or_is_refused(
 ) -> None:
     served, why = _served(dockerd, case, tmp_path)
     rc, digest, err = _ours(case, tmp_path)
-    ours = "refused" if rc else ("good" if digest == _GOOD else "evil" if digest == _EVIL
-                                  else str(digest))
-    theirs = "refused" if served is None else (
-        "good" if served == _GOOD else "evil" if served == _EVIL else str(served))
+    ours = (
+        "refused"
+        if rc
+        else ("good" if digest == _GOOD else "evil" if digest == _EVIL else str(digest))
+    )
+    theirs = (
+        "refused"
+        if served is None
+        else ("good" if served == _GOOD else "evil" if served == _EVIL else str(served))
+    )
     OUTCOMES.append(f"  {case.name}: dockerd {theirs}, buildguard {ours}")
     if served is None:
         assert rc == 3, f"{case.name}: dockerd refuses ({why}) but buildguard reads it"
@@ -118,20 +129,26 @@ def test_crafted_archive_agrees_with_docker_load_or_is_refused(
     if rc == 3:
         assert not case.well_formed, f"{case.name}: well-formed, refused: {err[-600:]}"
         return
-    assert digest == served, (f"{case.name} ({case.note}): dockerd serves {served}, "
-                              f"buildguard read {digest}")
+    assert digest == served, (
+        f"{case.name} ({case.note}): dockerd serves {served}, buildguard read {digest}"
+    )
 
 
-def test_small_members_kept_in_memory_are_bounded(monkeypatch: pytest.MonkeyPatch,
-                                                   tmp_path: Path) -> None:
+def test_small_members_kept_in_memory_are_bounded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Thousands of 1 MiB blobs cannot fill memory: the kept bytes are capped."""
     plain = BY_NAME["plain"].data
     monkeypatch.setattr(saveplan, "KEPT_LIMIT", len(plain) + 4096)
     archive = tmp_path / "many.tar"
-    archive.write_bytes(serialize([file_member(f"blobs/sha256/{i:064x}", b"x" * 2048)
-                                   for i in range(8)])[:-1024] + plain)
-    with open_image(f"docker-archive:{archive}") as image, pytest.raises(
-            ImageReadError, match="MiB of small members"):
+    archive.write_bytes(
+        serialize([file_member(f"blobs/sha256/{i:064x}", b"x" * 2048) for i in range(8)])[:-1024]
+        + plain
+    )
+    with (
+        open_image(f"docker-archive:{archive}") as image,
+        pytest.raises(ImageReadError, match="MiB of small members"),
+    ):
         image.read()
     (tmp_path / "plain.tar").write_bytes(plain)
     with open_image(f"docker-archive:{tmp_path / 'plain.tar'}") as image:

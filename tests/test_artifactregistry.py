@@ -1,6 +1,6 @@
 """Marking a ``*-docker.pkg.dev`` image through Artifact Registry: the real
 ``google-cloud-artifact-registry`` client (REST) against a loopback stand-in of the API
-(tests/artifactregistry_standin.py), by endpoint and through the emulator variable."""
+(tests/support/artifactregistry_standin.py), by endpoint and through the emulator variable."""
 
 from __future__ import annotations
 
@@ -21,8 +21,7 @@ PACKAGE = "projects/proj/locations/europe-west1/repositories/repo/packages/team%
 @pytest.fixture
 def standin() -> Iterator[ArtifactRegistryStandIn]:
     with ArtifactRegistryStandIn() as server:
-        server.versions.update({f"{PACKAGE}/versions/{DIGEST_1}",
-                                f"{PACKAGE}/versions/{DIGEST_2}"})  # fmt: skip
+        server.versions.update({f"{PACKAGE}/versions/{DIGEST_1}", f"{PACKAGE}/versions/{DIGEST_2}"})
         yield server
 
 

@@ -13,10 +13,18 @@ STARTED = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 SOURCE = "sha256:" + "a" * 64
 LAYERS = [
     LayerInfo(index=0, digest="sha256:" + "0" * 64, size=10, created_by="/bin/sh -c #(nop) ADD"),
-    LayerInfo(index=1, digest="sha256:" + "1" * 64, size=10,
-              created_by="/bin/sh -c #(nop) COPY dir:abc in /app/dist"),
-    LayerInfo(index=2, digest="sha256:" + "2" * 64, size=10,
-              created_by="/bin/sh -c echo hacked > /app/dist/app.js"),
+    LayerInfo(
+        index=1,
+        digest="sha256:" + "1" * 64,
+        size=10,
+        created_by="/bin/sh -c #(nop) COPY dir:abc in /app/dist",
+    ),
+    LayerInfo(
+        index=2,
+        digest="sha256:" + "2" * 64,
+        size=10,
+        created_by="/bin/sh -c echo hacked > /app/dist/app.js",
+    ),
 ]
 
 
@@ -35,11 +43,16 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sealed(files: dict[str, bytes], build_id: str = "build-now", commit: str = "c1",
-           at: datetime = STARTED) -> tuple[dict[str, Entry], dict[str, bytes], BundleManifest]:
+def sealed(
+    files: dict[str, bytes], build_id: str = "build-now", commit: str = "c1", at: datetime = STARTED
+) -> tuple[dict[str, Entry], dict[str, bytes], BundleManifest]:
     manifest = BundleManifest(
-        build_id=build_id, commit=commit, source_digest=SOURCE, record_started_at=at,
-        sealed_at=at + timedelta(minutes=1), freshness="canary",
+        build_id=build_id,
+        commit=commit,
+        source_digest=SOURCE,
+        record_started_at=at,
+        sealed_at=at + timedelta(minutes=1),
+        freshness="canary",
         files=tuple(
             FileEntry(path=p, sha256=sha(d), size=len(d), mode=0o644, mtime=at)
             for p, d in files.items()
@@ -53,8 +66,9 @@ def sealed(files: dict[str, bytes], build_id: str = "build-now", commit: str = "
     return tree, {"/app/dist/buildguard-manifest.json": raw}, manifest
 
 
-EXPECT = ResolvedExpectations(build_id="build-now", commit="c1", source_digest=SOURCE,
-                      started_at=STARTED)
+EXPECT = ResolvedExpectations(
+    build_id="build-now", commit="c1", source_digest=SOURCE, started_at=STARTED
+)
 FILES = {"index.html": b"<html>", "assets/app.js": b"console.log('build-now')"}
 
 
@@ -71,8 +85,7 @@ def test_fresh_bundle_passes() -> None:
 
 def test_reproducible_timestamps_do_not_fail_matching_content() -> None:
     tree, raw, _ = sealed(FILES)
-    clamped = {p: Entry(e.type, e.size, e.sha256, 0, e.layer, mode=e.mode)
-               for p, e in tree.items()}
+    clamped = {p: Entry(e.type, e.size, e.sha256, 0, e.layer, mode=e.mode) for p, e in tree.items()}
     _, findings, _ = check_image(clamped, raw, LAYERS, EXPECT)
     assert codes(findings) == []
 
@@ -113,8 +126,13 @@ def test_missing_changed_and_extra_files() -> None:
     tree["/app/dist/assets/app.js"] = Entry("file", 6, sha(b"hacked"), yesterday, 2)
     tree["/app/dist/assets/old-chunk.js"] = Entry("file", 3, sha(b"old"), yesterday, 1)
     _, findings, _ = check_image(tree, raw, LAYERS, EXPECT)
-    assert codes(findings) == ["FILE_CHANGED", "FILE_EXTRA", "FILE_MISSING", "FILE_STALE",
-                               "FILE_STALE"]
+    assert codes(findings) == [
+        "FILE_CHANGED",
+        "FILE_EXTRA",
+        "FILE_MISSING",
+        "FILE_STALE",
+        "FILE_STALE",
+    ]
     changed = next(f for f in findings if f.code == "FILE_CHANGED")
     assert changed.layer == 2 and "echo hacked" in changed.message
 
@@ -151,15 +169,15 @@ def test_path_must_itself_be_a_sealed_root() -> None:
 
 def test_invalid_manifest() -> None:
     tree, _, _ = sealed(FILES)
-    _, findings, _ = check_image(tree, {"/app/dist/buildguard-manifest.json": b"{}"}, LAYERS,
-                                 EXPECT)
+    _, findings, _ = check_image(
+        tree, {"/app/dist/buildguard-manifest.json": b"{}"}, LAYERS, EXPECT
+    )
     assert codes(findings) == ["MANIFEST_INVALID"]
 
 
 def test_two_bundles_only_the_stale_one_fails() -> None:
     tree, raw, _ = sealed(FILES)
-    old_tree, old_raw, _ = sealed(FILES, build_id="build-old",
-                                  at=STARTED - timedelta(hours=2))
+    old_tree, old_raw, _ = sealed(FILES, build_id="build-old", at=STARTED - timedelta(hours=2))
     for path, entry in old_tree.items():
         tree[path.replace("/app/dist", "/app/admin")] = entry
     raw.update({p.replace("/app/dist", "/app/admin"): d for p, d in old_raw.items()})
@@ -171,8 +189,9 @@ def test_two_bundles_only_the_stale_one_fails() -> None:
 def _stale_bundle_with_times(mtime: int) -> list:  # type: ignore[type-arg]
     old = STARTED - timedelta(hours=3)
     tree, raw, _ = sealed(FILES, build_id="build-old", at=old)
-    clamped = {p: Entry(e.type, e.size, e.sha256, mtime, e.layer, mode=e.mode)
-               for p, e in tree.items()}
+    clamped = {
+        p: Entry(e.type, e.size, e.sha256, mtime, e.layer, mode=e.mode) for p, e in tree.items()
+    }
     _, findings, _ = check_image(clamped, raw, LAYERS, EXPECT)
     return findings
 
@@ -192,8 +211,9 @@ def test_time_equal_to_image_created_is_a_clamp() -> None:
     old = STARTED - timedelta(hours=3)
     tree, raw, _ = sealed(FILES, build_id="build-old", at=old)
     stamp = int(created.timestamp())
-    tree = {p: Entry(e.type, e.size, e.sha256, stamp, e.layer, mode=e.mode)
-            for p, e in tree.items()}
+    tree = {
+        p: Entry(e.type, e.size, e.sha256, stamp, e.layer, mode=e.mode) for p, e in tree.items()
+    }
     expect = ResolvedExpectations("build-now", "c1", SOURCE, STARTED, image_created=created)
     _, findings, _ = check_image(tree, raw, LAYERS, expect)
     assert not [f for f in findings if f.code == "FILE_STALE"]
@@ -220,8 +240,11 @@ def test_a_mode_that_loses_read_for_others_or_exec_is_a_finding() -> None:
 def test_a_lost_exec_bit_is_a_finding() -> None:
     tree, raw, manifest = sealed({"run.sh": b"#!/bin/sh"})
     files = tuple(f.model_copy(update={"mode": 0o755}) for f in manifest.files)
-    raw = {"/app/dist/buildguard-manifest.json":
-           manifest.model_copy(update={"files": files}).model_dump_json().encode()}
+    raw = {
+        "/app/dist/buildguard-manifest.json": manifest.model_copy(update={"files": files})
+        .model_dump_json()
+        .encode()
+    }
     _, findings, _ = check_image(tree, raw, LAYERS, EXPECT)
     assert codes(findings) == ["FILE_MODE"] and "exec bit" in findings[0].message
     tree["/app/dist/run.sh"] = Entry("file", 9, sha(b"#!/bin/sh"), 0, 1, mode=0o755)
@@ -234,8 +257,9 @@ def test_missing_file_names_the_layer_whose_whiteout_deleted_it() -> None:
 
     tree, raw, _ = sealed(FILES)
     del tree["/app/dist/index.html"]
-    _, findings, _ = check_image(MappingTree(tree, {"/app/dist/index.html": 2}), raw, LAYERS,
-                                 EXPECT)
+    _, findings, _ = check_image(
+        MappingTree(tree, {"/app/dist/index.html": 2}), raw, LAYERS, EXPECT
+    )
     missing = next(f for f in findings if f.code == "FILE_MISSING")
     assert missing.layer == 2 and "deleted by layer 2 (/bin/sh -c echo hacked" in missing.message
     _, findings, _ = check_image(tree, raw, LAYERS, EXPECT)
@@ -251,13 +275,13 @@ def test_a_manifest_over_the_file_cap_is_invalid_without_a_model_per_file() -> N
     import json
 
     big = json.dumps(doc).encode()
-    _, findings, _ = check_image(tree, {"/app/dist/buildguard-manifest.json": big}, LAYERS,
-                                 EXPECT)
+    _, findings, _ = check_image(tree, {"/app/dist/buildguard-manifest.json": big}, LAYERS, EXPECT)
     assert codes(findings) == ["MANIFEST_INVALID"]
     assert f"lists {MANIFEST_MAX_FILES + 1} files, over the cap" in findings[0].message
     doc["files"] = doc["files"][:MANIFEST_MAX_FILES]
-    _, findings, _ = check_image(tree, {"/app/dist/buildguard-manifest.json":
-                                        json.dumps(doc).encode()}, LAYERS, EXPECT)
+    _, findings, _ = check_image(
+        tree, {"/app/dist/buildguard-manifest.json": json.dumps(doc).encode()}, LAYERS, EXPECT
+    )
     assert "MANIFEST_INVALID" not in codes(findings), "at the cap is fine"
 
 

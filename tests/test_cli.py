@@ -25,8 +25,9 @@ def write_bundle(app: Path, build_id: str) -> None:
 
 
 def test_record_and_seal_exit_0(app: Path) -> None:
-    done = buildguard_cli("record", "--clean", "dist", "--commit", "abc", cwd=app,
-                          env={"BUILD_ID": BUILD_ID})
+    done = buildguard_cli(
+        "record", "--clean", "dist", "--commit", "abc", cwd=app, env={"BUILD_ID": BUILD_ID}
+    )
     assert done.returncode == 0, done.stderr
     assert "recorded 1 source files" in done.stdout
     write_bundle(app, BUILD_ID)
@@ -55,8 +56,7 @@ def test_seal_failed_check_exit_1(app: Path) -> None:
         (["frobnicate"], {}, "invalid choice"),
     ],
 )
-def test_usage_errors_exit_2(app: Path, args: list[str], env: dict[str, str],
-                             message: str) -> None:
+def test_usage_errors_exit_2(app: Path, args: list[str], env: dict[str, str], message: str) -> None:
     write_bundle(app, BUILD_ID)
     done = buildguard_cli(*args, cwd=app, env=env)
     assert done.returncode == 2, (done.stdout, done.stderr)
@@ -66,8 +66,15 @@ def test_usage_errors_exit_2(app: Path, args: list[str], env: dict[str, str],
 
 
 def test_run_passes_the_build_commands_code_through_and_seals_nothing(app: Path) -> None:
-    done = buildguard_cli("run", "--", "sh", "-c", "mkdir -p dist; echo x > dist/a.js; exit 7",
-                          cwd=app, env={"BUILD_ID": BUILD_ID})
+    done = buildguard_cli(
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "mkdir -p dist; echo x > dist/a.js; exit 7",
+        cwd=app,
+        env={"BUILD_ID": BUILD_ID},
+    )
     assert done.returncode == 7
     assert not (app / "dist/buildguard-manifest.json").exists()
 
@@ -84,7 +91,14 @@ def test_run_gives_the_command_the_build_env_and_seals(app: Path) -> None:
 
 
 def test_run_refused_seal_exit_1(app: Path) -> None:
-    done = buildguard_cli("run", "--", "sh", "-c", "mkdir -p dist && echo x > dist/a.js",
-                          cwd=app, env={"BUILD_ID": BUILD_ID})
+    done = buildguard_cli(
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "mkdir -p dist && echo x > dist/a.js",
+        cwd=app,
+        env={"BUILD_ID": BUILD_ID},
+    )
     assert done.returncode == 1
     assert "canary missing" in done.stderr

@@ -30,8 +30,12 @@ sys.exit(main(sys.argv[1:]))
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", CRASH, *args], capture_output=True, text=True, timeout=120,
-        env={**os.environ, "BUILD_ID": "b-123456", **(env or {})}, check=False,
+        [sys.executable, "-c", CRASH, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "BUILD_ID": "b-123456", **(env or {})},
+        check=False,
     )
 
 
@@ -62,7 +66,11 @@ def test_verbose_flag_before_or_after_the_command(tmp_path: Path) -> None:
     for args in (["-v", "verify", FRESH], ["verify", FRESH, "-v"]):
         done = subprocess.run(
             [sys.executable, "-m", "buildguard._cli", *args, "--record", RECORD],
-            capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            check=False,
             env={**os.environ, "BUILD_ID": "", "COMMIT_SHA": ""},
         )
         assert done.returncode == 0, done.stderr
@@ -83,8 +91,11 @@ def test_log_lines_go_to_stderr_redacted(capsys: pytest.CaptureFixture[str]) -> 
     configure(2, {})
     try:
         log = logging.getLogger("buildguard.test")
-        log.debug("GET %s with Authorization: Bearer %s", "https://r.example/v2/x?X-Goog-Signature=abc",
-                  "eyJhbGciOiJSUzI1NiJ9.secret-token-value")
+        log.debug(
+            "GET %s with Authorization: Bearer %s",
+            "https://r.example/v2/x?X-Goog-Signature=abc",
+            "eyJhbGciOiJSUzI1NiJ9.secret-token-value",
+        )
         log.info("password=%s", "hunter2hunter2")
     finally:
         configure(0, {})

@@ -37,7 +37,10 @@ def test_progress_is_shown_on_a_terminal(tmp_path: Path) -> None:
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
         [console_script(), "verify", STALE, "--record", RECORD],
-        stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+        cwd=tmp_path,
         env={**os.environ, **ENV},
     )
     os.close(follower)

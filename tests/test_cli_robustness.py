@@ -42,9 +42,19 @@ def _layout(tmp_path: Path, layers: list[bytes]) -> str:
 
 
 def _verify(bundle: SealedBundle, ref: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return buildguard_cli("verify", ref, "--expect-build-id", bundle.build_id,
-                          "--expect-commit", bundle.commit, "--record", bundle.record_path,
-                          "--path", bundle.root, *extra)
+    return buildguard_cli(
+        "verify",
+        ref,
+        "--expect-build-id",
+        bundle.build_id,
+        "--expect-commit",
+        bundle.commit,
+        "--record",
+        bundle.record_path,
+        "--path",
+        bundle.root,
+        *extra,
+    )
 
 
 def _no_crash(done: subprocess.CompletedProcess[str]) -> None:
@@ -56,8 +66,9 @@ def _json(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     try:
         doc = json.loads(done.stdout)
     except ValueError as exc:
-        raise AssertionError(f"not JSON on stdout ({exc}): {done.stdout[:500]!r}\n"
-                             f"{done.stderr[-1500:]}") from None
+        raise AssertionError(
+            f"not JSON on stdout ({exc}): {done.stdout[:500]!r}\n{done.stderr[-1500:]}"
+        ) from None
     assert isinstance(doc, dict)
     return doc
 
@@ -114,8 +125,9 @@ def test_inspect_and_verify_json_escape_a_non_utf8_name(
 def test_a_sealed_non_utf8_name_verifies(tmp_path: Path) -> None:
     """seal escapes the name in the manifest; verify compares it exactly (exit 0)."""
     sealed = seal_small_dist(tmp_path / "work", extra={"assets/caf\udce9.js": b"latin-1 name"})
-    manifest = json.loads(next(f.data for f in sealed.files
-                               if f.path == "buildguard-manifest.json"))
+    manifest = json.loads(
+        next(f.data for f in sealed.files if f.path == "buildguard-manifest.json")
+    )
     assert "assets/caf\\xe9.js" in [f["path"] for f in manifest["files"]]
     ref = _layout(tmp_path, [sealed.layer()])
     done = _verify(sealed, ref, "--json")
@@ -141,8 +153,14 @@ def _big_manifest(bundle: SealedBundle, *, files: int, media_type_len: int) -> b
 
 def _peak_rss_kib(args: list[str]) -> tuple[subprocess.CompletedProcess[str], int]:
     gnu_time = shutil.which("time") or "/usr/bin/time"
-    done = subprocess.run([gnu_time, "-f", "PEAK-RSS-KIB %M", *args], capture_output=True,
-                          text=True, timeout=600, check=False, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [gnu_time, "-f", "PEAK-RSS-KIB %M", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     line = [ln for ln in done.stderr.splitlines() if ln.startswith("PEAK-RSS-KIB ")]
     assert line, f"GNU time gave no figure (apt-get install time): {done.stderr[-500:]}"
     return done, int(line[-1].split()[1])
@@ -167,14 +185,27 @@ def test_a_manifest_over_the_cap_is_manifest_invalid_with_bounded_memory(
     entries.append(tc.file(ROOT + b"/buildguard-manifest.json", big))
     ref = _layout(tmp_path / "big", [tc.tar_of(entries, "pax")])
     small_ref = _layout(tmp_path / "small", [bundle.layer()])
-    base = [console_script(), "verify", "--expect-build-id", bundle.build_id, "--expect-commit",
-            bundle.commit, "--record", bundle.record_path, "--path", bundle.root, "--json"]
+    base = [
+        console_script(),
+        "verify",
+        "--expect-build-id",
+        bundle.build_id,
+        "--expect-commit",
+        bundle.commit,
+        "--record",
+        bundle.record_path,
+        "--path",
+        bundle.root,
+        "--json",
+    ]
     small, small_rss = _peak_rss_kib([*base, small_ref])
     assert small.returncode == 0, small.stderr[-1000:]
     done, rss = _peak_rss_kib([*base, ref])
     _no_crash(done)
-    figures = (f"peak RSS {rss >> 10} MiB vs {small_rss >> 10} MiB for a normal image; "
-               f"manifest {len(big) >> 20} MiB, {files} files")
+    figures = (
+        f"peak RSS {rss >> 10} MiB vs {small_rss >> 10} MiB for a normal image; "
+        f"manifest {len(big) >> 20} MiB, {files} files"
+    )
     print(figures)
     assert done.returncode == 1, f"{figures}\n{done.stderr[-1500:]}"
     codes = {f["code"] for f in _json(done)["findings"]}

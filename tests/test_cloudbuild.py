@@ -1,6 +1,6 @@
 """``verify --from-build`` and ``--mark-verified`` through the CLI (in-process), with the
 real ``google-cloud-build`` client (REST) talking to a loopback stand-in of the Cloud Build
-API (tests/cloudbuild_standin.py) reached through $BUILDGUARD_CLOUDBUILD_EMULATOR_HOST, and
+API (tests/support/cloudbuild_standin.py) reached through $BUILDGUARD_CLOUDBUILD_EMULATOR_HOST, and
 images built and pushed by the real dockerd to the real loopback registry."""
 
 from __future__ import annotations
@@ -63,19 +63,27 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
 
 
 @pytest.fixture(scope="module")
-def images(dockerd: Dockerd, registry: Registry,
-           tmp_path_factory: pytest.TempPathFactory) -> Images:  # fmt: skip
+def images(
+    dockerd: Dockerd, registry: Registry, tmp_path_factory: pytest.TempPathFactory
+) -> Images:
     root = tmp_path_factory.mktemp("cloud-images")
     fresh = sealed_dist(root / "fresh", BUILD, COMMIT)
     old = sealed_dist(root / "old", OLD_BUILD, OLD_COMMIT)
     host = registry.host
     digests = {
         name: build_and_push(dockerd, dist, root / f"ctx-{name}", f"{host}/cb/{repo}:{name}")
-        for name, repo, dist in (("fresh", "app", fresh), ("web", "web", fresh),
-                                 ("stale", "app", old))
-    }  # fmt: skip
-    return Images(host, f"{host}/cb/app@{digests['fresh']}", f"{host}/cb/web@{digests['web']}",
-                  f"{host}/cb/app@{digests['stale']}")  # fmt: skip
+        for name, repo, dist in (
+            ("fresh", "app", fresh),
+            ("web", "web", fresh),
+            ("stale", "app", old),
+        )
+    }
+    return Images(
+        host,
+        f"{host}/cb/app@{digests['fresh']}",
+        f"{host}/cb/web@{digests['web']}",
+        f"{host}/cb/app@{digests['stale']}",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +93,17 @@ def cloudbuild() -> Iterator[CloudBuildStandIn]:
 
 
 @pytest.fixture(autouse=True)
-def environment(cloudbuild: CloudBuildStandIn, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:  # fmt: skip
-    for name in ("LOCATION", "BUILD_ID", "COMMIT_SHA", "GOOGLE_CLOUD_PROJECT",
-                 "BUILDGUARD_GOOGLE_REGISTRIES", "BUILDGUARD_LOG_LEVEL"):  # fmt: skip
+def environment(
+    cloudbuild: CloudBuildStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    for name in (
+        "LOCATION",
+        "BUILD_ID",
+        "COMMIT_SHA",
+        "GOOGLE_CLOUD_PROJECT",
+        "BUILDGUARD_GOOGLE_REGISTRIES",
+        "BUILDGUARD_LOG_LEVEL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BUILDGUARD_CLOUDBUILD_EMULATOR_HOST", cloudbuild.host)
     monkeypatch.setenv("PROJECT_ID", PROJECT)
@@ -101,12 +116,19 @@ def environment(cloudbuild: CloudBuildStandIn, tmp_path: Path,
     configure(0)
 
 
-def add_build(cloudbuild: CloudBuildStandIn, build_id: str, refs: list[str],
-              region: str | None = None, **kwargs: object) -> None:  # fmt: skip
+def add_build(
+    cloudbuild: CloudBuildStandIn,
+    build_id: str,
+    refs: list[str],
+    region: str | None = None,
+    **kwargs: object,
+) -> None:
     pushed = [(ref.split("@")[0] + ":latest", ref.split("@")[1]) for ref in refs]
     kwargs.setdefault("commit", COMMIT)
-    cloudbuild.add(build_json(build_id, PROJECT, pushed, region=region, **kwargs),  # type: ignore[arg-type]
-                   region=region)  # fmt: skip
+    cloudbuild.add(
+        build_json(build_id, PROJECT, pushed, region=region, **kwargs),  # type: ignore[arg-type]
+        region=region,
+    )
 
 
 # --------------------------------------------------------------------------- --from-build
@@ -131,9 +153,12 @@ def test_fresh_global_build_passes(
 
 @pytest.mark.parametrize("how", ["--region", "$LOCATION"])
 def test_regional_build(
-    cloudbuild: CloudBuildStandIn, images: Images, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch, how: str,
-) -> None:  # fmt: skip
+    cloudbuild: CloudBuildStandIn,
+    images: Images,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
     add_build(cloudbuild, BUILD, [images.fresh], region=REGION)
     args = ["--region", REGION] if how == "--region" else []
     if how == "$LOCATION":
@@ -169,7 +194,9 @@ def test_two_images_one_stale_names_only_that_one(
 
 
 def test_from_build_writes_junit_per_image(
-    cloudbuild: CloudBuildStandIn, images: Images, capsys: pytest.CaptureFixture[str],
+    cloudbuild: CloudBuildStandIn,
+    images: Images,
+    capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
     import xml.etree.ElementTree as ET
@@ -209,20 +236,27 @@ def test_build_without_images_fails(
     assert "NOTHING_CHECKED" in run.out and "pushed no images" in run.out
 
 
-@pytest.mark.parametrize(("field", "source"), [
-    ("resolvedGitSource", "sourceProvenance.resolvedGitSource.revision"),
-    ("resolvedConnectedRepository", "sourceProvenance.resolvedConnectedRepository.revision"),
-    ("substitution", "substitutions.COMMIT_SHA"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("field", "source"),
+    [
+        ("resolvedGitSource", "sourceProvenance.resolvedGitSource.revision"),
+        ("resolvedConnectedRepository", "sourceProvenance.resolvedConnectedRepository.revision"),
+        ("substitution", "substitutions.COMMIT_SHA"),
+    ],
+)
 def test_commit_from_every_source(
-    cloudbuild: CloudBuildStandIn, images: Images, capsys: pytest.CaptureFixture[str],
-    field: str, source: str,
-) -> None:  # fmt: skip
+    cloudbuild: CloudBuildStandIn,
+    images: Images,
+    capsys: pytest.CaptureFixture[str],
+    field: str,
+    source: str,
+) -> None:
     results = []
     for commit in (COMMIT, "d" * 40):
         if field == "substitution":
-            add_build(cloudbuild, BUILD, [images.fresh], commit=None,
-                      substitutions={"COMMIT_SHA": commit})  # fmt: skip
+            add_build(
+                cloudbuild, BUILD, [images.fresh], commit=None, substitutions={"COMMIT_SHA": commit}
+            )
         else:
             add_build(cloudbuild, BUILD, [images.fresh], commit=commit, commit_field=field)
         results.append(cli(capsys, "verify", "--from-build", BUILD, "--json"))
@@ -236,9 +270,11 @@ def test_the_commit_source_order(
     cloudbuild: CloudBuildStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """All sources present, the first of the contract's order wins (no image: cheap)."""
-    sources = [("resolvedRepoSource", "commitSha", "1" * 40),
-               ("resolvedGitSource", "revision", "2" * 40),
-               ("resolvedConnectedRepository", "revision", "3" * 40)]  # fmt: skip
+    sources = [
+        ("resolvedRepoSource", "commitSha", "1" * 40),
+        ("resolvedGitSource", "revision", "2" * 40),
+        ("resolvedConnectedRepository", "revision", "3" * 40),
+    ]
     seen = []
     for first in range(len(sources) + 1):
         doc = build_json("b-order", PROJECT, [], substitutions={"COMMIT_SHA": "4" * 40})
@@ -257,9 +293,11 @@ def test_the_commit_source_order(
 
 
 def test_the_project_defaults(
-    cloudbuild: CloudBuildStandIn, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-) -> None:  # fmt: skip
+    cloudbuild: CloudBuildStandIn,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     """--project, then $PROJECT_ID, then $GOOGLE_CLOUD_PROJECT, then the ADC project."""
     from metadata_server import PROJECT_ID as ADC_PROJECT
 
@@ -280,25 +318,41 @@ def test_the_project_defaults(
     # the ADC project, from a loopback metadata server (google-auth reads it at import)
     (tmp_path / "home").mkdir()
     with MetadataServer("ya29.unused") as metadata:
-        env = clean_env(**metadata.environ(), HOME=str(tmp_path / "home"),
-                        CLOUDSDK_CONFIG=str(tmp_path / "home" / "gcloud"),
-                        BUILDGUARD_CLOUDBUILD_EMULATOR_HOST=cloudbuild.host)  # fmt: skip
-        done = subprocess.run([console_script(), "verify", "--from-build", "b-project"],
-                              cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=120, check=False, stdin=subprocess.DEVNULL)  # fmt: skip
+        env = clean_env(
+            **metadata.environ(),
+            HOME=str(tmp_path / "home"),
+            CLOUDSDK_CONFIG=str(tmp_path / "home" / "gcloud"),
+            BUILDGUARD_CLOUDBUILD_EMULATOR_HOST=cloudbuild.host,
+        )
+        done = subprocess.run(
+            [console_script(), "verify", "--from-build", "b-project"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
     assert done.returncode == 1, done.stderr
     assert cloudbuild.requests[-1][1] == f"/v1/projects/{ADC_PROJECT}/builds/b-project"
 
 
 def test_the_default_record_is_ignored(
-    cloudbuild: CloudBuildStandIn, images: Images, tmp_path: Path,
+    cloudbuild: CloudBuildStandIn,
+    images: Images,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     other = tmp_path / "other-src"
     other.mkdir()
     (other / "x.js").write_text("another build's sources\n")
-    buildguard.record(other, buildguard.RecordOptions(out=".buildguard/record.json", env_file=None,
-                                                      build_id=BUILD, commit=COMMIT))  # fmt: skip
+    buildguard.record(
+        other,
+        buildguard.RecordOptions(
+            out=".buildguard/record.json", env_file=None, build_id=BUILD, commit=COMMIT
+        ),
+    )
     plain = cli(capsys, "verify", images.fresh)  # picks the record up: another source digest
     assert plain.code == 1 and "SOURCE_MISMATCH" in plain.out
     add_build(cloudbuild, BUILD, [images.fresh])
@@ -307,10 +361,13 @@ def test_the_default_record_is_ignored(
 
 
 def test_from_build_usage_errors(capsys: pytest.CaptureFixture[str], images: Images) -> None:
-    for args in (["verify"], ["verify", images.fresh, "--from-build", "x"],
-                 ["verify", "--from-build", "x", "--expect-build-id", "y"],
-                 ["verify", images.fresh, "--region", REGION],
-                 ["verify", "oci-layout:/nowhere", "--mark-verified", "v"]):  # fmt: skip
+    for args in (
+        ["verify"],
+        ["verify", images.fresh, "--from-build", "x"],
+        ["verify", "--from-build", "x", "--expect-build-id", "y"],
+        ["verify", images.fresh, "--region", REGION],
+        ["verify", "oci-layout:/nowhere", "--mark-verified", "v"],
+    ):
         assert cli(capsys, *args).code == 2, args
 
 
@@ -318,9 +375,11 @@ def test_from_build_usage_errors(capsys: pytest.CaptureFixture[str], images: Ima
 
 
 def test_mark_verified_after_a_passing_build_only(
-    cloudbuild: CloudBuildStandIn, images: Images, registry: Registry,
+    cloudbuild: CloudBuildStandIn,
+    images: Images,
+    registry: Registry,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     add_build(cloudbuild, BUILD, [images.fresh, images.web])
     run = cli(capsys, "verify", "--from-build", BUILD, "--mark-verified", "verified", "--json")
     assert run.code == 0, run.err
@@ -339,8 +398,11 @@ def test_mark_verified_single_image_and_platform_all_tags_the_index(
     images: Images, registry: Registry, capsys: pytest.CaptureFixture[str]
 ) -> None:
     digest = images.fresh.split("@")[1]
-    manifest = httpx.get(f"{registry.url}/v2/cb/app/manifests/{digest}", timeout=30, headers={
-        "Accept": "application/vnd.docker.distribution.manifest.v2+json"}).content  # fmt: skip
+    manifest = httpx.get(
+        f"{registry.url}/v2/cb/app/manifests/{digest}",
+        timeout=30,
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    ).content
     index = index_of(digest, len(manifest))
     media = "application/vnd.docker.distribution.manifest.list.v2+json"
     with httpx.Client(timeout=30) as client:
@@ -359,15 +421,28 @@ def test_mark_verified_single_image_and_platform_all_tags_the_index(
     assert tag_digest(registry.url, "cb/app", "stale-ok") is None
 
 
-def push_index(registry: Registry, platform_manifest: str, tag: str,
-               archs: tuple[str, ...]) -> str:  # fmt: skip
+def push_index(registry: Registry, platform_manifest: str, tag: str, archs: tuple[str, ...]) -> str:
     """An index over the image ``platform_manifest`` (a digest in cb/app) for ``archs``."""
-    manifest = httpx.get(f"{registry.url}/v2/cb/app/manifests/{platform_manifest}", timeout=30,
-                         headers={"Accept": DOCKER_V2}).content  # fmt: skip
-    index = json.dumps({"schemaVersion": 2, "mediaType": DOCKER_LIST, "manifests": [
-        {"mediaType": DOCKER_V2, "digest": platform_manifest, "size": len(manifest),
-         "platform": {"os": "linux", "architecture": arch}} for arch in archs
-    ]}).encode()  # fmt: skip
+    manifest = httpx.get(
+        f"{registry.url}/v2/cb/app/manifests/{platform_manifest}",
+        timeout=30,
+        headers={"Accept": DOCKER_V2},
+    ).content
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": DOCKER_LIST,
+            "manifests": [
+                {
+                    "mediaType": DOCKER_V2,
+                    "digest": platform_manifest,
+                    "size": len(manifest),
+                    "platform": {"os": "linux", "architecture": arch},
+                }
+                for arch in archs
+            ],
+        }
+    ).encode()
     with httpx.Client(timeout=30) as client:
         return put_manifest(client, registry.url, "cb/app", tag, index, DOCKER_LIST, {})
 
@@ -376,18 +451,31 @@ def test_platform_all_tags_the_index_even_of_one_platform(
     images: Images, registry: Registry, capsys: pytest.CaptureFixture[str]
 ) -> None:
     index_digest = push_index(registry, images.fresh.split("@")[1], "single", ("amd64",))
-    run = cli(capsys, "verify", f"{registry.host}/cb/app:single", "--expect-build-id", BUILD,
-              "--expect-commit", COMMIT, "--platform", "all", "--mark-verified", "one-ok",
-              "--json")  # fmt: skip
+    run = cli(
+        capsys,
+        "verify",
+        f"{registry.host}/cb/app:single",
+        "--expect-build-id",
+        BUILD,
+        "--expect-commit",
+        COMMIT,
+        "--platform",
+        "all",
+        "--mark-verified",
+        "one-ok",
+        "--json",
+    )
     assert run.code == 0, run.err
     assert json.loads(run.out)["image"]["digest"] == index_digest
     assert tag_digest(registry.url, "cb/app", "one-ok") == index_digest
 
 
 def test_from_build_marks_the_digest_it_verified(
-    cloudbuild: CloudBuildStandIn, images: Images, registry: Registry,
+    cloudbuild: CloudBuildStandIn,
+    images: Images,
+    registry: Registry,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     platform_digest = images.fresh.split("@")[1]
     index_digest = push_index(registry, platform_digest, "both", ("amd64", "arm64"))
     add_build(cloudbuild, BUILD, [f"{registry.host}/cb/app@{index_digest}"])
@@ -395,8 +483,9 @@ def test_from_build_marks_the_digest_it_verified(
     assert run.code == 0, run.err
     # only linux/amd64 was verified: the index (which names arm64 too) is not marked
     assert tag_digest(registry.url, "cb/app", "amd64-built") == platform_digest
-    run = cli(capsys, "verify", "--from-build", BUILD, "--platform", "all",
-              "--mark-verified", "all-built")  # fmt: skip
+    run = cli(
+        capsys, "verify", "--from-build", BUILD, "--platform", "all", "--mark-verified", "all-built"
+    )
     assert run.code == 0, run.err
     assert tag_digest(registry.url, "cb/app", "all-built") == index_digest
 
@@ -405,12 +494,28 @@ def test_a_failed_mark_is_exit_3_and_says_the_verify_passed(
     images: Images, registry: Registry, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with FaultProxy(registry.url) as proxy:
-        proxy.add(Fault("status", method="PUT", status=403, times=None,
-                        body=b'{"errors":[{"code":"DENIED","message":"read-only"}]}'))
+        proxy.add(
+            Fault(
+                "status",
+                method="PUT",
+                status=403,
+                times=None,
+                body=b'{"errors":[{"code":"DENIED","message":"read-only"}]}',
+            )
+        )
         ref = images.fresh.replace(registry.host, proxy.host)
         started = time.monotonic()
-        run = cli(capsys, "verify", ref, "--expect-build-id", BUILD, "--expect-commit", COMMIT,
-                  "--mark-verified", "verified")  # fmt: skip
+        run = cli(
+            capsys,
+            "verify",
+            ref,
+            "--expect-build-id",
+            BUILD,
+            "--expect-commit",
+            COMMIT,
+            "--mark-verified",
+            "verified",
+        )
     assert run.code == 3
     assert time.monotonic() - started < 30
     assert run.out.startswith("PASS: ")
@@ -423,10 +528,13 @@ def test_a_failed_mark_is_exit_3_and_says_the_verify_passed(
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without Google, Docker and buildguard settings."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GOOGLE_", "GCE_", "CLOUDSDK_", "DOCKER_", "BUILDGUARD_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GOOGLE_", "GCE_", "CLOUDSDK_", "DOCKER_", "BUILDGUARD_"))
+    }
     env.update(extra)
-    return env  # fmt: skip
+    return env
 
 
 PROBE = r"""
@@ -439,8 +547,15 @@ print("PROBE", code, " ".join(loaded), file=sys.stderr)
 
 
 def probe(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, set[str]]:
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], env=env, cwd=cwd, text=True,
-                          capture_output=True, timeout=300, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        env=env,
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
     line = done.stderr.strip().splitlines()[-1]
     assert line.startswith("PROBE "), done.stderr
     _, code, *loaded = line.split(" ")
@@ -451,11 +566,15 @@ def test_a_plain_verify_imports_no_google_client_library(
     cloudbuild: CloudBuildStandIn, images: Images, tmp_path: Path
 ) -> None:
     (tmp_path / "cfg").mkdir()
-    env = clean_env(DOCKER_CONFIG=str(tmp_path / "cfg"), PROJECT_ID=PROJECT,
-                    BUILDGUARD_CLOUDBUILD_EMULATOR_HOST=cloudbuild.host)  # fmt: skip
+    env = clean_env(
+        DOCKER_CONFIG=str(tmp_path / "cfg"),
+        PROJECT_ID=PROJECT,
+        BUILDGUARD_CLOUDBUILD_EMULATOR_HOST=cloudbuild.host,
+    )
     expect = ["--expect-build-id", BUILD, "--expect-commit", COMMIT]
-    code, loaded = probe(["verify", images.fresh, *expect, "--mark-verified", "plain-ok"], env,
-                         tmp_path)  # fmt: skip
+    code, loaded = probe(
+        ["verify", images.fresh, *expect, "--mark-verified", "plain-ok"], env, tmp_path
+    )
     assert code == 0
     assert loaded == set()
     add_build(cloudbuild, BUILD, [images.fresh])
@@ -471,10 +590,14 @@ def google_token() -> str:
 
 
 @pytest.fixture(scope="module")
-def google_registry(tmp_path_factory: pytest.TempPathFactory,
-                    google_token: str) -> Iterator[AuthRegistry]:  # fmt: skip
-    reg = start_auth_registry(tmp_path_factory.mktemp("cb-google-registry"),
-                              username="oauth2accesstoken", password=google_token)  # fmt: skip
+def google_registry(
+    tmp_path_factory: pytest.TempPathFactory, google_token: str
+) -> Iterator[AuthRegistry]:
+    reg = start_auth_registry(
+        tmp_path_factory.mktemp("cb-google-registry"),
+        username="oauth2accesstoken",
+        password=google_token,
+    )
     try:
         yield reg
     finally:
@@ -482,34 +605,58 @@ def google_registry(tmp_path_factory: pytest.TempPathFactory,
 
 
 def test_google_adc_for_a_listed_registry_and_no_secret_in_any_output(
-    cloudbuild: CloudBuildStandIn, dockerd: Dockerd, google_registry: AuthRegistry,
-    google_token: str, tmp_path: Path,
-) -> None:  # fmt: skip
+    cloudbuild: CloudBuildStandIn,
+    dockerd: Dockerd,
+    google_registry: AuthRegistry,
+    google_token: str,
+    tmp_path: Path,
+) -> None:
     push_config = tmp_path / "push-config"
     google_registry.write_docker_config(push_config)
     dist = sealed_dist(tmp_path / "bundle", BUILD, COMMIT)
     tag = f"{google_registry.host}/cb/private:v1"
-    digest = build_and_push(dockerd, dist, tmp_path / "ctx", tag,
-                            env={"DOCKER_CONFIG": str(push_config)})  # fmt: skip
-    add_build(cloudbuild, BUILD, [f"{google_registry.host}/cb/private@{digest}"],
-              region="us-central1")  # fmt: skip
+    digest = build_and_push(
+        dockerd, dist, tmp_path / "ctx", tag, env={"DOCKER_CONFIG": str(push_config)}
+    )
+    add_build(
+        cloudbuild, BUILD, [f"{google_registry.host}/cb/private@{digest}"], region="us-central1"
+    )
     (tmp_path / "home" / "cfg").mkdir(parents=True)
     with MetadataServer(google_token) as metadata:
         env = clean_env(
-            **metadata.environ(), HOME=str(tmp_path / "home"),
+            **metadata.environ(),
+            HOME=str(tmp_path / "home"),
             CLOUDSDK_CONFIG=str(tmp_path / "home" / "gcloud"),
-            DOCKER_CONFIG=str(tmp_path / "home" / "cfg"), PROJECT_ID=PROJECT,
+            DOCKER_CONFIG=str(tmp_path / "home" / "cfg"),
+            PROJECT_ID=PROJECT,
             BUILDGUARD_GOOGLE_REGISTRIES=google_registry.host,
             BUILDGUARD_CLOUDBUILD_EMULATOR_HOST=cloudbuild.host,
-        )  # fmt: skip
+        )
         report_file = tmp_path / "report.json"
         # not clitools.buildguard_cli: it would merge this process's environment back in
         done = subprocess.run(
-            [console_script(), "-vv", "verify", "--from-build", BUILD, "--region",
-             "us-central1", "--json", "--report", str(report_file), "--mark-verified",
-             "verified"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-            check=False, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                console_script(),
+                "-vv",
+                "verify",
+                "--from-build",
+                BUILD,
+                "--region",
+                "us-central1",
+                "--json",
+                "--report",
+                str(report_file),
+                "--mark-verified",
+                "verified",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert metadata.token_requests >= 1
     assert "GET " in done.stderr and "(attempt 1)" in done.stderr  # -vv really logged

@@ -22,15 +22,19 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = [ROOT / "cloudbuild.example.yaml", ROOT / "steps/cloudbuild.yaml"]
 # Images anyone can run as a Cloud Build step without building them: Google's builders and
 # the official Docker Hub images the Dockerfiles start from.
-PUBLIC_BUILDERS = frozenset({
-    "gcr.io/cloud-builders/docker",
-    "gcr.io/google.com/cloudsdktool/cloud-sdk:slim",
-    "python:3.11-slim-bookworm",
-})
-PUBLIC_BASES = frozenset({"python:3.11-slim-bookworm", "node:22-bookworm-slim",
-                          "nginx:stable-bookworm"})
-BUILTINS = cfg.builtin_values(project_id="my-project", build_id="b-1", location="europe-west1",
-                              given={"COMMIT_SHA": "a" * 40})
+PUBLIC_BUILDERS = frozenset(
+    {
+        "gcr.io/cloud-builders/docker",
+        "gcr.io/google.com/cloudsdktool/cloud-sdk:slim",
+        "python:3.11-slim-bookworm",
+    }
+)
+PUBLIC_BASES = frozenset(
+    {"python:3.11-slim-bookworm", "node:22-bookworm-slim", "nginx:stable-bookworm"}
+)
+BUILTINS = cfg.builtin_values(
+    project_id="my-project", build_id="b-1", location="europe-west1", given={"COMMIT_SHA": "a" * 40}
+)
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -62,9 +66,17 @@ def test_schema_check_rejects_a_misspelled_field() -> None:
 
 def test_example_follows_the_contracts_order() -> None:
     steps = load(CONFIGS[0])["steps"]
-    assert [s["id"] for s in steps] == ["record", "build", "seal", "docker-build",
-                                        "verify-image", "push", "verify-pushed", "deploy",
-                                        "verify-live"]
+    assert [s["id"] for s in steps] == [
+        "record",
+        "build",
+        "seal",
+        "docker-build",
+        "verify-image",
+        "push",
+        "verify-pushed",
+        "deploy",
+        "verify-live",
+    ]
     assert steps[0]["args"] == ["record", "--clean", "dist"]
     assert "npm ci && npm run build" in steps[1]["args"][-1]
     assert ". .buildguard/build.env" in steps[1]["args"][-1]
@@ -73,7 +85,7 @@ def test_example_follows_the_contracts_order() -> None:
     assert "--label=org.opencontainers.image.revision=$COMMIT_SHA" in steps[3]["args"]
     assert steps[4]["args"][1].startswith("docker-daemon:")
     assert "--mark-verified verified" in steps[6]["script"]
-    assert 'cat /workspace/image.ref' in steps[7]["script"]
+    assert "cat /workspace/image.ref" in steps[7]["script"]
     assert steps[8]["script"].count("buildguard verify-live") == 1
 
 
@@ -103,17 +115,24 @@ def test_every_step_image_is_built_by_steps_or_a_public_builder(path: Path) -> N
 def test_an_image_from_elsewhere_is_reported() -> None:
     assert unknown_images(CONFIGS[0], {"_BUILDGUARD": "docker.io/someone/buildguard"}) == {
         "docker.io/someone/buildguard/buildguard:0.1.0",
-        "docker.io/someone/buildguard/buildguard-node:0.1.0"}
+        "docker.io/someone/buildguard/buildguard-node:0.1.0",
+    }
 
 
 def test_every_public_image_has_a_local_equivalent_listed_in_the_docs() -> None:
     dockerfile_bases = set()
-    for dockerfile in (ROOT / "steps/Dockerfile", ROOT / "steps/node.Dockerfile",
-                       ROOT / "examples/vite-app/Dockerfile"):
+    for dockerfile in (
+        ROOT / "steps/Dockerfile",
+        ROOT / "steps/node.Dockerfile",
+        ROOT / "examples/vite-app/Dockerfile",
+    ):
         text = dockerfile.read_text()
         dockerfile_bases |= set(re.findall(r"^ARG \w+_BASE=(\S+)", text, re.M))
-        dockerfile_bases |= {b for b in re.findall(r"^FROM (\S+)", text, re.M)
-                             if "$" not in b and b not in ("base", "venv")}
+        dockerfile_bases |= {
+            b
+            for b in re.findall(r"^FROM (\S+)", text, re.M)
+            if "$" not in b and b not in ("base", "venv")
+        }
     assert dockerfile_bases == PUBLIC_BASES
     local = {e.name for e in localimages.equivalents("/usr/bin/docker")}
     # Node: the host's major version stands in for the default (see docs/testing.md)
@@ -144,24 +163,46 @@ def one_step(**step: Any) -> dict[str, Any]:
 
 
 def test_builtins_user_keys_and_escapes() -> None:
-    config = one_step(args=["$BUILD_ID", "${PROJECT_ID}/$_APP", "$$HOME", "$$$SHORT_SHA",
-                            "${_APP}x", "$TAG_NAME.", "$1 ${lower}"])
+    config = one_step(
+        args=[
+            "$BUILD_ID",
+            "${PROJECT_ID}/$_APP",
+            "$$HOME",
+            "$$$SHORT_SHA",
+            "${_APP}x",
+            "$TAG_NAME.",
+            "$1 ${lower}",
+        ]
+    )
     config["substitutions"] = {"_APP": "web"}
     assert resolve(config).steps[0].args == (
-        "b-1", "my-project/web", "$HOME", "$aaaaaaa", "webx", ".", "$1 ${lower}")
+        "b-1",
+        "my-project/web",
+        "$HOME",
+        "$aaaaaaa",
+        "webx",
+        ".",
+        "$1 ${lower}",
+    )
 
 
 def test_given_substitutions_override_defaults_and_set_trigger_builtins() -> None:
     config = one_step(args=["$_APP", "$COMMIT_SHA", "$SHORT_SHA"])
     config["substitutions"] = {"_APP": "web"}
-    built = cfg.resolve(config, builtins=cfg.builtin_values(
-        project_id="p", build_id="b", location="l", given={"COMMIT_SHA": "1234567890"}),
-        substitutions={"_APP": "api"})
+    built = cfg.resolve(
+        config,
+        builtins=cfg.builtin_values(
+            project_id="p", build_id="b", location="l", given={"COMMIT_SHA": "1234567890"}
+        ),
+        substitutions={"_APP": "api"},
+    )
     assert built.steps[0].args == ("api", "1234567890", "1234567")
 
 
 def test_unknown_uppercase_variable_is_an_error_even_when_loose() -> None:
-    config = one_step(args=["echo $HOME"], )
+    config = one_step(
+        args=["echo $HOME"],
+    )
     config["options"] = {"substitutionOption": "ALLOW_LOOSE"}
     with pytest.raises(cfg.ConfigError, match='"HOME" is not a valid built-in'):
         resolve(config)
@@ -199,8 +240,11 @@ def test_without_automap_a_script_sees_no_substitutions() -> None:
 
 def test_dynamic_substitutions_refer_to_builtins_and_each_other() -> None:
     config = one_step(args=["$_IMAGE"])
-    config["substitutions"] = {"_REGION": "eu", "_REPO": "${_REGION}-docker.pkg.dev/$PROJECT_ID",
-                               "_IMAGE": "$_REPO/app:$$x"}
+    config["substitutions"] = {
+        "_REGION": "eu",
+        "_REPO": "${_REGION}-docker.pkg.dev/$PROJECT_ID",
+        "_IMAGE": "$_REPO/app:$$x",
+    }
     with pytest.raises(cfg.ConfigError, match='"_REGION" in the substitution data is not'):
         resolve(config)  # without the option, values are literal: _REGION is never used
     config["options"] = {"substitutionOption": "ALLOW_LOOSE"}

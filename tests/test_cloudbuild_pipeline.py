@@ -37,14 +37,25 @@ EXAMPLE = ROOT / "cloudbuild.example.yaml"
 APP_DIR = "examples/vite-app"
 BUNDLE = "/usr/share/nginx/html"
 COMMIT = "c0ffee" + "1" * 34
-MANIFEST_TYPES = ", ".join((
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.index.v1+json",
-))
-ALL_STEPS = ["record", "build", "seal", "docker-build", "verify-image", "push",
-             "verify-pushed", "deploy", "verify-live"]
+MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.index.v1+json",
+    )
+)
+ALL_STEPS = [
+    "record",
+    "build",
+    "seal",
+    "docker-build",
+    "verify-image",
+    "push",
+    "verify-pushed",
+    "deploy",
+    "verify-live",
+]
 
 
 def example_config() -> dict[str, Any]:
@@ -78,8 +89,11 @@ def earlier_release(installed_app: Path, tmp_path_factory: pytest.TempPathFactor
 def workspace(tmp_path: Path) -> Path:
     """What `gcloud builds submit .` uploads for the example: its config and the app."""
     root = tmp_path / "workspace"
-    shutil.copytree(ROOT / APP_DIR, root / APP_DIR, ignore=shutil.ignore_patterns(
-        "node_modules", "dist", ".buildguard"))
+    shutil.copytree(
+        ROOT / APP_DIR,
+        root / APP_DIR,
+        ignore=shutil.ignore_patterns("node_modules", "dist", ".buildguard"),
+    )
     shutil.copy2(EXAMPLE, root / EXAMPLE.name)
     return root
 
@@ -88,24 +102,36 @@ def workspace(tmp_path: Path) -> Path:
 def deployed(cloudbuild_dockerd: Dockerd) -> Iterator[None]:
     yield
     for container in cloudbuild_dockerd.client.containers.list(
-            all=True, filters={"label": "buildguard-test.deployed=1"}):
+        all=True, filters={"label": "buildguard-test.deployed=1"}
+    ):
         container.remove(force=True)
 
 
 def run_example(
-    cloudbuild: CloudBuildRunner, step_images: StepImages, registry: AuthRegistry,
-    workspace: Path, config: dict[str, Any], repository: str,
+    cloudbuild: CloudBuildRunner,
+    step_images: StepImages,
+    registry: AuthRegistry,
+    workspace: Path,
+    config: dict[str, Any],
+    repository: str,
 ) -> BuildResult:
     return cloudbuild.run(
-        config, workspace,
-        substitutions={"_IMAGE": f"{registry.host}/{repository}",
-                       "_BUILDGUARD": step_images.registry, "COMMIT_SHA": COMMIT},
-        docker_config=docker_auth(registry))
+        config,
+        workspace,
+        substitutions={
+            "_IMAGE": f"{registry.host}/{repository}",
+            "_BUILDGUARD": step_images.registry,
+            "COMMIT_SHA": COMMIT,
+        },
+        docker_config=docker_auth(registry),
+    )
 
 
 def registry_get(registry: AuthRegistry, path: str) -> httpx.Response:
-    return httpx.get(f"{registry.url}{path}", headers={
-        "Authorization": registry.auth_header(), "Accept": MANIFEST_TYPES})
+    return httpx.get(
+        f"{registry.url}{path}",
+        headers={"Authorization": registry.auth_header(), "Accept": MANIFEST_TYPES},
+    )
 
 
 def assert_nothing_pushed(registry: AuthRegistry, repository: str, result: BuildResult) -> None:
@@ -120,12 +146,17 @@ def steps_run(result: BuildResult) -> list[str]:
 
 
 def test_fresh_build_passes_every_step_and_tags_the_verified_digest(
-    cloudbuild: CloudBuildRunner, cloudbuild_dockerd: Dockerd, step_images: StepImages,
-    cloudbuild_registry: AuthRegistry, workspace: Path, deployed: None,
+    cloudbuild: CloudBuildRunner,
+    cloudbuild_dockerd: Dockerd,
+    step_images: StepImages,
+    cloudbuild_registry: AuthRegistry,
+    workspace: Path,
+    deployed: None,
 ) -> None:
     repository = "fresh/frontend"
-    result = run_example(cloudbuild, step_images, cloudbuild_registry, workspace, example_config(),
-                         repository)
+    result = run_example(
+        cloudbuild, step_images, cloudbuild_registry, workspace, example_config(), repository
+    )
     ran = steps_run(result)
     # what a failing step printed is in result.log
     assert ran[:6] == ALL_STEPS[:6], result.log
@@ -168,22 +199,29 @@ def test_fresh_build_passes_every_step_and_tags_the_verified_digest(
     # images: pushed again after the steps, and recorded with the same digest
     assert result.status == "SUCCESS", result.log
     assert [(i.name, i.digest) for i in result.images] == [
-        (f"{cloudbuild_registry.host}/{repository}:{result.build_id}", digest)]
+        (f"{cloudbuild_registry.host}/{repository}:{result.build_id}", digest)
+    ]
 
 
 def test_pushed_image_carries_the_build_id_and_revision_labels(
-    cloudbuild: CloudBuildRunner, cloudbuild_dockerd: Dockerd, step_images: StepImages,
-    cloudbuild_registry: AuthRegistry, workspace: Path,
+    cloudbuild: CloudBuildRunner,
+    cloudbuild_dockerd: Dockerd,
+    step_images: StepImages,
+    cloudbuild_registry: AuthRegistry,
+    workspace: Path,
 ) -> None:
     config = example_config()
-    config["steps"] = [s for s in config["steps"]
-                       if s["id"] in ("record", "build", "seal", "docker-build")]
+    config["steps"] = [
+        s for s in config["steps"] if s["id"] in ("record", "build", "seal", "docker-build")
+    ]
     config.pop("images")
-    result = run_example(cloudbuild, step_images, cloudbuild_registry, workspace, config,
-                         "labels/frontend")
+    result = run_example(
+        cloudbuild, step_images, cloudbuild_registry, workspace, config, "labels/frontend"
+    )
     assert result.status == "SUCCESS", result.log
     image = cloudbuild_dockerd.client.images.get(
-        f"{cloudbuild_registry.host}/labels/frontend:{result.build_id}")
+        f"{cloudbuild_registry.host}/labels/frontend:{result.build_id}"
+    )
     labels = image.attrs["Config"]["Labels"]
     assert labels["org.opencontainers.image.revision"] == COMMIT
     assert labels["io.github.buildguard.build-id"] == result.build_id
@@ -192,13 +230,22 @@ def test_pushed_image_carries_the_build_id_and_revision_labels(
 
 
 def test_incident_old_dist_without_the_npm_step_fails_at_seal(
-    cloudbuild: CloudBuildRunner, step_images: StepImages, cloudbuild_registry: AuthRegistry,
-    workspace: Path, earlier_release: Path,
+    cloudbuild: CloudBuildRunner,
+    step_images: StepImages,
+    cloudbuild_registry: AuthRegistry,
+    workspace: Path,
+    earlier_release: Path,
 ) -> None:
     shutil.copytree(earlier_release, workspace / APP_DIR / "dist")
     repository = "incident/frontend"
-    result = run_example(cloudbuild, step_images, cloudbuild_registry, workspace,
-                         without_step(example_config(), "build"), repository)
+    result = run_example(
+        cloudbuild,
+        step_images,
+        cloudbuild_registry,
+        workspace,
+        without_step(example_config(), "build"),
+        repository,
+    )
     assert result.status == "FAILURE"
     assert steps_run(result) == ["record", "seal"]
     assert result.failed_step == "seal"
@@ -209,17 +256,27 @@ def test_incident_old_dist_without_the_npm_step_fails_at_seal(
 
 
 def test_stale_folder_copied_with_seal_bypassed_fails_at_the_daemon_verify(
-    cloudbuild: CloudBuildRunner, step_images: StepImages, cloudbuild_registry: AuthRegistry,
-    workspace: Path, earlier_release: Path,
+    cloudbuild: CloudBuildRunner,
+    step_images: StepImages,
+    cloudbuild_registry: AuthRegistry,
+    workspace: Path,
+    earlier_release: Path,
 ) -> None:
     app = workspace / APP_DIR
     shutil.copytree(earlier_release, app / "release")
     dockerfile = app / "Dockerfile"
-    dockerfile.write_text(dockerfile.read_text().replace(
-        f"COPY dist {BUNDLE}", f"COPY release {BUNDLE}"))
+    dockerfile.write_text(
+        dockerfile.read_text().replace(f"COPY dist {BUNDLE}", f"COPY release {BUNDLE}")
+    )
     repository = "stale/frontend"
-    result = run_example(cloudbuild, step_images, cloudbuild_registry, workspace,
-                         without_step(example_config(), "seal"), repository)
+    result = run_example(
+        cloudbuild,
+        step_images,
+        cloudbuild_registry,
+        workspace,
+        without_step(example_config(), "seal"),
+        repository,
+    )
     assert result.status == "FAILURE"
     assert steps_run(result) == ["record", "build", "docker-build", "verify-image"]
     assert result.failed_step == "verify-image"
@@ -228,25 +285,41 @@ def test_stale_folder_copied_with_seal_bypassed_fails_at_the_daemon_verify(
     assert "BUILD_ID_MISMATCH" in log
     assert "earlier-build-0001" in log
     # the finding names the layer that put the files there: the Dockerfile's COPY
-    assert re.search(rf"layer \d+ sha256:[0-9a-f]+ +\S.* COPY dir:[0-9a-f]+ in {BUNDLE}\s",
-                     log), log
+    assert re.search(rf"layer \d+ sha256:[0-9a-f]+ +\S.* COPY dir:[0-9a-f]+ in {BUNDLE}\s", log), (
+        log
+    )
     assert_nothing_pushed(cloudbuild_registry, repository, result)
 
 
 def test_multistage_dockerfile_seals_in_the_build_stage_and_never_replays_a_cached_bundle(
-    cloudbuild: CloudBuildRunner, step_images: StepImages, workspace: Path,
+    cloudbuild: CloudBuildRunner,
+    step_images: StepImages,
+    workspace: Path,
 ) -> None:
     image = "multistage/frontend"
     config = {
         "options": {"automapSubstitutions": True},
         "steps": [
-            {"id": "docker-build", "name": "gcr.io/cloud-builders/docker", "dir": APP_DIR,
-             "args": ["build", "--file=multistage.Dockerfile", "--build-arg=BUILD_ID=$BUILD_ID",
-                      "--build-arg=COMMIT_SHA=$COMMIT_SHA",
-                      f"--build-arg=BUILDGUARD_NODE={step_images.node}",
-                      f"--tag={image}:$BUILD_ID", "."]},
-            {"id": "verify-image", "name": step_images.buildguard, "dir": APP_DIR,
-             "args": ["verify", f"docker-daemon:{image}:$BUILD_ID", "--path", BUNDLE]},
+            {
+                "id": "docker-build",
+                "name": "gcr.io/cloud-builders/docker",
+                "dir": APP_DIR,
+                "args": [
+                    "build",
+                    "--file=multistage.Dockerfile",
+                    "--build-arg=BUILD_ID=$BUILD_ID",
+                    "--build-arg=COMMIT_SHA=$COMMIT_SHA",
+                    f"--build-arg=BUILDGUARD_NODE={step_images.node}",
+                    f"--tag={image}:$BUILD_ID",
+                    ".",
+                ],
+            },
+            {
+                "id": "verify-image",
+                "name": step_images.buildguard,
+                "dir": APP_DIR,
+                "args": ["verify", f"docker-daemon:{image}:$BUILD_ID", "--path", BUNDLE],
+            },
         ],
     }
     first = cloudbuild.run(config, workspace, substitutions={"COMMIT_SHA": COMMIT})

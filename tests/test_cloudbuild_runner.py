@@ -23,17 +23,36 @@ def test_steps_share_workspace_and_home_and_see_what_cloud_build_gives_them(
     config = {
         "substitutions": {"_GREETING": "hello"},
         "steps": [
-            {"id": "write", "name": DOCKER_BUILDER, "entrypoint": "bash", "dir": "sub/dir",
-             "args": ["-c", "pwd > /workspace/pwd && echo $_GREETING-$$USER_VAR > out && "
-                      "echo kept > $$HOME/note"],
-             "env": ["USER_VAR=from-env", "BUILD=$BUILD_ID"]},
-            {"id": "script", "name": DOCKER_BUILDER, "automapSubstitutions": True,
-             "script": "echo \"$_GREETING $BUILD_ID $(cat $HOME/note)\" > /workspace/script"},
-            {"id": "bash", "name": DOCKER_BUILDER, "waitFor": ["write"],
-             "script": "#!/usr/bin/env bash\n[[ -z ${_GREETING:-} ]] && echo no-automap > "
-                       "/workspace/bash; echo $0 >> /workspace/bash"},
-            {"id": "daemon", "name": DOCKER_BUILDER, "args": ["version", "--format",
-                                                              "{{.Server.Version}}"]},
+            {
+                "id": "write",
+                "name": DOCKER_BUILDER,
+                "entrypoint": "bash",
+                "dir": "sub/dir",
+                "args": [
+                    "-c",
+                    "pwd > /workspace/pwd && echo $_GREETING-$$USER_VAR > out && "
+                    "echo kept > $$HOME/note",
+                ],
+                "env": ["USER_VAR=from-env", "BUILD=$BUILD_ID"],
+            },
+            {
+                "id": "script",
+                "name": DOCKER_BUILDER,
+                "automapSubstitutions": True,
+                "script": 'echo "$_GREETING $BUILD_ID $(cat $HOME/note)" > /workspace/script',
+            },
+            {
+                "id": "bash",
+                "name": DOCKER_BUILDER,
+                "waitFor": ["write"],
+                "script": "#!/usr/bin/env bash\n[[ -z ${_GREETING:-} ]] && echo no-automap > "
+                "/workspace/bash; echo $0 >> /workspace/bash",
+            },
+            {
+                "id": "daemon",
+                "name": DOCKER_BUILDER,
+                "args": ["version", "--format", "{{.Server.Version}}"],
+            },
         ],
     }
     result = cloudbuild.run(config, tmp_path, build_id="runner-0001")
@@ -41,8 +60,7 @@ def test_steps_share_workspace_and_home_and_see_what_cloud_build_gives_them(
     assert (tmp_path / "pwd").read_text() == "/workspace/sub/dir\n"
     assert (tmp_path / "sub/dir/out").read_text() == "hello-from-env\n"
     assert (tmp_path / "script").read_text() == "hello runner-0001 kept\n"
-    assert (tmp_path / "bash").read_text().splitlines() == ["no-automap",
-                                                            "/builder/scripts/script"]
+    assert (tmp_path / "bash").read_text().splitlines() == ["no-automap", "/builder/scripts/script"]
     assert result.step("daemon").log.strip().startswith("20.10")
 
 
@@ -54,8 +72,12 @@ def test_first_failing_step_stops_the_build_and_nothing_is_pushed(
         "steps": [
             {"id": "tag", "name": DOCKER_BUILDER, "args": ["tag", DOCKER_BUILDER, image]},
             {"id": "fail", "name": DOCKER_BUILDER, "entrypoint": "sh", "args": ["-c", "exit 7"]},
-            {"id": "after", "name": DOCKER_BUILDER, "entrypoint": "sh",
-             "args": ["-c", "touch /workspace/after"]},
+            {
+                "id": "after",
+                "name": DOCKER_BUILDER,
+                "entrypoint": "sh",
+                "args": ["-c", "touch /workspace/after"],
+            },
         ],
         "images": [image],
     }
@@ -72,8 +94,10 @@ def test_images_are_pushed_after_the_steps_with_the_homes_credentials(
     cloudbuild: CloudBuildRunner, cloudbuild_registry: AuthRegistry, tmp_path: Path
 ) -> None:
     image = f"{cloudbuild_registry.host}/runner/pushed:1"
-    config = {"steps": [{"name": DOCKER_BUILDER, "args": ["tag", DOCKER_BUILDER, image]}],
-              "images": [image]}
+    config = {
+        "steps": [{"name": DOCKER_BUILDER, "args": ["tag", DOCKER_BUILDER, image]}],
+        "images": [image],
+    }
     refused = cloudbuild.run(config, tmp_path)  # no credentials in /builder/home
     assert refused.status == "FAILURE" and "no basic auth credentials" in refused.push_log
     result = cloudbuild.run(config, tmp_path, docker_config=docker_auth(cloudbuild_registry))

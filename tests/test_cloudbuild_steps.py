@@ -19,8 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_steps_pipeline_builds_and_publishes_both_images(step_images: StepImages) -> None:
     result = step_images.result
-    assert [s.step.id for s in result.steps if s.ok] == ["wheels", "buildguard",
-                                                         "buildguard-node"]
+    assert [s.step.id for s in result.steps if s.ok] == ["wheels", "buildguard", "buildguard-node"]
     pushed = {image.name: image.digest for image in result.images}
     assert set(pushed) == {step_images.buildguard, step_images.node}
     assert all(d.startswith("sha256:") for d in pushed.values())
@@ -34,9 +33,11 @@ def test_steps_pipeline_refuses_a_tag_that_is_not_the_package_version(
     workspace = tmp_path / "ws"
     workspace.mkdir()
     shutil.copy2(ROOT / "pyproject.toml", workspace)
-    result = cloudbuild.run(ROOT / "steps/cloudbuild.yaml", workspace,
-                            substitutions={"_VERSION": "9.9.9",
-                                           "_REGISTRY": f"{step_images.registry}-wrong"})
+    result = cloudbuild.run(
+        ROOT / "steps/cloudbuild.yaml",
+        workspace,
+        substitutions={"_VERSION": "9.9.9", "_REGISTRY": f"{step_images.registry}-wrong"},
+    )
     assert result.status == "FAILURE"
     assert result.failed_step == "wheels"
     assert f"pyproject.toml says version {VERSION} but _VERSION is 9.9.9" in result.log
@@ -53,11 +54,22 @@ def test_buildguard_step_runs_version_and_a_record_seal_round_trip(
     config = {
         "steps": [
             {"id": "version", "name": image, "args": ["--version"]},
-            {"id": "record", "name": image, "args": ["record", "--clean", "dist"],
-             "env": ["BUILD_ID=$BUILD_ID"]},
-            {"id": "bundle", "name": image, "entrypoint": "sh", "args": [
-                "-c", "mkdir dist && . .buildguard/build.env && "
-                "echo \"window.id='$$BUILDGUARD_BUILD_ID'\" > dist/app.js"]},
+            {
+                "id": "record",
+                "name": image,
+                "args": ["record", "--clean", "dist"],
+                "env": ["BUILD_ID=$BUILD_ID"],
+            },
+            {
+                "id": "bundle",
+                "name": image,
+                "entrypoint": "sh",
+                "args": [
+                    "-c",
+                    "mkdir dist && . .buildguard/build.env && "
+                    "echo \"window.id='$$BUILDGUARD_BUILD_ID'\" > dist/app.js",
+                ],
+            },
             {"id": "seal", "name": image, "args": ["seal", "dist"]},
         ],
     }
@@ -74,14 +86,26 @@ def test_node_step_records_builds_and_seals_in_one_step(
     cloudbuild: CloudBuildRunner, step_images: StepImages, tmp_path: Path
 ) -> None:
     workspace = tmp_path / "ws"
-    shutil.copytree(ROOT / "examples/vite-app", workspace,
-                    ignore=shutil.ignore_patterns("node_modules", "dist", ".buildguard"))
+    shutil.copytree(
+        ROOT / "examples/vite-app",
+        workspace,
+        ignore=shutil.ignore_patterns("node_modules", "dist", ".buildguard"),
+    )
     config = {
-        "steps": [{"id": "version", "name": step_images.node, "entrypoint": "node",
-                   "args": ["--version"]},
-                  {"id": "build", "name": step_images.node,
-                   "args": ["run", "--", "sh", "-c", "npm ci && npm run build"],
-                   "env": ["BUILD_ID=$BUILD_ID"]}],
+        "steps": [
+            {
+                "id": "version",
+                "name": step_images.node,
+                "entrypoint": "node",
+                "args": ["--version"],
+            },
+            {
+                "id": "build",
+                "name": step_images.node,
+                "args": ["run", "--", "sh", "-c", "npm ci && npm run build"],
+                "env": ["BUILD_ID=$BUILD_ID"],
+            },
+        ],
     }
     result = cloudbuild.run(config, workspace, build_id="node-step-0001")
     assert result.status == "SUCCESS", result.log

@@ -38,8 +38,9 @@ def _git_repo(folder: Path) -> str:
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "init"], check=True)
-    return subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def _json(done: subprocess.CompletedProcess[str]) -> dict:  # type: ignore[type-arg]
@@ -55,8 +56,9 @@ def test_expect_commit_defaults_to_git_head_where_a_git_checkout_is(tmp_path: Pa
     """`--expect-commit` defaults to $COMMIT_SHA, then `git rev-parse HEAD` where a .git
     exists: the fresh bundle's commit (b...b) is not this checkout's HEAD, so it fails."""
     head = _git_repo(tmp_path)
-    done = buildguard_cli("verify", FRESH, "--json", cwd=tmp_path,
-                          env={"BUILD_ID": FRESH_BUILD, "COMMIT_SHA": ""})
+    done = buildguard_cli(
+        "verify", FRESH, "--json", cwd=tmp_path, env={"BUILD_ID": FRESH_BUILD, "COMMIT_SHA": ""}
+    )
     report = _json(done)
     assert report["expected"]["commit"] == head
     mismatch = [f for f in report["findings"] if f["code"] == "COMMIT_MISMATCH"]
@@ -64,8 +66,13 @@ def test_expect_commit_defaults_to_git_head_where_a_git_checkout_is(tmp_path: Pa
     assert "expected from git rev-parse HEAD in" in mismatch[0]["message"]
     assert done.returncode == 1
     # $COMMIT_SHA comes first
-    done = buildguard_cli("verify", FRESH, "--json", cwd=tmp_path,
-                          env={"BUILD_ID": FRESH_BUILD, "COMMIT_SHA": "b" * 40})
+    done = buildguard_cli(
+        "verify",
+        FRESH,
+        "--json",
+        cwd=tmp_path,
+        env={"BUILD_ID": FRESH_BUILD, "COMMIT_SHA": "b" * 40},
+    )
     assert done.returncode == 0, done.stderr
     assert _json(done)["expected"]["commit"] == "b" * 40
 
@@ -83,8 +90,9 @@ def test_exemption_never_counts_a_source_that_lies_under_the_sealed_folder(
     logo.write_text("old source\n")
     past = time.time() - 3600
     os.utime(logo, (past, past))
-    done = buildguard_cli("record", "app", cwd=tmp_path,
-                          env={"BUILD_ID": BUILD_ID, "COMMIT_SHA": "c"})
+    done = buildguard_cli(
+        "record", "app", cwd=tmp_path, env={"BUILD_ID": BUILD_ID, "COMMIT_SHA": "c"}
+    )
     assert done.returncode == 0, done.stderr
     (tmp_path / "index.js").write_text(f'const id = "{BUILD_ID}";\n')
     done = buildguard_cli("seal", ".", cwd=tmp_path)
@@ -93,14 +101,22 @@ def test_exemption_never_counts_a_source_that_lies_under_the_sealed_folder(
     assert not (tmp_path / "buildguard-manifest.json").exists()
 
 
-@pytest.mark.parametrize(("name", "seals"), [
-    ("app.js", True), ("app.mjs", True), ("index.html", True), ("style.css", True),
-    ("data.json", False), ("app.js.map", False),
-])
+@pytest.mark.parametrize(
+    ("name", "seals"),
+    [
+        ("app.js", True),
+        ("app.mjs", True),
+        ("index.html", True),
+        ("style.css", True),
+        ("data.json", False),
+        ("app.js.map", False),
+    ],
+)
 def test_the_canary_is_looked_for_by_extension(tmp_path: Path, name: str, seals: bool) -> None:
     """Only a .js, .mjs, .html or .css file holding the build id counts as the canary."""
-    done = buildguard_cli("record", "--clean", "dist", cwd=tmp_path,
-                          env={"BUILD_ID": BUILD_ID, "COMMIT_SHA": "c"})
+    done = buildguard_cli(
+        "record", "--clean", "dist", cwd=tmp_path, env={"BUILD_ID": BUILD_ID, "COMMIT_SHA": "c"}
+    )
     assert done.returncode == 0, done.stderr
     (tmp_path / "dist").mkdir()
     (tmp_path / "dist" / name).write_text(f'"{BUILD_ID}"\n')
@@ -112,10 +128,13 @@ def test_the_canary_is_looked_for_by_extension(tmp_path: Path, name: str, seals:
 
 @pytest.mark.parametrize(("seconds", "seals"), [(-1.5, True), (-2.5, False)])
 def test_a_file_is_old_more_than_2_s_before_the_record_started(
-    tmp_path: Path, seconds: float, seals: bool,
+    tmp_path: Path,
+    seconds: float,
+    seals: bool,
 ) -> None:
-    done = buildguard_cli("record", "--clean", "dist", cwd=tmp_path,
-                          env={"BUILD_ID": BUILD_ID, "COMMIT_SHA": "c"})
+    done = buildguard_cli(
+        "record", "--clean", "dist", cwd=tmp_path, env={"BUILD_ID": BUILD_ID, "COMMIT_SHA": "c"}
+    )
     assert done.returncode == 0, done.stderr
     started = json.loads((tmp_path / ".buildguard/record.json").read_text())["started_at"]
     moment = datetime.fromisoformat(started).timestamp() + seconds
@@ -129,11 +148,14 @@ def test_a_file_is_old_more_than_2_s_before_the_record_started(
 
 @pytest.mark.parametrize(("ahead", "seals"), [(1.0, True), (4.0, False)])
 def test_a_file_is_suspicious_more_than_2_s_after_now(
-    tmp_path: Path, ahead: float, seals: bool,
+    tmp_path: Path,
+    ahead: float,
+    seals: bool,
 ) -> None:
     """(4 s rather than just over 2: the seal's own clock runs a little after ours.)"""
-    done = buildguard_cli("record", "--clean", "dist", cwd=tmp_path,
-                          env={"BUILD_ID": BUILD_ID, "COMMIT_SHA": "c"})
+    done = buildguard_cli(
+        "record", "--clean", "dist", cwd=tmp_path, env={"BUILD_ID": BUILD_ID, "COMMIT_SHA": "c"}
+    )
     assert done.returncode == 0, done.stderr
     (tmp_path / "dist").mkdir()
     (tmp_path / "dist/app.js").write_text(f'"{BUILD_ID}"\n')
@@ -164,8 +186,9 @@ def test_verify_uses_the_default_record_else_warns_and_skips_the_source_check(
     assert done.returncode == 0, done.stderr
     report = _json(done)
     assert report["expected"]["record"] == ".buildguard/record.json"
-    assert report["expected"]["source_digest"] == json.loads(Path(RECORD).read_text())[
-        "source_digest"]
+    assert (
+        report["expected"]["source_digest"] == json.loads(Path(RECORD).read_text())["source_digest"]
+    )
     assert report["findings"] == []
 
     for bad in ("missing.json", ".buildguard"):  # absent, and a folder
@@ -177,8 +200,11 @@ def test_verify_uses_the_default_record_else_warns_and_skips_the_source_check(
 def test_image_read_errors_are_exit_3(tmp_path: Path) -> None:
     env = {"BUILD_ID": FRESH_BUILD, "COMMIT_SHA": ""}
     for command in ("verify", "inspect"):
-        for ref in (f"oci-layout:{tmp_path / 'none'}:t", f"docker-archive:{tmp_path / 'x.tar'}",
-                    f"oci-layout:{LAYOUT}:no-such-tag"):
+        for ref in (
+            f"oci-layout:{tmp_path / 'none'}:t",
+            f"docker-archive:{tmp_path / 'x.tar'}",
+            f"oci-layout:{LAYOUT}:no-such-tag",
+        ):
             done = buildguard_cli(command, ref, cwd=tmp_path, env=env)
             assert done.returncode == 3, (command, ref, done.stderr)
             assert "Traceback" not in done.stderr
@@ -187,8 +213,16 @@ def test_image_read_errors_are_exit_3(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------ JSON shape
 
 RECORD_FIELDS = {"schema_version", "build_id", "commit", "started_at", "source_digest", "files"}
-MANIFEST_FIELDS = {"schema_version", "build_id", "commit", "source_digest", "record_started_at",
-                   "sealed_at", "files", "freshness"}
+MANIFEST_FIELDS = {
+    "schema_version",
+    "build_id",
+    "commit",
+    "source_digest",
+    "record_started_at",
+    "sealed_at",
+    "files",
+    "freshness",
+}
 MANIFEST_FILE_FIELDS = {"path", "sha256", "size", "mode", "mtime", "media_type"}
 VERIFY_FIELDS = {"schema_version", "ok", "image", "expected", "bundles", "findings"}
 FINDING_FIELDS = {"code", "severity", "path", "layer", "message"}
@@ -203,8 +237,9 @@ def _utc(text: str) -> None:
 
 
 def test_the_field_names_scripts_rely_on(tmp_path: Path) -> None:
-    done = buildguard_cli("record", "--clean", "dist", cwd=tmp_path,
-                          env={"BUILD_ID": BUILD_ID, "COMMIT_SHA": "c"})
+    done = buildguard_cli(
+        "record", "--clean", "dist", cwd=tmp_path, env={"BUILD_ID": BUILD_ID, "COMMIT_SHA": "c"}
+    )
     assert done.returncode == 0, done.stderr
     rec = json.loads((tmp_path / ".buildguard/record.json").read_text())
     assert set(rec) >= RECORD_FIELDS and rec["schema_version"] == 1
@@ -215,13 +250,15 @@ def test_the_field_names_scripts_rely_on(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "dist/buildguard-manifest.json").read_text())
     assert set(manifest) >= MANIFEST_FIELDS and manifest["freshness"] == "canary"
     assert set(manifest["files"][0]) >= MANIFEST_FILE_FIELDS
-    for moment in (manifest["record_started_at"], manifest["sealed_at"],
-                   manifest["files"][0]["mtime"]):
+    for moment in (
+        manifest["record_started_at"],
+        manifest["sealed_at"],
+        manifest["files"][0]["mtime"],
+    ):
         _utc(moment)
 
     stale = f"oci-layout:{LAYOUT}:stale"
-    done = buildguard_cli("verify", stale, "--record", RECORD, "--json", cwd=tmp_path,
-                          env=NO_ENV)
+    done = buildguard_cli("verify", stale, "--record", RECORD, "--json", cwd=tmp_path, env=NO_ENV)
     assert done.returncode == 1
     report = _json(done)
     assert set(report) >= VERIFY_FIELDS and report["ok"] is False
@@ -244,16 +281,23 @@ def test_the_field_names_scripts_rely_on(tmp_path: Path) -> None:
 def test_inspect_hashes_every_file_and_counts_layers_from_the_bottom(tmp_path: Path) -> None:
     bottom = tar_bytes([d("etc"), f("etc/os", "debian"), d("app"), f("app/a.js", "zero")])
     top = tar_bytes([d("app"), f("app/a.js", "one"), d("srv"), f("srv/x.js", "x")])
-    write_layout(tmp_path / "l", [bottom, top], tag="t",
-                 history=[{"created_by": "base"}, {"created_by": "COPY app"}])
+    write_layout(
+        tmp_path / "l",
+        [bottom, top],
+        tag="t",
+        history=[{"created_by": "base"}, {"created_by": "COPY app"}],
+    )
     ref = f"oci-layout:{tmp_path / 'l'}:t"
     everything = _json(buildguard_cli("inspect", ref, "--json"))
     assert [(x["index"], x["created_by"]) for x in everything["layers"]] == [
-        (0, "base"), (1, "COPY app")]
+        (0, "base"),
+        (1, "COPY app"),
+    ]
     files = {x["path"]: x for x in everything["files"] if x["type"] == "file"}
     want = {"/etc/os": (b"debian", 0), "/app/a.js": (b"one", 1), "/srv/x.js": (b"x", 1)}
     assert {p: (x["sha256"], x["layer"]) for p, x in files.items()} == {
-        p: (hashlib.sha256(data).hexdigest(), layer) for p, (data, layer) in want.items()}
+        p: (hashlib.sha256(data).hexdigest(), layer) for p, (data, layer) in want.items()
+    }
     under = _json(buildguard_cli("inspect", ref, "--json", "--path", "/app"))
     assert [x["path"] for x in under["files"]] == ["/app", "/app/a.js"]
 
@@ -264,12 +308,34 @@ def test_inspect_hashes_every_file_and_counts_layers_from_the_bottom(tmp_path: P
 USAGE = {
     "record": ["--out", "--build-id", "--commit", "--clean", "--exclude", "--env-file", "-v"],
     "seal": ["--record", "--require-canary", "--no-canary", "-v"],
-    "verify": ["--expect-build-id", "--expect-commit", "--record", "--path", "--platform",
-               "--allow-extra", "--insecure-registry", "--json", "--report", "--junit",
-               "--mark-verified", "--from-build", "--project", "--region", "--cache",
-               "--no-cache", "-v"],
-    "inspect": ["--path", "--platform", "--insecure-registry", "--json", "--cache",
-                "--no-cache", "-v"],
+    "verify": [
+        "--expect-build-id",
+        "--expect-commit",
+        "--record",
+        "--path",
+        "--platform",
+        "--allow-extra",
+        "--insecure-registry",
+        "--json",
+        "--report",
+        "--junit",
+        "--mark-verified",
+        "--from-build",
+        "--project",
+        "--region",
+        "--cache",
+        "--no-cache",
+        "-v",
+    ],
+    "inspect": [
+        "--path",
+        "--platform",
+        "--insecure-registry",
+        "--json",
+        "--cache",
+        "--no-cache",
+        "-v",
+    ],
     "run": ["--source", "--dist", "--no-canary", "-v"],
 }
 
@@ -282,10 +348,15 @@ def test_every_flag_of_the_usage_block_exists(command: str) -> None:
     assert set(USAGE[command]) <= spelled, set(USAGE[command]) - spelled
 
 
-@pytest.mark.parametrize(("command", "abbreviated"), [
-    ("verify", "--expect-build=x"), ("verify", "--allow-ex"), ("seal", "--no-can"),
-    ("verify-live", "--sample=2"),
-])
+@pytest.mark.parametrize(
+    ("command", "abbreviated"),
+    [
+        ("verify", "--expect-build=x"),
+        ("verify", "--allow-ex"),
+        ("seal", "--no-can"),
+        ("verify-live", "--sample=2"),
+    ],
+)
 def test_an_abbreviated_flag_is_a_usage_error(command: str, abbreviated: str) -> None:
     """Only the contract's spellings are accepted: a prefix of a flag is exit 2."""
     given = ["--manifest", "m.json"] if command == "verify-live" else []
@@ -295,8 +366,16 @@ def test_an_abbreviated_flag_is_a_usage_error(command: str, abbreviated: str) ->
 
 
 def test_short_verbosity_flags_still_combine(tmp_path: Path) -> None:
-    done = buildguard_cli("-vv", "verify", FRESH, "--record", RECORD, "-vv", cwd=tmp_path,
-                          env={"BUILD_ID": FRESH_BUILD, "COMMIT_SHA": "b" * 40})
+    done = buildguard_cli(
+        "-vv",
+        "verify",
+        FRESH,
+        "--record",
+        RECORD,
+        "-vv",
+        cwd=tmp_path,
+        env={"BUILD_ID": FRESH_BUILD, "COMMIT_SHA": "b" * 40},
+    )
     assert done.returncode == 0, done.stderr
     assert "DEBUG" in done.stderr or "debug" in done.stderr
 
@@ -309,7 +388,10 @@ def test_no_progress_when_only_stderr_is_a_terminal(tmp_path: Path) -> None:
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
         [console_script(), "verify", FRESH, "--record", RECORD],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        cwd=tmp_path,
         env={**os.environ, **NO_ENV},
     )
     os.close(follower)
@@ -324,11 +406,13 @@ def test_no_progress_when_only_stderr_is_a_terminal(tmp_path: Path) -> None:
 
 
 def test_the_python_api_returns_models_and_raises_typed_errors(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    rec = buildguard.record(".",
-                            buildguard.RecordOptions(build_id=BUILD_ID, commit="c", clean=["dist"]))
+    rec = buildguard.record(
+        ".", buildguard.RecordOptions(build_id=BUILD_ID, commit="c", clean=["dist"])
+    )
     assert isinstance(rec, buildguard.Record)
     (tmp_path / "dist").mkdir()
     (tmp_path / "dist/app.js").write_text(f'"{BUILD_ID}"\n')
@@ -362,10 +446,12 @@ def test_an_output_path_that_cannot_be_written_is_exit_2_not_a_bug(tmp_path: Pat
     done = buildguard_cli("verify", FRESH, "--junit", "out/junit.xml", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out/junit.xml").read_bytes().startswith(b"<?xml version=")
-    for args in (["verify", FRESH, "--report", "afile/report.json"],
-                 ["verify", FRESH, "--junit", "afile/junit.xml"],
-                 ["record", "--out", "afile/record.json"],
-                 ["record", "--env-file", "afile/build.env"]):
+    for args in (
+        ["verify", FRESH, "--report", "afile/report.json"],
+        ["verify", FRESH, "--junit", "afile/junit.xml"],
+        ["record", "--out", "afile/record.json"],
+        ["record", "--env-file", "afile/build.env"],
+    ):
         done = buildguard_cli(*args, cwd=tmp_path, env=env)
         assert done.returncode == 2, (args, done.stderr)
         assert "cannot write afile/" in done.stderr and "internal error" not in done.stderr

@@ -1,4 +1,4 @@
-"""buildguard's JSON decoding against Go's ``encoding/json`` (``tests/gojson``).
+"""buildguard's JSON decoding against Go's ``encoding/json`` (``tests/support/gojson``).
 
 Documents are generated from real-looking manifests, indexes, configs and ``manifest.json``
 files, then varied where Go's decoder is special: keys in other cases or with the Unicode

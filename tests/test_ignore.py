@@ -39,8 +39,17 @@ VITE_SPEC = pathspec.GitIgnoreSpec.from_lines(VITE_GITIGNORE, backend="simple")
 LINE = st.text(alphabet="ab/*?[]!\\#. -^$()|+{}P<>=:", min_size=0, max_size=12)
 SEGMENT = st.text(alphabet="ab.-*?[]\\!#()|P<> \udcff", min_size=1, max_size=6)
 PATH = st.lists(SEGMENT, min_size=1, max_size=4).map("/".join) | st.sampled_from(
-    ["a.log", "x/node_modules/", "dist/", ".vscode/extensions.json", "src/a/generated/",
-     "build", "build/", "a/build", "keep.log"]
+    [
+        "a.log",
+        "x/node_modules/",
+        "dist/",
+        ".vscode/extensions.json",
+        "src/a/generated/",
+        "build",
+        "build/",
+        "a/build",
+        "keep.log",
+    ]
 )
 
 
@@ -65,8 +74,9 @@ def test_same_verdict_as_pathspec(lines: list[str], paths: list[str]) -> None:
 @settings(derandomize=True, max_examples=400, deadline=None)
 @given(st.lists(PATH, min_size=1, max_size=20))
 def test_same_verdict_on_a_real_gitignore(paths: list[str]) -> None:
-    assert [VITE_RULES.verdict(p) for p in paths] == [VITE_SPEC.check_file(p).include
-                                                       for p in paths]
+    assert [VITE_RULES.verdict(p) for p in paths] == [
+        VITE_SPEC.check_file(p).include for p in paths
+    ]
 
 
 def test_the_pre_check_is_built_for_real_gitignores() -> None:
@@ -81,25 +91,52 @@ def test_the_pre_check_is_built_for_real_gitignores() -> None:
 
 @pytest.mark.parametrize(
     ("regex", "top"),
-    [("a|b", True), ("(a|b)", False), ("[|]", False), ("\\|", False), ("[]|]", False),
-     ("[^]|]x", False), ("a(?:b)|c", True), ("\\\\|a", True)],
+    [
+        ("a|b", True),
+        ("(a|b)", False),
+        ("[|]", False),
+        ("\\|", False),
+        ("[]|]", False),
+        ("[^]|]x", False),
+        ("a(?:b)|c", True),
+        ("\\\\|a", True),
+    ],
 )
 def test_top_level_alternation(regex: str, top: bool) -> None:
     assert _has_top_level_alternation(regex) is top
 
 
-FOLDER = st.lists(st.sampled_from(["a", "b", "x y", "node_modules", "dist", "\udcff"]),
-                  min_size=0, max_size=3)
-FOLDER_LINE = LINE | st.sampled_from(["/b", "b", "b/", "/x y/b", "x y/b", "*", "!b", "!/b",
-                                      "a/**/b", "**/b", "/a", "dist/", "*.js", "!*.js"])
+FOLDER = st.lists(
+    st.sampled_from(["a", "b", "x y", "node_modules", "dist", "\udcff"]), min_size=0, max_size=3
+)
+FOLDER_LINE = LINE | st.sampled_from(
+    [
+        "/b",
+        "b",
+        "b/",
+        "/x y/b",
+        "x y/b",
+        "*",
+        "!b",
+        "!/b",
+        "a/**/b",
+        "**/b",
+        "/a",
+        "dist/",
+        "*.js",
+        "!*.js",
+    ]
+)
 NAME = SEGMENT | st.sampled_from(["a", "b", "x y", "c.js", "dist", "\udcff.js"])
 
 
 @pytest.mark.filterwarnings("ignore:Possible nested set:FutureWarning")
 @settings(derandomize=True, max_examples=800, deadline=None)
-@given(FOLDER,
-       st.lists(st.tuples(st.integers(0, 3), st.lists(FOLDER_LINE, max_size=4)), max_size=3),
-       st.lists(st.tuples(NAME, st.booleans()), min_size=1, max_size=6))
+@given(
+    FOLDER,
+    st.lists(st.tuples(st.integers(0, 3), st.lists(FOLDER_LINE, max_size=4)), max_size=3),
+    st.lists(st.tuples(NAME, st.booleans()), min_size=1, max_size=6),
+)
 def test_folder_checks_give_the_verdict_of_every_gitignore_in_turn(
     folder: list[str], levels: list[tuple[int, list[str]]], entries: list[tuple[str, bool]]
 ) -> None:
@@ -110,16 +147,17 @@ def test_folder_checks_give_the_verdict_of_every_gitignore_in_turn(
             ("".join(f"{part}/" for part in folder[: min(depth, len(folder))]), IgnoreRules(lines))
             for depth, lines in sorted(levels, key=lambda level: level[0])
         )
-        specs = [(base, pathspec.GitIgnoreSpec.from_lines(lines, backend="simple"))
-                 for (base, _), (_, lines) in zip(stack, sorted(levels, key=lambda x: x[0]),
-                                                  strict=True)]
+        specs = [
+            (base, pathspec.GitIgnoreSpec.from_lines(lines, backend="simple"))
+            for (base, _), (_, lines) in zip(stack, sorted(levels, key=lambda x: x[0]), strict=True)
+        ]
     except Exception:
         return  # patterns pathspec refuses are covered above
     checks = FolderChecks(rel_dir, stack)
     for name, is_dir in entries:
         verdict = None
         for base, spec in specs:
-            result = spec.check_file((rel_dir + name)[len(base):] + ("/" if is_dir else ""))
+            result = spec.check_file((rel_dir + name)[len(base) :] + ("/" if is_dir else ""))
             if result.include is not None:
                 verdict = result.include
         assert checks.ignored(name, is_dir) is bool(verdict)
@@ -127,8 +165,17 @@ def test_folder_checks_give_the_verdict_of_every_gitignore_in_turn(
 
 @pytest.mark.parametrize(
     ("body", "free"),
-    [("a/b", True), ("(?:.+/)?x$", True), ("[^/]*", True), ("^a", False), ("\\Aa", False),
-     ("\\ba", False), ("(?<=/)a", False), ("\\^a", True), ("[\\^]a", True)],
+    [
+        ("a/b", True),
+        ("(?:.+/)?x$", True),
+        ("[^/]*", True),
+        ("^a", False),
+        ("\\Aa", False),
+        ("\\ba", False),
+        ("(?<=/)a", False),
+        ("\\^a", True),
+        ("[\\^]a", True),
+    ],
 )
 def test_position_free(body: str, free: bool) -> None:
     assert _position_free(body) is free

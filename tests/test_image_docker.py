@@ -37,8 +37,10 @@ MOUNT_POINTS = ("/dev", "/proc", "/sys")
 CORPUS: dict[str, tuple[str, dict[str, bytes]]] = {
     "add": (
         "COPY dist /app/dist\n",
-        {f"dist/{n}": f"content of {n}\n".encode() for n in
-         ("index.html", "assets/a.js", "assets/b.css", "assets/deep/c.js")},
+        {
+            f"dist/{n}": f"content of {n}\n".encode()
+            for n in ("index.html", "assets/a.js", "assets/b.css", "assets/deep/c.js")
+        },
     ),
     "overwrite": (
         "COPY v1 /app\nCOPY v2 /app\n",
@@ -58,13 +60,11 @@ CORPUS: dict[str, tuple[str, dict[str, bytes]]] = {
         {},
     ),
     "hardlink-target-replaced": (
-        "RUN mkdir /h && echo old > /h/a && ln /h/a /h/b\n"
-        "RUN rm /h/a && echo new-content > /h/a\n",
+        "RUN mkdir /h && echo old > /h/a && ln /h/a /h/b\nRUN rm /h/a && echo new-content > /h/a\n",
         {},
     ),
     "hardlink-shared-write": (
-        "RUN mkdir /h && echo old > /h/a && ln /h/a /h/b\n"
-        "RUN echo rewritten-through-b > /h/b\n",
+        "RUN mkdir /h && echo old > /h/a && ln /h/a /h/b\nRUN echo rewritten-through-b > /h/b\n",
         {},
     ),
     "symlinks": (
@@ -78,8 +78,7 @@ CORPUS: dict[str, tuple[str, dict[str, bytes]]] = {
     ),
     "many-files": (
         "COPY many /many\nRUN rm -rf /many/d3 && echo changed > /many/d1/f0\n",
-        {f"many/d{i}/f{j}": f"{i}-{j}\n".encode() * (j + 1) for i in range(8)
-         for j in range(250)},
+        {f"many/d{i}/f{j}": f"{i}-{j}\n".encode() * (j + 1) for i in range(8) for j in range(250)},
     ),
     "dir-file-dir": (
         "RUN mkdir -p /x/y && echo 1 > /x/y/z\n"
@@ -133,7 +132,9 @@ def corpus(
         layout = work / f"{name}-oci"
         subprocess.run(
             ["skopeo", "copy", f"docker-archive:{archive}", f"oci:{layout}:t"],
-            check=True, capture_output=True, timeout=300,
+            check=True,
+            capture_output=True,
+            timeout=300,
         )
         out[name] = {"tag": tag, "archive": archive, "layout": layout}
     return out
@@ -150,15 +151,19 @@ def exported_view(dockerd: Dockerd, tag: str) -> dict[str, tuple[Any, ...]]:
     cid = dockerd.docker("create", tag, "sh").stdout.strip()
     try:
         data = subprocess.run(
-            [dockerd.cli, "export", cid], env=dockerd.env, capture_output=True, check=True,
+            [dockerd.cli, "export", cid],
+            env=dockerd.env,
+            capture_output=True,
+            check=True,
             timeout=300,
         ).stdout
     finally:
         dockerd.docker("rm", cid)
     view: dict[str, tuple[Any, ...]] = {}
     content: dict[str, tuple[int, str]] = {}
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:", encoding="utf-8",
-                      errors="surrogateescape") as tar:
+    with tarfile.open(
+        fileobj=io.BytesIO(data), mode="r:", encoding="utf-8", errors="surrogateescape"
+    ) as tar:
         for m in tar:
             path = posixpath.normpath("/" + m.name)
             if path == "/" or _excluded(path):
@@ -254,9 +259,10 @@ def test_daemon_missing_image(dockerd: Dockerd, monkeypatch: pytest.MonkeyPatch)
     from buildguard.errors import ImageReadError
 
     monkeypatch.setenv("DOCKER_HOST", dockerd.host)
-    with pytest.raises(ImageReadError, match="no image"), open_image(
-        "docker-daemon:buildguard-corpus/none:404"
-    ) as image:
+    with (
+        pytest.raises(ImageReadError, match="no image"),
+        open_image("docker-daemon:buildguard-corpus/none:404") as image,
+    ):
         image.read()
 
 
@@ -273,9 +279,10 @@ def test_tampered_saved_layer_is_mismatch(
     assert at > 0
     data[at] ^= 0x01
     copy.write_bytes(bytes(data))
-    with pytest.raises(DigestMismatch, match="DiffID"), open_image(
-        f"docker-archive:{copy}"
-    ) as image:
+    with (
+        pytest.raises(DigestMismatch, match="DiffID"),
+        open_image(f"docker-archive:{copy}") as image,
+    ):
         image.read()
 
 

@@ -100,12 +100,15 @@ def test_dir_over_dir_merges(tmp_path: Path) -> None:
     assert t.paths() == ["/x", "/x/a", "/x/b"] and t["/x"].mode == 0o755
 
 
-@pytest.mark.parametrize("layer", [
-    [f("a", "first"), f("a", "second")],
-    [d("b"), f("b/c"), f("b", "file")],
-    [d("b"), d("./b")],
-    [wh("x"), wh("x")],
-])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        [f("a", "first"), f("a", "second")],
+        [d("b"), f("b/c"), f("b", "file")],
+        [d("b"), d("./b")],
+        [wh("x"), wh("x")],
+    ],
+)
 def test_a_path_twice_in_one_layer_is_refused(tmp_path: Path, layer: list[E]) -> None:
     """dockerd refuses such a layer (tar-split: "duplicates of file paths not supported");
     containerd applies the last. Readings differ: refused."""
@@ -199,8 +202,14 @@ def test_no_paths_hashes_everything(tmp_path: Path) -> None:
         [[d("dir"), hard("l", "dir")]],
         [[f("ok")], [f("a/.wh...")]],
     ],
-    ids=["dotdot", "nested-dotdot", "hardlink-outside", "hardlink-missing", "hardlink-dir",
-         "whiteout-dotdot"],
+    ids=[
+        "dotdot",
+        "nested-dotdot",
+        "hardlink-outside",
+        "hardlink-missing",
+        "hardlink-dir",
+        "whiteout-dotdot",
+    ],
 )
 def test_hostile_entries_rejected_naming_layer(tmp_path: Path, layers: list[list[E]]) -> None:
     with pytest.raises(HostileImage, match=r"layer \d \(sha256:[0-9a-f]{64}\)") as info:
@@ -223,9 +232,10 @@ def test_hardlink_to_later_replaced_target_in_archive(tmp_path: Path) -> None:
 def test_hostile_layer_in_archive_names_layer_index(tmp_path: Path) -> None:
     layers = [tar_bytes([f("ok", "x")]), tar_bytes([f("../../etc/cron.d/evil", "x")])]
     write_docker_archive(tmp_path / "a.tar", layers)
-    with pytest.raises(HostileImage, match=r"layer 1 .*'\.\.'"), open_image(
-        f"docker-archive:{tmp_path / 'a.tar'}"
-    ) as image:
+    with (
+        pytest.raises(HostileImage, match=r"layer 1 .*'\.\.'"),
+        open_image(f"docker-archive:{tmp_path / 'a.tar'}") as image,
+    ):
         image.read()
 
 
@@ -248,18 +258,27 @@ def test_paths_still_see_an_ancestor_replaced_by_a_file(tmp_path: Path) -> None:
 def test_paths_hard_link_to_a_file_outside_them_has_unknown_content(tmp_path: Path) -> None:
     t = tree(
         tmp_path,
-        [f("usr/share/logo.png", "png"), hard("app/dist/logo.png", "usr/share/logo.png"),
-         f("app/dist/index.js", "js")],
+        [
+            f("usr/share/logo.png", "png"),
+            hard("app/dist/logo.png", "usr/share/logo.png"),
+            f("app/dist/index.js", "js"),
+        ],
         paths=("/app/dist",),
     )
     link = t["/app/dist/logo.png"]
     assert link.type == "hardlink" and link.sha256 is None, "never taken for a match"
     with pytest.raises(HostileImage, match="does not exist"):
-        tree(tmp_path / "dangling", [hard("app/dist/a.js", "app/dist/missing.js")],
-             paths=("/app/dist",))
+        tree(
+            tmp_path / "dangling",
+            [hard("app/dist/a.js", "app/dist/missing.js")],
+            paths=("/app/dist",),
+        )
 
 
 def test_paths_do_not_let_hostile_names_elsewhere_pass(tmp_path: Path) -> None:
     with pytest.raises(HostileImage, match="escape"):
-        tree(tmp_path, [f("app/dist/a.js", "a"), f("usr/../../etc/passwd", "x")],
-             paths=("/app/dist",))
+        tree(
+            tmp_path,
+            [f("app/dist/a.js", "a"), f("usr/../../etc/passwd", "x")],
+            paths=("/app/dist",),
+        )

@@ -49,9 +49,7 @@ def test_a_short_tag_naming_two_images_is_ambiguous_whatever_the_order(
     _two_images(tmp_path / "l", names if order == 0 else names[::-1])
     with pytest.raises(ImageReadError, match="ambiguous") as info:
         _which(f"oci-layout:{tmp_path / 'l'}:fresh")
-    assert "localhost/app:fresh" in str(info.value) and "example.com/other:fresh" in str(
-        info.value
-    )
+    assert "localhost/app:fresh" in str(info.value) and "example.com/other:fresh" in str(info.value)
     assert _which(f"oci-layout:{tmp_path / 'l'}:localhost/app:fresh")  # the full name works
 
 
@@ -59,7 +57,8 @@ def test_parse_layout_ref_takes_the_existing_directory(tmp_path: Path) -> None:
     (tmp_path / "lay:out").mkdir()
     assert parse_layout_ref(f"{tmp_path}/lay:out") == (tmp_path / "lay:out", None)
     assert parse_layout_ref(f"{tmp_path}/lay:out:localhost/a:b") == (
-        tmp_path / "lay:out", "localhost/a:b"
+        tmp_path / "lay:out",
+        "localhost/a:b",
     )
 
 
@@ -77,7 +76,8 @@ def test_docker_uncompressed_layer_media_type_is_read(tmp_path: Path) -> None:
     (tmp_path / "l" / "blobs" / "sha256" / digest).write_bytes(data)
     index = json.loads((tmp_path / "l" / "index.json").read_text())
     index["manifests"][0].update(
-        digest=f"sha256:{digest}", size=len(data),
+        digest=f"sha256:{digest}",
+        size=len(data),
         mediaType="application/vnd.docker.distribution.manifest.v2+json",
     )
     (tmp_path / "l" / "index.json").write_text(json.dumps(index))

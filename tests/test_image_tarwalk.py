@@ -49,9 +49,7 @@ def sample_entries() -> list[E]:
     ]
 
 
-@pytest.mark.parametrize(
-    "fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT], ids=["pax", "gnu"]
-)
+@pytest.mark.parametrize("fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT], ids=["pax", "gnu"])
 @pytest.mark.parametrize("chunk", [1, 511, 512, 4096, 1 << 20])
 def test_walker_matches_tarfile(fmt: int, chunk: int) -> None:
     entries = sample_entries()
@@ -59,8 +57,9 @@ def test_walker_matches_tarfile(fmt: int, chunk: int) -> None:
         entries = [e for e in entries if "\udcff" not in e.name]
     data = tar_bytes(entries, fmt=fmt)
     walker = walk(data, chunk=chunk)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:", encoding="utf-8",
-                      errors="surrogateescape") as tar:
+    with tarfile.open(
+        fileobj=io.BytesIO(data), mode="r:", encoding="utf-8", errors="surrogateescape"
+    ) as tar:
         expected = []
         for m in tar:
             digest = None
@@ -68,12 +67,29 @@ def test_walker_matches_tarfile(fmt: int, chunk: int) -> None:
                 fobj = tar.extractfile(m)
                 assert fobj is not None
                 digest = hashlib.sha256(fobj.read()).hexdigest()
-            expected.append(("/" + m.name.rstrip("/"), m.size if m.isreg() else 0, m.mode,
-                             int(m.mtime), m.uid, m.gid,
-                             m.linkname if m.islnk() or m.issym() else None, digest))
+            expected.append(
+                (
+                    "/" + m.name.rstrip("/"),
+                    m.size if m.isreg() else 0,
+                    m.mode,
+                    int(m.mtime),
+                    m.uid,
+                    m.gid,
+                    m.linkname if m.islnk() or m.issym() else None,
+                    digest,
+                )
+            )
     got = [
-        (e.path, e.size, e.mode, e.mtime, e.uid, e.gid, e.link,
-         e.sha256.hex() if e.sha256 else None)
+        (
+            e.path,
+            e.size,
+            e.mode,
+            e.mtime,
+            e.uid,
+            e.gid,
+            e.link,
+            e.sha256.hex() if e.sha256 else None,
+        )
         for e in rows(walker)
     ]
     assert got == expected
@@ -122,8 +138,9 @@ def test_base256_size_field() -> None:
 
 def test_global_pax_header_is_ignored() -> None:
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT,
-                      pax_headers={"comment": "global"}) as tar:
+    with tarfile.open(
+        fileobj=buf, mode="w", format=tarfile.PAX_FORMAT, pax_headers={"comment": "global"}
+    ) as tar:
         info = tarfile.TarInfo("x")
         info.size = 1
         tar.addfile(info, io.BytesIO(b"1"))

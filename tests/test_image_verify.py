@@ -31,8 +31,13 @@ from buildguard._models.inspectreport import InspectReport
 from buildguard.errors import DigestMismatch, HostileImage, ImageReadError, UsageError
 
 LAYERS = [
-    tar_bytes([d("app"), f("app/a.js", "a" * 5000), f("app/buildguard-manifest.json",
-                                                     b'{"build_id":"B1","commit":"c1"}')]),
+    tar_bytes(
+        [
+            d("app"),
+            f("app/a.js", "a" * 5000),
+            f("app/buildguard-manifest.json", b'{"build_id":"B1","commit":"c1"}'),
+        ]
+    ),
     tar_bytes([f("app/b.js", "b" * 3000), f("etc/conf", "x")]),
 ]
 
@@ -55,10 +60,13 @@ def test_each_compression_reads_and_is_sniffed(tmp_path: Path, how: str) -> None
     assert flat.tree["/app/b.js"].sha256 == hashlib.sha256(b"b" * 3000).hexdigest()
 
 
-@pytest.mark.parametrize("plain_type", [
-    "application/vnd.docker.image.rootfs.diff.tar",
-    "application/vnd.oci.image.layer.v1.tar",
-])
+@pytest.mark.parametrize(
+    "plain_type",
+    [
+        "application/vnd.docker.image.rootfs.diff.tar",
+        "application/vnd.oci.image.layer.v1.tar",
+    ],
+)
 def test_compression_sniffed_not_trusted_from_media_type(tmp_path: Path, plain_type: str) -> None:
     """gzip layers relabelled as plain tar: dockerd and containerd sniff Docker's type, so it
     is read as gzip; containerd takes OCI's plain type at its word and would fail on the
@@ -90,7 +98,7 @@ def test_digests_and_history_reported(tmp_path: Path) -> None:
         {"created_by": "ADD rootfs", "created": "2024-05-06T07:08:09.123456789Z"},
         {"created_by": "ENV X=1", "empty_layer": True},
         {"created_by": "COPY dist /app"},
-        {"created_by": "CMD [\"sh\"]", "empty_layer": True},
+        {"created_by": 'CMD ["sh"]', "empty_layer": True},
     ]
     built = write_layout(tmp_path / "l", LAYERS, history=history, media_type_in_manifest=False)
     report = inspect_mod.inspect(layout_ref(tmp_path / "l"))
@@ -207,7 +215,6 @@ def test_truncated_gzip_with_matching_digest_is_read_error(tmp_path: Path) -> No
         read_all(layout_ref(root))
 
 
-
 def test_bad_header_checksum_with_matching_digests_is_hostile(tmp_path: Path) -> None:
     tar = bytearray(LAYERS[1])
     tar[2] ^= 0x01  # a name byte of the first header
@@ -248,23 +255,44 @@ def _multi_platform(root: Path) -> dict[str, str]:
     def desc(digest: str | None, platform: dict[str, str], **extra: object) -> dict[str, object]:
         assert digest is not None
         size = (root / "blobs/sha256" / digest.split(":")[1]).stat().st_size
-        return {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
-                "size": size, "platform": platform, **extra}
+        return {
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest,
+            "size": size,
+            "platform": platform,
+            **extra,
+        }
 
-    inner = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [
-            desc(att.manifest_digest, {"os": "unknown", "architecture": "unknown"}),
-            desc(arm.manifest_digest, {"os": "linux", "architecture": "arm64", "variant": "v8"}),
-            desc(amd.manifest_digest, {"os": "linux", "architecture": "amd64"}),
-        ],
-    }).encode()
+    inner = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                desc(att.manifest_digest, {"os": "unknown", "architecture": "unknown"}),
+                desc(
+                    arm.manifest_digest, {"os": "linux", "architecture": "arm64", "variant": "v8"}
+                ),
+                desc(amd.manifest_digest, {"os": "linux", "architecture": "amd64"}),
+            ],
+        }
+    ).encode()
     digest = sha(inner)
     (root / "blobs/sha256" / digest.split(":")[1]).write_bytes(inner)
-    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest,
-        "size": len(inner), "annotations": {"org.opencontainers.image.ref.name": "multi"}}]}))
+    (root / "index.json").write_text(
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "manifests": [
+                    {
+                        "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "digest": digest,
+                        "size": len(inner),
+                        "annotations": {"org.opencontainers.image.ref.name": "multi"},
+                    }
+                ],
+            }
+        )
+    )
     return {"amd64": str(amd.manifest_digest), "arm64": str(arm.manifest_digest)}
 
 
@@ -336,9 +364,17 @@ def test_skopeo_zstd_layout(tmp_path: Path) -> None:
     """A real tool's zstd layout: skopeo re-compresses every layer with zstd."""
     write_layout(tmp_path / "src", LAYERS)
     subprocess.run(
-        ["skopeo", "copy", "--dest-compress-format", "zstd", "--dest-compress",
-         f"oci:{tmp_path / 'src'}:latest", f"oci:{tmp_path / 'dst'}:z"],
-        check=True, capture_output=True,
+        [
+            "skopeo",
+            "copy",
+            "--dest-compress-format",
+            "zstd",
+            "--dest-compress",
+            f"oci:{tmp_path / 'src'}:latest",
+            f"oci:{tmp_path / 'dst'}:z",
+        ],
+        check=True,
+        capture_output=True,
     )
     with open_image(layout_ref(tmp_path / "dst", "z")) as image:
         flat = image.read()
@@ -361,8 +397,11 @@ def test_a_config_history_the_runtimes_cannot_read_is_exit_3(history: object) ->
     """Found by bench/fuzz.py: a non-list history used to crash (exit 4)."""
     from buildguard._image.manifest import parse_config
 
-    doc = {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers",
-                                                              "diff_ids": []},
-           "history": history}
+    doc = {
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": []},
+        "history": history,
+    }
     with pytest.raises(ImageReadError, match="history"):
         parse_config(json.dumps(doc).encode(), "config x")

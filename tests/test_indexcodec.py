@@ -34,12 +34,20 @@ DIFF_ID = "sha256:" + "cd" * 32
 RULES = "0123456789abcdef"
 
 # Names as the tar walker makes them: UTF-8, or surrogate escapes for bytes that are not.
-_names = st.binary(min_size=1, max_size=40).filter(lambda b: b"\x00" not in b).map(
-    lambda b: "/" + b.decode("utf-8", "surrogateescape"))
+_names = (
+    st.binary(min_size=1, max_size=40)
+    .filter(lambda b: b"\x00" not in b)
+    .map(lambda b: "/" + b.decode("utf-8", "surrogateescape"))
+)
 _entry = st.tuples(
-    _names, st.sampled_from([li.FILE, li.DIR, li.SYMLINK, li.HARDLINK, li.OTHER]),
-    st.integers(0, 2**40), st.integers(0, 0o7777), st.integers(-(2**40), 2**40),
-    st.integers(0, 2**32 - 1), st.integers(-5, 2**40), st.booleans(),
+    _names,
+    st.sampled_from([li.FILE, li.DIR, li.SYMLINK, li.HARDLINK, li.OTHER]),
+    st.integers(0, 2**40),
+    st.integers(0, 0o7777),
+    st.integers(-(2**40), 2**40),
+    st.integers(0, 2**32 - 1),
+    st.integers(-5, 2**40),
+    st.booleans(),
     st.binary(max_size=30),
 )
 
@@ -49,10 +57,8 @@ def _index(entries: list[tuple[str, int, int, int, int, int, int, bool, bytes]])
     for path, kind, size, mode, mtime, uid, gid, hashed, blob in entries:
         link = None
         if kind in (li.SYMLINK, li.HARDLINK):  # a target from bytes too, as the walker does
-            link = path.encode("utf-8", "surrogateescape")[::-1].decode("utf-8",
-                                                                       "surrogateescape")
-        row = index.append(path, kind, size if kind == li.FILE else 0, mode, mtime, uid, gid,
-                           link)
+            link = path.encode("utf-8", "surrogateescape")[::-1].decode("utf-8", "surrogateescape")
+        row = index.append(path, kind, size if kind == li.FILE else 0, mode, mtime, uid, gid, link)
         if kind == li.FILE and hashed:
             index.set_digest(row, hashlib.sha256(blob).digest())
             if blob:
@@ -70,11 +76,22 @@ def _reference_payload(layer: CachedLayer) -> bytes:
     hashed = [r.sha256 for r in rows if r.sha256 is not None and r.sha256 != empty]
     links = sorted((i, r.link) for i, r in enumerate(rows) if r.link is not None)
     data = sorted((i, r.data) for i, r in enumerate(rows) if r.data is not None)
-    header = json.dumps({
-        "digest": layer.digest, "diff_id": layer.diff_id, "compression": layer.compression,
-        "size": layer.size, "rules": layer.rules, "rows": len(rows), "hashed": len(hashed),
-        "links": len(links), "data": len(data),
-        "complete": index.complete}, sort_keys=True, separators=(",", ":")).encode()
+    header = json.dumps(
+        {
+            "digest": layer.digest,
+            "diff_id": layer.diff_id,
+            "compression": layer.compression,
+            "size": layer.size,
+            "rules": layer.rules,
+            "rows": len(rows),
+            "hashed": len(hashed),
+            "links": len(links),
+            "data": len(data),
+            "complete": index.complete,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
     out = [MAGIC, struct.pack("<II", FORMAT, len(header)), header]
     out.append(bytes(r.kind for r in rows))
     out.append(b"".join(struct.pack("<q", r.size) for r in rows))
@@ -102,9 +119,17 @@ def _reference_payload(layer: CachedLayer) -> bytes:
 def _rows(index: LayerIndex) -> tuple[object, ...]:
     """Everything an index holds, column by column (the arrays' widths may differ)."""
     c = index.columns()
-    return (index.paths, *(getattr(c, name).tolist() for name in (
-        "kind", "size", "mode", "mtime", "uid", "gid", "hash_at")), bytes(c.digests), c.links,
-        c.data, index.complete)
+    return (
+        index.paths,
+        *(
+            getattr(c, name).tolist()
+            for name in ("kind", "size", "mode", "mtime", "uid", "gid", "hash_at")
+        ),
+        bytes(c.digests),
+        c.links,
+        c.data,
+        index.complete,
+    )
 
 
 @settings(derandomize=True, max_examples=150, deadline=None)
@@ -133,17 +158,20 @@ def test_a_large_index_round_trips_across_slices_and_read_aheads() -> None:
     entries = []
     for i in range(PATH_SLICE * 2 + 77):
         name = f"/app/node_modules/pkg{i % 997}/f{i}-" + ("é" if i % 3 else "\udcff") + ".js"
-        entries.append((name, li.FILE if i % 5 else li.SYMLINK, i, 0o644, i, 0, 0, i % 2 == 0,
-                        b""))
-    entries.insert(PATH_SLICE - 1, ("/" + "x" * (READ_SIZE + 10), li.DIR, 0, 0o755, 0, 0, 0,
-                                    False, b""))
+        entries.append((name, li.FILE if i % 5 else li.SYMLINK, i, 0o644, i, 0, 0, i % 2 == 0, b""))
+    entries.insert(
+        PATH_SLICE - 1, ("/" + "x" * (READ_SIZE + 10), li.DIR, 0, 0o755, 0, 0, 0, False, b"")
+    )
     layer = CachedLayer(DIGEST, DIFF_ID, "gzip", _index(entries), 1234, RULES)
     raw = encode(layer)
     assert len(zstandard.ZstdDecompressor().decompress(raw, max_output_size=1 << 30)) > (
-        3 * READ_SIZE)
+        3 * READ_SIZE
+    )
     for path_slice, read_size in ((PATH_SLICE, READ_SIZE), (7, 333)):
-        with mock.patch.object(indexcodec, "PATH_SLICE", path_slice), \
-                mock.patch.object(indexcodec, "READ_SIZE", read_size):
+        with (
+            mock.patch.object(indexcodec, "PATH_SLICE", path_slice),
+            mock.patch.object(indexcodec, "READ_SIZE", read_size),
+        ):
             assert encode(layer) == raw  # the bytes do not depend on how the input is cut
             back = decode(raw)
         assert back.index.paths == layer.index.paths
@@ -155,8 +183,9 @@ def _payload_entry(payload: bytes) -> bytes:
 
 
 def test_every_truncation_or_trailing_byte_is_an_index_format_error() -> None:
-    entries = [(f"/d/f{i}\udcfe", li.FILE, i, 0o644, 0, 0, 0, True, b"x" * i)
-               for i in range(50)] + [("/d/l", li.SYMLINK, 0, 0o777, 0, 0, 0, False, b"")]
+    entries = [
+        (f"/d/f{i}\udcfe", li.FILE, i, 0o644, 0, 0, 0, True, b"x" * i) for i in range(50)
+    ] + [("/d/l", li.SYMLINK, 0, 0o777, 0, 0, 0, False, b"")]
     layer = CachedLayer(DIGEST, DIFF_ID, "gzip", _index(entries), 1234, RULES)
     raw = encode(layer)
     payload = _reference_payload(layer)

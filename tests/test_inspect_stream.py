@@ -16,7 +16,7 @@ from buildguard._inspect import report_of, stream_of
 
 @pytest.mark.parametrize("paths", [(), ("/app",), ("/nothing",)])
 def test_streamed_json_is_the_model_json(tmp_path: Path, paths: tuple[str, ...]) -> None:
-    write_layout(tmp_path / "l", [tar_bytes([d("app"), f("app/a.js", "a"), f("b", "b\\\"")])])
+    write_layout(tmp_path / "l", [tar_bytes([d("app"), f("app/a.js", "a"), f("b", 'b\\"')])])
     with open_image(f"oci-layout:{tmp_path / 'l'}:latest") as image:
         flat = image.read(paths)
     whole = report_of(flat, paths)

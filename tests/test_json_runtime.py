@@ -302,8 +302,11 @@ def test_layout_index_json_case_variant_agrees_with_skopeo_or_is_refused(
     archive, tag = tmp_path / "image.tar", "json-runtime/layout-index:1"
     copied = subprocess.run(
         ["skopeo", "copy", f"oci:{layout}:t", f"docker-archive:{archive}:{tag}"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     export = None
     if (
         copied.returncode == 0
@@ -312,10 +315,18 @@ def test_layout_index_json_case_variant_agrees_with_skopeo_or_is_refused(
         export, _ = export_view(dockerd, tag)
         dockerd.docker("rmi", "-f", tag, check=False)
     verified = buildguard_cli(
-        "verify", f"oci-layout:{layout}:t", "--expect-build-id", bundle.build_id,
-        "--expect-commit", bundle.commit, "--record", bundle.record_path, "--path",
-        bundle.root, "--json",
-    )  # fmt: skip
+        "verify",
+        f"oci-layout:{layout}:t",
+        "--expect-build-id",
+        bundle.build_id,
+        "--expect-commit",
+        bundle.commit,
+        "--record",
+        bundle.record_path,
+        "--path",
+        bundle.root,
+        "--json",
+    )
     assert "Traceback" not in verified.stderr, verified.stderr
     intact = export is not None and bundle_intact(export, bundle)
     allowed = {3} if export is None else {0, 3} if intact else {1, 3}

@@ -51,16 +51,24 @@ def _image(root: Path, *, leftover: bool = False) -> str:
     base = [d("srv"), f("srv/data.txt", "srv"), d("usr"), f("usr/lib.so", "lib")]
     if leftover:
         base += [d("app"), d("app/web"), f("app/web/old-chunk.js", "stale")]
-    bundle = [d("app"), d("app/web"), d("app/web/assets"),
-              *(f(f"app/web/{p}", b) for p, b in BUNDLE.items()),
-              f("app/web/buildguard-manifest.json", _manifest(BUNDLE))]
+    bundle = [
+        d("app"),
+        d("app/web"),
+        d("app/web/assets"),
+        *(f(f"app/web/{p}", b) for p, b in BUNDLE.items()),
+        f("app/web/buildguard-manifest.json", _manifest(BUNDLE)),
+    ]
     write_layout(root, [tar_bytes(base), tar_bytes(bundle)])
     return f"oci-layout:{root}:latest"
 
 
 def _verify(ref: str, cache: Path | None, **kw: object) -> buildguard.VerifyReport:
-    options = buildguard.ReadOptions(paths=kw.pop("paths", ["/app/web"]),  # type: ignore[arg-type]
-                                     cache=cache, no_cache=cache is None, **kw)  # type: ignore[arg-type]
+    options = buildguard.ReadOptions(
+        paths=kw.pop("paths", ["/app/web"]),  # type: ignore[arg-type]
+        cache=cache,
+        no_cache=cache is None,
+        **kw,
+    )  # type: ignore[arg-type]
     return buildguard.verify(ref, buildguard.Expectations(build_id=BUILD), options, environ={})
 
 
@@ -97,8 +105,9 @@ def test_miss_fills_only_after_a_verified_read(tmp_path: Path) -> None:
     ref = _image(tmp_path / "img")
     built = json.loads((tmp_path / "img" / "index.json").read_text())
     assert built["manifests"]
-    blob = sorted((tmp_path / "img" / "blobs" / "sha256").iterdir(),
-                  key=lambda p: p.stat().st_size)[-1]
+    blob = sorted(
+        (tmp_path / "img" / "blobs" / "sha256").iterdir(), key=lambda p: p.stat().st_size
+    )[-1]
     data = bytearray(blob.read_bytes())
     data[-20] ^= 0xFF
     blob.write_bytes(bytes(data))
@@ -117,8 +126,7 @@ def test_the_narrower_fill_never_hides_a_leftover(tmp_path: Path) -> None:
     cached = _verify(ref, tmp_path / "c")
     uncached = _verify(ref, None)
     assert _codes(cached) == _codes(uncached) and "FILE_EXTRA" in _codes(cached)
-    assert [f.path for f in cached.findings if f.code == "FILE_EXTRA"] == [
-        "/app/web/old-chunk.js"]
+    assert [f.path for f in cached.findings if f.code == "FILE_EXTRA"] == ["/app/web/old-chunk.js"]
 
 
 def _one_layer(tmp_path: Path, want_paths: tuple[str, ...]) -> CachedLayer:
@@ -131,8 +139,9 @@ def _one_layer(tmp_path: Path, want_paths: tuple[str, ...]) -> CachedLayer:
         blob = tmp_path / "one" / "blobs" / "sha256" / layer.digest.split(":")[1]
         with open(blob, "rb") as stream:
             result = read_layer(stream, label="t", want=make_want(want_paths))
-    return CachedLayer(layer.digest, layer.diff_id, result.compression, result.index,
-                       layer.size, reading_rules())
+    return CachedLayer(
+        layer.digest, layer.diff_id, result.compression, result.index, layer.size, reading_rules()
+    )
 
 
 def test_an_entry_lacking_a_hash_asked_for_is_not_used(tmp_path: Path) -> None:
@@ -181,18 +190,31 @@ def test_a_damaged_or_foreign_entry_is_ignored_with_a_warning(
         decode(entry.read_bytes()[40:])
 
 
-def test_a_wrongly_signed_entry_is_ignored(tmp_path: Path, caplog: pytest.LogCaptureFixture
-                                           ) -> None:
+def test_a_wrongly_signed_entry_is_ignored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     layer = _one_layer(tmp_path, ())
     LayerCache(LocalStore(tmp_path / "c"), b"key-one").save(layer)
     with caplog.at_level(logging.WARNING, logger="buildguard"):
-        assert LayerCache(LocalStore(tmp_path / "c"), b"key-two").load(
-            layer.digest, layer.diff_id, layer.size, make_want(())) is None
-        assert LayerCache(LocalStore(tmp_path / "c"), None).load(
-            layer.digest, layer.diff_id, layer.size, make_want(())) is None
+        assert (
+            LayerCache(LocalStore(tmp_path / "c"), b"key-two").load(
+                layer.digest, layer.diff_id, layer.size, make_want(())
+            )
+            is None
+        )
+        assert (
+            LayerCache(LocalStore(tmp_path / "c"), None).load(
+                layer.digest, layer.diff_id, layer.size, make_want(())
+            )
+            is None
+        )
     assert "signature does not verify" in caplog.text
-    assert LayerCache(LocalStore(tmp_path / "c"), b"key-one").load(
-        layer.digest, layer.diff_id, layer.size, make_want(())) is not None
+    assert (
+        LayerCache(LocalStore(tmp_path / "c"), b"key-one").load(
+            layer.digest, layer.diff_id, layer.size, make_want(())
+        )
+        is not None
+    )
 
 
 def test_entries_are_deterministic_and_concurrent_writers_harmless(tmp_path: Path) -> None:
@@ -205,18 +227,37 @@ def test_entries_are_deterministic_and_concurrent_writers_harmless(tmp_path: Pat
     assert [p.name for p in entry.parent.iterdir()] == [entry.name], "no temp files left"
     assert caches[0].load(layer.digest, layer.diff_id, layer.size, make_want(())) is not None
     ref = _image(tmp_path / "img")
-    procs = [subprocess.Popen(
-        [sys.executable, "-m", "buildguard._cli", "verify", ref, "--path", "/app/web",
-         "--expect-build-id", BUILD, "--cache", str(tmp_path / "shared")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "BUILD_ID": ""},
-    ) for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "buildguard._cli",
+                "verify",
+                ref,
+                "--path",
+                "/app/web",
+                "--expect-build-id",
+                BUILD,
+                "--cache",
+                str(tmp_path / "shared"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "BUILD_ID": ""},
+        )
+        for _ in range(4)
+    ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
     fills = [LocalStore(tmp_path / f"solo{i}") for i in range(2)]
     for i in range(2):
         _verify(ref, tmp_path / f"solo{i}")
     for name in (p.relative_to(tmp_path / "shared") for p in _entries(tmp_path / "shared")):
-        assert fills[0].get(str(name)) == fills[1].get(str(name)) == LocalStore(
-            tmp_path / "shared").get(str(name))
+        assert (
+            fills[0].get(str(name))
+            == fills[1].get(str(name))
+            == LocalStore(tmp_path / "shared").get(str(name))
+        )
 
 
 def test_no_cache_and_default_location(tmp_path: Path) -> None:
@@ -226,8 +267,17 @@ def test_no_cache_and_default_location(tmp_path: Path) -> None:
     cache = open_cache(environ={"BUILDGUARD_CACHE": str(tmp_path / "env")})
     assert cache is not None and cache.store.description == str(tmp_path / "env")
     ref = _image(tmp_path / "img")
-    done = buildguard_cli("verify", ref, "--path", "/app/web", "--expect-build-id", BUILD,
-                          "--no-cache", cwd=tmp_path, env={"BUILDGUARD_CACHE": str(tmp_path / "n")})
+    done = buildguard_cli(
+        "verify",
+        ref,
+        "--path",
+        "/app/web",
+        "--expect-build-id",
+        BUILD,
+        "--no-cache",
+        cwd=tmp_path,
+        env={"BUILDGUARD_CACHE": str(tmp_path / "n")},
+    )
     assert done.returncode == 0, done.stderr
     assert not (tmp_path / "n").exists()
 
@@ -236,8 +286,9 @@ def test_a_gs_cache_without_a_key_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="BUILDGUARD_CACHE_KEY"):
         open_cache("gs://bucket/prefix", environ={})
     ref = _image(tmp_path / "img")
-    done = buildguard_cli("verify", ref, "--expect-build-id", BUILD, "--cache",
-                          "gs://bucket/prefix", cwd=tmp_path)
+    done = buildguard_cli(
+        "verify", ref, "--expect-build-id", BUILD, "--cache", "gs://bucket/prefix", cwd=tmp_path
+    )
     assert done.returncode == 2 and "BUILDGUARD_CACHE_KEY" in done.stderr
 
 
@@ -247,9 +298,12 @@ def gcs_emulator(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     exe = Path(sys.executable).parent / "gcp-storage-emulator"
     log = open(tmp_path / "gcs.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([str(exe), "start", "--host", "127.0.0.1", "--port", str(port),
-                             "--in-memory"], stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(exe), "start", "--host", "127.0.0.1", "--port", str(port), "--in-memory"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -278,8 +332,17 @@ def gcs_emulator(tmp_path: Path) -> Iterator[str]:
 def test_gcs_emulator_round_trip_signed(tmp_path: Path, gcs_emulator: str) -> None:
     ref = _image(tmp_path / "img", leftover=True)
     env = {"STORAGE_EMULATOR_HOST": gcs_emulator, "BUILDGUARD_CACHE_KEY": "secret-one"}
-    args = ("verify", ref, "--path", "/app/web", "--expect-build-id", BUILD, "--cache",
-            "gs://bg-cache/builds", "-v")
+    args = (
+        "verify",
+        ref,
+        "--path",
+        "/app/web",
+        "--expect-build-id",
+        BUILD,
+        "--cache",
+        "gs://bg-cache/builds",
+        "-v",
+    )
     cold = buildguard_cli(*args, cwd=tmp_path, env=env)
     assert cold.returncode == 1 and "FILE_EXTRA" in cold.stdout, cold.stderr
     assert "index from the cache" not in cold.stderr
@@ -316,8 +379,11 @@ def test_an_entry_made_under_other_reading_rules_is_not_used(
     says which rules made it, and it is ignored."""
     layer = _one_layer(tmp_path, ())
     cache = LayerCache(LocalStore(tmp_path / "c"), None)
-    cache.save(CachedLayer(layer.digest, layer.diff_id, layer.compression, layer.index,
-                           layer.size, "0" * 16))
+    cache.save(
+        CachedLayer(
+            layer.digest, layer.diff_id, layer.compression, layer.index, layer.size, "0" * 16
+        )
+    )
     with caplog.at_level(logging.WARNING, logger="buildguard"):
         assert cache.load(layer.digest, layer.diff_id, layer.size, make_want(())) is None
     assert "made under other reading rules" in caplog.text
@@ -350,11 +416,16 @@ def test_an_oci_plain_tar_type_over_compressed_bytes_is_refused(tmp_path: Path) 
     `rootfs.diff.tar` is sniffed by both, so it is read."""
     layers = [tar_bytes([d("srv"), f("srv/data", b"d")])]
     write_layout(tmp_path / "oci", layers, media_types=["application/vnd.oci.image.layer.v1.tar"])
-    write_layout(tmp_path / "docker", layers,
-                 media_types=["application/vnd.docker.image.rootfs.diff.tar"])
+    write_layout(
+        tmp_path / "docker", layers, media_types=["application/vnd.docker.image.rootfs.diff.tar"]
+    )
     cache = tmp_path / "cache"
-    assert buildguard_cli("inspect", f"oci-layout:{tmp_path / 'docker'}:latest", "--cache",
-                          str(cache)).returncode == 0
+    assert (
+        buildguard_cli(
+            "inspect", f"oci-layout:{tmp_path / 'docker'}:latest", "--cache", str(cache)
+        ).returncode
+        == 0
+    )
     for flags in (["--cache", str(cache)], ["--no-cache"]):
         done = buildguard_cli("inspect", f"oci-layout:{tmp_path / 'oci'}:latest", *flags)
         assert done.returncode == 3, done.stdout + done.stderr

@@ -13,8 +13,12 @@ from buildguard._image import open_image
 from buildguard.errors import BuildguardError, DigestMismatch, HostileImage
 
 GOOD = serialize([Member(Header(name=b"app/a.js"), b"a" * 3000)])
-BAD_AT_3584 = serialize([Member(Header(name=b"app/a.js"), b"a" * 3000),
-                         Member(Header(name=b"app/b.js", size=b"zz\x00"))])
+BAD_AT_3584 = serialize(
+    [
+        Member(Header(name=b"app/a.js"), b"a" * 3000),
+        Member(Header(name=b"app/b.js", size=b"zz\x00")),
+    ]
+)
 """The second header starts at byte 512 + 3072 = 3584; its size is not octal."""
 
 
@@ -52,9 +56,7 @@ def test_size_only_mismatch_prints_the_digest_once(tmp_path: Path) -> None:
     assert f"read {len(GOOD)} bytes; expected {len(GOOD) + 512} bytes" in err.message
 
 
-def test_diff_id_mismatch_of_an_unreadable_plain_layer_says_each_thing_once(
-    tmp_path: Path
-) -> None:
+def test_diff_id_mismatch_of_an_unreadable_plain_layer_says_each_thing_once(tmp_path: Path) -> None:
     cut = BAD_AT_3584[:3000]
     built = write_layout(tmp_path / "l", [cut], compression="none", diff_ids=[sha(GOOD)])
     err = _refusal(f"oci-layout:{tmp_path / 'l'}:latest")

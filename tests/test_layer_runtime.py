@@ -81,8 +81,7 @@ def _umoci_summary(pytestconfig: pytest.Config) -> Iterator[None]:
 
 
 def _excluded(path: str) -> bool:
-    return path in EXPORT_EXTRAS or any(path == m or path.startswith(m + "/")
-                                        for m in MOUNT_POINTS)
+    return path in EXPORT_EXTRAS or any(path == m or path.startswith(m + "/") for m in MOUNT_POINTS)
 
 
 def _normal(raw: bytes) -> str | None:
@@ -122,16 +121,22 @@ def export_view(dockerd: Dockerd, tag: str) -> tuple[View | None, str]:
         return None, f"docker create: {created.stderr.strip()}"
     cid = created.stdout.strip()
     try:
-        exported = subprocess.run([dockerd.cli, "export", cid], env=dockerd.env,
-                                  capture_output=True, timeout=300, check=False)
+        exported = subprocess.run(
+            [dockerd.cli, "export", cid],
+            env=dockerd.env,
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
     finally:
         dockerd.docker("rm", cid, check=False)
     if exported.returncode != 0:
         return None, f"docker export: {exported.stderr.decode(errors='replace').strip()}"
     view: View = {}
     content: dict[str, tuple[int, str]] = {}
-    with tarfile.open(fileobj=io.BytesIO(exported.stdout), mode="r:", encoding="utf-8",
-                      errors="surrogateescape") as tar:
+    with tarfile.open(
+        fileobj=io.BytesIO(exported.stdout), mode="r:", encoding="utf-8", errors="surrogateescape"
+    ) as tar:
         for m in tar:
             path = escape(posixpath.normpath("/" + m.name))
             if path == "/" or _excluded(path):
@@ -171,9 +176,13 @@ def umoci_view(layout: Path, work: Path) -> tuple[View | None, str]:
     if shutil.which("umoci") is None:
         return None, "umoci not installed"
     target = work / "umoci-bundle"
-    done = subprocess.run(["umoci", "unpack", "--rootless", "--image", f"{layout}:t",
-                           str(target)], capture_output=True, text=True, timeout=300,
-                          check=False)
+    done = subprocess.run(
+        ["umoci", "unpack", "--rootless", "--image", f"{layout}:t", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if done.returncode != 0:
         return None, done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
     rootfs = target / "rootfs"
@@ -199,17 +208,23 @@ def umoci_view(layout: Path, work: Path) -> tuple[View | None, str]:
 
 
 def diff(ours: View, theirs: View, who: str = "buildguard") -> list[str]:
-    return [f"{p}: {who}={ours.get(p)} dockerd={theirs.get(p)}"
-            for p in sorted(set(ours) | set(theirs)) if ours.get(p) != theirs.get(p)]
+    return [
+        f"{p}: {who}={ours.get(p)} dockerd={theirs.get(p)}"
+        for p in sorted(set(ours) | set(theirs))
+        if ours.get(p) != theirs.get(p)
+    ]
 
 
 def bundle_intact(export: View, bundle: SealedBundle) -> bool:
     """The exported bundle folder is exactly the sealed files (content and mode)."""
     prefix = bundle.root + "/"
-    found = {p[len(prefix):]: v for p, v in export.items()
-             if p.startswith(prefix) and v[0] != "dir"}
-    sealed = {f.path: ("file", len(f.data), hashlib.sha256(f.data).hexdigest(), None, f.mode)
-              for f in bundle.files}
+    found = {
+        p[len(prefix) :]: v for p, v in export.items() if p.startswith(prefix) and v[0] != "dir"
+    }
+    sealed = {
+        f.path: ("file", len(f.data), hashlib.sha256(f.data).hexdigest(), None, f.mode)
+        for f in bundle.files
+    }
     return found == sealed
 
 
@@ -224,17 +239,22 @@ class Outcome:
     problems: list[str]
 
 
-def run_case(case: LayerCase, bundle: SealedBundle, dockerd: Dockerd, golister: GoLister,
-             work: Path) -> Outcome:
+def run_case(
+    case: LayerCase, bundle: SealedBundle, dockerd: Dockerd, golister: GoLister, work: Path
+) -> Outcome:
     layers = case.build(bundle)
     layout = work / "layout"
     write_layout(layout, layers, compression="gzip", tag="t")
     ref = f"oci-layout:{layout}:t"
     tag = f"buildguard-runtime/{case.name.lower()}:1"
     archive = work / "image.tar"
-    copied = subprocess.run(["skopeo", "copy", f"oci:{layout}:t",
-                             f"docker-archive:{archive}:{tag}"],
-                            capture_output=True, text=True, timeout=300, check=False)
+    copied = subprocess.run(
+        ["skopeo", "copy", f"oci:{layout}:t", f"docker-archive:{archive}:{tag}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert copied.returncode == 0, f"skopeo copy failed: {copied.stderr}"
     loaded = dockerd.docker("load", "-i", str(archive), check=False)
     export: View | None = None
@@ -247,9 +267,19 @@ def run_case(case: LayerCase, bundle: SealedBundle, dockerd: Dockerd, golister: 
     inspected = buildguard_cli("inspect", "--json", ref)
     verified = None
     if bundle.layer() in layers:
-        verified = buildguard_cli("verify", ref, "--expect-build-id", bundle.build_id,
-                                  "--expect-commit", bundle.commit, "--record",
-                                  bundle.record_path, "--path", bundle.root, "--json")
+        verified = buildguard_cli(
+            "verify",
+            ref,
+            "--expect-build-id",
+            bundle.build_id,
+            "--expect-commit",
+            bundle.commit,
+            "--record",
+            bundle.record_path,
+            "--path",
+            bundle.root,
+            "--json",
+        )
     for name, done in (("inspect", inspected), ("verify", verified)):
         if done is not None and (done.returncode not in (0, 1, 3) or "Traceback" in done.stderr):
             problems.append(f"{name} crashed (exit {done.returncode}): {done.stderr[-600:]}")
@@ -262,8 +292,10 @@ def run_case(case: LayerCase, bundle: SealedBundle, dockerd: Dockerd, golister: 
     else:
         explicit = explicit_dirs(golister, layers)
         if inspected.returncode == 0:
-            lines = diff(_project(inspect_view(json.loads(inspected.stdout)), explicit),
-                         _project(export, explicit))
+            lines = diff(
+                _project(inspect_view(json.loads(inspected.stdout)), explicit),
+                _project(export, explicit),
+            )
             problems.extend(f"inspect vs export: {line}" for line in lines[:30])
         elif inspected.returncode == 3 and case.well_formed:
             problems.append(f"well-formed image refused by inspect: {inspected.stderr[-400:]}")
@@ -271,23 +303,30 @@ def run_case(case: LayerCase, bundle: SealedBundle, dockerd: Dockerd, golister: 
             problems.append(f"inspect exits {inspected.returncode}: {inspected.stderr[-400:]}")
         if verified is not None:
             intact = bundle_intact(export, bundle)
-            allowed = ({0} if intact else {1}) if case.well_formed else (
-                {0, 3} if intact else {1, 3})
+            allowed = (
+                ({0} if intact else {1}) if case.well_formed else ({0, 3} if intact else {1, 3})
+            )
             if verified.returncode not in allowed:
                 problems.append(
                     f"verify exits {verified.returncode}, expected one of {sorted(allowed)} "
                     f"(exported bundle {'intact' if intact else 'differs'}):\n"
-                    f"{verified.stderr[-1200:]}")
+                    f"{verified.stderr[-1200:]}"
+                )
         umoci, umoci_why = umoci_view(layout, work)
         if umoci is None:
             UMOCI_OPINIONS.append(f"  {case.name}: umoci refuses ({umoci_why}); dockerd applies")
         else:
             lines = diff(_project(umoci, explicit), _project(export, explicit), "umoci")
             opinion = "agrees with" if not lines else "DIFFERS from"
-            UMOCI_OPINIONS.append(f"  {case.name}: umoci {opinion} dockerd"
-                                  + (f": {lines[0]}" if lines else ""))
-    return Outcome(runtime, inspected.returncode,
-                   verified.returncode if verified is not None else None, problems)
+            UMOCI_OPINIONS.append(
+                f"  {case.name}: umoci {opinion} dockerd" + (f": {lines[0]}" if lines else "")
+            )
+    return Outcome(
+        runtime,
+        inspected.returncode,
+        verified.returncode if verified is not None else None,
+        problems,
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -86,8 +86,11 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 
 def test_only_init_models_and_errors_are_public() -> None:
-    public = {name for name, _ in _modules()
-              if not any(part.startswith("_") for part in name.split(".")[1:])}
+    public = {
+        name
+        for name, _ in _modules()
+        if not any(part.startswith("_") for part in name.split(".")[1:])
+    }
     assert public == {"buildguard", "buildguard.models", "buildguard.errors"}
 
 

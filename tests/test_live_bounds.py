@@ -1,4 +1,4 @@
-"""verify-live against a hostile website on loopback (tests/hostileserver.py): every command
+"""verify-live against a hostile website on loopback (tests/support/hostileserver.py): every command
 ends within its stated bound, in bounded memory, with a clear finding or error.
 
 Each test runs the console script under GNU time and asserts its exit code, its peak RSS
@@ -38,8 +38,13 @@ class Run:
     out: str = ""
 
 
-def verify_live(url: str, manifest: Path, *extra: str, env: dict[str, str] | None = None,
-                json_out: Path | None = None) -> Run:  # fmt: skip
+def verify_live(
+    url: str,
+    manifest: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    json_out: Path | None = None,
+) -> Run:
     import os
 
     args = [console_script(), "verify-live", url, "--manifest", str(manifest), *extra]
@@ -64,8 +69,9 @@ def verify_live(url: str, manifest: Path, *extra: str, env: dict[str, str] | Non
 @pytest.fixture
 def manifest(tmp_path: Path) -> Path:
     path = tmp_path / "buildguard-manifest.json"
-    path.write_text(manifest_for([entry("index.html", PAGE),
-                                  entry("assets/app.js", APP_JS)]).model_dump_json())  # fmt: skip
+    path.write_text(
+        manifest_for([entry("index.html", PAGE), entry("assets/app.js", APP_JS)]).model_dump_json()
+    )
     return path
 
 
@@ -117,8 +123,9 @@ def test_a_body_that_decodes_to_nothing_forever_is_cut_by_its_encoded_size(
     headers = [*HTML, ("Content-Encoding", coding)]
     report = tmp_path / "report.json"
     with serve({"/": Reply(headers=headers, body=endless, chunked=True)}) as site:
-        run = verify_live(site.url + "/", manifest, env={"BUILDGUARD_DEADLINE": "300"},
-                          json_out=report)  # fmt: skip
+        run = verify_live(
+            site.url + "/", manifest, env={"BUILDGUARD_DEADLINE": "300"}, json_out=report
+        )
     assert run.code == 1, run.err
     assert run.seconds < 300
     findings = json.loads(report.read_text())["findings"]
@@ -152,11 +159,13 @@ def test_wait_is_a_hard_bound_on_the_whole_command(manifest: Path) -> None:
         while True:
             yield b"/"
 
-    slow = Reply(headers=[("Content-Type", "text/javascript")], body=trickle, chunked=True,
-                 delay=1.0)  # fmt: skip
+    slow = Reply(
+        headers=[("Content-Type", "text/javascript")], body=trickle, chunked=True, delay=1.0
+    )
     with serve({"/assets/app.js": slow}) as site:
-        run = verify_live(site.url + "/", manifest, "--wait", "4s",
-                          env={"BUILDGUARD_HTTP_DEADLINE": "600"})  # fmt: skip
+        run = verify_live(
+            site.url + "/", manifest, "--wait", "4s", env={"BUILDGUARD_HTTP_DEADLINE": "600"}
+        )
     assert run.code == 3, run.err
     assert "the 4 s bound of --wait on the whole command passed" in run.err
     assert run.seconds < 4 + SLACK
@@ -167,8 +176,9 @@ def test_the_command_deadline_bounds_a_run_without_wait(manifest: Path) -> None:
         while True:
             yield b"/"
 
-    slow = Reply(headers=[("Content-Type", "text/javascript")], body=trickle, chunked=True,
-                 delay=0.5)  # fmt: skip
+    slow = Reply(
+        headers=[("Content-Type", "text/javascript")], body=trickle, chunked=True, delay=0.5
+    )
     with serve({"/assets/app.js": slow}) as site:
         run = verify_live(
             site.url + "/",
@@ -200,8 +210,9 @@ def test_many_references_to_one_asset_make_one_request(manifest: Path) -> None:
 def test_distinct_asset_urls_are_capped_and_the_rest_named_as_skipped(
     manifest: Path, cap: int | None
 ) -> None:
-    refs = b"".join(b'<script type="module" src="/assets/app.js?v=%d"></script>\n' % i
-                    for i in range(100_000))  # fmt: skip
+    refs = b"".join(
+        b'<script type="module" src="/assets/app.js?v=%d"></script>\n' % i for i in range(100_000)
+    )
     page = b"<!doctype html>" + refs
     manifest.write_text(
         manifest_for([entry("index.html", page), entry("assets/app.js", APP_JS)]).model_dump_json()
@@ -236,12 +247,22 @@ def test_wait_cut_inside_an_attempt_reports_the_last_finished_one(
         while True:
             yield b"/"
 
-    slow = Reply(headers=[("Content-Type", "text/javascript")], body=changed_then_trickle,
-                 chunked=True, delay=1.0)  # fmt: skip
+    slow = Reply(
+        headers=[("Content-Type", "text/javascript")],
+        body=changed_then_trickle,
+        chunked=True,
+        delay=1.0,
+    )
     report = tmp_path / "report.json"
     with serve({"/assets/app.js": slow}) as site:
-        run = verify_live(site.url + "/", manifest, "--wait", "6s", json_out=report,
-                          env={"BUILDGUARD_HTTP_DEADLINE": "600"})  # fmt: skip
+        run = verify_live(
+            site.url + "/",
+            manifest,
+            "--wait",
+            "6s",
+            json_out=report,
+            env={"BUILDGUARD_HTTP_DEADLINE": "600"},
+        )
     assert run.code == 1, run.err
     assert run.seconds < 6 + SLACK
     assert served["n"] >= 2

@@ -35,8 +35,9 @@ APP_CSS = b"body { margin: 0 }\n"
 BUILD = "errors-build-0001"
 
 
-def entry(path: str, data: bytes | None = None, *, sha: str | None = None,
-          size: int | None = None) -> FileEntry:
+def entry(
+    path: str, data: bytes | None = None, *, sha: str | None = None, size: int | None = None
+) -> FileEntry:
     return FileEntry(
         path=path,
         sha256=sha or hashlib.sha256(data or b"").hexdigest(),
@@ -49,8 +50,13 @@ def entry(path: str, data: bytes | None = None, *, sha: str | None = None,
 def manifest_for(files: list[FileEntry], build_id: str = BUILD) -> BundleManifest:
     now = datetime.now(UTC)
     return BundleManifest(
-        build_id=build_id, commit=None, source_digest="sha256:" + "0" * 64,
-        record_started_at=now, sealed_at=now, freshness="canary", files=tuple(files),
+        build_id=build_id,
+        commit=None,
+        source_digest="sha256:" + "0" * 64,
+        record_started_at=now,
+        sealed_at=now,
+        freshness="canary",
+        files=tuple(files),
     )
 
 
@@ -60,11 +66,19 @@ def site() -> Iterator[Path]:
     root = world_readable_dir()
     dist = root / "dist"
     (dist / "assets").mkdir(parents=True)
-    for name, data in (("index.html", INDEX), ("assets/app.js", APP_JS),
-                       ("assets/app.css", APP_CSS)):
+    for name, data in (
+        ("index.html", INDEX),
+        ("assets/app.js", APP_JS),
+        ("assets/app.css", APP_CSS),
+    ):
         (dist / name).write_bytes(data)
-    manifest = manifest_for([entry("index.html", INDEX), entry("assets/app.js", APP_JS),
-                             entry("assets/app.css", APP_CSS)])
+    manifest = manifest_for(
+        [
+            entry("index.html", INDEX),
+            entry("assets/app.js", APP_JS),
+            entry("assets/app.css", APP_CSS),
+        ]
+    )
     (dist / "buildguard-manifest.json").write_text(manifest.model_dump_json(indent=2))
     publish(dist, root / "www")
     yield root
@@ -83,8 +97,16 @@ def test_an_unreachable_site_is_exit_3(site: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("url", ["ftp://127.0.0.1/", "http://", "http://127.0.0.1:99999/",
-                                 "not a url", "http://user:pw@127.0.0.1/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://127.0.0.1/",
+        "http://",
+        "http://127.0.0.1:99999/",
+        "not a url",
+        "http://user:pw@127.0.0.1/",
+    ],
+)
 def test_a_bad_url_is_exit_2(site: Path, url: str) -> None:
     done = live(url, "--dist", str(site / "dist"))
     assert done.returncode == 2, done.stderr
@@ -93,19 +115,21 @@ def test_a_bad_url_is_exit_2(site: Path, url: str) -> None:
 
 
 def test_a_redirect_loop_is_exit_3(site: Path) -> None:
-    config = f"""root {site / 'www'};
+    config = f"""root {site / "www"};
         location = / {{ return 302 /a; }}
         location = /a {{ return 301 /b; }}
         location = /b {{ return 302 http://127.0.0.1:$server_port/a; }}"""
     with run_nginx(config) as nginx:
         done = live(nginx.url + "/", "--dist", str(site / "dist"))
     assert done.returncode == 3, done.stderr
-    assert f"redirect loop: {nginx.url}/ -> {nginx.url}/a -> {nginx.url}/b -> " \
+    assert (
+        f"redirect loop: {nginx.url}/ -> {nginx.url}/a -> {nginx.url}/b -> "
         f"{nginx.url}/a" in done.stderr
+    )
 
 
 def test_a_redirect_to_the_entry_page_is_followed(site: Path) -> None:
-    config = f"""root {site / 'www'};
+    config = f"""root {site / "www"};
         location = /start {{ return 302 /; }}
         location / {{ try_files $uri $uri/ =404; }}"""
     with run_nginx(config) as nginx:
@@ -116,7 +140,7 @@ def test_a_redirect_to_the_entry_page_is_followed(site: Path) -> None:
 
 def test_the_header_is_sent_and_never_shown(site: Path, tmp_path: Path) -> None:
     secret = "s3cr3t-preview-token-4711"
-    config = f"""root {site / 'www'};
+    config = f"""root {site / "www"};
         location / {{
             if ($http_x_preview_token != "{secret}") {{ return 401; }}
             try_files $uri $uri/ =404;
@@ -124,9 +148,19 @@ def test_the_header_is_sent_and_never_shown(site: Path, tmp_path: Path) -> None:
     report, junit = tmp_path / "report.json", tmp_path / "junit.xml"
     with run_nginx(config) as nginx:
         refused = live(nginx.url + "/", "--dist", str(site / "dist"))
-        done = live(nginx.url + "/", "--dist", str(site / "dist"), "-vv", "--json",
-                    "--header", f"X-Preview-Token: {secret}",
-                    "--report", str(report), "--junit", str(junit))
+        done = live(
+            nginx.url + "/",
+            "--dist",
+            str(site / "dist"),
+            "-vv",
+            "--json",
+            "--header",
+            f"X-Preview-Token: {secret}",
+            "--report",
+            str(report),
+            "--junit",
+            str(junit),
+        )
     assert refused.returncode == 1
     assert "LIVE_MISSING" in refused.stdout + refused.stderr
     assert done.returncode == 0, done.stderr
@@ -145,9 +179,19 @@ def test_wait_shows_progress_on_a_terminal(site: Path) -> None:
     with run_nginx(f"root {site / 'www'};\nlocation / {{ return 503; }}") as nginx:
         leader, follower = pty.openpty()
         proc = subprocess.Popen(
-            [console_script(), "verify-live", nginx.url + "/", "--dist", str(site / "dist"),
-             "--wait", "2s"],
-            stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, close_fds=True,
+            [
+                console_script(),
+                "verify-live",
+                nginx.url + "/",
+                "--dist",
+                str(site / "dist"),
+                "--wait",
+                "2s",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=follower,
+            stderr=follower,
+            close_fds=True,
         )
         os.close(follower)
         seen = b""
@@ -168,8 +212,15 @@ def test_wait_shows_progress_on_a_terminal(site: Path) -> None:
     assert "FAIL LIVE_MISSING" in text
 
 
-@pytest.mark.parametrize("header", ["no colon s3cr3t", "X-Token: t\u00f6ken-s3cr3t",
-                                    "X-Token: a\x01s3cr3t", "X-Token: a\x7fs3cr3t"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "no colon s3cr3t",
+        "X-Token: t\u00f6ken-s3cr3t",
+        "X-Token: a\x01s3cr3t",
+        "X-Token: a\x7fs3cr3t",
+    ],
+)
 def test_a_bad_header_is_exit_2(site: Path, header: str) -> None:
     done = live("http://127.0.0.1:1/", "--dist", str(site / "dist"), "--header", header)
     assert done.returncode == 2, done.stderr
@@ -178,7 +229,9 @@ def test_a_bad_header_is_exit_2(site: Path, header: str) -> None:
     if colon:  # the library refuses the value too, before any request
         with pytest.raises(buildguard.UsageError) as raised:
             buildguard.verify_live(
-                "http://127.0.0.1:1/", dist=site / "dist", environ={},
+                "http://127.0.0.1:1/",
+                dist=site / "dist",
+                environ={},
                 site_options=buildguard.SiteOptions(headers=[(name, value.strip())]),
             )
         assert "s3cr3t" not in str(raised.value)
@@ -186,9 +239,26 @@ def test_a_bad_header_is_exit_2(site: Path, header: str) -> None:
 
 def make_cert(directory: Path) -> tuple[Path, Path]:
     key, cert = directory / "key.pem", directory / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     key.chmod(0o644)
     return key, cert
 
@@ -196,13 +266,13 @@ def make_cert(directory: Path) -> tuple[Path, Path]:
 def test_tls_is_verified_unless_insecure(site: Path) -> None:
     key, cert = make_cert(site)
     port = free_port()
-    config = f"""root {site / 'www'};
+    config = f"""root {site / "www"};
         location / {{ try_files $uri =404; }}
     }}
     server {{
         listen 127.0.0.1:{port} ssl;
         ssl_certificate {cert}; ssl_certificate_key {key};
-        root {site / 'www'};
+        root {site / "www"};
         location / {{ try_files $uri $uri/ =404; }}"""
     with run_nginx(config):
         url = f"https://127.0.0.1:{port}/"
@@ -217,17 +287,27 @@ def test_the_expected_bundle_from_a_manifest_file_and_from_an_image(
     site: Path, tmp_path: Path
 ) -> None:
     dist = site / "dist"
-    layer = tar_bytes([f(f"usr/share/nginx/html/{p.relative_to(dist).as_posix()}",
-                         p.read_bytes()) for p in sorted(dist.rglob("*")) if p.is_file()])
+    layer = tar_bytes(
+        [
+            f(f"usr/share/nginx/html/{p.relative_to(dist).as_posix()}", p.read_bytes())
+            for p in sorted(dist.rglob("*"))
+            if p.is_file()
+        ]
+    )
     write_layout(tmp_path / "layout", [layer], tag="web")
     with run_nginx(f"root {site / 'www'};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
         by_file = live(nx.url + "/", "--manifest", str(dist / "buildguard-manifest.json"))
-        by_image = live(nx.url + "/", "--image", f"oci-layout:{tmp_path / 'layout'}:web",
-                        "--json")
-        by_path = live(nx.url + "/", "--image", f"oci-layout:{tmp_path / 'layout'}:web",
-                       "--path", "/usr/share/nginx/html/")
-        wrong_path = live(nx.url + "/", "--image", f"oci-layout:{tmp_path / 'layout'}:web",
-                          "--path", "/app")
+        by_image = live(nx.url + "/", "--image", f"oci-layout:{tmp_path / 'layout'}:web", "--json")
+        by_path = live(
+            nx.url + "/",
+            "--image",
+            f"oci-layout:{tmp_path / 'layout'}:web",
+            "--path",
+            "/usr/share/nginx/html/",
+        )
+        wrong_path = live(
+            nx.url + "/", "--image", f"oci-layout:{tmp_path / 'layout'}:web", "--path", "/app"
+        )
         wrong_id = live(nx.url + "/", "--dist", str(dist), "--expect-build-id", "other-id")
     assert by_file.returncode == 0, by_file.stderr
     assert by_image.returncode == 0, by_image.stderr
@@ -240,8 +320,13 @@ def test_the_expected_bundle_from_a_manifest_file_and_from_an_image(
 
 
 def test_the_expected_bundle_is_given_once(site: Path) -> None:
-    done = live("http://127.0.0.1:1/", "--dist", str(site / "dist"),
-                "--manifest", str(site / "dist/buildguard-manifest.json"))
+    done = live(
+        "http://127.0.0.1:1/",
+        "--dist",
+        str(site / "dist"),
+        "--manifest",
+        str(site / "dist/buildguard-manifest.json"),
+    )
     assert done.returncode == 2
     none = live("http://127.0.0.1:1/")
     assert none.returncode == 2
@@ -265,8 +350,14 @@ def max_rss_kib(args: list[str]) -> tuple[int, int, str]:
     with this (large) pytest process before it exec'ed.
     """
     gnu_time = shutil.which("time", path="/usr/bin") or "/usr/bin/time"
-    done = subprocess.run([gnu_time, "-f", "maxrss=%M", *args], capture_output=True,
-                          text=True, stdin=subprocess.DEVNULL, timeout=600, check=False)
+    done = subprocess.run(
+        [gnu_time, "-f", "maxrss=%M", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+        check=False,
+    )
     lines = done.stderr.strip().splitlines()
     assert lines and lines[-1].startswith("maxrss="), done.stderr
     return done.returncode, int(lines[-1].split("=", 1)[1]), "\n".join(lines[:-1])
@@ -282,12 +373,18 @@ def test_a_1_gib_body_is_read_in_flat_memory(tmp_path: Path) -> None:
             big.truncate(GIB)  # sparse: no disk used, nginx sends zeros
         (root / "big.wasm").chmod(0o644)
         manifest = tmp_path / "buildguard-manifest.json"
-        manifest.write_text(manifest_for([
-            entry("index.html", page), entry("big.wasm", sha=zeros_sha256(GIB), size=GIB),
-        ]).model_dump_json())
+        manifest.write_text(
+            manifest_for(
+                [
+                    entry("index.html", page),
+                    entry("big.wasm", sha=zeros_sha256(GIB), size=GIB),
+                ]
+            ).model_dump_json()
+        )
         with run_nginx(f"root {root};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
-            code, rss, err = max_rss_kib([console_script(), "verify-live", nx.url + "/",
-                                          "--manifest", str(manifest)])
+            code, rss, err = max_rss_kib(
+                [console_script(), "verify-live", nx.url + "/", "--manifest", str(manifest)]
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)
     assert code == 0, err
@@ -300,15 +397,24 @@ def test_the_report_schema_names_the_live_codes() -> None:
 
     schema: dict[str, Any] = json.loads(schema_documents()["verify-live-report.schema.json"])
     codes = schema["$defs"]["LiveFinding"]["properties"]["code"]["enum"]
-    assert {"LIVE_CHANGED", "LIVE_FALLBACK", "LIVE_MISSING", "LIVE_STALE_ENTRY", "LIVE_MIXED",
-            "LIVE_ENTRY_CACHEABLE"} <= set(codes)
+    assert {
+        "LIVE_CHANGED",
+        "LIVE_FALLBACK",
+        "LIVE_MISSING",
+        "LIVE_STALE_ENTRY",
+        "LIVE_MIXED",
+        "LIVE_ENTRY_CACHEABLE",
+    } <= set(codes)
 
 
 def test_the_library_returns_a_report_and_raises_typed_errors(site: Path) -> None:
     with run_nginx(f"root {site / 'www'};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
-        report = buildguard.verify_live(nx.url + "/", dist=site / "dist",
-                                        site_options=buildguard.SiteOptions(samples=2),
-                                        environ={})
+        report = buildguard.verify_live(
+            nx.url + "/",
+            dist=site / "dist",
+            site_options=buildguard.SiteOptions(samples=2),
+            environ={},
+        )
         (site / "www/assets/app.css").write_text("body { margin: 1px }\n")
         changed = buildguard.verify_live(nx.url + "/", dist=site / "dist", environ={})
     assert isinstance(report, buildguard.LiveReport)
@@ -320,8 +426,9 @@ def test_the_library_returns_a_report_and_raises_typed_errors(site: Path) -> Non
         buildguard.verify_live(f"http://127.0.0.1:{free_port()}/", dist=site / "dist")
     assert unreachable.value.exit_code == 3
     with pytest.raises(buildguard.UsageError):
-        buildguard.verify_live("http://127.0.0.1/", dist=site / "dist",
-                               site_options=buildguard.SiteOptions(samples=0))
+        buildguard.verify_live(
+            "http://127.0.0.1/", dist=site / "dist", site_options=buildguard.SiteOptions(samples=0)
+        )
 
 
 def test_assets_on_another_origin_are_fetched_as_given_and_mapped_under_the_base(
@@ -330,25 +437,38 @@ def test_assets_on_another_origin_are_fetched_as_given_and_mapped_under_the_base
     """A CDN origin: its URL paths map under --base like the site's; --header stays with
     the entry page's origin."""
     cdn_port = free_port()
-    page = (f'<!doctype html><script type="module" src="http://127.0.0.1:{cdn_port}/app/'
-            'assets/app.js"></script><link rel="stylesheet" href="/app/assets/app.css">\n'
-            ).encode()  # fmt: skip
+    page = (
+        f'<!doctype html><script type="module" src="http://127.0.0.1:{cdn_port}/app/'
+        'assets/app.js"></script><link rel="stylesheet" href="/app/assets/app.css">\n'
+    ).encode()
     root = world_readable_dir()
     try:
-        for name, data in (("index.html", page), ("assets/app.js", APP_JS),
-                           ("assets/app.css", APP_CSS)):  # fmt: skip
+        for name, data in (
+            ("index.html", page),
+            ("assets/app.js", APP_JS),
+            ("assets/app.css", APP_CSS),
+        ):
             (root / "dist" / name).parent.mkdir(parents=True, exist_ok=True)
             (root / "dist" / name).write_bytes(data)
         manifest = tmp_path / "buildguard-manifest.json"
-        manifest.write_text(manifest_for([entry("index.html", page),
-                                          entry("assets/app.js", APP_JS),
-                                          entry("assets/app.css", APP_CSS)]).model_dump_json())
+        manifest.write_text(
+            manifest_for(
+                [
+                    entry("index.html", page),
+                    entry("assets/app.js", APP_JS),
+                    entry("assets/app.css", APP_CSS),
+                ]
+            ).model_dump_json()
+        )
         site, cdn = publish(root / "dist", root / "site"), publish(root / "dist", root / "cdn")
         conf = "location /app/ {{ alias {}/; try_files $uri $uri/ =404; }}"
         log = "log_format secret '$http_x_preview_token|$uri';"
-        with run_nginx(conf.format(site)) as nx, \
-                run_nginx(f"access_log {root}/cdn.log secret;\n" + conf.format(cdn), http=log,
-                          port=cdn_port):  # fmt: skip
+        with (
+            run_nginx(conf.format(site)) as nx,
+            run_nginx(
+                f"access_log {root}/cdn.log secret;\n" + conf.format(cdn), http=log, port=cdn_port
+            ),
+        ):
             args = [nx.url + "/app/", "--manifest", str(manifest), "--base", "/app/", "--json"]
             done = live(*args, "--header", "X-Preview-Token: t0ken")
             (cdn / "assets/app.js").write_bytes(b"console.log('the CDN kept another');\n")
@@ -363,7 +483,8 @@ def test_assets_on_another_origin_are_fetched_as_given_and_mapped_under_the_base
     assert "/app/assets/app.js" in cdn_log and "t0ken" not in cdn_log
     assert changed.returncode == 1
     assert [(f["code"], f["path"]) for f in json.loads(changed.stdout)["findings"]] == [
-        ("LIVE_CHANGED", "assets/app.js")]
+        ("LIVE_CHANGED", "assets/app.js")
+    ]
 
 
 def test_allow_changed_does_not_exempt_from_being_served(site: Path) -> None:
@@ -375,26 +496,43 @@ def test_allow_changed_does_not_exempt_from_being_served(site: Path) -> None:
         }}
         location / {{ try_files $uri $uri/ =404; }}"""
     with run_nginx(config) as nginx:
-        done = live(nginx.url + "/", "--dist", str(site / "dist"), "--json",
-                    "--allow-changed", "assets/*")
+        done = live(
+            nginx.url + "/", "--dist", str(site / "dist"), "--json", "--allow-changed", "assets/*"
+        )
         (www / "assets/app.js").unlink()
         (www / "index.html").unlink()
-        entry_gone = live(nginx.url + "/", "--dist", str(site / "dist"), "--json",
-                          "--allow-changed", "*")
+        entry_gone = live(
+            nginx.url + "/", "--dist", str(site / "dist"), "--json", "--allow-changed", "*"
+        )
     assert done.returncode == 1
     assert sorted((f["code"], f["path"]) for f in json.loads(done.stdout)["findings"]) == [
-        ("LIVE_FALLBACK", "assets/app.css"), ("LIVE_MISSING", "assets/app.js")]
+        ("LIVE_FALLBACK", "assets/app.css"),
+        ("LIVE_MISSING", "assets/app.js"),
+    ]
     assert entry_gone.returncode == 1
     assert [(f["code"], f["path"]) for f in json.loads(entry_gone.stdout)["findings"]] == [
-        ("LIVE_MISSING", "index.html")]
+        ("LIVE_MISSING", "index.html")
+    ]
 
 
 def test_the_expected_build_id_defaults_to_build_id(site: Path) -> None:
     with run_nginx(f"root {site / 'www'};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
-        other = buildguard_cli("verify-live", nx.url + "/", "--dist", str(site / "dist"),
-                               timeout=120, env={"BUILD_ID": "another-build-0002"})
-        same = buildguard_cli("verify-live", nx.url + "/", "--dist", str(site / "dist"),
-                              timeout=120, env={"BUILD_ID": BUILD})
+        other = buildguard_cli(
+            "verify-live",
+            nx.url + "/",
+            "--dist",
+            str(site / "dist"),
+            timeout=120,
+            env={"BUILD_ID": "another-build-0002"},
+        )
+        same = buildguard_cli(
+            "verify-live",
+            nx.url + "/",
+            "--dist",
+            str(site / "dist"),
+            timeout=120,
+            env={"BUILD_ID": BUILD},
+        )
     assert other.returncode == 1 and "BUILD_ID_MISMATCH" in other.stdout
     assert "not another-build-0002" in other.stdout
     assert same.returncode == 0, same.stdout + same.stderr
@@ -406,9 +544,16 @@ def test_changed_bytes_are_named_as_the_other_builds_file(site: Path) -> None:
     old_js = b"console.log('the previous build');\n"
     www = site / "www"
     (www / "assets/app.js").write_bytes(old_js)
-    (www / "buildguard-manifest.json").write_text(manifest_for(
-        [entry("index.html", INDEX), entry("assets/app.js", old_js),
-         entry("assets/app.css", APP_CSS)], build_id="errors-build-0000").model_dump_json())
+    (www / "buildguard-manifest.json").write_text(
+        manifest_for(
+            [
+                entry("index.html", INDEX),
+                entry("assets/app.js", old_js),
+                entry("assets/app.css", APP_CSS),
+            ],
+            build_id="errors-build-0000",
+        ).model_dump_json()
+    )
     with run_nginx(f"root {www};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
         done = live(nx.url + "/", "--dist", str(site / "dist"), "--json")
     assert done.returncode == 1
@@ -429,7 +574,8 @@ def test_an_exempted_script_must_still_reference_only_this_builds_files(site: Pa
         (www / "assets/chunk-old.js").write_bytes(b"export const old = 1;\n")
         (www / "assets/chunk-old.js").chmod(0o644)
         (www / "assets/app.js").write_bytes(
-            b"window.API='https://api.example';import('./chunk-old.js');\n")
+            b"window.API='https://api.example';import('./chunk-old.js');\n"
+        )
         foreign = live(nx.url + "/", *args)
     assert rewritten.returncode == 0, rewritten.stdout + rewritten.stderr
     assert foreign.returncode == 1

@@ -57,8 +57,9 @@ def www() -> Iterator[Path]:
 
 def live(url: str, *args: str, timeout: float = 120) -> tuple[int, dict[str, Any], str]:
     """Run the CLI with --json; return (exit code, report or {}, stderr)."""
-    done = buildguard_cli("verify-live", url, "--json", *args, timeout=timeout,
-                          env={"BUILD_ID": ""})
+    done = buildguard_cli(
+        "verify-live", url, "--json", *args, timeout=timeout, env={"BUILD_ID": ""}
+    )
     report = json.loads(done.stdout) if done.stdout.strip() else {}
     return done.returncode, report, done.stderr
 
@@ -84,7 +85,10 @@ def by_path(report: dict[str, Any], code: str) -> dict[str, dict[str, Any]]:
     ids=["plain", "gzip", "brotli", "gzip_static", "brotli_static", "zstd_static"],
 )
 def test_the_sealed_bundle_passes_in_every_encoding(
-    builds: dict[str, Build], www: Path, config: str, precompressed: str | None,
+    builds: dict[str, Build],
+    www: Path,
+    config: str,
+    precompressed: str | None,
     encoding: str | None,
 ) -> None:
     new = builds["new"]
@@ -99,8 +103,12 @@ def test_the_sealed_bundle_passes_in_every_encoding(
     compared = {a["path"]: a for a in report["assets"]}
     # the entry page, its script and stylesheet, and the chunk only the script imports
     lazy = new.file("assets/lazy-", ".js")
-    assert {"index.html", new.file("assets/index-", ".js"),
-            new.file("assets/index-", ".css"), lazy} <= set(compared)
+    assert {
+        "index.html",
+        new.file("assets/index-", ".js"),
+        new.file("assets/index-", ".css"),
+        lazy,
+    } <= set(compared)
     assert report["stats"]["files_compared"] == 3
     assert compared[lazy]["content_encoding"] == encoding
     assert compared[new.file("assets/index-", ".css")]["content_encoding"] == encoding
@@ -126,8 +134,10 @@ def test_a_replaced_script_is_changed(builds: dict[str, Build], www: Path) -> No
     with run_nginx(f"root {site};\n{PLAIN}") as nginx:
         code, report, _ = live(nginx.url + "/", "--dist", str(new.dist))
     assert code == 1
-    assert f"the served bytes are this build's {style}" in \
-        by_path(report, "LIVE_CHANGED")[lazy]["message"]
+    assert (
+        f"the served bytes are this build's {style}"
+        in by_path(report, "LIVE_CHANGED")[lazy]["message"]
+    )
 
 
 def test_a_deleted_chunk_under_the_spa_fallback_is_a_fallback(
@@ -152,9 +162,7 @@ def test_a_deleted_chunk_under_the_spa_fallback_is_a_fallback(
     assert by_path(report, "LIVE_MISSING")[lazy]["status"] == 404
 
 
-def test_the_previous_build_is_a_stale_entry_naming_it(
-    builds: dict[str, Build], www: Path
-) -> None:
+def test_the_previous_build_is_a_stale_entry_naming_it(builds: dict[str, Build], www: Path) -> None:
     old, new = builds["old"], builds["new"]
     site = publish(old.dist, www / "site")  # its buildguard-manifest.json is served too
     with run_nginx(f"root {site};\n{SPA}") as nginx:
@@ -184,18 +192,18 @@ def test_an_entry_page_rewritten_at_start_up_needs_allow_changed(
         assert code == 1
         assert codes(report) == ["LIVE_CHANGED"]
         assert "index.html" in by_path(report, "LIVE_CHANGED")
-        code, report, stderr = live(nginx.url + "/", "--dist", str(new.dist),
-                                    "--allow-changed", "index.html")
+        code, report, stderr = live(
+            nginx.url + "/", "--dist", str(new.dist), "--allow-changed", "index.html"
+        )
         assert code == 0, stderr
         assert report["served"][0]["this_build"] is True
         # exempt from the digest check, not from referencing only this build's files
         old_script = old.file("assets/index-", ".js")
         shutil.copy(old.dist / old_script, site / old_script)
-        (site / "index.html").write_text(
-            page.replace(new.file("assets/index-", ".js"), old_script)
+        (site / "index.html").write_text(page.replace(new.file("assets/index-", ".js"), old_script))
+        code, report, _ = live(
+            nginx.url + "/", "--dist", str(new.dist), "--allow-changed", "index.html"
         )
-        code, report, _ = live(nginx.url + "/", "--dist", str(new.dist),
-                               "--allow-changed", "index.html")
     assert code == 1
     assert codes(report) == ["LIVE_STALE_ENTRY"]
     assert old_script in by_path(report, "LIVE_STALE_ENTRY")["index.html"]["message"]
@@ -206,12 +214,12 @@ def test_a_bundle_under_a_base_is_served_there(builds: dict[str, Build], www: Pa
     site = publish(app.dist, www / "app")
     config = f"location /app/ {{ alias {site}/; try_files $uri $uri/ /app/index.html; }}"
     with run_nginx(config) as nginx:
-        code, report, stderr = live(nginx.url + "/app/", "--dist", str(app.dist),
-                                    "--base", "/app/")
+        code, report, stderr = live(nginx.url + "/app/", "--dist", str(app.dist), "--base", "/app/")
         assert code == 0, stderr
         assert report["stats"]["files_compared"] == 3
         assert {a["url"] for a in report["assets"]} >= {
-            f"{nginx.url}/app/{app.file('assets/lazy-', '.js')}"}
+            f"{nginx.url}/app/{app.file('assets/lazy-', '.js')}"
+        }
         # the wrong base: nothing of the bundle maps, which must not pass
         code, report, _ = live(nginx.url + "/app/", "--dist", str(app.dist))
     assert code == 1
@@ -233,10 +241,18 @@ def test_a_cacheable_entry_page_is_a_warning(builds: dict[str, Build], www: Path
     assert "WARN LIVE_ENTRY_CACHEABLE" in stderr
 
 
-BROWSER_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync",
-                 "--virtual-time-budget=10000", "--dump-dom")
+BROWSER_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=10000",
+    "--dump-dom",
+)
 
 
 @pytest.mark.parametrize("which", ["new", "app"])
@@ -253,35 +269,49 @@ def test_the_files_checked_are_the_files_a_browser_loads(
     config = f"access_log {www}/agents.log agents;\n{where}"
     with run_nginx(config, http="log_format agents '$http_user_agent|$uri';") as nginx:
         page = subprocess.run(
-            [chromium, *BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-             nginx.url + build.base],
-            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+            [
+                chromium,
+                *BROWSER_FLAGS,
+                f"--user-data-dir={tmp_path / 'profile'}",
+                nginx.url + build.base,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
         )
-        code, report, stderr = live(nginx.url + build.base, "--dist", str(build.dist),
-                                    "--base", build.base)
+        code, report, stderr = live(
+            nginx.url + build.base, "--dist", str(build.dist), "--base", build.base
+        )
         log = (www / "agents.log").read_text().splitlines()
     assert 'title="lazy chunk"' in page.stdout, page.stderr[-2000:]  # the chunk ran
     assert code == 0, stderr
-    browser = {uri for agent, uri in (line.split("|") for line in log)
-               if "HeadlessChrome" in agent} - {"/favicon.ico"}
-    ours = {uri for agent, uri in (line.split("|") for line in log)
-            if agent.startswith("buildguard/")} - {build.base + "buildguard-manifest.json"}
+    browser = {
+        uri for agent, uri in (line.split("|") for line in log) if "HeadlessChrome" in agent
+    } - {"/favicon.ico"}
+    ours = {
+        uri for agent, uri in (line.split("|") for line in log) if agent.startswith("buildguard/")
+    } - {build.base + "buildguard-manifest.json"}
     assert ours == browser
     assert len(browser) == 4
     assert report["stats"]["files_compared"] == 3
 
 
 def upstream(first: int, second: int) -> str:
-    return (f"upstream backends {{ server 127.0.0.1:{first}; server 127.0.0.1:{second}; }}")
+    return f"upstream backends {{ server 127.0.0.1:{first}; server 127.0.0.1:{second}; }}"
 
 
 def test_an_old_backend_behind_round_robin_is_mixed(builds: dict[str, Build], www: Path) -> None:
     old, new = builds["old"], builds["new"]
     fresh = publish(new.dist, www / "new")
     stale = publish(old.dist, www / "old")
-    with run_nginx(f"root {fresh};\n{PLAIN}") as a, run_nginx(f"root {stale};\n{PLAIN}") as b, \
-            run_nginx("location / { proxy_pass http://backends; }",
-                      http=upstream(a.port, b.port)) as front:
+    with (
+        run_nginx(f"root {fresh};\n{PLAIN}") as a,
+        run_nginx(f"root {stale};\n{PLAIN}") as b,
+        run_nginx(
+            "location / { proxy_pass http://backends; }", http=upstream(a.port, b.port)
+        ) as front,
+    ):
         code, report, _ = live(front.url + "/", "--dist", str(new.dist), "--samples", "8")
     assert code == 1
     assert "LIVE_MIXED" in codes(report)
@@ -308,22 +338,35 @@ def test_samples_go_over_new_connections(builds: dict[str, Build], www: Path) ->
     assert len(set(entry_connections)) == 5
 
 
-def test_wait_passes_once_the_old_backend_is_switched(
-    builds: dict[str, Build], www: Path
-) -> None:
+def test_wait_passes_once_the_old_backend_is_switched(builds: dict[str, Build], www: Path) -> None:
     old, new = builds["old"], builds["new"]
     fresh = publish(new.dist, www / "new")
     stale = publish(old.dist, www / "old")
     current = www / "current"
     current.symlink_to(stale)
-    with run_nginx(f"root {fresh};\n{PLAIN}") as a, \
-            run_nginx(f"root {current};\n{PLAIN}") as b, \
-            run_nginx("location / { proxy_pass http://backends; }",
-                      http=upstream(a.port, b.port)) as front:
+    with (
+        run_nginx(f"root {fresh};\n{PLAIN}") as a,
+        run_nginx(f"root {current};\n{PLAIN}") as b,
+        run_nginx(
+            "location / { proxy_pass http://backends; }", http=upstream(a.port, b.port)
+        ) as front,
+    ):
         proc = subprocess.Popen(
-            [console_script(), "verify-live", front.url + "/", "--dist", str(new.dist),
-             "--samples", "4", "--wait", "20s", "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                console_script(),
+                "verify-live",
+                front.url + "/",
+                "--dist",
+                str(new.dist),
+                "--samples",
+                "4",
+                "--wait",
+                "20s",
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             stdin=subprocess.DEVNULL,
         )
         time.sleep(3)

@@ -52,8 +52,11 @@ def test_a_percent_encoded_url_maps_to_the_escaped_manifest_name(
     parts: list[bytes], base: str
 ) -> None:
     name = b"/".join(parts)
-    url = "https://cdn.example" + quote_from_bytes(base.encode()) \
-        .replace("%2F", "/") + quote_from_bytes(name, safe="/")
+    url = (
+        "https://cdn.example"
+        + quote_from_bytes(base.encode()).replace("%2F", "/")
+        + quote_from_bytes(name, safe="/")
+    )
     mapped = bundle_path(url, quote_from_bytes(base.encode()).replace("%2F", "/"))
     assert mapped == escape(decode_name(name))
 
@@ -71,14 +74,16 @@ def test_url_mapping_examples() -> None:
     assert resolve("//cdn.example/x.js", "https://h/") == "https://cdn.example/x.js"
 
 
-@pytest.mark.parametrize("given_base,expected", [("/", "/"), ("app", "/app/"),
-                                                 ("/app", "/app/"), ("/a/b/", "/a/b/")])
+@pytest.mark.parametrize(
+    "given_base,expected", [("/", "/"), ("app", "/app/"), ("/app", "/app/"), ("/a/b/", "/a/b/")]
+)
 def test_base_is_normalised(given_base: str, expected: str) -> None:
     assert normalise_base(given_base) == expected
 
 
-@pytest.mark.parametrize("url", ["ftp://h/", "http://", "http://h:99999/", "h/x", "",
-                                 "http://u:p@h/", "http://h/ x"])
+@pytest.mark.parametrize(
+    "url", ["ftp://h/", "http://", "http://h:99999/", "h/x", "", "http://u:p@h/", "http://h/ x"]
+)
 def test_bad_urls_are_usage_errors(url: str) -> None:
     with pytest.raises(UsageError):
         check_site_url(url)
@@ -93,8 +98,9 @@ def test_the_url_must_be_under_the_base() -> None:
 
 # -- Content-Encoding ---------------------------------------------------------------------
 
+
 def read_all(raw: bytes, codings: str, piece: int = 4096, size: int = 1 << 20) -> list[bytes]:
-    chunks = iter([raw[i:i + piece] for i in range(0, len(raw), piece)])
+    chunks = iter([raw[i : i + piece] for i in range(0, len(raw), piece)])
     reader = decoded(IterReader(chunks), parse_codings(codings))
     out = []
     while chunk := reader.read(size):
@@ -160,19 +166,24 @@ def test_a_compression_bomb_is_read_in_bounded_chunks(coding: str) -> None:
 
 
 @settings(derandomize=True, max_examples=150)
-@given(st.lists(st.tuples(st.binary(max_size=3000), st.booleans(), st.booleans()),
-                min_size=1, max_size=3),
-       st.integers(min_value=1, max_value=500))
+@given(
+    st.lists(
+        st.tuples(st.binary(max_size=3000), st.booleans(), st.booleans()), min_size=1, max_size=3
+    ),
+    st.integers(min_value=1, max_value=500),
+)
 def test_the_zstd_frame_walker_ends_exactly_at_frame_ends(
     frames: list[tuple[bytes, bool, bool]], piece: int
 ) -> None:
-    packed = [zstandard.ZstdCompressor(write_checksum=check, write_content_size=size)
-              .compress(data) for data, check, size in frames]
+    packed = [
+        zstandard.ZstdCompressor(write_checksum=check, write_content_size=size).compress(data)
+        for data, check, size in frames
+    ]
     stream = b"".join(packed)
-    ends = {sum(len(p) for p in packed[:i + 1]) for i in range(len(packed))}
+    ends = {sum(len(p) for p in packed[: i + 1]) for i in range(len(packed))}
     walker = ZstdFrames()
     for i in range(0, len(stream), piece):
-        walker.feed(stream[i:i + piece])
+        walker.feed(stream[i : i + piece])
     walker.finish()
     for cut in range(1, len(stream), max(1, len(stream) // 40)):
         walker = ZstdFrames()
@@ -214,11 +225,12 @@ def test_html_references_do_not_depend_on_chunking(cuts: list[int]) -> None:
     ]
 
 
-SCRIPT = (b'import{a as e}from"./vendor-Ab12.js";const t=()=>import(`./lazy-D5TR3WuY.js`),'
-          b'n=__vite__mapDeps([0,1]);var m=["assets/page-Zz.js","assets/page-Zz.css"];'
-          b'document.querySelector(`#app`).textContent=`build `+e;url(/fonts/caf%C3%A9.woff2)')
-NAMES = frozenset({"vendor-Ab12.js", "lazy-D5TR3WuY.js", "page-Zz.js", "page-Zz.css",
-                   "café.woff2"})
+SCRIPT = (
+    b'import{a as e}from"./vendor-Ab12.js";const t=()=>import(`./lazy-D5TR3WuY.js`),'
+    b'n=__vite__mapDeps([0,1]);var m=["assets/page-Zz.js","assets/page-Zz.css"];'
+    b"document.querySelector(`#app`).textContent=`build `+e;url(/fonts/caf%C3%A9.woff2)"
+)
+NAMES = frozenset({"vendor-Ab12.js", "lazy-D5TR3WuY.js", "page-Zz.js", "page-Zz.css", "café.woff2"})
 
 
 @settings(derandomize=True, max_examples=100)
@@ -229,9 +241,13 @@ def test_script_tokens_do_not_depend_on_chunking(cuts: list[int]) -> None:
     for start, end in itertools.pairwise(bounds):
         scanner.feed(SCRIPT[start:end])
     scanner.finish()
-    assert list(scanner.tokens) == ["./vendor-Ab12.js", "./lazy-D5TR3WuY.js",
-                                    "assets/page-Zz.js", "assets/page-Zz.css",
-                                    "/fonts/caf%C3%A9.woff2"]
+    assert list(scanner.tokens) == [
+        "./vendor-Ab12.js",
+        "./lazy-D5TR3WuY.js",
+        "assets/page-Zz.js",
+        "assets/page-Zz.css",
+        "/fonts/caf%C3%A9.woff2",
+    ]
 
 
 # -- caching ------------------------------------------------------------------------------
@@ -239,31 +255,46 @@ def test_script_tokens_do_not_depend_on_chunking(cuts: list[int]) -> None:
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("headers", "cacheable"), [
-    ({}, False),
-    ({"cache-control": "max-age=3600"}, True),
-    ({"cache-control": "public, s-maxage=60"}, True),
-    ({"cache-control": "private, max-age=60"}, True),
-    ({"cache-control": "no-cache, max-age=3600"}, False),
-    ({"cache-control": "max-age=3600, no-store"}, False),
-    ({"cache-control": "max-age=0"}, False),
-    ({"cache-control": "max-age=0", "expires": "Thu, 01 Jan 2099 00:00:00 GMT"}, False),
-    ({"expires": "Thu, 01 Jan 2099 00:00:00 GMT"}, True),
-    ({"expires": "Thu, 01 Jan 2099 00:00:00 GMT", "date": "Fri, 01 Jan 2100 00:00:00 GMT"},
-     False),
-    ({"expires": "Thu, 01 Jan 2026 00:00:00 GMT"}, False),
-    ({"expires": "0"}, False),
-    ({"cache-control": "must-revalidate"}, False),
-])
+@pytest.mark.parametrize(
+    ("headers", "cacheable"),
+    [
+        ({}, False),
+        ({"cache-control": "max-age=3600"}, True),
+        ({"cache-control": "public, s-maxage=60"}, True),
+        ({"cache-control": "private, max-age=60"}, True),
+        ({"cache-control": "no-cache, max-age=3600"}, False),
+        ({"cache-control": "max-age=3600, no-store"}, False),
+        ({"cache-control": "max-age=0"}, False),
+        ({"cache-control": "max-age=0", "expires": "Thu, 01 Jan 2099 00:00:00 GMT"}, False),
+        ({"expires": "Thu, 01 Jan 2099 00:00:00 GMT"}, True),
+        (
+            {"expires": "Thu, 01 Jan 2099 00:00:00 GMT", "date": "Fri, 01 Jan 2100 00:00:00 GMT"},
+            False,
+        ),
+        ({"expires": "Thu, 01 Jan 2026 00:00:00 GMT"}, False),
+        ({"expires": "0"}, False),
+        ({"cache-control": "must-revalidate"}, False),
+    ],
+)
 def test_the_caching_rule(headers: dict[str, str], cacheable: bool) -> None:
     assert (cacheable_for(httpx.Headers(headers), now=NOW) is not None) is cacheable
 
 
 # -- the command line's values ------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "seconds"), [("20s", 20), ("90", 90), ("5m", 300),
-                                               ("1m30s", 90), ("1h", 3600), ("250ms", 0.25),
-                                               ("1.5s", 1.5)])
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("20s", 20),
+        ("90", 90),
+        ("5m", 300),
+        ("1m30s", 90),
+        ("1h", 3600),
+        ("250ms", 0.25),
+        ("1.5s", 1.5),
+    ],
+)
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
 

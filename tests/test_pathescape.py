@@ -39,8 +39,12 @@ def test_unescape_accepts_only_what_escape_writes(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "text"),
-    [(b"caf\xe9.js", "caf\\xe9.js"), (b"a\\b.js", "a\\\\b.js"), ("café.js".encode(), "café.js"),
-     (b"100%.js", "100%.js")],
+    [
+        (b"caf\xe9.js", "caf\\xe9.js"),
+        (b"a\\b.js", "a\\\\b.js"),
+        ("café.js".encode(), "café.js"),
+        (b"100%.js", "100%.js"),
+    ],
 )
 def test_documented_examples(raw: bytes, text: str) -> None:
     assert escape(decode_name(raw)) == text

@@ -60,8 +60,15 @@ class Built:
 
 
 def _run(args: Sequence[str], *, cwd: Path | None = None, timeout: float = 600) -> str:
-    done = subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          check=False, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        list(args),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -70,8 +77,19 @@ def _seal(work: Path, build_id: str, commit: str, marker: str) -> Dist:
     (work / "src").mkdir(parents=True)
     (work / "src" / "main.js").write_text(f"export const marker = '{marker}'\n")
     record = work / "record.json"
-    done = buildguard_cli("record", "src", "--out", str(record), "--build-id", build_id,
-                          "--commit", commit, "--env-file", str(work / "build.env"), cwd=work)
+    done = buildguard_cli(
+        "record",
+        "src",
+        "--out",
+        str(record),
+        "--build-id",
+        build_id,
+        "--commit",
+        commit,
+        "--env-file",
+        str(work / "build.env"),
+        cwd=work,
+    )
     assert done.returncode == 0, done.stderr
     dist = work / "dist"
     (dist / "assets").mkdir(parents=True)
@@ -90,8 +108,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     for tool in ("buildah", "podman", "skopeo"):
         assert shutil.which(tool), f"{tool} is missing: apt-get install {tool} (scripts/setup)"
     work = tmp_path_factory.mktemp("podman")
-    store = ["--root", str(work / "storage"), "--runroot", str(work / "run"),
-             "--storage-driver", "vfs"]
+    store = [
+        "--root",
+        str(work / "storage"),
+        "--runroot",
+        str(work / "run"),
+        "--storage-driver",
+        "vfs",
+    ]
 
     def buildah(*args: str) -> str:
         return _run(["buildah", *store, *args])
@@ -119,21 +143,42 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         if context is not None:
             shutil.copytree(context.dist, ctx / "dist", symlinks=True)
         (ctx / "Containerfile").write_text(body)
-        buildah("bud", "--quiet", "--pull=never", "--no-cache", "--timestamp", "0",
-                *RUN_LIMITS, *extra, "-t", tag, str(ctx))
+        buildah(
+            "bud",
+            "--quiet",
+            "--pull=never",
+            "--no-cache",
+            "--timestamp",
+            "0",
+            *RUN_LIMITS,
+            *extra,
+            "-t",
+            tag,
+            str(ctx),
+        )
 
     base = "FROM localhost/bg-busybox:1\nCOPY dist /app/v5-frontend\n"
     build("localhost/app:fresh", base, "--format", "oci", context=fresh)
     build("localhost/app:docker", base, "--format", "docker", context=fresh)
     build("localhost/app:stale", base, context=stale)
     build("localhost/other:fresh", base + "RUN echo other > /other\n", context=stale)
-    build("localhost/app:chmod", "FROM localhost/app:fresh\n"
-          "RUN chmod 600 /app/v5-frontend/assets/index.js"
-          " && chmod 644 /app/v5-frontend/assets/run.sh\n")
-    build("localhost/app:whiteout", "FROM localhost/app:fresh\n"
-          "RUN rm /app/v5-frontend/assets/style.css\n")
-    build("localhost/app:arm64", "FROM scratch\nCOPY dist /app/v5-frontend\n",
-          "--arch", "arm64", context=stale)
+    build(
+        "localhost/app:chmod",
+        "FROM localhost/app:fresh\n"
+        "RUN chmod 600 /app/v5-frontend/assets/index.js"
+        " && chmod 644 /app/v5-frontend/assets/run.sh\n",
+    )
+    build(
+        "localhost/app:whiteout",
+        "FROM localhost/app:fresh\nRUN rm /app/v5-frontend/assets/style.css\n",
+    )
+    build(
+        "localhost/app:arm64",
+        "FROM scratch\nCOPY dist /app/v5-frontend\n",
+        "--arch",
+        "arm64",
+        context=stale,
+    )
 
     out = work / "out"
     out.mkdir()
@@ -149,16 +194,33 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     refs["oci-zstd"] = f"oci-layout:{out / 'zstd'}:fresh"
     push("localhost/app:docker", "docker-gzip", "localhost/app:docker", "--format", "v2s2")
     refs["docker-gzip"] = f"oci-layout:{out / 'docker-gzip'}:docker"
-    podman("save", "--quiet", "--format", "docker-dir", "-o", str(out / "ddir"),
-           "localhost/app:docker")
-    _run(["skopeo", "copy", "--quiet", "--preserve-digests", f"dir:{out / 'ddir'}",
-          f"oci:{out / 'docker-raw'}:localhost/app:raw"])
+    podman(
+        "save", "--quiet", "--format", "docker-dir", "-o", str(out / "ddir"), "localhost/app:docker"
+    )
+    _run(
+        [
+            "skopeo",
+            "copy",
+            "--quiet",
+            "--preserve-digests",
+            f"dir:{out / 'ddir'}",
+            f"oci:{out / 'docker-raw'}:localhost/app:raw",
+        ]
+    )
     refs["docker-uncompressed"] = f"oci-layout:{out / 'docker-raw'}:raw"
-    podman("save", "--quiet", "--format", "docker-archive", "-o", str(out / "fresh.tar"),
-           "localhost/app:fresh")
+    podman(
+        "save",
+        "--quiet",
+        "--format",
+        "docker-archive",
+        "-o",
+        str(out / "fresh.tar"),
+        "localhost/app:fresh",
+    )
     refs["podman-docker-archive"] = f"docker-archive:{out / 'fresh.tar'}"
-    podman("save", "--quiet", "--format", "oci-dir", "-o", str(out / "ocidir"),
-           "localhost/app:fresh")
+    podman(
+        "save", "--quiet", "--format", "oci-dir", "-o", str(out / "ocidir"), "localhost/app:fresh"
+    )
     refs["podman-oci-dir"] = f"oci-layout:{out / 'ocidir'}"
     push("localhost/app:fresh", "two", "localhost/app:fresh")
     push("localhost/other:fresh", "two", "localhost/other:fresh")
@@ -169,16 +231,31 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     buildah("manifest", "create", "localhost/app:multi")
     buildah("manifest", "add", "localhost/app:multi", "containers-storage:localhost/app:fresh")
     buildah("manifest", "add", "localhost/app:multi", "containers-storage:localhost/app:arm64")
-    buildah("manifest", "push", "--quiet", "--all", "localhost/app:multi",
-            f"oci:{out / 'multi'}:localhost/app:multi")
+    buildah(
+        "manifest",
+        "push",
+        "--quiet",
+        "--all",
+        "localhost/app:multi",
+        f"oci:{out / 'multi'}:localhost/app:multi",
+    )
     refs["multi"] = f"oci-layout:{out / 'multi'}:multi"
     return Built(work, fresh, stale, refs)
 
 
 def _verify(built: Built, ref: str, *extra: str) -> subprocess.CompletedProcess[str]:
     d = built.fresh
-    return buildguard_cli("verify", ref, "--expect-build-id", d.build_id, "--expect-commit",
-                          d.commit, "--record", str(d.record), *extra)
+    return buildguard_cli(
+        "verify",
+        ref,
+        "--expect-build-id",
+        d.build_id,
+        "--expect-commit",
+        d.commit,
+        "--record",
+        str(d.record),
+        *extra,
+    )
 
 
 def _report(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -197,8 +274,17 @@ def _media_types(layout: Path) -> list[str]:
     return [layer["mediaType"] for layer in manifest["layers"]]
 
 
-@pytest.mark.parametrize("form", ["oci-gzip", "oci-zstd", "docker-gzip", "docker-uncompressed",
-                                  "podman-docker-archive", "podman-oci-dir"])
+@pytest.mark.parametrize(
+    "form",
+    [
+        "oci-gzip",
+        "oci-zstd",
+        "docker-gzip",
+        "docker-uncompressed",
+        "podman-docker-archive",
+        "podman-oci-dir",
+    ],
+)
 def test_a_fresh_image_passes_in_every_format(form: str, built: Built) -> None:
     ref = built.refs[form]
     if form == "docker-uncompressed":
@@ -219,8 +305,9 @@ def test_a_ref_name_with_a_colon_is_selectable(built: Built) -> None:
 
 
 @pytest.mark.parametrize("order", ["as-written", "reversed"])
-def test_a_short_tag_matching_two_images_is_ambiguous(order: str, built: Built,
-                                                      tmp_path: Path) -> None:
+def test_a_short_tag_matching_two_images_is_ambiguous(
+    order: str, built: Built, tmp_path: Path
+) -> None:
     layout = tmp_path / "two"
     shutil.copytree(built.refs["two"], layout)
     index = json.loads((layout / "index.json").read_text())
@@ -243,8 +330,9 @@ def test_a_stale_bundle_with_clamped_timestamps_gets_one_clamp_note(built: Built
     findings = _report(done)["findings"]
     codes = [f["code"] for f in findings]
     assert "BUILD_ID_MISMATCH" in codes, codes
-    assert codes.count("FILE_STALE") == 0, [f["message"] for f in findings
-                                            if f["code"] == "FILE_STALE"][:3]
+    assert codes.count("FILE_STALE") == 0, [
+        f["message"] for f in findings if f["code"] == "FILE_STALE"
+    ][:3]
     assert codes.count("TIMESTAMPS_CLAMPED") == 1, codes
     assert not any(re.search(r"\b\d{4,} d\b", f["message"]) for f in findings), findings
 

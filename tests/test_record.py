@@ -36,9 +36,9 @@ TREE = {
 
 
 def digest_of(root: Path) -> str:
-    return buildguard.record(root,
-                             buildguard.RecordOptions(out=None, env_file=None),
-                             environ=ENV).source_digest
+    return buildguard.record(
+        root, buildguard.RecordOptions(out=None, env_file=None), environ=ENV
+    ).source_digest
 
 
 @pytest.fixture
@@ -130,9 +130,9 @@ def test_gitignore_semantics_and_default_excludes(tree: Path) -> None:
         ".buildguard/record.json": b"{}",
     }
     make_tree(tree, extra)
-    rec = buildguard.record(tree,
-                            buildguard.RecordOptions(out=None, env_file=None, excludes=["public/"]),
-                            environ=ENV)
+    rec = buildguard.record(
+        tree, buildguard.RecordOptions(out=None, env_file=None, excludes=["public/"]), environ=ENV
+    )
     paths = {f.path for f in rec.files}
     assert paths == {
         ".gitignore",
@@ -171,14 +171,14 @@ def test_clean_refuses_the_source_or_an_ancestor(
 def test_build_id_comes_only_from_the_flag_or_env(tree: Path) -> None:
     with pytest.raises(UsageError, match="no build id"):
         buildguard.record(tree, buildguard.RecordOptions(out=None, env_file=None), environ={})
-    rec = buildguard.record(tree,
-                            buildguard.RecordOptions(out=None, env_file=None, build_id="flag-id-1"),
-                            environ={})
+    rec = buildguard.record(
+        tree, buildguard.RecordOptions(out=None, env_file=None, build_id="flag-id-1"), environ={}
+    )
     assert rec.build_id == "flag-id-1"
     with pytest.raises(UsageError, match="not usable"):
-        buildguard.record(tree,
-                          buildguard.RecordOptions(out=None, env_file=None, build_id="a b"),
-                          environ={})
+        buildguard.record(
+            tree, buildguard.RecordOptions(out=None, env_file=None, build_id="a b"), environ={}
+        )
 
 
 def test_commit_order_flag_env_git_then_warning(tree: Path) -> None:
@@ -186,22 +186,26 @@ def test_commit_order_flag_env_git_then_warning(tree: Path) -> None:
     assert rec.commit is None
     assert any("no commit known" in w for w in rec.warnings)
     env = {**ENV, "COMMIT_SHA": "c0ffee"}
-    assert buildguard.record(tree,
-                             buildguard.RecordOptions(out=None, env_file=None),
-                             environ=env).commit == "c0ffee"
-    rec = buildguard.record(tree,
-                            buildguard.RecordOptions(out=None, env_file=None, commit="abc123"),
-                            environ=env)
+    assert (
+        buildguard.record(
+            tree, buildguard.RecordOptions(out=None, env_file=None), environ=env
+        ).commit
+        == "c0ffee"
+    )
+    rec = buildguard.record(
+        tree, buildguard.RecordOptions(out=None, env_file=None, commit="abc123"), environ=env
+    )
     assert rec.commit == "abc123"
     git = ["git", "-C", str(tree), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "init"], check=True)
-    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True,
-                          text=True).stdout.strip()
-    rec = buildguard.record(tree,
-                            buildguard.RecordOptions(out=None, env_file=None),
-                            environ={**ENV, "COMMIT_SHA": ""})
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    rec = buildguard.record(
+        tree, buildguard.RecordOptions(out=None, env_file=None), environ={**ENV, "COMMIT_SHA": ""}
+    )
     assert rec.commit == head
     assert rec.warnings == ()
 
@@ -214,10 +218,17 @@ def test_env_file_carries_the_build_id_under_every_name(
     env_file = tree / ".buildguard/build.env"
     shell = subprocess.run(
         ["sh", "-c", f"set -a; . {env_file}; set +a; env"],
-        capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": os.environ["PATH"]},
     ).stdout.splitlines()
-    for name in ("BUILDGUARD_BUILD_ID", "VITE_BUILDGUARD_BUILD_ID",
-                 "REACT_APP_BUILDGUARD_BUILD_ID", "NEXT_PUBLIC_BUILDGUARD_BUILD_ID"):
+    for name in (
+        "BUILDGUARD_BUILD_ID",
+        "VITE_BUILDGUARD_BUILD_ID",
+        "REACT_APP_BUILDGUARD_BUILD_ID",
+        "NEXT_PUBLIC_BUILDGUARD_BUILD_ID",
+    ):
         assert f"{name}=build-0001" in shell
     assert "BUILDGUARD_COMMIT=abc" in shell
 
@@ -255,8 +266,9 @@ def _by_hand(entries: list[tuple[bytes, str, bool, bytes]]) -> str:
     digest = hashlib.sha256(b"buildguard-source-digest-v1\n")
     for name, kind, executable, content in sorted(entries):
         sha = hashlib.sha256(content).hexdigest().encode()
-        digest.update(b"%s\0%s\0%s\0%s\n" % (kind.encode(), name, b"x" if executable else b"-",
-                                             sha))
+        digest.update(
+            b"%s\0%s\0%s\0%s\n" % (kind.encode(), name, b"x" if executable else b"-", sha)
+        )
     return f"sha256:{digest.hexdigest()}"
 
 
@@ -266,8 +278,12 @@ def test_names_that_are_not_utf8_are_written_escaped_and_digested_by_their_bytes
     root = tmp_path / "app"
     raw = os.fsencode(root)
     os.makedirs(raw + b"/d\xff")
-    contents = {b"caf\xe9.js": b"latin-1 name", b"a\\b.js": b"a backslash",
-                b"x\\xff": b"looks escaped", b"d\xff/in.js": b"in a folder"}
+    contents = {
+        b"caf\xe9.js": b"latin-1 name",
+        b"a\\b.js": b"a backslash",
+        b"x\\xff": b"looks escaped",
+        b"d\xff/in.js": b"in a folder",
+    }
     for name, data in contents.items():
         with open(raw + b"/" + name, "wb") as handle:
             handle.write(data)
@@ -278,8 +294,10 @@ def test_names_that_are_not_utf8_are_written_escaped_and_digested_by_their_bytes
     assert set(by_path) == {"caf\\xe9.js", "a\\\\b.js", "x\\\\xff", "d\\xff/in.js", "link\\xff"}
     assert by_path["link\\xff"].link_target == "caf\\xe9.js"
     assert load_record(out) == rec, "the file is valid JSON and reads back the same"
-    expected = _by_hand([(name, "file", False, data) for name, data in contents.items()]
-                        + [(b"link\xff", "symlink", False, b"caf\xe9.js")])
+    expected = _by_hand(
+        [(name, "file", False, data) for name, data in contents.items()]
+        + [(b"link\xff", "symlink", False, b"caf\xe9.js")]
+    )
     assert rec.source_digest == expected
     assert source_digest(rec.files) == expected
 

@@ -1,4 +1,4 @@
-"""record and seal write exactly what the plain reference algorithm writes (tests/oddtree.py),
+"""record and seal write exactly what the plain reference algorithm writes (oddtree.py),
 on a tree with odd names, symlinks and exec bits, whichever way the hashing runs."""
 
 from __future__ import annotations
@@ -41,8 +41,15 @@ def test_record_through_the_cli_uses_processes_and_writes_the_same(
     odd: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "record.json"
-    done = buildguard_cli("record", str(odd), "--out", str(out), "--env-file",
-                          str(tmp_path / "env"), env={**ENV, "BUILDGUARD_HASH_MODE": "process"})
+    done = buildguard_cli(
+        "record",
+        str(odd),
+        "--out",
+        str(out),
+        "--env-file",
+        str(tmp_path / "env"),
+        env={**ENV, "BUILDGUARD_HASH_MODE": "process"},
+    )
     assert done.returncode == 0, done.stderr
     written = out.read_bytes()
     assert written == reference_record_json(odd, Record.model_validate_json(written))
@@ -80,8 +87,9 @@ def test_manifest_equals_the_reference(
 
 def test_seal_through_the_cli_uses_processes_and_writes_the_same(tmp_path: Path) -> None:
     app, out = _sealable(tmp_path)
-    done = buildguard_cli("seal", str(app / "dist"), "--record", str(out),
-                          env={"BUILDGUARD_HASH_MODE": "process"})
+    done = buildguard_cli(
+        "seal", str(app / "dist"), "--record", str(out), env={"BUILDGUARD_HASH_MODE": "process"}
+    )
     assert done.returncode == 0, done.stderr
     written = (app / "dist" / MANIFEST_NAME).read_bytes()
     produced = BundleManifest.model_validate_json(written)

@@ -42,17 +42,24 @@ def test_record_view_has_every_record_field() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("sha256", "XYZ"), ("size", -1), ("mode", "rw"), ("mtime", "yesterday"),
-     ("mtime", "2026-01-01T00:00:00"), ("type", "dir"), ("extra", 1)],
+    [
+        ("sha256", "XYZ"),
+        ("size", -1),
+        ("mode", "rw"),
+        ("mtime", "yesterday"),
+        ("mtime", "2026-01-01T00:00:00"),
+        ("type", "dir"),
+        ("extra", 1),
+    ],
 )
 def test_a_bad_file_entry_is_refused_by_both_readers(
     tmp_path: Path, field: str, value: object
 ) -> None:
     (tmp_path / "a.js").write_text("x")
     out = tmp_path / "record.json"
-    buildguard.record(tmp_path,
-                      buildguard.RecordOptions(out=out, env_file=None),
-                      environ={"BUILD_ID": "view-1"})
+    buildguard.record(
+        tmp_path, buildguard.RecordOptions(out=out, env_file=None), environ={"BUILD_ID": "view-1"}
+    )
     good = read_record(out, RecordView)
     assert good.files[0]["sha256"] == read_record(out, Record).files[0].sha256
     doc = json.loads(out.read_text())

@@ -287,9 +287,12 @@ def test_htpasswd_registry_with_credential_helper(
     auth_registry: AuthRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, section: str
 ) -> None:
     image = push_random_image(
-        auth_registry.url, "bg/helper", "v1", layers=1,
+        auth_registry.url,
+        "bg/helper",
+        "v1",
+        layers=1,
         headers={"Authorization": auth_registry.auth_header()},
-    )  # fmt: skip
+    )
     bin_dir = tmp_path / "bin"
     _write_helper(
         bin_dir, "bgtest", auth_registry.host, auth_registry.username, auth_registry.password

@@ -30,16 +30,27 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 def layout_digest(tag: str) -> str:
     index = json.loads((LAYOUT / "index.json").read_text())
     return next(
-        m["digest"] for m in index["manifests"]
+        m["digest"]
+        for m in index["manifests"]
         if m["annotations"]["org.opencontainers.image.ref.name"] == tag
     )
 
 
 def skopeo_push(tag: str, dest: str, *creds: str) -> None:
     subprocess.run(
-        ["skopeo", "copy", "-q", "--preserve-digests", "--dest-tls-verify=false", *creds,
-         f"oci:{LAYOUT}:{tag}", f"docker://{dest}"],
-        check=True, capture_output=True, timeout=300,
+        [
+            "skopeo",
+            "copy",
+            "-q",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            *creds,
+            f"oci:{LAYOUT}:{tag}",
+            f"docker://{dest}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
 
 
@@ -82,8 +93,7 @@ def test_htpasswd_registry_with_docker_config(
     auth_registry: AuthRegistry, tmp_path: Path, empty_config: dict[str, str]
 ) -> None:
     ref = f"{auth_registry.host}/example/app:fresh"
-    skopeo_push("fresh", ref, "--dest-creds",
-                f"{auth_registry.username}:{auth_registry.password}")
+    skopeo_push("fresh", ref, "--dest-creds", f"{auth_registry.username}:{auth_registry.password}")
     config_dir = tmp_path / "with-creds"
     config_dir.mkdir()
     auth_registry.write_docker_config(config_dir)
@@ -113,14 +123,16 @@ def test_platform_all_verifies_every_platform_and_skips_attestations(
 ) -> None:
     fresh, stale = layout_digest("fresh"), layout_digest("stale")
     children = []
-    for digest, platform in ((fresh, {"os": "linux", "architecture": "amd64"}),
-                             (stale, {"os": "linux", "architecture": "arm64"}),
-                             (stale, {"os": "unknown", "architecture": "unknown"})):
+    for digest, platform in (
+        (fresh, {"os": "linux", "architecture": "amd64"}),
+        (stale, {"os": "linux", "architecture": "arm64"}),
+        (stale, {"os": "unknown", "architecture": "unknown"}),
+    ):
         size = len((LAYOUT / "blobs/sha256" / digest.split(":")[1]).read_bytes())
-        children.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": size,
-                         "platform": platform})
-    body = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX,
-                       "manifests": children}).encode()
+        children.append(
+            {"mediaType": OCI_MANIFEST, "digest": digest, "size": size, "platform": platform}
+        )
+    body = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children}).encode()
     with httpx.Client(timeout=60) as client:
         put_manifest(client, registry.url, "example/app", "multi", body, OCI_INDEX, {})
     ref = f"{pushed}:multi"
@@ -133,11 +145,13 @@ def test_platform_all_verifies_every_platform_and_skips_attestations(
     report = json.loads(every.stdout)
     assert report["image"]["platforms"] == ["linux/amd64", "linux/arm64"]
     assert {(b["platform"], b["ok"]) for b in report["bundles"]} == {
-        ("linux/amd64", True), ("linux/arm64", False)}
+        ("linux/amd64", True),
+        ("linux/arm64", False),
+    }
     assert {f["platform"] for f in report["findings"] if f["severity"] == "error"} == {
-        "linux/arm64"}
-    arm = buildguard_cli("verify", ref, *args, "--platform", "linux/arm64", cwd=tmp_path,
-                         env=env)
+        "linux/arm64"
+    }
+    arm = buildguard_cli("verify", ref, *args, "--platform", "linux/arm64", cwd=tmp_path, env=env)
     assert arm.returncode == 1
     assert "BUILD_ID_MISMATCH" in arm.stdout
 
@@ -165,8 +179,9 @@ def test_flipped_byte_through_a_proxy_is_exit_3(
         "layer": blob_path(manifest["layers"][0]["digest"]),
     }[what]
     proxy.add(Fault("flip", path=path, offset=20, times=None))
-    done = buildguard_cli("inspect", f"{proxy.host}/example/app:fresh", cwd=tmp_path,
-                          env=empty_config)
+    done = buildguard_cli(
+        "inspect", f"{proxy.host}/example/app:fresh", cwd=tmp_path, env=empty_config
+    )
     assert done.returncode == 3, done.stdout + done.stderr
     assert "files (" not in done.stdout, "a tampered image is never listed"
     assert "does not match" in done.stderr or "digest" in done.stderr
@@ -178,8 +193,14 @@ def test_transient_faults_recover_and_persistent_ones_are_exit_3(
     ref = f"{proxy.host}/example/app:fresh"
     proxy.add(Fault("status", path="/blobs/", status=503, times=2))
     proxy.add(Fault("status", path="/manifests/", status=429, headers={"Retry-After": "1"}))
-    done = buildguard_cli("verify", ref, "--record", str(RECORD), cwd=tmp_path,
-                          env={**empty_config, "BUILD_ID": "", "COMMIT_SHA": ""})
+    done = buildguard_cli(
+        "verify",
+        ref,
+        "--record",
+        str(RECORD),
+        cwd=tmp_path,
+        env={**empty_config, "BUILD_ID": "", "COMMIT_SHA": ""},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     proxy.clear()
     proxy.add(Fault("status", path="/blobs/", status=503, times=None))

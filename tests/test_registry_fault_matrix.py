@@ -39,8 +39,9 @@ pytestmark = pytest.mark.docker
 REPO = "bg/matrix"
 LAYER = 600 * 1024
 BOUND = 20.0  # seconds; the real budget below is well under a second per row
-POLICY = RetryPolicy(retries=3, backoff=0.01, max_retry_after=2.0, connect_timeout=2.0,
-                     read_timeout=0.5)  # fmt: skip
+POLICY = RetryPolicy(
+    retries=3, backoff=0.01, max_retry_after=2.0, connect_timeout=2.0, read_timeout=0.5
+)
 USER = "matrix-user"
 
 
@@ -70,8 +71,9 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
     return Run(code, captured.out, captured.err, seconds)
 
 
-def docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str,
-                  user: str, password: str) -> str:  # fmt: skip
+def docker_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str, user: str, password: str
+) -> str:
     directory = tmp_path / "docker-config"
     directory.mkdir(exist_ok=True)
     auth = base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -82,16 +84,24 @@ def docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str,
 
 @pytest.fixture(scope="module")
 def image(auth_registry: AuthRegistry) -> Pushed:
-    return push_random_image(auth_registry.url, REPO, "v1", layers=2, layer_size=LAYER,
-                             headers={"Authorization": auth_registry.auth_header()})  # fmt: skip
+    return push_random_image(
+        auth_registry.url,
+        REPO,
+        "v1",
+        layers=2,
+        layer_size=LAYER,
+        headers={"Authorization": auth_registry.auth_header()},
+    )
 
 
 @pytest.fixture
-def proxy(auth_registry: AuthRegistry, image: Pushed, tmp_path: Path,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:  # fmt: skip
+def proxy(
+    auth_registry: AuthRegistry, image: Pushed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FaultProxy]:
     with FaultProxy(auth_registry.url) as running:
-        docker_config(tmp_path, monkeypatch, running.host, auth_registry.username,
-                      auth_registry.password)  # fmt: skip
+        docker_config(
+            tmp_path, monkeypatch, running.host, auth_registry.username, auth_registry.password
+        )
         yield running
 
 
@@ -115,8 +125,11 @@ def test_5xx_then_success(proxy: FaultProxy, capsys: pytest.CaptureFixture[str])
     assert run.seconds < BOUND
     assert f"GET {proxy.host}/v2/{REPO}/manifests/v1: HTTP 500 (attempt 1)" in run.err
     assert f"GET {proxy.host}/v2/{REPO}/manifests/v1: HTTP 200 (attempt 3)" in run.err  # 401 2nd
-    assert re.search(rf"GET {re.escape(proxy.host)}/v2/{REPO}/blobs/sha256:\w+: HTTP 503 "
-                     r"\(attempt 1\)", run.err)  # fmt: skip
+    assert re.search(
+        rf"GET {re.escape(proxy.host)}/v2/{REPO}/blobs/sha256:\w+: HTTP 503 "
+        r"\(attempt 1\)",
+        run.err,
+    )
 
 
 def test_persistent_5xx(proxy: FaultProxy, capsys: pytest.CaptureFixture[str]) -> None:
@@ -140,14 +153,28 @@ def test_429_with_retry_after_waits_as_told(
 def test_429_without_retry_after_backs_off_then_gives_up(
     proxy: FaultProxy, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    proxy.add(Fault("status", path="/manifests/v1", status=429, times=2,
-                    body=b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}'))
+    proxy.add(
+        Fault(
+            "status",
+            path="/manifests/v1",
+            status=429,
+            times=2,
+            body=b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
+        )
+    )
     run = inspect(capsys, proxy)
     assert run.code == 0, run.err
     assert run.seconds < BOUND
     proxy.clear()
-    proxy.add(Fault("status", path="/manifests/v1", status=429, times=None,
-                    body=b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}'))
+    proxy.add(
+        Fault(
+            "status",
+            path="/manifests/v1",
+            status=429,
+            times=None,
+            body=b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
+        )
+    )
     run = inspect(capsys, proxy)
     assert run.code == 3 and run.seconds < BOUND
     names_the_failure(run.err, proxy, "HTTP 429 TOOMANYREQUESTS: slow down after 4 attempts")
@@ -213,13 +240,18 @@ def test_stalled_answer_times_out_then_retries(
 
 
 def test_redirect_to_a_second_host_gets_no_credentials(
-    proxy: FaultProxy, auth_registry: AuthRegistry, image: Pushed,
+    proxy: FaultProxy,
+    auth_registry: AuthRegistry,
+    image: Pushed,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     storage_auth = {"Authorization": auth_registry.auth_header()}  # what a signed URL grants
     with FaultProxy(auth_registry.url, bind="127.0.0.2", upstream_headers=storage_auth) as store:
-        proxy.add(Fault("redirect", path="/blobs/", status=307, times=None,
-                        location=f"{store.url}{{path}}"))  # fmt: skip
+        proxy.add(
+            Fault(
+                "redirect", path="/blobs/", status=307, times=None, location=f"{store.url}{{path}}"
+            )
+        )
         run = inspect(capsys, proxy, "-vv")
         served = store.requests("/blobs/")
     assert run.code == 0, run.err
@@ -236,8 +268,15 @@ def test_redirect_loop_is_exit_3_naming_registry_and_blob(
     proxy: FaultProxy, image: Pushed, capsys: pytest.CaptureFixture[str]
 ) -> None:
     digest = image.layer_digests[0]
-    proxy.add(Fault("redirect", path=f"/blobs/{digest}", status=302, times=None,
-                    location=f"{proxy.url}{{path}}"))  # fmt: skip
+    proxy.add(
+        Fault(
+            "redirect",
+            path=f"/blobs/{digest}",
+            status=302,
+            times=None,
+            location=f"{proxy.url}{{path}}",
+        )
+    )
     run = inspect(capsys, proxy)
     assert run.code == 3
     assert run.seconds < BOUND
@@ -255,25 +294,36 @@ def password() -> str:
 
 
 @pytest.fixture(scope="module")
-def tokened(tmp_path_factory: pytest.TempPathFactory,
-            password: str) -> Iterator[tuple[TokenServer, Registry, Pushed]]:  # fmt: skip
+def tokened(
+    tmp_path_factory: pytest.TempPathFactory, password: str
+) -> Iterator[tuple[TokenServer, Registry, Pushed]]:
     with token_registry(tmp_path_factory.mktemp("matrix-token"), {USER: password}) as (t, r):
-        push = t.make_token("pusher", [{"type": "repository", "name": REPO,
-                                        "actions": ["pull", "push"]}])  # fmt: skip
+        push = t.make_token(
+            "pusher", [{"type": "repository", "name": REPO, "actions": ["pull", "push"]}]
+        )
         pushed = push_random_image(r.url, REPO, "v1", headers={"Authorization": f"Bearer {push}"})
         yield t, r, pushed
 
 
 def test_token_endpoint_that_fails(
-    tokened: tuple[TokenServer, Registry, Pushed], password: str, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+    tokened: tuple[TokenServer, Registry, Pushed],
+    password: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     tokens, reg, _ = tokened
     with FaultProxy(reg.url) as front, FaultProxy(tokens.url) as token_front:
         docker_config(tmp_path, monkeypatch, front.host, USER, password)
         token_front.add(Fault("status", status=503, times=None))
-        front.add(Fault("header", header="WWW-Authenticate", times=None,
-                        rewrite=lambda v: v.replace(tokens.url, token_front.url)))  # fmt: skip
+        front.add(
+            Fault(
+                "header",
+                header="WWW-Authenticate",
+                times=None,
+                rewrite=lambda v: v.replace(tokens.url, token_front.url),
+            )
+        )
         run = inspect(capsys, front)
         assert len(token_front.requests()) == 4  # one budget: 1 + 3 retries
     assert run.code == 3
@@ -284,9 +334,12 @@ def test_token_endpoint_that_fails(
 
 
 def test_401_after_a_token_was_granted(
-    tokened: tuple[TokenServer, Registry, Pushed], password: str, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+    tokened: tuple[TokenServer, Registry, Pushed],
+    password: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     tokens, reg, _ = tokened
     tokens.requests.clear()
     with FaultProxy(reg.url) as front:
@@ -304,10 +357,14 @@ def test_401_after_a_token_was_granted(
 
 
 def test_no_secret_at_debug_level(
-    tokened: tuple[TokenServer, Registry, Pushed], password: str, proxy: FaultProxy,
-    auth_registry: AuthRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tokened: tuple[TokenServer, Registry, Pushed],
+    password: str,
+    proxy: FaultProxy,
+    auth_registry: AuthRegistry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     """Every output at -vv, of a basic-auth and a token-auth read (with a retry and a
     resume each), holds no password, token or Authorization value, nor their base64."""
     tokens, reg, _ = tokened
@@ -316,7 +373,8 @@ def test_no_secret_at_debug_level(
     basic = inspect(capsys, proxy, "-vv", "--json")
     assert basic.code == 0, basic.err
     basic_auth = base64.b64encode(
-        f"{auth_registry.username}:{auth_registry.password}".encode()).decode()
+        f"{auth_registry.username}:{auth_registry.password}".encode()
+    ).decode()
     with FaultProxy(reg.url) as front:
         token_auth = docker_config(tmp_path, monkeypatch, front.host, USER, password)
         front.add(Fault("unauthorized", path="/blobs/", times=1))  # a refresh mid-read
@@ -337,7 +395,7 @@ def test_no_secret_at_debug_level(
 #
 # These rows run the console script under GNU time (a subprocess, default retry policy) so
 # that its peak RSS is measured: every body is bounded while it is decoded, whatever the
-# Content-Encoding or framing (tests/hostilebodies.py makes the bombs at test time).
+# Content-Encoding or framing (tests/support/hostilebodies.py makes the bombs at test time).
 
 RSS_LIMIT_KIB = 300 * 1024
 SLACK = 30.0
@@ -346,8 +404,9 @@ MANIFEST_LIMIT = 4 * 1024 * 1024
 HUGE_TOKEN = 50 * 1024 * 1024
 
 
-def measured(proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch,
-             env: dict[str, str] | None = None) -> Run:  # fmt: skip
+def measured(
+    proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, env: dict[str, str] | None = None
+) -> Run:
     """``buildguard inspect`` of the image through ``proxy``, as a process, measured."""
     for key, value in (env or {}).items():
         monkeypatch.setenv(key, value)
@@ -361,8 +420,10 @@ def measured(proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch,
 
 
 def encoded(coding: str) -> dict[str, str]:
-    return {"Content-Type": "application/vnd.oci.image.manifest.v1+json",
-            "Content-Encoding": coding}  # fmt: skip
+    return {
+        "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+        "Content-Encoding": coding,
+    }
 
 
 @pytest.mark.parametrize("framing", ["length", "chunked"])
@@ -372,38 +433,73 @@ def test_a_manifest_bomb_is_cut_while_it_is_decoded(
 ) -> None:
     """1.6 KB of brotli (1 GiB decoded) used to peak at 2 GB before the 4 MiB limit."""
     header, body = bomb(coding)
-    proxy.add(Fault("replace", path="/manifests/v1", status=200, headers=encoded(header),
-                    body=body, chunked=framing == "chunked", times=None))  # fmt: skip
+    proxy.add(
+        Fault(
+            "replace",
+            path="/manifests/v1",
+            status=200,
+            headers=encoded(header),
+            body=body,
+            chunked=framing == "chunked",
+            times=None,
+        )
+    )
     run = measured(proxy, monkeypatch)
     assert run.code == 3
     assert run.seconds < SLACK
-    names_the_failure(run.err, proxy, f"is {MANIFEST_LIMIT + 1} bytes or more, above the "
-                      f"{MANIFEST_LIMIT}-byte limit for manifests")  # fmt: skip
+    names_the_failure(
+        run.err,
+        proxy,
+        f"is {MANIFEST_LIMIT + 1} bytes or more, above the "
+        f"{MANIFEST_LIMIT}-byte limit for manifests",
+    )
 
 
 @pytest.mark.parametrize("coding", CODINGS)
 def test_a_manifest_that_decodes_to_nothing_forever_is_cut_by_its_encoded_size(
     proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, coding: str
 ) -> None:
-    proxy.add(Fault("replace", path="/manifests/v1", status=200, headers=encoded(coding),
-                    chunks=lambda: nothing_forever(coding), chunked=True, times=None))
+    proxy.add(
+        Fault(
+            "replace",
+            path="/manifests/v1",
+            status=200,
+            headers=encoded(coding),
+            chunks=lambda: nothing_forever(coding),
+            chunked=True,
+            times=None,
+        )
+    )
     run = measured(proxy, monkeypatch, {"BUILDGUARD_DEADLINE": "300"})
     assert run.code == 3
     assert run.seconds < 300
     limit = encoded_limit_for(MANIFEST_LIMIT)
-    names_the_failure(run.err, proxy, f"the encoded body passed {limit} bytes while decoding "
-                      "to only 0")  # fmt: skip
+    names_the_failure(
+        run.err, proxy, f"the encoded body passed {limit} bytes while decoding to only 0"
+    )
 
 
 def test_a_manifest_in_an_encoding_we_did_not_ask_for_and_cannot_decode(
     proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    proxy.add(Fault("replace", path="/manifests/v1", status=200, headers=encoded("compress"),
-                    body=b"\x1f\x9d" + b"\0" * 64, times=None))  # fmt: skip
+    proxy.add(
+        Fault(
+            "replace",
+            path="/manifests/v1",
+            status=200,
+            headers=encoded("compress"),
+            body=b"\x1f\x9d" + b"\0" * 64,
+            times=None,
+        )
+    )
     run = measured(proxy, monkeypatch)
     assert run.code == 3
-    names_the_failure(run.err, proxy, "it is sent with Content-Encoding compress, which "
-                      "buildguard did not ask for and does not decode")  # fmt: skip
+    names_the_failure(
+        run.err,
+        proxy,
+        "it is sent with Content-Encoding compress, which "
+        "buildguard did not ask for and does not decode",
+    )
 
 
 @pytest.mark.parametrize("status", [404, 401])
@@ -414,11 +510,26 @@ def test_an_error_body_bomb_is_read_within_its_limit(
     answers the challenge (httpx would read it whole): both within 64 KiB, decoded."""
     headers = {"Content-Type": "application/json", "Content-Encoding": "br"}
     if status == 404:
-        proxy.add(Fault("replace", path="/manifests/v1", status=404, headers=headers,
-                        body=bomb("br")[1], times=None))  # fmt: skip
+        proxy.add(
+            Fault(
+                "replace",
+                path="/manifests/v1",
+                status=404,
+                headers=headers,
+                body=bomb("br")[1],
+                times=None,
+            )
+        )
     else:
-        proxy.add(Fault("unauthorized", path="/manifests/v1", headers={"Content-Encoding": "br"},
-                        error_body=bomb("br")[1], times=None))  # fmt: skip
+        proxy.add(
+            Fault(
+                "unauthorized",
+                path="/manifests/v1",
+                headers={"Content-Encoding": "br"},
+                error_body=bomb("br")[1],
+                times=None,
+            )
+        )
     run = measured(proxy, monkeypatch)
     assert run.code == 3
     assert run.seconds < SLACK
@@ -430,8 +541,17 @@ def test_a_redirect_body_bomb_is_not_read_whole(
 ) -> None:
     """httpx reads the body of a redirect it follows, whole and decoded: ours is read first,
     within the error-body limit, and the blob still comes through."""
-    proxy.add(Fault("redirect", path="/blobs/", status=307, location=f"{proxy.url}{{path}}",
-                    headers={"Content-Encoding": "br"}, error_body=bomb("br")[1], times=3))
+    proxy.add(
+        Fault(
+            "redirect",
+            path="/blobs/",
+            status=307,
+            location=f"{proxy.url}{{path}}",
+            headers={"Content-Encoding": "br"},
+            error_body=bomb("br")[1],
+            times=3,
+        )
+    )
     run = measured(proxy, monkeypatch)
     assert run.code == 0, run.err
     assert run.seconds < SLACK
@@ -442,14 +562,24 @@ def test_a_redirect_body_bomb_is_not_read_whole(
 
 
 def through_token_proxy(
-    tokens: TokenServer, reg: Registry, fault: Fault, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, password: str,
-) -> tuple[Run, FaultProxy]:  # fmt: skip
+    tokens: TokenServer,
+    reg: Registry,
+    fault: Fault,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    password: str,
+) -> tuple[Run, FaultProxy]:
     with FaultProxy(reg.url) as front, FaultProxy(tokens.url) as token_front:
         docker_config(tmp_path, monkeypatch, front.host, USER, password)
         token_front.add(fault)
-        front.add(Fault("header", header="WWW-Authenticate", times=None,
-                        rewrite=lambda v: v.replace(tokens.url, token_front.url)))  # fmt: skip
+        front.add(
+            Fault(
+                "header",
+                header="WWW-Authenticate",
+                times=None,
+                rewrite=lambda v: v.replace(tokens.url, token_front.url),
+            )
+        )
         run = measured(front, monkeypatch)
         names_the_failure(run.err, front, f"token answer not understood: {token_front.host} sent")
         return run, front
@@ -465,40 +595,59 @@ def token_chunks(size: int) -> Iterator[bytes]:
 
 @pytest.mark.parametrize("how", ["gzip bomb", "chunked 50 MB"])
 def test_a_huge_token_answer_is_cut_while_it_is_read(
-    tokened: tuple[TokenServer, Registry, Pushed], password: str, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, how: str,
-) -> None:  # fmt: skip
+    tokened: tuple[TokenServer, Registry, Pushed],
+    password: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
     """A 1 GB gzip bomb peaked at 1 GB; a 50 MB token sent chunked was read whole (500 MB)
     and sent as a header: both end at 1 MiB, decoded, and nothing is sent."""
     tokens, reg, _ = tokened
     if how == "gzip bomb":
         header, body = bomb("gzip")
-        fault = Fault("replace", status=200, body=body, times=None,
-                      headers={"Content-Type": "application/json", "Content-Encoding": header})
+        fault = Fault(
+            "replace",
+            status=200,
+            body=body,
+            times=None,
+            headers={"Content-Type": "application/json", "Content-Encoding": header},
+        )
     else:
-        fault = Fault("replace", status=200, chunks=lambda: token_chunks(HUGE_TOKEN),
-                      chunked=True, headers={"Content-Type": "application/json"}, times=None)
+        fault = Fault(
+            "replace",
+            status=200,
+            chunks=lambda: token_chunks(HUGE_TOKEN),
+            chunked=True,
+            headers={"Content-Type": "application/json"},
+            times=None,
+        )
     run, front = through_token_proxy(tokens, reg, fault, tmp_path, monkeypatch, password)
     assert run.code == 3
     assert run.seconds < SLACK
     assert "sent more than 1 MiB" in run.err
-    assert all(not h.get("authorization", "").startswith("Bearer ")
-               for _, _, _, h in front.requests())  # fmt: skip
+    assert all(
+        not h.get("authorization", "").startswith("Bearer ") for _, _, _, h in front.requests()
+    )
 
 
 def test_a_token_too_long_for_a_header_is_never_sent(
-    tokened: tuple[TokenServer, Registry, Pushed], password: str, tmp_path: Path,
+    tokened: tuple[TokenServer, Registry, Pushed],
+    password: str,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     tokens, reg, _ = tokened
     body = json.dumps({"token": "A" * 100_000}).encode()
-    fault = Fault("replace", status=200, body=body, headers={"Content-Type": "application/json"},
-                  times=None)  # fmt: skip
+    fault = Fault(
+        "replace", status=200, body=body, headers={"Content-Type": "application/json"}, times=None
+    )
     run, front = through_token_proxy(tokens, reg, fault, tmp_path, monkeypatch, password)
     assert run.code == 3
     assert "sent a token of 100000 characters (at most 65536 are used)" in run.err
-    assert all(not h.get("authorization", "").startswith("Bearer ")
-               for _, _, _, h in front.requests())  # fmt: skip
+    assert all(
+        not h.get("authorization", "").startswith("Bearer ") for _, _, _, h in front.requests()
+    )
 
 
 # --------------------------------------------------------------------------- deadlines
@@ -511,17 +660,29 @@ def test_a_manifest_sent_a_byte_a_second_is_cut_by_the_deadlines(
     """httpx's read timeout restarts on every byte; each attempt ends by the request
     deadline, and the whole source by its overall deadline."""
     slow = {"header_delay": 1.0} if where == "headers" else {"delay": 1.0, "piece": 1}
-    proxy.add(Fault("replace", path="/manifests/v1", status=200, body=image.manifest,
-                    headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
-                    times=None, **slow))  # type: ignore[arg-type]  # fmt: skip
-    run = measured(proxy, monkeypatch, {"BUILDGUARD_HTTP_DEADLINE": "2",
-                                        "BUILDGUARD_DEADLINE": "8"})  # fmt: skip
+    proxy.add(
+        Fault(
+            "replace",
+            path="/manifests/v1",
+            status=200,
+            body=image.manifest,
+            headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+            times=None,
+            **slow,
+        )
+    )  # type: ignore[arg-type]
+    run = measured(
+        proxy, monkeypatch, {"BUILDGUARD_HTTP_DEADLINE": "2", "BUILDGUARD_DEADLINE": "8"}
+    )
     assert run.code == 3
     assert run.seconds < 8 + SLACK
     names_the_failure(run.err, proxy, "manifest v1")
-    assert re.search(r"ReadTimeout: the (2 s deadline of one request \(\$BUILDGUARD_HTTP_DEAD"
-                     r"LINE\)|8 s deadline of reading registry .*\(\$BUILDGUARD_DEADLINE\)) "
-                     r"passed", run.err), run.err  # fmt: skip
+    assert re.search(
+        r"ReadTimeout: the (2 s deadline of one request \(\$BUILDGUARD_HTTP_DEAD"
+        r"LINE\)|8 s deadline of reading registry .*\(\$BUILDGUARD_DEADLINE\)) "
+        r"passed",
+        run.err,
+    ), run.err
 
 
 def test_a_blob_sent_slowly_for_ever_is_cut_by_the_overall_deadline(
@@ -532,14 +693,25 @@ def test_a_blob_sent_slowly_for_ever_is_cut_by_the_overall_deadline(
             yield b"\0"
 
     digest = image.layer_digests[0]
-    proxy.add(Fault("replace", path=f"/blobs/{digest}", status=200, chunks=trickle,
-                    chunked=True, delay=0.5, times=None))  # fmt: skip
+    proxy.add(
+        Fault(
+            "replace",
+            path=f"/blobs/{digest}",
+            status=200,
+            chunks=trickle,
+            chunked=True,
+            delay=0.5,
+            times=None,
+        )
+    )
     run = measured(proxy, monkeypatch, {"BUILDGUARD_DEADLINE": "6"})
     assert run.code == 3
     assert run.seconds < 6 + SLACK
     names_the_failure(run.err, proxy, f"blob {digest}")
-    assert f"the 6 s deadline of reading registry {proxy.host}, repository {REPO} " \
-           "($BUILDGUARD_DEADLINE) passed" in run.err
+    assert (
+        f"the 6 s deadline of reading registry {proxy.host}, repository {REPO} "
+        "($BUILDGUARD_DEADLINE) passed" in run.err
+    )
 
 
 def test_a_bad_deadline_is_a_usage_error(

@@ -1,4 +1,4 @@
-"""Faults between RegistrySource and a real registry, injected by tests/faultproxy.py.
+"""Faults between RegistrySource and a real registry, injected by tests/support/faultproxy.py.
 
 Transient faults (503s, 429 with Retry-After, resets, truncated bodies) succeed within the
 retry budget; persistent ones end in ImageReadError naming registry, repository and what
@@ -107,10 +107,14 @@ def test_503s_within_budget_succeed(proxy: FaultProxy, image: Pushed) -> None:
 def test_429_honours_retry_after(proxy: FaultProxy, image: Pushed) -> None:
     proxy.add(
         Fault(
-            "status", path="/manifests/", status=429, times=1, headers={"Retry-After": "1"},
+            "status",
+            path="/manifests/",
+            status=429,
+            times=1,
+            headers={"Retry-After": "1"},
             body=b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
         )
-    )  # fmt: skip
+    )
     with source(proxy) as src:
         started = time.monotonic()
         assert src.top_manifest().digest == image.digest
@@ -200,10 +204,14 @@ def test_persistent_503_ends_in_image_read_error(proxy: FaultProxy, image: Pushe
 def test_persistent_429_ends_in_image_read_error(proxy: FaultProxy, image: Pushed) -> None:
     proxy.add(
         Fault(
-            "status", path="/blobs/", status=429, times=None, headers={"Retry-After": "0"},
+            "status",
+            path="/blobs/",
+            status=429,
+            times=None,
+            headers={"Retry-After": "0"},
             body=b'{"errors":[{"code":"TOOMANYREQUESTS","message":"pull rate limit"}]}',
         )
-    )  # fmt: skip
+    )
     with source(proxy) as src:
         src.top_manifest()
         with pytest.raises(ImageReadError) as info:

@@ -1,5 +1,5 @@
 """Google Application Default Credentials, offline: google-auth against a loopback GCE
-metadata server (tests/metadata_server.py), a real htpasswd registry whose user is
+metadata server (tests/support/metadata_server.py), a real htpasswd registry whose user is
 ``oauth2accesstoken`` with the access token as password, named in
 ``BUILDGUARD_GOOGLE_REGISTRIES``.
 

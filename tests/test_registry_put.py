@@ -27,10 +27,10 @@ USER = "tagger"
 
 def tag_digest(base: str, repository: str, tag: str, headers: dict[str, str]) -> tuple[str, str]:
     """(digest, content type) the registry now serves for ``tag``, asked independently."""
-    accept = ("application/vnd.oci.image.manifest.v1+json, "
-              "application/vnd.oci.image.index.v1+json")  # fmt: skip
-    got = httpx.get(f"{base}/v2/{repository}/manifests/{tag}",
-                    headers={**headers, "Accept": accept}, timeout=30)  # fmt: skip
+    accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json"
+    got = httpx.get(
+        f"{base}/v2/{repository}/manifests/{tag}", headers={**headers, "Accept": accept}, timeout=30
+    )
     assert got.status_code == 200, got.text
     return "sha256:" + hashlib.sha256(got.content).hexdigest(), got.headers["content-type"]
 
@@ -47,7 +47,9 @@ def test_put_manifest_on_a_plain_registry(registry: Registry, no_config: None) -
     reported = put_manifest(f"{registry.host}/bg/put@{image.digest}", "verified")
     assert reported == image.digest
     assert tag_digest(registry.url, "bg/put", "verified", {}) == (
-        image.digest, "application/vnd.oci.image.manifest.v1+json")
+        image.digest,
+        "application/vnd.oci.image.manifest.v1+json",
+    )
     # moving the tag: another image, the same tag, by tag reference this time
     other = push_random_image(registry.url, "bg/put", "build-2", layers=1)
     assert put_manifest(f"{registry.host}/bg/put:build-2", "verified") == other.digest
@@ -60,7 +62,9 @@ def test_put_an_index_keeps_its_media_type(registry: Registry, no_config: None) 
     with RegistrySource(f"{registry.host}/bg/put-index:multi") as source:
         assert source.put_manifest(index_digest, "verified") == index_digest
     assert tag_digest(registry.url, "bg/put-index", "verified", {}) == (
-        index_digest, "application/vnd.oci.image.index.v1+json")
+        index_digest,
+        "application/vnd.oci.image.index.v1+json",
+    )
 
 
 def test_put_manifest_with_htpasswd_credentials(
@@ -80,8 +84,9 @@ def test_put_manifest_with_htpasswd_credentials(
 
 
 @pytest.fixture(scope="module")
-def tokened(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TokenServer, Registry,
-                                                                       str]]:  # fmt: skip
+def tokened(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[TokenServer, Registry, str]]:
     password = secrets.token_urlsafe(12)
     with token_registry(tmp_path_factory.mktemp("put-token"), {USER: password}) as (t, r):
         yield t, r, password
@@ -91,10 +96,12 @@ def test_put_manifest_asks_for_the_push_scope(
     tokened: tuple[TokenServer, Registry, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tokens, reg, password = tokened
-    push = tokens.make_token("p", [{"type": "repository", "name": "bg/put",
-                                    "actions": ["pull", "push"]}])  # fmt: skip
-    image = push_random_image(reg.url, "bg/put", "v1", layers=1,
-                              headers={"Authorization": f"Bearer {push}"})  # fmt: skip
+    push = tokens.make_token(
+        "p", [{"type": "repository", "name": "bg/put", "actions": ["pull", "push"]}]
+    )
+    image = push_random_image(
+        reg.url, "bg/put", "v1", layers=1, headers={"Authorization": f"Bearer {push}"}
+    )
     import base64
 
     auth = base64.b64encode(f"{USER}:{password}".encode()).decode()
@@ -105,7 +112,8 @@ def test_put_manifest_asks_for_the_push_scope(
     scopes = [r.params["scope"] for r in tokens.requests]
     assert scopes == [["repository:bg/put:pull"], ["repository:bg/put:pull,push"]]
     assert tag_digest(reg.url, "bg/put", "verified", {"Authorization": f"Bearer {push}"})[0] == (
-        image.digest)
+        image.digest
+    )
 
 
 def test_a_registry_reporting_another_digest_is_an_error(
@@ -114,28 +122,38 @@ def test_a_registry_reporting_another_digest_is_an_error(
     image = push_random_image(registry.url, "bg/put-check", "v1", layers=1)
     wrong = "sha256:" + "1" * 64
     with FaultProxy(registry.url) as proxy:
-        proxy.add(Fault("header", method="PUT", header="Docker-Content-Digest",
-                        rewrite=lambda _: wrong))  # fmt: skip
+        proxy.add(
+            Fault("header", method="PUT", header="Docker-Content-Digest", rewrite=lambda _: wrong)
+        )
         with pytest.raises(RegistryError) as info:
             put_manifest(f"{proxy.host}/bg/put-check:v1", "verified")
     assert str(info.value).startswith(
         f"could not write tag verified to registry {proxy.host}, repository bg/put-check: "
-        f"the registry says it now names {wrong}, not {image.digest}")
+        f"the registry says it now names {wrong}, not {image.digest}"
+    )
     assert info.value.exit_code == 3
 
 
 def test_a_refused_put_names_the_status(registry: Registry, no_config: None) -> None:
     push_random_image(registry.url, "bg/put-refused", "v1", layers=1)
     with FaultProxy(registry.url) as proxy:
-        proxy.add(Fault("status", method="PUT", status=400, times=None,
-                        body=b'{"errors":[{"code":"TAG_INVALID","message":"no"}]}'))
+        proxy.add(
+            Fault(
+                "status",
+                method="PUT",
+                status=400,
+                times=None,
+                body=b'{"errors":[{"code":"TAG_INVALID","message":"no"}]}',
+            )
+        )
         with pytest.raises(RegistryError) as info:
             put_manifest(f"{proxy.host}/bg/put-refused:v1", "verified")
     assert info.value.status == 400 and info.value.codes == ("TAG_INVALID",)
     assert not info.value.temporary
     assert str(info.value).startswith(
         f"could not write tag verified to registry {proxy.host}, repository bg/put-refused: "
-        "HTTP 400 TAG_INVALID: no")
+        "HTTP 400 TAG_INVALID: no"
+    )
 
 
 def test_a_bad_tag_is_a_usage_error(registry: Registry, no_config: None) -> None:

@@ -1,4 +1,4 @@
-"""Bearer-token auth against a real docker-registry (``auth.token``) and tests/tokenserver.py.
+"""Bearer-token auth against a real docker-registry (``auth.token``) and tokenserver.py.
 
 With and without ``service`` in the challenge, ``token`` and ``access_token`` answers,
 credentials from the docker config (password and identity token), anonymous pulls, refused
@@ -58,9 +58,13 @@ def image(token_registry: Registry, tokens: TokenServer) -> Pushed:
         "pusher", [{"type": "repository", "name": REPO, "actions": ["pull", "push"]}]
     )
     return push_random_image(
-        token_registry.url, REPO, "v1", headers={"Authorization": f"Bearer {push}"},
-        layers=2, layer_size=600 * 1024,
-    )  # fmt: skip
+        token_registry.url,
+        REPO,
+        "v1",
+        headers={"Authorization": f"Bearer {push}"},
+        layers=2,
+        layer_size=600 * 1024,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -124,9 +128,12 @@ def test_token_auth_with_docker_config_credentials(
 
 
 def test_anonymous_token(
-    token_registry: Registry, tokens: TokenServer, image: Pushed, tmp_path: Path,
+    token_registry: Registry,
+    tokens: TokenServer,
+    image: Pushed,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     tokens.anonymous_pull = True
     docker_config(tmp_path, monkeypatch, token_registry.host, None)
     with RegistrySource(f"{token_registry.host}/{REPO}:v1") as src:
@@ -146,10 +153,12 @@ def test_challenge_without_service(
         docker_config(tmp_path, monkeypatch, proxy.host, basic_entry(USER, password))
         proxy.add(
             Fault(
-                "header", header="WWW-Authenticate", times=None,
+                "header",
+                header="WWW-Authenticate",
+                times=None,
                 rewrite=lambda value: re.sub(r',?service="[^"]*"', "", value),
             )
-        )  # fmt: skip
+        )
         with RegistrySource(f"{proxy.host}/{REPO}:v1") as src:
             read_everything(src, image)
         challenges = [f for f in proxy.faults if f.hits]
@@ -160,9 +169,13 @@ def test_challenge_without_service(
 
 
 def test_access_token_field(
-    token_registry: Registry, tokens: TokenServer, image: Pushed, password: str,
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    token_registry: Registry,
+    tokens: TokenServer,
+    image: Pushed,
+    password: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     tokens.field = "access_token"
     tokens.expires_in = None  # the spec's default lifetime (60 s) applies
     docker_config(tmp_path, monkeypatch, token_registry.host, basic_entry(USER, password))
@@ -172,9 +185,14 @@ def test_access_token_field(
 
 
 def test_identity_token_is_exchanged_at_the_realm(
-    token_registry: Registry, tokens: TokenServer, image: Pushed, password: str,
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+    token_registry: Registry,
+    tokens: TokenServer,
+    image: Pushed,
+    password: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     refresh = f"refresh-{password}"
     docker_config(tmp_path, monkeypatch, token_registry.host, {"identitytoken": refresh})
@@ -188,9 +206,13 @@ def test_identity_token_is_exchanged_at_the_realm(
 
 
 def test_refused_credentials(
-    token_registry: Registry, tokens: TokenServer, image: Pushed, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+    token_registry: Registry,
+    tokens: TokenServer,
+    image: Pushed,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     wrong = "not-the-password-" + secrets.token_hex(4)
     config = docker_config(tmp_path, monkeypatch, token_registry.host, basic_entry(USER, wrong))
@@ -210,9 +232,12 @@ def test_refused_credentials(
 
 
 def test_anonymous_without_access(
-    token_registry: Registry, tokens: TokenServer, image: Pushed, tmp_path: Path,
+    token_registry: Registry,
+    tokens: TokenServer,
+    image: Pushed,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     docker_config(tmp_path, monkeypatch, token_registry.host, None)
     with (
         RegistrySource(f"{token_registry.host}/{REPO}:v1") as src,
@@ -226,9 +251,13 @@ def test_anonymous_without_access(
 
 
 def test_expired_token_is_refreshed_once(
-    token_registry: Registry, tokens: TokenServer, image: Pushed, password: str,
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    token_registry: Registry,
+    tokens: TokenServer,
+    image: Pushed,
+    password: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import time
 
     docker_config(tmp_path, monkeypatch, token_registry.host, basic_entry(USER, password))
@@ -243,9 +272,13 @@ def test_expired_token_is_refreshed_once(
 
 
 def test_401_in_the_middle_of_a_blob_read(
-    token_registry: Registry, tokens: TokenServer, image: Pushed, password: str,
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    token_registry: Registry,
+    tokens: TokenServer,
+    image: Pushed,
+    password: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     digest, blob = image.layer_digests[1], image.layers[1]
     with FaultProxy(token_registry.url) as proxy:
         docker_config(tmp_path, monkeypatch, proxy.host, basic_entry(USER, password))
@@ -261,9 +294,13 @@ def test_401_in_the_middle_of_a_blob_read(
 
 
 def test_persistent_401_after_refresh_fails(
-    token_registry: Registry, tokens: TokenServer, image: Pushed, password: str,
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    token_registry: Registry,
+    tokens: TokenServer,
+    image: Pushed,
+    password: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with FaultProxy(token_registry.url) as proxy:
         docker_config(tmp_path, monkeypatch, proxy.host, basic_entry(USER, password))
         proxy.add(Fault("unauthorized", path="/blobs/", times=None))

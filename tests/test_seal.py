@@ -36,9 +36,11 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def do_record(build_id: str = BUILD_ID, clean: bool = True) -> buildguard.Record:
-    return buildguard.record(".",
-                             buildguard.RecordOptions(clean=["dist"] if clean else []),
-                             environ={"BUILD_ID": build_id})
+    return buildguard.record(
+        ".",
+        buildguard.RecordOptions(clean=["dist"] if clean else []),
+        environ={"BUILD_ID": build_id},
+    )
 
 
 def fake_build(app: Path, build_id: str = BUILD_ID) -> None:
@@ -59,8 +61,7 @@ def test_fresh_build_seals_and_lists_every_file(app: Path) -> None:
     manifest = buildguard.seal("dist")
     on_disk = BundleManifest.model_validate_json((app / "dist" / MANIFEST_NAME).read_bytes())
     assert on_disk == manifest
-    assert {f.path for f in manifest.files} == {"index.html", "assets/index.js",
-                                                "assets/index.css"}
+    assert {f.path for f in manifest.files} == {"index.html", "assets/index.js", "assets/index.css"}
     assert manifest.freshness == "canary"
     assert manifest.canary_files == ("assets/index.js",)
     assert manifest.build_id == BUILD_ID
@@ -217,8 +218,9 @@ def test_names_that_are_not_utf8_are_sealed_escaped(app: Path) -> None:
     assert on_disk == manifest
 
 
-def test_exemption_compares_the_sealed_folder_exactly(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_exemption_compares_the_sealed_folder_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The folder sealed is `out\\xff` (a byte that is not UTF-8); its neighbour `out\\\\xff`
     (backslash, x, f, f) is a real source folder. Record entries under the sealed folder
     never vouch for it; entries under the neighbour do."""

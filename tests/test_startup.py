@@ -28,9 +28,14 @@ print(json.dumps(sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0]
 
 
 def _imported(*args: str) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "BUILD_ID": "", "COMMIT_SHA": ""},
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "BUILD_ID": "", "COMMIT_SHA": ""},
+        check=False,
+    )
     result: list[str] = json.loads(done.stderr.strip().splitlines()[-1])
     return result
 

@@ -1,6 +1,6 @@
 """Differential test of the tar walker against Go's ``archive/tar`` (the runtimes' reader).
 
-The oracle is ``tests/golister`` (built here with ``go build``, standard library only) plus
+The oracle is ``tests/support/golister`` (built here with ``go build``, standard library only) plus
 the layer extractors' type switch (:func:`golister.runtime_view`). buildguard's walker, fed
 in random chunk sizes, must list exactly the runtime's entries — raw name bytes, type, data
 size, mode, uid, gid, mtime, link target, file digest — or refuse the tar with its reading
@@ -43,9 +43,7 @@ def test_fixed_corpus_agrees_or_refuses(case: tarcases.TarCase, golister: GoList
     tally = Tally(case.name)
     for chunks in CHUNKS:
         tally.add(judge(golister, case.data, chunks), f"{case.name} chunks={chunks}")
-    assert tally.failures(well_formed=case.well_formed) == 0, (
-        f"{case.note}\n{tally.summary()}"
-    )
+    assert tally.failures(well_formed=case.well_formed) == 0, f"{case.note}\n{tally.summary()}"
 
 
 def _go_testdata() -> list[Path]:
@@ -70,8 +68,13 @@ def test_go_testdata_is_present() -> None:
 
 
 def _run(strategy: object, budget: int, tally: Tally, golister: GoLister) -> None:
-    @settings(max_examples=budget, derandomize=True, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=budget,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(strategy)
     def one(drawn: tarstrategies.Drawn) -> None:
         tally.add(judge(golister, drawn.data, drawn.chunks), drawn.describe)

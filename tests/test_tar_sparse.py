@@ -39,8 +39,9 @@ def sparse_files(draw: st.DrawFn) -> tuple[bytes, bool, str]:
     logical = offset + draw(st.integers(0, 5000))
     entries = tuple((o, len(d)) for o, d in fragments)
     extra, drop = b"", 0
-    broken = draw(st.sampled_from(["none", "none", "none", "shrink", "overlap", "extra",
-                                   "drop", "swap"]))
+    broken = draw(
+        st.sampled_from(["none", "none", "none", "shrink", "overlap", "extra", "drop", "swap"])
+    )
     if broken == "shrink" and logical:
         logical = draw(st.integers(0, logical - 1))
     elif broken == "overlap" and len(entries) >= 2:
@@ -53,8 +54,7 @@ def sparse_files(draw: st.DrawFn) -> tuple[bytes, bool, str]:
         drop = draw(st.integers(0, total)) if total else 0
     elif broken == "swap" and len(entries) >= 2:
         entries = (entries[1], entries[0], *entries[2:])
-    data = sparse_tar(version, tuple(fragments), logical, entries=entries, extra=extra,
-                      drop=drop)
+    data = sparse_tar(version, tuple(fragments), logical, entries=entries, extra=extra, drop=drop)
     valid = broken == "none" or (broken in ("drop",) and drop == 0)
     return data, valid, f"version={version} broken={broken} entries={len(entries)}"
 
@@ -62,16 +62,21 @@ def sparse_files(draw: st.DrawFn) -> tuple[bytes, bool, str]:
 def test_generated_sparse_files_read_as_go_reads_them(golister: GoLister) -> None:
     outcomes: dict[str, int] = {}
 
-    @settings(max_examples=BUDGET, derandomize=True, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=BUDGET,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(sparse_files())
     def check(drawn: tuple[bytes, bool, str]) -> None:
         data, valid, describe = drawn
         verdict = judge(golister, data)
         outcomes[verdict.outcome] = outcomes.get(verdict.outcome, 0) + 1
         assert verdict.outcome in ("agree", "refused") or (
-            verdict.outcome == "refused-runtime-accepts" and not valid), (
-            f"{describe}: {verdict.outcome}: {verdict.detail}")
+            verdict.outcome == "refused-runtime-accepts" and not valid
+        ), f"{describe}: {verdict.outcome}: {verdict.detail}"
         if valid:
             assert verdict.outcome == "agree", f"{describe}: {verdict.detail}"
 

@@ -53,7 +53,11 @@ def sealed(installed_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Sea
 
 
 def build_image(
-    dockerd: Dockerd, base: str, tmp_path: Path, tag: str, steps: list[str],
+    dockerd: Dockerd,
+    base: str,
+    tmp_path: Path,
+    tag: str,
+    steps: list[str],
     folders: dict[str, Path],
 ) -> None:
     context = tmp_path / f"ctx-{tag.replace('/', '_').replace(':', '_')}"
@@ -89,8 +93,7 @@ def test_fresh_image_passes_by_tag_digest_archive_and_layout(
     sealed: Sealed, dockerd: Dockerd, base_image: str, registry: Registry, tmp_path: Path
 ) -> None:
     tag = f"{registry.host}/frontend:fresh"
-    build_image(dockerd, base_image, tmp_path, tag, [f"COPY dist {SERVE}"],
-                {"dist": sealed.dist})
+    build_image(dockerd, base_image, tmp_path, tag, [f"COPY dist {SERVE}"], {"dist": sealed.dist})
     digest = push(dockerd, tag)
     by_tag = verify(tag, "--json", cwd=sealed.app, env=sealed.env)
     assert by_tag.returncode == 0, by_tag.stderr
@@ -110,8 +113,11 @@ def test_fresh_image_passes_by_tag_digest_archive_and_layout(
     archive = tmp_path / "fresh.tar"
     dockerd.docker("save", "-o", str(archive), tag)
     layout = tmp_path / "layout"
-    subprocess.run(["skopeo", "copy", "-q", f"docker-archive:{archive}",
-                    f"oci:{layout}:fresh"], check=True, capture_output=True)
+    subprocess.run(
+        ["skopeo", "copy", "-q", f"docker-archive:{archive}", f"oci:{layout}:fresh"],
+        check=True,
+        capture_output=True,
+    )
     for ref in (f"docker-archive:{archive}", f"oci-layout:{layout}:fresh"):
         done = verify(ref, "--path", SERVE, cwd=sealed.app, env=sealed.env)
         assert done.returncode == 0, (ref, done.stdout, done.stderr)
@@ -130,19 +136,20 @@ def test_the_incident_stale_dist_in_a_new_image(
     env = {"BUILD_ID": BUILD_2, "COMMIT_SHA": COMMIT_2}
     assert buildguard_cli("record", cwd=app, env=env).returncode == 0
     tag = f"{registry.host}/frontend:incident"
-    build_image(dockerd, base_image, tmp_path, tag, [f"COPY dist {SERVE}"],
-                {"dist": app / "dist"})
+    build_image(dockerd, base_image, tmp_path, tag, [f"COPY dist {SERVE}"], {"dist": app / "dist"})
     push(dockerd, tag)
     junit = tmp_path / "junit.xml"
     report_file = tmp_path / "report.json"
-    done = verify(tag, "--json", "--junit", str(junit), "--report", str(report_file),
-                  cwd=app, env=env)
+    done = verify(
+        tag, "--json", "--junit", str(junit), "--report", str(report_file), cwd=app, env=env
+    )
     assert done.returncode == 1, done.stderr
     report = json_report(done)
     assert report["ok"] is False
     assert json.loads(report_file.read_text()) == report
-    assert {"BUILD_ID_MISMATCH", "COMMIT_MISMATCH", "SOURCE_MISMATCH",
-            "FILE_STALE"} <= codes(report)
+    assert {"BUILD_ID_MISMATCH", "COMMIT_MISMATCH", "SOURCE_MISMATCH", "FILE_STALE"} <= codes(
+        report
+    )
     stale = [f for f in report["findings"] if f["code"] == "FILE_STALE"]
     js = [f for f in stale if f["path"].endswith(".js")]
     assert js, stale
@@ -177,17 +184,27 @@ def test_leftover_chunk_extra_allowed_removed_and_overwritten(
     assert verify(tag, "--allow-extra", cwd=sealed.app, env=sealed.env).returncode == 0
 
     removed = f"{registry.host}/frontend:leftover-removed"
-    build_image(dockerd, base_image, tmp_path, removed,
-                [f"COPY dist {SERVE}", f"RUN rm {SERVE}/assets/index-OLD1234.js"],
-                {"dist": dist})
+    build_image(
+        dockerd,
+        base_image,
+        tmp_path,
+        removed,
+        [f"COPY dist {SERVE}", f"RUN rm {SERVE}/assets/index-OLD1234.js"],
+        {"dist": dist},
+    )
     push(dockerd, removed)
     done = verify(removed, cwd=sealed.app, env=sealed.env)
     assert done.returncode == 0, done.stdout
 
     overwritten = f"{registry.host}/frontend:overwritten"
-    build_image(dockerd, base_image, tmp_path, overwritten,
-                [f"COPY dist {SERVE}", f"RUN echo hacked > {SERVE}/index.html"],
-                {"dist": sealed.dist})
+    build_image(
+        dockerd,
+        base_image,
+        tmp_path,
+        overwritten,
+        [f"COPY dist {SERVE}", f"RUN echo hacked > {SERVE}/index.html"],
+        {"dist": sealed.dist},
+    )
     push(dockerd, overwritten)
     done = verify(overwritten, "--json", cwd=sealed.app, env=sealed.env)
     assert done.returncode == 1
@@ -208,46 +225,52 @@ def test_two_bundles_only_the_stale_one_is_named(
     npm_build(old)
     assert buildguard_cli("seal", "dist", cwd=old).returncode == 0
     tag = f"{registry.host}/frontend:two"
-    build_image(dockerd, base_image, tmp_path, tag,
-                ["COPY admin /app/admin", f"COPY dist {SERVE}"],
-                {"dist": sealed.dist, "admin": old / "dist"})
+    build_image(
+        dockerd,
+        base_image,
+        tmp_path,
+        tag,
+        ["COPY admin /app/admin", f"COPY dist {SERVE}"],
+        {"dist": sealed.dist, "admin": old / "dist"},
+    )
     push(dockerd, tag)
     done = verify(tag, "--json", cwd=sealed.app, env=sealed.env)
     assert done.returncode == 1
     report = json_report(done)
-    assert {b["root"]: b["ok"] for b in report["bundles"]} == {"/app/admin": False,
-                                                              SERVE: True}
-    assert {f["bundle"] for f in report["findings"] if f["severity"] == "error"} == {
-        "/app/admin"
-    }
+    assert {b["root"]: b["ok"] for b in report["bundles"]} == {"/app/admin": False, SERVE: True}
+    assert {f["bundle"] for f in report["findings"] if f["severity"] == "error"} == {"/app/admin"}
     # --path names the folder actually served: a sealed folder elsewhere cannot vouch for it
     done = verify(tag, "--path", "/app", cwd=sealed.app, env=sealed.env)
     assert done.returncode == 1 and "NO_MANIFEST" in done.stdout
     assert verify(tag, "--path", SERVE, cwd=sealed.app, env=sealed.env).returncode == 0
 
 
-def test_clamped_timestamps_of_a_reproducible_build_pass(
-    sealed: Sealed, tmp_path: Path
-) -> None:
+def test_clamped_timestamps_of_a_reproducible_build_pass(sealed: Sealed, tmp_path: Path) -> None:
     """As kaniko --reproducible / SOURCE_DATE_EPOCH builders do: every mtime is epoch 0."""
     layer = tmp_path / "layer.tar"
     with tarfile.open(layer, "w", format=tarfile.PAX_FORMAT) as tar:
+
         def clamp(info: tarfile.TarInfo) -> tarfile.TarInfo:
             info.mtime = 0
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             return info
+
         parts = SERVE.strip("/").split("/")
         for depth in range(1, len(parts)):  # the folders above, as builders write them
             folder = clamp(tarfile.TarInfo("/".join(parts[:depth])))
             folder.type, folder.mode = tarfile.DIRTYPE, 0o755
             tar.addfile(folder)
         tar.add(sealed.dist, arcname=SERVE.lstrip("/"), filter=clamp)
-    write_layout(tmp_path / "layout", [layer.read_bytes()], tag="repro",
-                 history=[{"created": "1970-01-01T00:00:00Z",
-                           "created_by": f"COPY dist {SERVE}"}])
-    done = verify(f"oci-layout:{tmp_path / 'layout'}:repro", "--json", cwd=sealed.app,
-                  env=sealed.env)
+    write_layout(
+        tmp_path / "layout",
+        [layer.read_bytes()],
+        tag="repro",
+        history=[{"created": "1970-01-01T00:00:00Z", "created_by": f"COPY dist {SERVE}"}],
+    )
+    done = verify(
+        f"oci-layout:{tmp_path / 'layout'}:repro", "--json", cwd=sealed.app, env=sealed.env
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert json_report(done)["bundles"][0]["files_compared"] >= 3
 
@@ -255,11 +278,11 @@ def test_clamped_timestamps_of_a_reproducible_build_pass(
 def test_exit_codes_2_and_3(sealed: Sealed, registry: Registry, tmp_path: Path) -> None:
     bad_ref = verify("not a reference", cwd=sealed.app, env=sealed.env)
     assert bad_ref.returncode == 2, bad_ref.stderr
-    missing_record = verify(f"{registry.host}/frontend:fresh", "--record", "nope.json",
-                            cwd=sealed.app, env=sealed.env)
+    missing_record = verify(
+        f"{registry.host}/frontend:fresh", "--record", "nope.json", cwd=sealed.app, env=sealed.env
+    )
     assert missing_record.returncode == 2 and "no record at nope.json" in missing_record.stderr
     unknown = verify(f"{registry.host}/does-not-exist:tag", cwd=sealed.app, env=sealed.env)
     assert unknown.returncode == 3, unknown.stderr
-    missing = verify(f"docker-archive:{tmp_path / 'missing.tar'}", cwd=sealed.app,
-                     env=sealed.env)
+    missing = verify(f"docker-archive:{tmp_path / 'missing.tar'}", cwd=sealed.app, env=sealed.env)
     assert missing.returncode == 3 and "Traceback" not in missing.stderr

@@ -47,8 +47,12 @@ def test_fresh_build_seals_and_lists_every_file(app: Path) -> None:
 
 
 def test_skipped_build_fails_and_names_the_stale_files(app: Path) -> None:
-    assert buildguard_cli("record", "--clean", "dist", cwd=app,
-                          env={"BUILD_ID": "e2e-first-0001"}).returncode == 0
+    assert (
+        buildguard_cli(
+            "record", "--clean", "dist", cwd=app, env={"BUILD_ID": "e2e-first-0001"}
+        ).returncode
+        == 0
+    )
     npm_build(app)
     assert buildguard_cli("seal", "dist", cwd=app).returncode == 0
     stale_js = sorted(p for p in dist_files(app) if p.endswith(".js"))
@@ -67,8 +71,12 @@ def test_skipped_build_fails_and_names_the_stale_files(app: Path) -> None:
 
 
 def test_build_without_the_env_file_fails_the_canary(app: Path) -> None:
-    assert buildguard_cli("record", "--clean", "dist", cwd=app,
-                          env={"BUILD_ID": "e2e-noenv-0003"}).returncode == 0
+    assert (
+        buildguard_cli(
+            "record", "--clean", "dist", cwd=app, env={"BUILD_ID": "e2e-noenv-0003"}
+        ).returncode
+        == 0
+    )
     npm_build(app, with_env_file=False)
     done = buildguard_cli("seal", "dist", cwd=app)
     assert done.returncode == 1
@@ -80,8 +88,12 @@ def test_public_file_copied_with_its_old_mtime_does_not_fail(app: Path) -> None:
     robots = app / "public/robots.txt"
     past = time.time() - 2 * 86400
     os.utime(robots, (past, past))
-    assert buildguard_cli("record", "--clean", "dist", cwd=app,
-                          env={"BUILD_ID": "e2e-public-0004"}).returncode == 0
+    assert (
+        buildguard_cli(
+            "record", "--clean", "dist", cwd=app, env={"BUILD_ID": "e2e-public-0004"}
+        ).returncode
+        == 0
+    )
     npm_build(app)
     subprocess.run(["cp", "-p", str(robots), str(app / "dist/robots.txt")], check=True)
     assert (app / "dist/robots.txt").stat().st_mtime < time.time() - 86400
@@ -90,8 +102,9 @@ def test_public_file_copied_with_its_old_mtime_does_not_fail(app: Path) -> None:
 
 
 def test_run_builds_and_seals_in_one_step(app: Path) -> None:
-    done = buildguard_cli("run", "--", "npm", "run", "build", cwd=app,
-                          env={"BUILD_ID": "e2e-run-0005"})
+    done = buildguard_cli(
+        "run", "--", "npm", "run", "build", cwd=app, env={"BUILD_ID": "e2e-run-0005"}
+    )
     assert done.returncode == 0, done.stderr
     manifest = json.loads((app / "dist/buildguard-manifest.json").read_text())
     assert {f["path"] for f in manifest["files"]} == dist_files(app)

@@ -106,7 +106,9 @@ def check_image(
                 "NO_MANIFEST",
                 f"{escape(folder)} was a sealed bundle, but its {MANIFEST_NAME} {why} while "
                 "the folder still holds files: what it serves is not verified",
-                bundle=folder, path=posixpath.join(folder, MANIFEST_NAME), layer=layer,
+                bundle=folder,
+                path=posixpath.join(folder, MANIFEST_NAME),
+                layer=layer,
             )
         if not roots and not report.findings:
             report.add(
@@ -121,13 +123,24 @@ def check_image(
         start = len(report.findings)
         manifest = _read_manifest(root, view, manifest_bytes, report)
         if manifest is None:
-            bundles.append(BundleResult(root=escape(root), platform=platform, build_id=None,
-                                        commit=None, ok=False))
+            bundles.append(
+                BundleResult(
+                    root=escape(root), platform=platform, build_id=None, commit=None, ok=False
+                )
+            )
             continue
         nested = [r for r in found if r != root and r.startswith(root.rstrip("/") + "/")]
         wrong_build = _check_identity(root, manifest, view, expect, report)
-        n = check_files(root, manifest, view, expect, report, allow_extra=allow_extra,
-                        nested=nested, wrong_build=wrong_build)
+        n = check_files(
+            root,
+            manifest,
+            view,
+            expect,
+            report,
+            allow_extra=allow_extra,
+            nested=nested,
+            wrong_build=wrong_build,
+        )
         compared += n
         ok = not any(f.severity == "error" for f in report.findings[start:])
         bundles.append(
@@ -143,8 +156,10 @@ def check_image(
             )
         )
     if compared == 0 and not any(f.severity == "error" for f in report.findings):
-        report.add("NOTHING_CHECKED", "no bundle file was compared: a verify that checked "
-                   "nothing cannot pass")
+        report.add(
+            "NOTHING_CHECKED",
+            "no bundle file was compared: a verify that checked nothing cannot pass",
+        )
     return bundles, report.findings, compared
 
 
@@ -157,8 +172,12 @@ def _unsealed_bundles(view: Tree, found: Sequence[str]) -> list[tuple[str, str, 
             continue
         folder = posixpath.dirname(path)
         layer = view.deleted_by(path)
-        if (posixpath.basename(path) != MANIFEST_NAME or folder in found or layer is None
-                or not _holds_files(view, folder)):
+        if (
+            posixpath.basename(path) != MANIFEST_NAME
+            or folder in found
+            or layer is None
+            or not _holds_files(view, folder)
+        ):
             continue
         out.append((folder, f"was deleted by layer {layer}", layer))
     for path in view.under_paths("/"):
@@ -188,8 +207,11 @@ def _read_manifest(
     raw = manifest_bytes.get(manifest_path)
     entry = tree.get(manifest_path)
     problem = None
-    if raw is None and entry is not None and entry.type == "hardlink" and (
-        entry.size <= MANIFEST_MAX_BYTES
+    if (
+        raw is None
+        and entry is not None
+        and entry.type == "hardlink"
+        and (entry.size <= MANIFEST_MAX_BYTES)
     ):
         raise ImageReadError(
             f"{escape(manifest_path)} is a hard link to "
@@ -199,8 +221,11 @@ def _read_manifest(
         )
     if raw is None:
         size = entry.size if entry is not None else 0
-        problem = (f"it is {size} bytes, over the {MANIFEST_MAX_BYTES >> 20} MiB cap"
-                   if size > MANIFEST_MAX_BYTES else "its content was not read")
+        problem = (
+            f"it is {size} bytes, over the {MANIFEST_MAX_BYTES >> 20} MiB cap"
+            if size > MANIFEST_MAX_BYTES
+            else "its content was not read"
+        )
     elif len(raw) > MANIFEST_MAX_BYTES:
         problem = f"it is {len(raw)} bytes, over the {MANIFEST_MAX_BYTES >> 20} MiB cap"
     elif (count := _file_count_if_many(raw)) is not None:
@@ -213,8 +238,7 @@ def _read_manifest(
         else:
             if len(manifest.files) <= MANIFEST_MAX_FILES:
                 return manifest
-            problem = (f"it lists {len(manifest.files)} files, over the cap of "
-                       f"{MANIFEST_MAX_FILES}")
+            problem = f"it lists {len(manifest.files)} files, over the cap of {MANIFEST_MAX_FILES}"
     report.add(
         "MANIFEST_INVALID",
         f"{escape(manifest_path)} is not a valid buildguard manifest ({problem})",
@@ -255,35 +279,46 @@ def _check_identity(
             "BUILD_ID_MISMATCH",
             f"bundle {shown} was sealed by build {manifest.build_id} "
             f"(sealed {rfc3339(manifest.sealed_at)}), not by this build {expect.build_id}",
-            bundle=root, path=manifest_path, layer=layer,
+            bundle=root,
+            path=manifest_path,
+            layer=layer,
         )
     if expect.commit is None:
         report.add(
             "COMMIT_UNCHECKED",
             f"commit not checked for {shown}: no expected commit (pass --expect-commit or set "
             f"$COMMIT_SHA); the bundle says {manifest.commit or 'nothing'}",
-            severity="warning", bundle=root,
+            severity="warning",
+            bundle=root,
         )
     elif manifest.commit != expect.commit:
         report.add(
             "COMMIT_MISMATCH",
             f"bundle {shown} was built from commit {manifest.commit or '(unknown)'}, "
             f"not {expect.commit}"
-            + (f" (expected from {expect.commit_from}; pass --expect-commit to say otherwise)"
-               if expect.commit_from else ""),
-            bundle=root, path=manifest_path, layer=layer,
+            + (
+                f" (expected from {expect.commit_from}; pass --expect-commit to say otherwise)"
+                if expect.commit_from
+                else ""
+            ),
+            bundle=root,
+            path=manifest_path,
+            layer=layer,
         )
     if expect.source_digest is None:
         report.add(
             "SOURCE_UNCHECKED",
             f"source digest not checked for {shown}: no record of this build (pass --record)",
-            severity="warning", bundle=root,
+            severity="warning",
+            bundle=root,
         )
     elif manifest.source_digest != expect.source_digest:
         report.add(
             "SOURCE_MISMATCH",
             f"bundle {shown} was built from other sources ({manifest.source_digest[:19]}…) "
             f"than this build recorded ({expect.source_digest[:19]}…)",
-            bundle=root, path=manifest_path, layer=layer,
+            bundle=root,
+            path=manifest_path,
+            layer=layer,
         )
     return wrong_build

@@ -50,8 +50,11 @@ def check_files(
         try:
             relative = unescape(item.path)
         except ValueError:
-            report.add("MANIFEST_INVALID", f"the manifest of {escape(root)} lists a damaged "
-                       f"path {item.path!r}", bundle=root)
+            report.add(
+                "MANIFEST_INVALID",
+                f"the manifest of {escape(root)} lists a damaged path {item.path!r}",
+                bundle=root,
+            )
             continue
         path = posixpath.join(root, relative)
         listed.add(path)
@@ -61,9 +64,13 @@ def check_files(
             why = "is a folder in the image" if entry else "is not in the image"
             if deleted is not None:
                 why = f"was deleted by {report.layer_text(deleted)}"
-            report.add("FILE_MISSING", f"{escape(path)} is listed in the manifest but {why}",
-                       bundle=root, path=path,
-                       layer=entry.layer if entry else deleted)
+            report.add(
+                "FILE_MISSING",
+                f"{escape(path)} is listed in the manifest but {why}",
+                bundle=root,
+                path=path,
+                layer=entry.layer if entry else deleted,
+            )
             continue
         compared += 1
         if entry.type == "hardlink" and entry.sha256 is None:
@@ -74,7 +81,9 @@ def check_files(
                 "FILE_CHANGED",
                 f"{escape(path)} differs from the sealed bundle ({_describe(entry)}); it was "
                 f"written by {report.layer_text(entry.layer)}",
-                bundle=root, path=path, layer=entry.layer,
+                bundle=root,
+                path=path,
+                layer=entry.layer,
             )
             continue
         if item.type == "symlink":
@@ -100,7 +109,9 @@ def check_files(
             f"by {report.layer_text(entry.layer)}"
             + (" (allowed by --allow-extra)" if allow_extra else ""),
             severity="info" if allow_extra else "error",
-            bundle=root, path=path, layer=entry.layer,
+            bundle=root,
+            path=path,
+            layer=entry.layer,
         )
         if not allow_extra:
             failing.append((path, entry))
@@ -123,7 +134,9 @@ def _check_link(path: str, entry: CheckedEntry, root: str, report: Reporter) -> 
         f"{escape(path)} is a symlink to {escape(target)} ({escape(resolved)}), outside the "
         f"bundle {escape(root)}: what is served through it was never sealed; it was written "
         f"by {report.layer_text(entry.layer)}",
-        bundle=root, path=path, layer=entry.layer,
+        bundle=root,
+        path=path,
+        layer=entry.layer,
     )
 
 
@@ -150,7 +163,9 @@ def _check_mode(path: str, sealed: int, entry: CheckedEntry, root: str, report: 
             "FILE_MODE",
             f"{escape(path)} has mode {mode:04o} in the image but was sealed as {sealed:04o}: "
             f"it lost {' and '.join(lost)}; it was written by {report.layer_text(entry.layer)}",
-            bundle=root, path=path, layer=entry.layer,
+            bundle=root,
+            path=path,
+            layer=entry.layer,
         )
 
 
@@ -184,7 +199,9 @@ def _check_folders(
                 f"{escape(folder)} has mode {entry.mode & 0o7777:04o} in the image: others "
                 f"cannot enter it, so a web server's worker cannot read the sealed files under "
                 f"it; it was written by {report.layer_text(entry.layer)}",
-                bundle=root, path=folder, layer=entry.layer,
+                bundle=root,
+                path=folder,
+                layer=entry.layer,
             )
         if folder == "/":
             break
@@ -215,7 +232,9 @@ def _age_evidence(
                 f"{escape(path)} was built {human_duration(expect.started_at - mtime)} before "
                 f"{expect.started_label} (modified {rfc3339(mtime)}); it came from "
                 f"{report.layer_text(entry.layer)}",
-                bundle=root, path=path, layer=entry.layer,
+                bundle=root,
+                path=path,
+                layer=entry.layer,
             )
     if clamped:
         times = sorted({rfc3339(from_epoch(e.mtime)) for _, e in clamped})
@@ -225,13 +244,12 @@ def _age_evidence(
             f"{len(clamped)} failing file(s) of {escape(root)} carry clamped timestamps "
             f"({shown}), set by a reproducible build (--timestamp, SOURCE_DATE_EPOCH), not "
             "when they were built: their age cannot be told",
-            severity="info", bundle=root,
+            severity="info",
+            bundle=root,
         )
 
 
-def _same(
-    kind: str, sha256: str, size: int, link_target: str | None, entry: CheckedEntry
-) -> bool:
+def _same(kind: str, sha256: str, size: int, link_target: str | None, entry: CheckedEntry) -> bool:
     if kind == "symlink":  # the manifest writes link targets escaped, like paths
         return entry.type == "symlink" and escape(entry.link_target or "") == link_target
     return entry.type in ("file", "hardlink") and entry.sha256 == sha256 and entry.size == size

@@ -37,7 +37,9 @@ class Parser(argparse.ArgumentParser):
 def verbosity_options(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     """``-v``/``-vv`` on the top parser and on every command (either place works)."""
     parser.add_argument(
-        "-v", "--verbose", action="count",
+        "-v",
+        "--verbose",
+        action="count",
         default=0 if top else argparse.SUPPRESS,
         help="log what happens on stderr (-vv: debug); also $BUILDGUARD_LOG_LEVEL=info|debug",
     )
@@ -97,20 +99,36 @@ def progress() -> Iterator[LayerProgress | None]:
 
 def image_options(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
     verbosity_options(parser)
-    parser.add_argument("image", metavar="IMAGE", nargs="?" if optional else None,
-                        help="HOST[:PORT]/REPO[:TAG|@sha256:DIGEST], "
-                        "docker-archive:PATH[:NAME[:TAG]], oci-layout:DIR[:TAG] or "
-                        "docker-daemon:NAME[:TAG]")
+    parser.add_argument(
+        "image",
+        metavar="IMAGE",
+        nargs="?" if optional else None,
+        help="HOST[:PORT]/REPO[:TAG|@sha256:DIGEST], "
+        "docker-archive:PATH[:NAME[:TAG]], oci-layout:DIR[:TAG] or "
+        "docker-daemon:NAME[:TAG]",
+    )
     parser.add_argument("--path", action="append", default=[], metavar="DIR_IN_IMAGE")
-    parser.add_argument("--insecure-registry", action="append", default=[], metavar="HOST",
-                        help="use plain HTTP for HOST (loopback always does)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the report as JSON on stdout (human output to stderr)")
-    parser.add_argument("--cache", metavar="DIR|gs://BUCKET/PREFIX",
-                        help="layer-index cache (default $BUILDGUARD_CACHE, else "
-                        "$XDG_CACHE_HOME/buildguard); gs:// needs $BUILDGUARD_CACHE_KEY")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="read every layer; neither use nor fill the cache")
+    parser.add_argument(
+        "--insecure-registry",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="use plain HTTP for HOST (loopback always does)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report as JSON on stdout (human output to stderr)",
+    )
+    parser.add_argument(
+        "--cache",
+        metavar="DIR|gs://BUCKET/PREFIX",
+        help="layer-index cache (default $BUILDGUARD_CACHE, else "
+        "$XDG_CACHE_HOME/buildguard); gs:// needs $BUILDGUARD_CACHE_KEY",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="read every layer; neither use nor fill the cache"
+    )
 
 
 def read_options(args: argparse.Namespace, shown: Progress | None = None) -> ReadOptions:

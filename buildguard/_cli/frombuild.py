@@ -18,23 +18,35 @@ if TYPE_CHECKING:
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from-build", metavar="BUILD_ID",
-                        help="verify every image Cloud Build build BUILD_ID pushed, against it")
-    parser.add_argument("--project", metavar="P",
-                        help="with --from-build (default: $PROJECT_ID, $GOOGLE_CLOUD_PROJECT, "
-                        "the ADC project)")
-    parser.add_argument("--region", metavar="R",
-                        help="with --from-build: the build's region (default: $LOCATION, "
-                        "else global)")
-    parser.add_argument("--mark-verified", metavar="TAG",
-                        help="after a passing verify, put TAG on the verified digest")  # fmt: skip
+    parser.add_argument(
+        "--from-build",
+        metavar="BUILD_ID",
+        help="verify every image Cloud Build build BUILD_ID pushed, against it",
+    )
+    parser.add_argument(
+        "--project",
+        metavar="P",
+        help="with --from-build (default: $PROJECT_ID, $GOOGLE_CLOUD_PROJECT, the ADC project)",
+    )
+    parser.add_argument(
+        "--region",
+        metavar="R",
+        help="with --from-build: the build's region (default: $LOCATION, else global)",
+    )
+    parser.add_argument(
+        "--mark-verified",
+        metavar="TAG",
+        help="after a passing verify, put TAG on the verified digest",
+    )
 
 
 def check_options(args: argparse.Namespace) -> None:
     """Usage errors (exit 2) before anything is read."""
     if bool(args.image) == bool(args.from_build):
-        raise UsageError("verify needs IMAGE or --from-build BUILD_ID (one of them)",
-                         hint="see `buildguard verify --help`")  # fmt: skip
+        raise UsageError(
+            "verify needs IMAGE or --from-build BUILD_ID (one of them)",
+            hint="see `buildguard verify --help`",
+        )
     if not args.from_build and (args.project or args.region):
         raise UsageError("--project and --region go with --from-build")
     if args.from_build and (args.expect_build_id or args.expect_commit):
@@ -67,9 +79,12 @@ def run_from_build(args: argparse.Namespace) -> int:
 
     options = read_options(args)
     report = verify_build(
-        args.from_build, project=args.project, region=args.region,
-        expect=Expectations(record=args.record, allow_extra=args.allow_extra), options=options,
-    )  # fmt: skip
+        args.from_build,
+        project=args.project,
+        region=args.region,
+        expect=Expectations(record=args.record, allow_extra=args.allow_extra),
+        options=options,
+    )
     failure: MarkFailed | None = None
     if args.mark_verified and report.ok:
         try:

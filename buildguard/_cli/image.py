@@ -61,12 +61,21 @@ def register(commands: Any) -> None:
     image_options(ver, optional=True)
     ver.add_argument("--expect-build-id", metavar="ID", help="default: $BUILD_ID, the record")
     ver.add_argument("--expect-commit", metavar="SHA", help="default: $COMMIT_SHA, the record")
-    ver.add_argument("--record", metavar="FILE",
-                     help="this build's record (default: .buildguard/record.json if present)")
-    ver.add_argument("--platform", metavar="OS/ARCH|all",
-                     help="platform of an index to verify (default linux/amd64)")
-    ver.add_argument("--allow-extra", action="store_true",
-                     help="files the manifest does not list are reported, not failed")
+    ver.add_argument(
+        "--record",
+        metavar="FILE",
+        help="this build's record (default: .buildguard/record.json if present)",
+    )
+    ver.add_argument(
+        "--platform",
+        metavar="OS/ARCH|all",
+        help="platform of an index to verify (default linux/amd64)",
+    )
+    ver.add_argument(
+        "--allow-extra",
+        action="store_true",
+        help="files the manifest does not list are reported, not failed",
+    )
     ver.add_argument("--report", metavar="FILE", help="also write the JSON report here")
     ver.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report here")
     frombuild.add_options(ver)

@@ -20,8 +20,10 @@ class WaitLines:
         codes = ", ".join(
             f"{code} x{count}" if count > 1 else code for code, count in status.errors.items()
         )
-        line = (f"verify-live: attempt {status.attempt} failed ({codes}); trying again in "
-                f"{status.next_in:.0f} s ({status.remaining:.0f} s left)")
+        line = (
+            f"verify-live: attempt {status.attempt} failed ({codes}); trying again in "
+            f"{status.next_in:.0f} s ({status.remaining:.0f} s left)"
+        )
         if self.terminal:
             sys.stderr.write(f"\r\033[K{line}")
             self.shown = True
@@ -87,28 +89,59 @@ def register(commands: Any) -> None:
     live.add_argument("url", metavar="URL", help="the entry page users open")
     source = live.add_mutually_exclusive_group(required=True)
     source.add_argument("--manifest", metavar="FILE", help="the bundle's buildguard-manifest.json")
-    source.add_argument("--image", metavar="IMAGE",
-                        help="the image holding the sealed bundle (any form verify reads)")
+    source.add_argument(
+        "--image",
+        metavar="IMAGE",
+        help="the image holding the sealed bundle (any form verify reads)",
+    )
     source.add_argument("--dist", metavar="DIR", help="the sealed bundle folder")
-    live.add_argument("--path", metavar="DIR_IN_IMAGE",
-                      help="with --image: the bundle's folder in the image")
-    live.add_argument("--expect-build-id", metavar="ID",
-                      help="default: $BUILD_ID, else the expected bundle's own")
-    live.add_argument("--base", default="/", metavar="PATH",
-                      help="the bundle's public base (Vite's `base`; default /)")
-    live.add_argument("--allow-changed", action="append", default=[], metavar="GLOB",
-                      help="files rewritten at start-up (e.g. index.html): served and "
-                      "referencing only this build, but their digest is not compared")
-    live.add_argument("--samples", type=int, default=1, metavar="N",
-                      help="ask for the entry page N times over new connections (default 1)")
-    live.add_argument("--wait", metavar="DURATION",
-                      help="keep trying with backoff until all samples match, e.g. 5m")
-    live.add_argument("--header", action="append", default=[], metavar="'K: V'",
-                      help="send this header to the site's origin (never printed)")
-    live.add_argument("--insecure", action="store_true",
-                      help="do not verify the site's TLS certificate")
-    live.add_argument("--json", action="store_true",
-                      help="print the report as JSON on stdout (human output to stderr)")
+    live.add_argument(
+        "--path", metavar="DIR_IN_IMAGE", help="with --image: the bundle's folder in the image"
+    )
+    live.add_argument(
+        "--expect-build-id", metavar="ID", help="default: $BUILD_ID, else the expected bundle's own"
+    )
+    live.add_argument(
+        "--base",
+        default="/",
+        metavar="PATH",
+        help="the bundle's public base (Vite's `base`; default /)",
+    )
+    live.add_argument(
+        "--allow-changed",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="files rewritten at start-up (e.g. index.html): served and "
+        "referencing only this build, but their digest is not compared",
+    )
+    live.add_argument(
+        "--samples",
+        type=int,
+        default=1,
+        metavar="N",
+        help="ask for the entry page N times over new connections (default 1)",
+    )
+    live.add_argument(
+        "--wait",
+        metavar="DURATION",
+        help="keep trying with backoff until all samples match, e.g. 5m",
+    )
+    live.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'K: V'",
+        help="send this header to the site's origin (never printed)",
+    )
+    live.add_argument(
+        "--insecure", action="store_true", help="do not verify the site's TLS certificate"
+    )
+    live.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report as JSON on stdout (human output to stderr)",
+    )
     live.add_argument("--report", metavar="FILE", help="also write the JSON report here")
     live.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report here")
     live.set_defaults(handler=_cmd_verify_live)

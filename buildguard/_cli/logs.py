@@ -55,8 +55,11 @@ def level_for(verbosity: int, environ: Mapping[str, str] | None = None) -> int |
     if not value:
         return None
     if value not in _LEVELS:
-        print(f"buildguard: warning: ignoring ${LOG_LEVEL_ENV}={value!r} "
-              f"(use one of {', '.join(_LEVELS)})", file=sys.stderr)
+        print(
+            f"buildguard: warning: ignoring ${LOG_LEVEL_ENV}={value!r} "
+            f"(use one of {', '.join(_LEVELS)})",
+            file=sys.stderr,
+        )
         return None
     return _LEVELS[value]
 

@@ -43,8 +43,10 @@ class DockerPackage:
 
     @property
     def name(self) -> str:
-        return (f"projects/{self.project}/locations/{self.location}/repositories/"
-                f"{self.repository}/packages/{self.package_id}")  # fmt: skip
+        return (
+            f"projects/{self.project}/locations/{self.location}/repositories/"
+            f"{self.repository}/packages/{self.package_id}"
+        )
 
 
 def docker_package(registry: str, repository: str) -> DockerPackage | None:
@@ -78,8 +80,7 @@ def tag_version(
     tag_name = f"{package.name}/tags/{tag}"
     what = f"cannot tag {package.image}@{digest} as {tag} in Artifact Registry"
     options = client_options(ARTIFACTREGISTRY_EMULATOR_ENV, env, endpoint)
-    client = make_client(artifactregistry_v1.ArtifactRegistryClient, options,
-                         "Artifact Registry")  # fmt: skip
+    client = make_client(artifactregistry_v1.ArtifactRegistryClient, options, "Artifact Registry")
     wanted = artifactregistry_v1.Tag(name=tag_name, version=version)
     try:
         client.get_version(name=version, **call_options())

@@ -24,8 +24,9 @@ RETRY_DEADLINE = 30.0
 T = TypeVar("T")
 
 
-def client_options(emulator_env: str, environ: Mapping[str, str],
-                   endpoint: str | None = None) -> dict[str, Any]:  # fmt: skip
+def client_options(
+    emulator_env: str, environ: Mapping[str, str], endpoint: str | None = None
+) -> dict[str, Any]:
     """Keyword arguments for a ``*Client``: ``endpoint`` (a URL) or the emulator variable
     make it anonymous plain HTTP; otherwise ADC and Google's endpoint."""
     target = endpoint or (f"http://{environ[emulator_env]}" if environ.get(emulator_env) else None)
@@ -34,16 +35,24 @@ def client_options(emulator_env: str, environ: Mapping[str, str],
     from google.auth.credentials import AnonymousCredentials
 
     anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]
-    return {"transport": "rest", "credentials": anonymous,
-            "client_options": {"api_endpoint": target}}  # fmt: skip
+    return {
+        "transport": "rest",
+        "credentials": anonymous,
+        "client_options": {"api_endpoint": target},
+    }
 
 
 def call_options() -> dict[str, Any]:
     """``timeout`` and a bounded ``retry`` (transient errors only) for one call."""
     from google.api_core import retry
 
-    bounded = retry.Retry(initial=0.25, maximum=4.0, multiplier=2.0, timeout=RETRY_DEADLINE,
-                          predicate=retry.if_transient_error)  # fmt: skip
+    bounded = retry.Retry(
+        initial=0.25,
+        maximum=4.0,
+        multiplier=2.0,
+        timeout=RETRY_DEADLINE,
+        predicate=retry.if_transient_error,
+    )
     return {"timeout": CALL_TIMEOUT, "retry": bounded}
 
 
@@ -67,13 +76,17 @@ def api_error(exc: Exception, what: str, role: str) -> ImageReadError:
 
     text = one_line(str(exc), 300)
     if isinstance(exc, exceptions.NotFound):
-        return ImageReadError(f"{what}: not found ({text})",
-                              hint="check the id, the project and the region")  # fmt: skip
+        return ImageReadError(
+            f"{what}: not found ({text})", hint="check the id, the project and the region"
+        )
     if isinstance(exc, exceptions.PermissionDenied | exceptions.Unauthenticated):
-        return ImageReadError(f"{what}: access refused ({text})",
-                              hint=f"the caller needs {role} on the project")  # fmt: skip
-    return ImageReadError(f"{what}: {type(exc).__name__}: {text}",
-                          hint="the Google API is failing or unreachable; retry later")  # fmt: skip
+        return ImageReadError(
+            f"{what}: access refused ({text})", hint=f"the caller needs {role} on the project"
+        )
+    return ImageReadError(
+        f"{what}: {type(exc).__name__}: {text}",
+        hint="the Google API is failing or unreachable; retry later",
+    )
 
 
 def google_errors() -> tuple[type[Exception], ...]:
@@ -82,4 +95,3 @@ def google_errors() -> tuple[type[Exception], ...]:
     from google.api_core import exceptions
 
     return (exceptions.GoogleAPIError, google.auth.exceptions.GoogleAuthError)
-

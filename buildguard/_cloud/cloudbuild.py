@@ -93,8 +93,9 @@ def read_build(
 
     name = build_name(build_id, project, region)
     what = f"build {build_id} in project {project}" + (f", region {region}" if region else "")
-    client = make_client(cloudbuild_v1.CloudBuildClient,
-                         client_options(CLOUDBUILD_EMULATOR_ENV, env), "Cloud Build")  # fmt: skip
+    client = make_client(
+        cloudbuild_v1.CloudBuildClient, client_options(CLOUDBUILD_EMULATOR_ENV, env), "Cloud Build"
+    )
     try:
         if region:
             build = client.get_build(request={"name": name}, **call_options())
@@ -105,8 +106,13 @@ def read_build(
     finally:
         client.transport.close()  # type: ignore[no-untyped-call]
     info = _info(build, project, region)
-    logger.info("%s: %s, %d image(s), commit %s", name, info.status, len(info.images),
-                info.commit or "unknown")  # fmt: skip
+    logger.info(
+        "%s: %s, %d image(s), commit %s",
+        name,
+        info.status,
+        len(info.images),
+        info.commit or "unknown",
+    )
     if info.status in UNFINISHED:
         raise ImageReadError(
             f"{what} has not finished (status {info.status}); its images are not final",
@@ -119,16 +125,24 @@ def read_build(
 def _info(build: Any, project: str, region: str | None) -> BuildInfo:
     provenance = build.source_provenance
     candidates = (
-        ("sourceProvenance.resolvedRepoSource.commitSha",
-         provenance.resolved_repo_source.commit_sha),
+        (
+            "sourceProvenance.resolvedRepoSource.commitSha",
+            provenance.resolved_repo_source.commit_sha,
+        ),
         ("sourceProvenance.resolvedGitSource.revision", provenance.resolved_git_source.revision),
-        ("sourceProvenance.resolvedConnectedRepository.revision",
-         provenance.resolved_connected_repository.revision),
+        (
+            "sourceProvenance.resolvedConnectedRepository.revision",
+            provenance.resolved_connected_repository.revision,
+        ),
         ("substitutions.COMMIT_SHA", build.substitutions.get("COMMIT_SHA", "")),
-    )  # fmt: skip
+    )
     source, commit = next(((s, c) for s, c in candidates if c), (None, None))
     return BuildInfo(
-        id=build.id, project=project, region=region, status=build.status.name,
+        id=build.id,
+        project=project,
+        region=region,
+        status=build.status.name,
         images=tuple(PushedImage(i.name, i.digest) for i in build.results.images),
-        commit=commit, commit_source=source,
-    )  # fmt: skip
+        commit=commit,
+        commit_source=source,
+    )

@@ -28,5 +28,6 @@ def render_build(report: BuildVerifyReport, stream: TextIO) -> None:
         if image.report is not None and not image.report.ok:
             render_verify(image.report, stream)
         if image.mark is not None:
-            stream.write(f"  marked: {image.mark.target} -> {image.mark.digest} "
-                         f"({image.mark.via})\n")  # fmt: skip
+            stream.write(
+                f"  marked: {image.mark.target} -> {image.mark.digest} ({image.mark.via})\n"
+            )

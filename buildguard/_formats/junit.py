@@ -19,8 +19,14 @@ _VERIFY_CHECKS: dict[str, tuple[str, ...]] = {
     "build id": ("BUILD_ID_MISMATCH",),
     "commit": ("COMMIT_MISMATCH", "COMMIT_UNCHECKED"),
     "source digest": ("SOURCE_MISMATCH", "SOURCE_UNCHECKED"),
-    "files present and unchanged": ("FILE_MISSING", "FILE_CHANGED", "FILE_MODE",
-                                    "FILE_LINK_OUTSIDE", "FILE_STALE", "TIMESTAMPS_CLAMPED"),
+    "files present and unchanged": (
+        "FILE_MISSING",
+        "FILE_CHANGED",
+        "FILE_MODE",
+        "FILE_LINK_OUTSIDE",
+        "FILE_STALE",
+        "TIMESTAMPS_CLAMPED",
+    ),
     "no extra files": ("FILE_EXTRA",),
 }
 
@@ -74,8 +80,7 @@ def _suite(
         errors = [f for f in relevant if f.severity == "error"]
         if errors:
             failed += 1
-            failure = ET.SubElement(case, "failure", message=errors[0].message,
-                                    type=errors[0].code)  # fmt: skip
+            failure = ET.SubElement(case, "failure", message=errors[0].message, type=errors[0].code)
             failure.text = "\n".join(f"{f.code} {where(f)}: {f.message}" for f in errors)
         others = [f for f in relevant if f.severity != "error"]
         if others:
@@ -124,8 +129,9 @@ def write_build_junit(report: BuildVerifyReport, path: str | os.PathLike[str]) -
             name = f"build {report.build.id}: {image.reference}"
             suite = ET.SubElement(suites, "testsuite", name=name, tests="1", failures="1")
             case = ET.SubElement(suite, "testcase", classname=name, name="image read")
-            ET.SubElement(case, "failure", message=image.error or "not verified",
-                          type="IMAGE_NOT_VERIFIED").text = image.error
+            ET.SubElement(
+                case, "failure", message=image.error or "not verified", type="IMAGE_NOT_VERIFIED"
+            ).text = image.error
             tests, fails = 1, 1
         total += tests
         failed += fails
@@ -134,8 +140,7 @@ def write_build_junit(report: BuildVerifyReport, path: str | os.PathLike[str]) -
         suite = ET.SubElement(suites, "testsuite", name=name, tests="1", failures="1")
         case = ET.SubElement(suite, "testcase", classname=name, name="images pushed")
         first = report.findings[0]
-        ET.SubElement(case, "failure", message=first.message, type=first.code).text = (
-            first.message)
+        ET.SubElement(case, "failure", message=first.message, type=first.code).text = first.message
         total += 1
         failed += 1
     _write(suites, total, failed, path)
@@ -145,6 +150,5 @@ def write_live_junit(report: LiveReport, path: str | os.PathLike[str]) -> None:
     """One test suite, one test case per check."""
     suites = ET.Element("testsuites", name="buildguard verify-live")
     name = f"{report.url} (build {report.expected.build_id})"
-    failed = _suite(suites, name, _LIVE_CHECKS, report.findings,
-                    lambda f: f.path or f.url or "")  # fmt: skip
+    failed = _suite(suites, name, _LIVE_CHECKS, report.findings, lambda f: f.path or f.url or "")
     _write(suites, len(_LIVE_CHECKS), failed, path)

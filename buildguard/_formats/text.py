@@ -116,8 +116,6 @@ def render_inspect(report: InspectReport, files: Iterable[FileReport], out: Text
     out.write(f"({count} entries)\n")
 
 
-
-
 def _line(finding: LiveFinding) -> str:
     return f"  {MARKS[finding.severity]} {finding.code}: {finding.message}"
 
@@ -139,8 +137,13 @@ def render_live(report: LiveReport, out: TextIO) -> None:
     samples = sum(v.samples for v in report.served)
     out.write(f"\nentry page over {samples} sample(s):\n")
     for version in report.served:
-        who = (f"this build {version.build_id}" if version.this_build else
-               f"build {version.build_id}" if version.build_id else "unknown build")
+        who = (
+            f"this build {version.build_id}"
+            if version.this_build
+            else f"build {version.build_id}"
+            if version.build_id
+            else "unknown build"
+        )
         digest = f"sha256 {version.entry_sha256[:12]}…" if version.entry_sha256 else "no body"
         out.write(f"  HTTP {version.status} {who}: {version.samples} sample(s) ({digest})\n")
     out.write("\nfiles:\n")

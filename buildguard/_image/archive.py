@@ -109,7 +109,7 @@ def parse_archive_ref(rest: str) -> tuple[Path, str | None]:
     if Path(rest).exists() or ":" not in rest:
         return Path(rest), None
     for cut in (i for i, char in enumerate(rest) if char == ":"):
-        path, name = rest[:cut], rest[cut + 1:]
+        path, name = rest[:cut], rest[cut + 1 :]
         if path and Path(path).is_file():
             if not name:
                 raise UsageError(f"docker-archive:{rest}: the image name after ':' is empty")
@@ -119,7 +119,7 @@ def parse_archive_ref(rest: str) -> tuple[Path, str | None]:
 
 def open_archive(ref: str, platform: Platform | None) -> StreamImage:
     """``docker-archive:PATH[:NAME[:TAG]]`` (the form skopeo uses)."""
-    path, name = parse_archive_ref(ref[len(ARCHIVE):])
+    path, name = parse_archive_ref(ref[len(ARCHIVE) :])
     if not path.is_file():
         raise ImageReadError(
             f"{ref}: no such archive file ({path})",

@@ -144,10 +144,12 @@ class BlobStream(io.RawIOBase):
                 f"could not read {self._subject} from {self._getter.repo}: the stream broke at "
                 f"byte {self._pos} ({why}) and did not recover after {self._breaks} attempts "
                 "to resume",
-                repo=self._getter.repo, subject=self._subject, attempts=self._budget.attempts,
-                temporary=True, hint="the network or the registry's storage is failing; "
-                "retry later",
-            )  # fmt: skip
+                repo=self._getter.repo,
+                subject=self._subject,
+                attempts=self._budget.attempts,
+                temporary=True,
+                hint="the network or the registry's storage is failing; retry later",
+            )
         self._chunks = None
 
     def _get(self, offset: int) -> httpx.Response:
@@ -167,18 +169,23 @@ class BlobStream(io.RawIOBase):
                 logger.info("%s: unusable Content-Range; re-reading from zero", self._subject)
                 response, skip = self._get(0), offset
                 if response.status_code != 200:
-                    raise status_error(response, self._getter.repo, self._subject,
-                                       attempts=self._budget.attempts)  # fmt: skip
+                    raise status_error(
+                        response, self._getter.repo, self._subject, attempts=self._budget.attempts
+                    )
             else:
                 skip = offset - start
         elif response.status_code == 200:
             skip = offset  # the server ignored Range: re-read and drop what we handed out
             if offset:
-                logger.info("%s: the server ignored Range; re-reading and skipping %d bytes",
-                            self._subject, offset)  # fmt: skip
+                logger.info(
+                    "%s: the server ignored Range; re-reading and skipping %d bytes",
+                    self._subject,
+                    offset,
+                )
         else:
-            raise status_error(response, self._getter.repo, self._subject,
-                               attempts=self._budget.attempts)  # fmt: skip
+            raise status_error(
+                response, self._getter.repo, self._subject, attempts=self._budget.attempts
+            )
         self._response = response
         self._chunks = _skipping(response.iter_raw(CHUNK_SIZE), skip)
 

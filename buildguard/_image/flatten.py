@@ -66,7 +66,8 @@ class FileTree(TreeStore):
                     raise self._hostile(
                         f"an entry lies under {_show(directory)}, which is a {kind} at that "
                         "point (the runtime would "
-                        + ("write through the link" if kind == "symlink" else "fail") + ")"
+                        + ("write through the link" if kind == "symlink" else "fail")
+                        + ")"
                     )
                 break
             missing.append(directory)
@@ -140,7 +141,7 @@ class FileTree(TreeStore):
     def _duplicate(self, path: str) -> HostileImage:
         return self._hostile(
             f"{_show(path)} appears twice in the layer (dockerd refuses such a layer: "
-            "\"duplicates of file paths not supported\"; containerd applies the last)"
+            '"duplicates of file paths not supported"; containerd applies the last)'
         )
 
     def _whiteout(self, target: str) -> None:
@@ -207,7 +208,9 @@ class FileTree(TreeStore):
                 f"hard link {_show(path)} points to {_show(target)}, which is a {tentry.type}"
             )
         if (index.mode(row), index.uid(row), index.gid(row)) != (
-            tentry.mode, tentry.uid, tentry.gid
+            tentry.mode,
+            tentry.uid,
+            tentry.gid,
         ):
             raise self._hostile(
                 f"hard link {_show(path)} has another mode or owner than its target "

@@ -89,11 +89,20 @@ def _payload(layer: CachedLayer) -> Iterator[bytes]:
     links = sorted(columns.links.items())
     data = sorted(columns.data.items())
     header = json.dumps(
-        {"digest": layer.digest, "diff_id": layer.diff_id, "compression": layer.compression,
-         "size": layer.size, "rules": layer.rules, "rows": len(index),
-         "hashed": len(columns.digests) // 32, "links": len(links), "data": len(data),
-         "complete": index.complete},
-        sort_keys=True, separators=(",", ":"),
+        {
+            "digest": layer.digest,
+            "diff_id": layer.diff_id,
+            "compression": layer.compression,
+            "size": layer.size,
+            "rules": layer.rules,
+            "rows": len(index),
+            "hashed": len(columns.digests) // 32,
+            "links": len(links),
+            "data": len(data),
+            "complete": index.complete,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
     ).encode()
     yield MAGIC + struct.pack("<II", FORMAT, len(header)) + header
     yield _le(columns.kind, "B")
@@ -106,8 +115,10 @@ def _payload(layer: CachedLayer) -> Iterator[bytes]:
     yield bytes(columns.digests)
     paths = index.paths
     for start in range(0, len(paths), PATH_SLICE):  # one C call per slice, not per path
-        yield "\x00".join(paths[start : start + PATH_SLICE]).encode(
-            "utf-8", "surrogateescape") + b"\x00"
+        yield (
+            "\x00".join(paths[start : start + PATH_SLICE]).encode("utf-8", "surrogateescape")
+            + b"\x00"
+        )
     for row, target in links:
         yield struct.pack("<I", row) + target.encode("utf-8", "surrogateescape") + b"\x00"
     for row, blob in data:

@@ -75,8 +75,10 @@ class GcsStore:
         if os.environ.get("STORAGE_EMULATOR_HOST"):
             from google.auth.credentials import AnonymousCredentials
 
-            client = storage.Client(project="buildguard-emulator",
-                                    credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
+            client = storage.Client(
+                project="buildguard-emulator",
+                credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+            )
         else:
             client = storage.Client()
         self._bucket: Any = client.bucket(bucket)
@@ -96,8 +98,9 @@ class GcsStore:
         return data
 
     def put(self, name: str, data: bytes) -> None:
-        self._blob(name).upload_from_string(data, content_type="application/octet-stream",
-                                            timeout=60)
+        self._blob(name).upload_from_string(
+            data, content_type="application/octet-stream", timeout=60
+        )
 
 
 def entry_name(digest: str) -> str:
@@ -139,25 +142,42 @@ class LayerCache:
         try:
             layer = self._open(raw)
         except IndexFormatError as exc:
-            logger.warning("ignoring the cached index of layer %s in %s: %s; reading the layer",
-                           digest, self.store.description, exc)
+            logger.warning(
+                "ignoring the cached index of layer %s in %s: %s; reading the layer",
+                digest,
+                self.store.description,
+                exc,
+            )
             self.misses += 1
             return None
         if layer.digest != digest or layer.diff_id != diff_id or layer.size != size:
-            logger.warning("ignoring the cached index of layer %s (%d bytes) in %s: it belongs "
-                           "to %s (%d bytes) / %s; reading the layer", digest, size,
-                           self.store.description, layer.digest, layer.size, layer.diff_id)
+            logger.warning(
+                "ignoring the cached index of layer %s (%d bytes) in %s: it belongs "
+                "to %s (%d bytes) / %s; reading the layer",
+                digest,
+                size,
+                self.store.description,
+                layer.digest,
+                layer.size,
+                layer.diff_id,
+            )
             self.misses += 1
             return None
         if layer.rules != reading_rules():
-            logger.warning("ignoring the cached index of layer %s in %s: made under other "
-                           "reading rules (%s, these are %s); reading the layer", digest,
-                           self.store.description, layer.rules, reading_rules())
+            logger.warning(
+                "ignoring the cached index of layer %s in %s: made under other "
+                "reading rules (%s, these are %s); reading the layer",
+                digest,
+                self.store.description,
+                layer.rules,
+                reading_rules(),
+            )
             self.misses += 1
             return None
         if not covers(layer.index, want):
-            logger.info("cached index of layer %s lacks hashes asked for; reading the layer",
-                        digest)
+            logger.info(
+                "cached index of layer %s lacks hashes asked for; reading the layer", digest
+            )
             self.misses += 1
             return None
         self.hits += 1
@@ -173,7 +193,8 @@ class LayerCache:
         payload = raw[_SEAL.size :]
         if not hmac.compare_digest(seal, self._seal(payload)):
             raise IndexFormatError(
-                "its signature does not verify (another key, or damaged)" if self._key
+                "its signature does not verify (another key, or damaged)"
+                if self._key
                 else "its checksum does not match (damaged, or written with a key)"
             )
         return decode(payload)
@@ -184,8 +205,10 @@ class LayerCache:
             return
         payload = encode(layer)
         try:
-            self.store.put(entry_name(layer.digest),
-                           _SEAL.pack(SEAL_MAGIC, FORMAT, self._seal(payload)) + payload)
+            self.store.put(
+                entry_name(layer.digest),
+                _SEAL.pack(SEAL_MAGIC, FORMAT, self._seal(payload)) + payload,
+            )
         except Exception as exc:
             self._give_up(f"cannot write to the layer-index cache {self.store.description}: {exc}")
             return
@@ -239,8 +262,9 @@ def open_cache(
     if where.startswith("gs://"):
         bucket, _, prefix = where[len("gs://") :].partition("/")
         if not bucket:
-            raise UsageError(f"--cache {where!r} names no bucket",
-                             hint="write it as gs://BUCKET/PREFIX")
+            raise UsageError(
+                f"--cache {where!r} names no bucket", hint="write it as gs://BUCKET/PREFIX"
+            )
         if key is None:
             raise UsageError(
                 f"a gs:// cache ({where}) needs ${KEY_ENV} to sign and check its entries",
@@ -250,10 +274,13 @@ def open_cache(
         try:
             return LayerCache(GcsStore(bucket, prefix), key)
         except ImportError as exc:
-            raise UsageError(f"a gs:// cache needs google-cloud-storage ({exc})",
-                             hint="pip install google-cloud-storage, or use --no-cache") from None
+            raise UsageError(
+                f"a gs:// cache needs google-cloud-storage ({exc})",
+                hint="pip install google-cloud-storage, or use --no-cache",
+            ) from None
         except Exception as exc:  # no credentials, a bad bucket name: never fail the verify
-            logger.warning("cannot open the layer-index cache %s: %s; going on without it",
-                           where, exc)
+            logger.warning(
+                "cannot open the layer-index cache %s: %s; going on without it", where, exc
+            )
             return None
     return LayerCache(LocalStore(Path(where)), key)

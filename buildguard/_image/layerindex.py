@@ -78,9 +78,19 @@ class LayerIndex:
     """Every entry of one layer tar, in tar order. Append while reading; read after."""
 
     __slots__ = (
-        "_data", "_digests", "_gid", "_hash_at", "_kind", "_links", "_mode", "_mtime",
-        "_size", "_uid", "complete", "paths",
-    )  # fmt: skip
+        "_data",
+        "_digests",
+        "_gid",
+        "_hash_at",
+        "_kind",
+        "_links",
+        "_mode",
+        "_mtime",
+        "_size",
+        "_uid",
+        "complete",
+        "paths",
+    )
 
     def __init__(self) -> None:
         self.paths: list[str] = []
@@ -154,14 +164,34 @@ class LayerIndex:
         self._data[row] = data
 
     def columns(self) -> Columns:
-        return Columns(self._kind, self._size, self._mode, self._mtime, self._uid, self._gid,
-                       self._hash_at, self._digests, self._links, self._data)
+        return Columns(
+            self._kind,
+            self._size,
+            self._mode,
+            self._mtime,
+            self._uid,
+            self._gid,
+            self._hash_at,
+            self._digests,
+            self._links,
+            self._data,
+        )
 
     @classmethod
     def from_columns(
-        cls, paths: list[str], kind: array[int], size: array[int], mode: array[int],
-        mtime: array[int], uid: array[int], gid: array[int], hash_at: array[int],
-        digests: bytearray, links: dict[int, str], data: dict[int, bytes], complete: bool,
+        cls,
+        paths: list[str],
+        kind: array[int],
+        size: array[int],
+        mode: array[int],
+        mtime: array[int],
+        uid: array[int],
+        gid: array[int],
+        hash_at: array[int],
+        digests: bytearray,
+        links: dict[int, str],
+        data: dict[int, bytes],
+        complete: bool,
     ) -> LayerIndex:
         """An index from columns read back (the cache); every column has one value a row."""
         n = len(paths)
@@ -209,9 +239,16 @@ class LayerIndex:
 
     def row(self, row: int) -> Row:
         return Row(
-            self.paths[row], self._kind[row], self._size[row], self._mode[row],
-            self._mtime[row], self._uid[row], self._gid[row], self._links.get(row),
-            self.digest(row), self._data.get(row),
+            self.paths[row],
+            self._kind[row],
+            self._size[row],
+            self._mode[row],
+            self._mtime[row],
+            self._uid[row],
+            self._gid[row],
+            self._links.get(row),
+            self.digest(row),
+            self._data.get(row),
         )
 
     def rows(self) -> Iterator[Row]:

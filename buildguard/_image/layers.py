@@ -46,6 +46,7 @@ class LayerResult:
     """The reader the blob came through: :meth:`~VerifyingReader.check` compares it with
     its descriptor."""
 
+
 _END = object()
 
 
@@ -180,8 +181,11 @@ def read_layer(
 
         threads = [
             threading.Thread(target=target, name=f"buildguard-{role} {label}", daemon=True)
-            for role, target in (("fetch", fetcher.fetch), ("inflate", produce),
-                                 ("diffid", hash_diff))
+            for role, target in (
+                ("fetch", fetcher.fetch),
+                ("inflate", produce),
+                ("diffid", hash_diff),
+            )
         ]
         for thread in threads:
             thread.start()
@@ -194,6 +198,7 @@ def read_layer(
             for thread in threads:
                 thread.join()
     else:
+
         def consume(chunk: bytes) -> None:
             if producer.compression != "none":
                 diff.update(chunk)

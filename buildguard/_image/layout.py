@@ -77,8 +77,9 @@ class IndexedSource(abc.ABC):
             if len(digests) == 1:
                 return picked[0]
             if len(digests) > 1:
-                matching = sorted({n for e, (f, _) in zip(entries, names, strict=True)
-                                   if e in picked for n in f})
+                matching = sorted(
+                    {n for e, (f, _) in zip(entries, names, strict=True) if e in picked for n in f}
+                )
                 raise ImageReadError(
                     f"{self._reference}: the tag {tag!r} is ambiguous: it names "
                     f"{len(digests)} different images in index.json ({', '.join(matching)})",
@@ -86,8 +87,7 @@ class IndexedSource(abc.ABC):
                 )
         known = sorted({t for f, s in names for t in f | s}) or ["none"]
         raise ImageReadError(
-            f"{self._reference}: no image tagged {tag!r} in index.json "
-            f"(tags: {', '.join(known)})",
+            f"{self._reference}: no image tagged {tag!r} in index.json (tags: {', '.join(known)})",
             hint="name one of the tags, or leave the tag out for a single image",
         )
 

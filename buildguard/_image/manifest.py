@@ -41,8 +41,10 @@ LAYER_TYPES = frozenset(
         "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
     }
 )
-_SCHEMA1 = ("application/vnd.docker.distribution.manifest.v1+json",
-            "application/vnd.docker.distribution.manifest.v1+prettyjws")
+_SCHEMA1 = (
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+)
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 DOCUMENT_LIMIT = 32 << 20
@@ -144,8 +146,11 @@ def _descriptor(raw: dict[str, Any], what: str) -> Descriptor:
         )
     annotations: dict[str, str] = raw.get("annotations") or {}
     return Descriptor(
-        media_type, check_digest(raw.get("digest"), what), size,
-        entry_platform(raw.get("platform"), what), tuple(annotations.items()),
+        media_type,
+        check_digest(raw.get("digest"), what),
+        size,
+        entry_platform(raw.get("platform"), what),
+        tuple(annotations.items()),
     )
 
 

@@ -61,14 +61,21 @@ class Platform:
         return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
 
     def is_empty(self) -> bool:
-        return not (self.os or self.architecture or self.variant or self.os_version
-                    or self.os_features or self.features)
+        return not (
+            self.os
+            or self.architecture
+            or self.variant
+            or self.os_version
+            or self.os_features
+            or self.features
+        )
 
     def matches(self, other: Platform) -> bool:
         """Would a runtime asked for ``self`` take an image whose platform is ``other`` (a
         config's)? containerd's ``Only(self)`` or dockerd 20.10's exact match."""
         return only_rank(self, other) is not None or any(
-            exact(self, other, rules) for rules in (UPSTREAM_2010, CONTAINERD_16))
+            exact(self, other, rules) for rules in (UPSTREAM_2010, CONTAINERD_16)
+        )
 
 
 # -- normalisation (containerd platforms/database.go normalizeOS, normalizeArch) -----------
@@ -177,8 +184,9 @@ def platform_vector(os_: str, arch: str, variant: str) -> list[tuple[str, str, s
         if versions is None:
             return vector
         for major, top in versions:
-            vector += [(os_, "arm64", f"v{major}.{m}" if m else f"v{major}")
-                       for m in range(top, -1, -1)]
+            vector += [
+                (os_, "arm64", f"v{major}.{m}" if m else f"v{major}") for m in range(top, -1, -1)
+            ]
         arm_variant = "v8" if wanted.startswith(("v8", "v9")) else wanted
         vector += platform_vector(os_, "arm", arm_variant)
     return vector
@@ -191,7 +199,8 @@ def _current_match(want: tuple[str, str, str], windows: bool, candidate: Platfor
     os_, arch, variant = want
     features = [f for f in candidate.os_features if not (windows and f == "win32k")]
     return not features and normalize(candidate, CURRENT) == normalize(
-        Platform(os_, arch, variant or None), CURRENT)
+        Platform(os_, arch, variant or None), CURRENT
+    )
 
 
 def only_rank(request: Platform, candidate: Platform) -> int | None:
@@ -230,19 +239,28 @@ class Pick:
 
 def _dockerd_2010(name: str, rules: Norm) -> Callable[[Sequence[Entry], Platform], Pick]:
     def pick(entries: Sequence[Entry], request: Platform) -> Pick:
-        matches = tuple(i for i, e in enumerate(entries)
-                        if e.platform is not None and exact(request, e.platform, rules))
+        matches = tuple(
+            i
+            for i, e in enumerate(entries)
+            if e.platform is not None and exact(request, e.platform, rules)
+        )
         os_, arch, _ = normalize(request, rules)
         if not matches and arch == "arm":
-            matches = tuple(i for i, e in enumerate(entries) if e.platform is not None
-                            and (e.platform.os, e.platform.architecture) == (os_, "arm"))
+            matches = tuple(
+                i
+                for i, e in enumerate(entries)
+                if e.platform is not None
+                and (e.platform.os, e.platform.architecture) == (os_, "arm")
+            )
             return Pick(name, matches[0] if matches else None, matches, fallback=True)
         return Pick(name, matches[0] if matches else None, matches)
+
     return pick
 
 
-def _ranked(entries: Sequence[Entry], request: Platform,
-            none_like: Callable[[Platform | None], bool]) -> list[tuple[tuple[int, int], int]]:
+def _ranked(
+    entries: Sequence[Entry], request: Platform, none_like: Callable[[Platform | None], bool]
+) -> list[tuple[tuple[int, int], int]]:
     """containerd's candidates, sorted: (rank, -len(os.features)) then list order."""
     ranked = []
     for i, e in enumerate(entries):
@@ -279,8 +297,10 @@ def _moby_current(entries: Sequence[Entry], request: Platform) -> Pick:
 
 RUNTIMES: tuple[tuple[str, Callable[[Sequence[Entry], Platform], Pick]], ...] = (
     ("dockerd 20.10", _dockerd_2010("dockerd 20.10", UPSTREAM_2010)),
-    ("dockerd 20.10 (Debian, containerd 1.6)", _dockerd_2010(
-        "dockerd 20.10 (Debian, containerd 1.6)", CONTAINERD_16)),
+    (
+        "dockerd 20.10 (Debian, containerd 1.6)",
+        _dockerd_2010("dockerd 20.10 (Debian, containerd 1.6)", CONTAINERD_16),
+    ),
     ("containerd", _containerd),
     ("moby 25+", _moby_current),
 )

@@ -79,8 +79,10 @@ def describe(index: Index, position: int) -> str:
 
 
 def _picks(index: Index, request: Platform) -> list[Pick]:
-    return picks([Entry(d.platform, d.media_type in MANIFEST_TYPES | INDEX_TYPES)
-                  for d in index.manifests], request)
+    return picks(
+        [Entry(d.platform, d.media_type in MANIFEST_TYPES | INDEX_TYPES) for d in index.manifests],
+        request,
+    )
 
 
 def _tie(index: Index, request: Platform, pick: Pick, what: str) -> HostileImage:
@@ -125,15 +127,16 @@ def choose(index: Index, platform: Platform | None, what: str) -> Descriptor | N
     if not chosen:
         return None
     # every entry a runtime ranks with its pick: the same digest may be listed twice
-    _check_images(index, request, {i for p in found if p.chosen is not None for i in p.ties},
-                  what)
+    _check_images(index, request, {i for p in found if p.chosen is not None for i in p.ties}, what)
     desc = index.manifests[chosen[0][1]]
     if not has_platform(desc) and sum(not has_platform(d) for d in index.manifests) > 1:
         raise ImageReadError(
             f"{what}: for {request} the runtimes fall back to entries without a platform, "
             "and there are several ("
-            + ", ".join(describe(index, i) for i, d in enumerate(index.manifests)
-                        if not has_platform(d)) + "); which one a tool reads is its own choice",
+            + ", ".join(
+                describe(index, i) for i, d in enumerate(index.manifests) if not has_platform(d)
+            )
+            + "); which one a tool reads is its own choice",
             hint="give every entry of the index its platform, or name one image by digest",
         )
     return desc
@@ -165,8 +168,12 @@ def select_manifest(index: Index, platform: Platform | None, what: str) -> Descr
     desc = choose(index, platform, what)
     if desc is None:
         wanted = platform or Platform.parse(DEFAULT_PLATFORM)
-        available = ", ".join(str(d.platform) for d in index.manifests
-                              if d.platform is not None and selectable(d)) or "none"
+        available = (
+            ", ".join(
+                str(d.platform) for d in index.manifests if d.platform is not None and selectable(d)
+            )
+            or "none"
+        )
         raise ImageReadError(
             f"{what} has no image for platform {wanted} (available: {available})",
             hint="pick one of the available platforms with --platform OS/ARCH",
@@ -179,8 +186,7 @@ def select_manifest(index: Index, platform: Platform | None, what: str) -> Descr
 
 def _child(source: ImageSource, desc: Descriptor, depth: int) -> tuple[Index, str]:
     if depth >= MAX_INDEX_DEPTH:
-        raise ImageReadError(f"{source.reference}: indexes nested more than "
-                             f"{MAX_INDEX_DEPTH} deep")
+        raise ImageReadError(f"{source.reference}: indexes nested more than {MAX_INDEX_DEPTH} deep")
     raw = source.manifest(desc.digest)
     what = f"index {desc.digest} of {source.reference}"
     verify_bytes(raw.data, desc.digest, desc.size, what)
@@ -190,8 +196,9 @@ def _child(source: ImageSource, desc: Descriptor, depth: int) -> tuple[Index, st
     return parse_index(doc, what), what
 
 
-def _requests(source: ImageSource, index: Index, what: str, depth: int,
-              out: list[Platform]) -> None:
+def _requests(
+    source: ImageSource, index: Index, what: str, depth: int, out: list[Platform]
+) -> None:
     """Every platform a runtime could be asked for that reaches an entry of ``index`` or of
     the indexes under it; refuses an entry without a platform beside others (it serves any
     platform no other entry matches)."""
@@ -206,8 +213,12 @@ def _requests(source: ImageSource, index: Index, what: str, depth: int,
                 hint="give every entry of the index its platform, or verify one platform "
                 "with --platform OS/ARCH",
             )
-        if platform is not None and platform.os and platform.architecture and normalize_os(
-                platform.os) != "unknown":
+        if (
+            platform is not None
+            and platform.os
+            and platform.architecture
+            and normalize_os(platform.os) != "unknown"
+        ):
             out.append(Platform(platform.os, platform.architecture, platform.variant))
             if platform.architecture == "arm" and platform.os == normalize_os(platform.os):
                 out.append(Platform(platform.os, "arm", "fallback"))  # dockerd's arm fallback
@@ -216,9 +227,14 @@ def _requests(source: ImageSource, index: Index, what: str, depth: int,
             _requests(source, child, child_what, depth + 1, out)
 
 
-def _leaves(source: ImageSource, index: Index, request: Platform, what: str,
-            chain: tuple[str, ...], out: dict[str, tuple[Platform, tuple[str, ...], Descriptor]]
-            ) -> None:
+def _leaves(
+    source: ImageSource,
+    index: Index,
+    request: Platform,
+    what: str,
+    chain: tuple[str, ...],
+    out: dict[str, tuple[Platform, tuple[str, ...], Descriptor]],
+) -> None:
     if len(chain) >= MAX_INDEX_DEPTH:
         raise ImageReadError(f"{what}: indexes nested more than {MAX_INDEX_DEPTH} deep")
     for position in reachable(index, request, what):
@@ -230,8 +246,9 @@ def _leaves(source: ImageSource, index: Index, request: Platform, what: str,
             out[desc.digest] = (request, (*chain, desc.digest), desc)
 
 
-def platform_entries(source: ImageSource, index: Index
-                     ) -> dict[str, tuple[Platform, tuple[str, ...]]] | None:
+def platform_entries(
+    source: ImageSource, index: Index
+) -> dict[str, tuple[Platform, tuple[str, ...]]] | None:
     """Label → (a platform that reaches it, the digests leading to it from ``index``) for
     every image a runtime could pull from ``index``; ``None`` for an index of one image
     without a platform (read as a single image)."""

@@ -61,8 +61,9 @@ class LayerReads:
         self._progress = progress
         self._in_flight = in_flight
         self._reads: dict[int, Future[LayerResult]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=in_flight,
-                                        thread_name_prefix="buildguard-layer")
+        self._pool = ThreadPoolExecutor(
+            max_workers=in_flight, thread_name_prefix="buildguard-layer"
+        )
 
     def result(self, layer: LayerMeta) -> LayerResult:
         """The read of ``layer`` (one of the layers given), raising what the read raised."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import TracebackType
 from typing import cast
 
@@ -27,40 +27,27 @@ from buildguard._image.flatten import FileTree, make_want, wanted
 from buildguard._image.imageinfo import (
     FlatImage,
     ImageMeta,
-    IndexEntry,
     LayerMeta,
     Progress,
-    layer_infos,
 )
 from buildguard._image.indexcodec import CachedLayer
 from buildguard._image.layercache import LayerCache
 from buildguard._image.layers import LayerResult, read_layer
 from buildguard._image.manifest import (
-    DOCUMENT_LIMIT,
-    Descriptor,
-    ImageConfig,
-    Index,
-    Manifest,
     Platform,
     document_kind,
-    parse_config,
     parse_index,
-    parse_manifest,
 )
-from buildguard._image.platformmatch import DEFAULT_PLATFORM
 from buildguard._image.platforms import (
-    MAX_INDEX_DEPTH,
-    entry_kind,
-    has_platform,
     platform_entries,
-    select_manifest,
 )
 from buildguard._image.readahead import LayerReads, OpenLayer
 from buildguard._image.readingrules import reading_rules
+from buildguard._image.resolve import info_of, resolve
 from buildguard._image.source import ImageSource
 from buildguard._image.tarwalk import Want
-from buildguard._image.verified import VerifyingReader, sha256_digest, verify_bytes
-from buildguard.errors import DigestMismatch, HostileImage, ImageReadError
+from buildguard._image.verified import sha256_digest, verify_bytes
+from buildguard.errors import DigestMismatch, HostileImage
 
 
 def layer_label(index: int, digest: str) -> str:
@@ -78,8 +65,11 @@ def check_layer(result: LayerResult, index: int, *, diff_id: str) -> None:
     name = result.blob.digest or result.digest
     label = layer_label(index, name)
     if result.diff_id != diff_id:
-        content = ("is not compressed: its digest" if result.diff_id == name
-                   else f"uncompresses to content with digest {result.diff_id}")
+        content = (
+            "is not compressed: its digest"
+            if result.diff_id == name
+            else f"uncompresses to content with digest {result.diff_id}"
+        )
         failed = ""
         if result.error is not None:
             failed = f" (reading it also failed: {_unlabelled(result.error.message, label)})"
@@ -96,121 +86,15 @@ def check_layer(result: LayerResult, index: int, *, diff_id: str) -> None:
 
 
 def _unlabelled(message: str, label: str) -> str:
-    return message[len(label) + 2:] if message.startswith(label + ": ") else message
+    return message[len(label) + 2 :] if message.startswith(label + ": ") else message
 
 
-def read_document(source: ImageSource, desc: Descriptor, what: str) -> bytes:
-    """A small blob (config) read fully and verified."""
-    if desc.size > DOCUMENT_LIMIT:
-        raise ImageReadError(f"{what} {desc.digest} is {desc.size} bytes; refusing to load it")
-    stream = source.open_blob(desc.digest, desc.size)
-    try:
-        reader = VerifyingReader(stream, desc.digest, desc.size, f"{what} {desc.digest}")
-        data = reader.read_all(DOCUMENT_LIMIT)
-        reader.drain()
-    finally:
-        stream.close()
-    reader.check()
-    return data
-
-
-@dataclass(frozen=True)
-class Resolved:
-    manifest_digest: str
-    manifest: Manifest
-    config_bytes: bytes
-    config: ImageConfig
-    index_entries: tuple[IndexEntry, ...] = ()
-
-
-def _entry_named(index: Index, chain: tuple[str, ...], level: int, what: str) -> Descriptor:
-    for desc in index.manifests:
-        if level < len(chain) and desc.digest == chain[level]:
-            return desc
-    raise ImageReadError(f"{what} no longer lists the image it listed ({chain})",
-                         hint="the index changed while it was read; run again")
-
-
-def resolve(source: ImageSource, platform: Platform | None,
-            chain: tuple[str, ...] | None = None) -> Resolved:
-    """Top manifest → (index → platform)* → image manifest → config, all verified.
-
-    ``chain`` (``--platform all``) names the entry to take in each index instead."""
-    ref = source.reference
-    top = source.top_manifest()
-    what = f"manifest of {ref}"
-    if top.digest is not None:
-        verify_bytes(top.data, top.digest, None, what)
-    digest = top.digest or sha256_digest(top.data)
-    kind, doc = document_kind(top.data, top.media_type, what)
-    was_index = without_platform = False
-    entries: list[IndexEntry] = []
-    for level in range(MAX_INDEX_DEPTH):
-        if kind != "index":
-            break
-        was_index = True
-        index = parse_index(doc, what)
-        desc = (select_manifest(index, platform, what) if chain is None
-                else _entry_named(index, chain, level, what))
-        without_platform = not has_platform(desc)
-        entries += [
-            IndexEntry(digest, i, d.digest, d.media_type,
-                       str(d.platform) if d.platform is not None else None,
-                       entry_kind(d), d is desc)
-            for i, d in enumerate(index.manifests)
-        ]
-        raw = source.manifest(desc.digest)
-        what = f"manifest {desc.digest} of {ref}"
-        verify_bytes(raw.data, desc.digest, desc.size, what)
-        digest = desc.digest
-        kind, doc = document_kind(raw.data, desc.media_type, what)
-    else:
-        raise ImageReadError(f"{what}: indexes nested more than {MAX_INDEX_DEPTH} deep")
-    if kind != "manifest":
-        raise ImageReadError(f"{what} is an index nested too deep")
-    manifest = parse_manifest(doc, what)
-    config_bytes = read_document(source, manifest.config, f"config of {ref}")
-    config = parse_config(config_bytes, f"config {manifest.config.digest} of {ref}")
-    if len(config.diff_ids) != len(manifest.layers):
-        raise ImageReadError(
-            f"{what} lists {len(manifest.layers)} layers but its config lists "
-            f"{len(config.diff_ids)} DiffIDs",
-            hint="the image is malformed; rebuild and push it again",
-        )
-    if platform is not None and not was_index and not platform.matches(config.platform):
-        raise ImageReadError(
-            f"{ref} is a single-platform image for {config.platform}, not {platform}",
-            hint="drop --platform or name the platform the image was built for",
-        )
-    wanted = platform or Platform.parse(DEFAULT_PLATFORM)
-    if without_platform and not wanted.matches(config.platform):
-        # containerd pulls an entry without a platform only if its config matches
-        raise ImageReadError(
-            f"{what} is listed without a platform and its config says {config.platform}, "
-            f"not {wanted}",
-            hint="name the platform the image was built for with --platform OS/ARCH",
-        )
-    return Resolved(digest, manifest, config_bytes, config, tuple(entries))
-
-
-def info_of(reference: str, resolved: Resolved) -> ImageMeta:
-    return ImageMeta(
-        reference=reference,
-        manifest_digest=resolved.manifest_digest,
-        media_type=resolved.manifest.media_type,
-        config_digest=resolved.manifest.config.digest,
-        platform=resolved.config.platform,
-        created=resolved.config.created,
-        layers=layer_infos(resolved.manifest.layers, resolved.config),
-        config=resolved.config,
-        index_entries=resolved.index_entries,
-    )
-
-
-OCI_PLAIN_LAYER_TYPES = frozenset({
-    "application/vnd.oci.image.layer.v1.tar",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar",
-})
+OCI_PLAIN_LAYER_TYPES = frozenset(
+    {
+        "application/vnd.oci.image.layer.v1.tar",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar",
+    }
+)
 """OCI layer types that say "not compressed". containerd takes them at their word and feeds
 the bytes to its tar reader as they are (``images.DiffCompression`` answers ``""``); dockerd
 sniffs the compression, as buildguard does. For Docker's ``rootfs.diff.tar`` both sniff."""
@@ -246,8 +130,10 @@ def read_resolved(
     """
     layers = info.layers
     fill = make_want(()) if cache is not None else want
-    hits = [None if cache is None else cache.load(layer.digest, layer.diff_id, layer.size, want)
-            for layer in layers]
+    hits = [
+        None if cache is None else cache.load(layer.digest, layer.diff_id, layer.size, want)
+        for layer in layers
+    ]
     misses = [layer for layer, hit in zip(layers, hits, strict=True) if hit is None]
     tree = FileTree()
     infos = []
@@ -260,8 +146,16 @@ def read_resolved(
                 check_layer(result, layer.index, diff_id=layer.diff_id)
                 index, compression = result.index, result.compression
                 if cache is not None:
-                    cache.save(CachedLayer(layer.digest, layer.diff_id, compression, index,
-                                           result.size, reading_rules()))
+                    cache.save(
+                        CachedLayer(
+                            layer.digest,
+                            layer.diff_id,
+                            compression,
+                            index,
+                            result.size,
+                            reading_rules(),
+                        )
+                    )
             check_compression(layer, compression)
             tree.apply_layer(layer.index, index, layer_label(layer.index, layer.digest))
             infos.append(replace(layer, compression=cast(Compression, compression)))
@@ -314,8 +208,13 @@ class Image(abc.ABC):
 class SourceImage(Image):
     """An image behind an :class:`ImageSource` (registry, OCI layout)."""
 
-    def __init__(self, source: ImageSource, platform: Platform | None = None, *,
-                 chain: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        source: ImageSource,
+        platform: Platform | None = None,
+        *,
+        chain: tuple[str, ...] | None = None,
+    ) -> None:
         self.source = source
         self.platform = platform
         self.chain = chain

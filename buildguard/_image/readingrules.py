@@ -14,8 +14,15 @@ import functools
 import hashlib
 from pathlib import Path
 
-RULE_MODULES = ("decompress", "indexcodec", "layerindex", "layers", "tarfields", "tarsparse",
-                "tarwalk")
+RULE_MODULES = (
+    "decompress",
+    "indexcodec",
+    "layerindex",
+    "layers",
+    "tarfields",
+    "tarsparse",
+    "tarwalk",
+)
 """The modules of :mod:`buildguard._image` whose code decides what an index holds."""
 
 

@@ -97,8 +97,11 @@ def parse_reference(reference: str) -> Reference:
         raise _bad(reference, "a reference has no URL scheme (drop 'https://' or 'http://')")
     name, _, after = text.rpartition("@")
     if "@" in name or ("@" in text and "/" not in name):
-        raise _bad(reference, "it holds credentials (user:password@) or a stray '@'",
-                   hint=_CREDENTIALS_HINT)
+        raise _bad(
+            reference,
+            "it holds credentials (user:password@) or a stray '@'",
+            hint=_CREDENTIALS_HINT,
+        )
 
     digest: str | None = None
     if "@" in text:

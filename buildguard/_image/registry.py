@@ -115,8 +115,12 @@ class RegistrySource:
     ) -> None:
         self._reference = reference
         self._ref: Reference = parse_reference(reference)
-        policy = (policy or DEFAULT_POLICY).from_env().override(
-            timeout=timeout, retries=retries, backoff=backoff, max_retry_after=max_retry_after
+        policy = (
+            (policy or DEFAULT_POLICY)
+            .from_env()
+            .override(
+                timeout=timeout, retries=retries, backoff=backoff, max_retry_after=max_retry_after
+            )
         )
         self.repo = Repo(self._ref.registry, self._ref.repository)
         self._insecure = tuple(insecure_registries)
@@ -124,11 +128,14 @@ class RegistrySource:
         api_host = _DOCKER_HUB_API.get(self._ref.registry, self._ref.registry)
         self._base = f"{'http' if self._plain_http else 'https'}://{api_host}/v2/{self.repository}"
         self._auth = RegistryAuth(
-            self.repo, api_host, keychain=keychain,
+            self.repo,
+            api_host,
+            keychain=keychain,
             allow_plain_http=lambda host: uses_plain_http(host, self._insecure),
-        )  # fmt: skip
-        self._session = Session(self.repo, self._base, plain_http=self._plain_http,
-                                auth=self._auth, policy=policy)  # fmt: skip
+        )
+        self._session = Session(
+            self.repo, self._base, plain_http=self._plain_http, auth=self._auth, policy=policy
+        )
         self._manifests: dict[str, RawManifest] = {}
         self._top: RawManifest | None = None
         self._streams: list[BlobStream] = []
@@ -219,14 +226,21 @@ class RegistrySource:
             raise RegistryError(
                 f"could not write {subject} to {self.repo}: manifest {digest} has no media "
                 "type (neither the registry nor the document says)",
-                repo=self.repo, subject=subject, hint="push the image again with a current tool",
-            )  # fmt: skip
+                repo=self.repo,
+                subject=subject,
+                hint="push the image again with a current tool",
+            )
         budget = self._session.new_budget()
-        response = self._session.send("PUT", f"{self._base}/manifests/{tag}", subject, budget,
-                              headers={"Content-Type": media_type}, content=raw.data)  # fmt: skip
+        response = self._session.send(
+            "PUT",
+            f"{self._base}/manifests/{tag}",
+            subject,
+            budget,
+            headers={"Content-Type": media_type},
+            content=raw.data,
+        )
         if response.status_code not in (200, 201):
-            raise status_error(response, self.repo, subject, attempts=budget.attempts,
-                               verb="write")  # fmt: skip
+            raise status_error(response, self.repo, subject, attempts=budget.attempts, verb="write")
         response.close()
         reported: str | None = response.headers.get("docker-content-digest")
         if reported is None:  # the spec says SHOULD: ask what the tag names now
@@ -235,9 +249,10 @@ class RegistrySource:
             raise RegistryError(
                 f"could not write {subject} to {self.repo}: the registry says it now names "
                 f"{reported}, not {digest}",
-                repo=self.repo, subject=subject, hint="the registry rewrote the manifest; "
-                "check that nothing else writes this tag",
-            )  # fmt: skip
+                repo=self.repo,
+                subject=subject,
+                hint="the registry rewrote the manifest; check that nothing else writes this tag",
+            )
         logger.info("tagged %s/%s:%s as %s", self.registry, self.repository, tag, digest)
         return reported
 
@@ -265,9 +280,11 @@ class RegistrySource:
     def _fetch_manifest(self, identifier: str, *, expected: str | None) -> RawManifest:
         subject = Subject("manifest", identifier)
         response, data = self._session.get_whole(
-            f"{self._base}/manifests/{identifier}", subject, limit=MAX_MANIFEST_BYTES,
+            f"{self._base}/manifests/{identifier}",
+            subject,
+            limit=MAX_MANIFEST_BYTES,
             headers={"Accept": MANIFEST_ACCEPT, "Accept-Encoding": "identity"},
-        )  # fmt: skip
+        )
         actual = "sha256:" + hashlib.sha256(data).hexdigest()
         if expected is None:
             # Tag resolution: the registry's digest if it gives a sha256 one, else the body's.
@@ -282,8 +299,9 @@ class RegistrySource:
                 "persists treat the image as tampered and push it again",
             )
         logger.debug("%s of %s/%s is %s", subject, self.registry, self.repository, expected)
-        return RawManifest(data=data, media_type=_media_type(response.headers.get("content-type")),
-                           digest=expected)  # fmt: skip
+        return RawManifest(
+            data=data, media_type=_media_type(response.headers.get("content-type")), digest=expected
+        )
 
 
 def _declared_media_type(data: bytes) -> str | None:
@@ -303,8 +321,9 @@ def put_manifest(
 ) -> str:
     """Put ``tag`` on the manifest ``reference`` names (its digest, or what its tag names
     now), in the same repository; returns the digest the registry reports, checked."""
-    with RegistrySource(reference, insecure_registries=insecure_registries,
-                        keychain=keychain, policy=policy) as source:  # fmt: skip
+    with RegistrySource(
+        reference, insecure_registries=insecure_registries, keychain=keychain, policy=policy
+    ) as source:
         digest = source.top_manifest().digest
         assert digest is not None
         return source.put_manifest(digest, tag)

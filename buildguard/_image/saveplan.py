@@ -25,7 +25,8 @@ from buildguard._image.layers import LayerResult, read_layer
 from buildguard._image.layout import MemorySource
 from buildguard._image.manifest import DOCUMENT_LIMIT, Platform, parse_config
 from buildguard._image.readahead import OpenLayer
-from buildguard._image.reader import info_of, layer_label, resolve
+from buildguard._image.reader import layer_label
+from buildguard._image.resolve import info_of, resolve
 from buildguard._image.savetar import Names, members, open_outer, refuse
 from buildguard._image.tarwalk import Want
 from buildguard._image.verified import sha256_digest
@@ -106,8 +107,9 @@ def collect(
         if name.endswith(("/json", "/VERSION")):
             continue
         head = data.peek1()
-        if not name.endswith(".tar") and (member.size <= SMALL_MEMBER or (
-                head == b"{" and member.size <= DOCUMENT_LIMIT)):
+        if not name.endswith(".tar") and (
+            member.size <= SMALL_MEMBER or (head == b"{" and member.size <= DOCUMENT_LIMIT)
+        ):
             contents.keep(name, member.size, data.read())
         elif name.endswith(".tar") or _BLOB_NAME.match(name):
             layers_seen += 1
@@ -115,7 +117,10 @@ def collect(
                 progress(layers_seen, None, name, member.size)
             blob = _BLOB_NAME.match(name)
             result = read_layer(
-                data, label=f"{reference}: {name}", want=want, expected_size=member.size,  # type: ignore[arg-type]
+                data,  # type: ignore[arg-type]
+                label=f"{reference}: {name}",
+                want=want,
+                expected_size=member.size,
                 expected_digest="sha256:" + blob.group(1) if blob else None,
             )
             contents.stored[name] = _Stored(member.size, None, result)
@@ -130,8 +135,8 @@ def _normal_name(name: str) -> str:
     writes the familiar form)."""
     for prefix in ("docker.io/", "index.docker.io/"):
         if name.startswith(prefix):
-            name = name[len(prefix):]
-            name = name[len("library/"):] if name.startswith("library/") else name
+            name = name[len(prefix) :]
+            name = name[len("library/") :] if name.startswith("library/") else name
     last = name.rsplit("/", 1)[-1]
     return name if ":" in last or "@" in last else name + ":latest"
 
@@ -140,8 +145,7 @@ def pick_entry(
     entries: Sequence[SaveManifestEntry], reference: str, name: str | None, strict: bool
 ) -> SaveManifestEntry:
     """The image of ``manifest.json`` that ``name`` chooses (``None``: the only one)."""
-    listed = ", ".join(
-        "/".join(e.repo_tags) or f"untagged ({e.config})" for e in entries) or "none"
+    listed = ", ".join("/".join(e.repo_tags) or f"untagged ({e.config})" for e in entries) or "none"
     if name is not None and (strict or len(entries) > 1):
         wanted_name = _normal_name(name)
         matching = [e for e in entries if wanted_name in map(_normal_name, e.repo_tags)]
@@ -149,8 +153,11 @@ def pick_entry(
             return matching[0]
         raise ImageReadError(
             f"{reference}: the archive holds {len(entries)} image(s) ({listed}); "
-            + (f"{len(matching)} of them are tagged {name}" if matching else
-               f"none is tagged {name}"),
+            + (
+                f"{len(matching)} of them are tagged {name}"
+                if matching
+                else f"none is tagged {name}"
+            ),
             hint="name one of the images listed: docker-archive:PATH:NAME[:TAG]",
         )
     if len(entries) != 1:
@@ -176,8 +183,10 @@ def _legacy_plan(
     config_name = entry.config
     layer_names = entry.layers
     if not config_name:
-        raise ImageReadError(f"{reference}: manifest.json names no Config",
-                             hint="save the image again with docker save")
+        raise ImageReadError(
+            f"{reference}: manifest.json names no Config",
+            hint="save the image again with docker save",
+        )
     config_bytes = contents.document(config_name, "the image config")
     # dockerd names the config by the digest of its bytes (the image ID), whatever its file
     # is called; so does buildguard (a renamed config is read, its digest reported).
@@ -211,22 +220,29 @@ def _legacy_plan(
         if result is None:
             assert stored.data is not None
             result = read_layer(
-                io.BytesIO(stored.data), label=f"{reference}: {key}", want=want,
-                expected_size=stored.size, expected_digest=digest, threaded=False,
+                io.BytesIO(stored.data),
+                label=f"{reference}: {key}",
+                want=want,
+                expected_size=stored.size,
+                expected_digest=digest,
+                threaded=False,
             )
         results.append(result)
         h = history[index]
-        infos.append(LayerMeta(
-            index=index,
-            digest=digest or result.digest,
-            size=stored.size,
-            media_type=LEGACY_MEDIA_TYPE if result.compression == "none"
-            else f"{LEGACY_MEDIA_TYPE}.{result.compression}",
-            diff_id=config.diff_ids[index],
-            created_by=h.created_by if h else None,
-            created=h.created if h else None,
-            comment=h.comment if h else None,
-        ))
+        infos.append(
+            LayerMeta(
+                index=index,
+                digest=digest or result.digest,
+                size=stored.size,
+                media_type=LEGACY_MEDIA_TYPE
+                if result.compression == "none"
+                else f"{LEGACY_MEDIA_TYPE}.{result.compression}",
+                diff_id=config.diff_ids[index],
+                created_by=h.created_by if h else None,
+                created=h.created if h else None,
+                comment=h.comment if h else None,
+            )
+        )
     info = ImageMeta(
         reference=reference,
         manifest_digest=None,
@@ -280,8 +296,12 @@ def _oci_plan(
             return member.result
         assert member.data is not None
         return read_layer(
-            io.BytesIO(member.data), label=layer_label(layer.index, layer.digest), want=want,
-            expected_size=member.size, expected_digest=layer.digest, threaded=False,
+            io.BytesIO(member.data),
+            label=layer_label(layer.index, layer.digest),
+            want=want,
+            expected_size=member.size,
+            expected_digest=layer.digest,
+            threaded=False,
         )
 
     return Plan(info, open_layer)
@@ -313,13 +333,15 @@ def plan_image(
     has_layout = _regular(contents, "oci-layout")
     has_index = _regular(contents, "index.json")
     if _regular(contents, "manifest.json"):
-        entries = decode_save_manifest(contents.document("manifest.json"),
-                                       f"{reference}: manifest.json")
+        entries = decode_save_manifest(
+            contents.document("manifest.json"), f"{reference}: manifest.json"
+        )
         if not entries:
-            raise ImageReadError(f"{reference}: manifest.json lists no image",
-                                 hint="save the image again with docker save")
-        plan = _legacy_plan(contents, pick_entry(entries, reference, name, strict), want,
-                            platform)
+            raise ImageReadError(
+                f"{reference}: manifest.json lists no image",
+                hint="save the image again with docker save",
+            )
+        plan = _legacy_plan(contents, pick_entry(entries, reference, name, strict), want, platform)
         if has_layout:
             if not has_index:
                 raise refuse(reference, "oci-layout without index.json")

@@ -203,8 +203,9 @@ class MemberReader:
         want = self.left if n < 0 else min(n, self.left)
         if want <= 0:
             return b""
-        data: bytes = self.stream.read(min(want, READ_CHUNK)) if n >= 0 else read_exact(
-            self.stream, want)
+        data: bytes = (
+            self.stream.read(min(want, READ_CHUNK)) if n >= 0 else read_exact(self.stream, want)
+        )
         self.left -= len(data)
         return data
 
@@ -298,8 +299,10 @@ class Names:
         parent = posixpath.dirname(name)
         while parent:
             if parent in self.leaves:
-                raise refuse(self.reference,
-                             f"member {name!r} lies under {parent!r}, which is a file or a link")
+                raise refuse(
+                    self.reference,
+                    f"member {name!r} lies under {parent!r}, which is a file or a link",
+                )
             parents.append(parent)
             parent = posixpath.dirname(parent)
         if name in self.leaves or (not is_dir and name in self.dirs):
@@ -318,9 +321,11 @@ class Names:
             return clean(posixpath.join(posixpath.dirname(member.name), link))
         target = clean(link)
         if target not in self.leaves or target == member.name:
-            raise refuse(self.reference,
-                         f"hard link {member.name!r} names {link!r}, which is not a file "
-                         "earlier in the archive")
+            raise refuse(
+                self.reference,
+                f"hard link {member.name!r} names {link!r}, which is not a file "
+                "earlier in the archive",
+            )
         return target
 
     def follow(self, name: str) -> str:

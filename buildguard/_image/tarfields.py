@@ -226,8 +226,9 @@ _PLAIN = re.compile(rb"[ \x00]*([0-7]+)[ \x00]*")
 """A numeric field as every common writer puts it: octal digits between spaces and NULs.
 A full match is exactly what Go's ``parseOctal`` reads (its trim, then digits); anything
 else (a NUL inside, base-256, stray bytes) takes the full path."""
-_PLAIN_DEVICES = frozenset({bytes(16), b"0000000\x000000000\x00", b"0000000 0000000 ",
-                            b"       \x00       \x00"})
+_PLAIN_DEVICES = frozenset(
+    {bytes(16), b"0000000\x000000000\x00", b"0000000 0000000 ", b"       \x00       \x00"}
+)
 
 
 def fast_octal(field: bytes) -> int:
@@ -239,9 +240,13 @@ def fast_octal(field: bytes) -> int:
 def header_numbers(header: bytes, fmt: str) -> tuple[int, int, int, int, int]:
     """(size, mode, uid, gid, mtime), checking every numeric field Go parses."""
     if fmt == FORMAT_V7 or (fmt != FORMAT_STAR and header[329:345] in _PLAIN_DEVICES):
-        return (fast_octal(header[124:136]), fast_octal(header[100:108]),
-                fast_octal(header[108:116]), fast_octal(header[116:124]),
-                fast_octal(header[136:148]))
+        return (
+            fast_octal(header[124:136]),
+            fast_octal(header[100:108]),
+            fast_octal(header[108:116]),
+            fast_octal(header[116:124]),
+            fast_octal(header[136:148]),
+        )
     size = parse_numeric(header[124:136])
     mode = parse_numeric(header[100:108])
     uid = parse_numeric(header[108:116])

@@ -60,8 +60,9 @@ def sparse_header(pax: dict[bytes, bytes]) -> SparseHeader | None:
         return None
     size_text = pax.get(SIZE, b"") or pax.get(REALSIZE, b"")
     size = parse_int64(size_text, "GNU.sparse size") if size_text else None
-    return SparseHeader(in_data, pax.get(NAME, b"") or None, size,
-                        None if in_data else _map_0x1(pax))
+    return SparseHeader(
+        in_data, pax.get(NAME, b"") or None, size, None if in_data else _map_0x1(pax)
+    )
 
 
 def _count(text: bytes) -> int:
@@ -98,11 +99,14 @@ def valid_entries(entries: tuple[tuple[int, int], ...], size: int) -> bool:
 class SparseFile:
     """Physical data in, logical data out (``emit``; ``None`` to check only)."""
 
-    def __init__(self, header: SparseHeader, logical: int,
-                 emit: Callable[[bytes], None] | None) -> None:
+    def __init__(
+        self, header: SparseHeader, logical: int, emit: Callable[[bytes], None] | None
+    ) -> None:
         if logical > SPARSE_LIMIT:
-            raise HeaderError(f"a sparse file expanding to {logical} bytes (buildguard "
-                              f"expands at most {SPARSE_LIMIT})")
+            raise HeaderError(
+                f"a sparse file expanding to {logical} bytes (buildguard "
+                f"expands at most {SPARSE_LIMIT})"
+            )
         self.logical = logical
         self.emit = emit
         self.pos = 0
@@ -163,8 +167,7 @@ class SparseFile:
                 self.map_need = 1 + 2 * _count(tokens[0])
                 if buf.count(b"\n") < self.map_need:
                     continue
-            numbers = [parse_int64(t, "GNU sparse map value")
-                       for t in tokens[1:self.map_need]]
+            numbers = [parse_int64(t, "GNU sparse map value") for t in tokens[1 : self.map_need]]
             self.map_buf = None
             self._set_map(tuple(zip(numbers[::2], numbers[1::2], strict=True)))
             return piece

@@ -65,13 +65,23 @@ WANT_KEEP = 2
 
 _HEADER_ONLY = frozenset({b"1", b"2", b"3", b"4", b"5", b"6"})
 _KINDS = {
-    b"0": li.FILE, b"1": li.HARDLINK, b"2": li.SYMLINK, b"3": li.OTHER, b"4": li.OTHER,
-    b"5": li.DIR, b"6": li.OTHER,
-}  # fmt: skip
+    b"0": li.FILE,
+    b"1": li.HARDLINK,
+    b"2": li.SYMLINK,
+    b"3": li.OTHER,
+    b"4": li.OTHER,
+    b"5": li.DIR,
+    b"6": li.OTHER,
+}
 """The types dockerd's and containerd's ``createTarFile`` handle (plus ``g``, ignored)."""
-_TYPE_NAMES = {b"7": "contiguous file (type 7)", b"S": "GNU sparse file (type S)",
-               b"V": "GNU volume header", b"M": "GNU multi-volume continuation",
-               b"D": "GNU directory dump", b"N": "GNU old long name"}
+_TYPE_NAMES = {
+    b"7": "contiguous file (type 7)",
+    b"S": "GNU sparse file (type S)",
+    b"V": "GNU volume header",
+    b"M": "GNU multi-volume continuation",
+    b"D": "GNU directory dump",
+    b"N": "GNU old long name",
+}
 
 
 class Want(Protocol):
@@ -253,7 +263,14 @@ class TarWalker:
         self._entry(header, fmt, flag, size, mode, uid, gid, mtime)
 
     def _entry(
-        self, header: bytes, fmt: str, flag: bytes, size: int, mode: int, uid: int, gid: int,
+        self,
+        header: bytes,
+        fmt: str,
+        flag: bytes,
+        size: int,
+        mode: int,
+        uid: int,
+        gid: int,
         mtime: int,
     ) -> None:
         name = header_name(header, fmt)
@@ -264,8 +281,9 @@ class TarWalker:
             try:
                 if any(key.startswith(PAX_SPARSE_PREFIX) for key in pax):
                     sparse = sparse_header(pax)
-                name, link, size, uid, gid, mtime = _merge_pax(pax, name, link, size, uid, gid,
-                                                               mtime)
+                name, link, size, uid, gid, mtime = _merge_pax(
+                    pax, name, link, size, uid, gid, mtime
+                )
             except HeaderError as exc:
                 raise self._hostile(str(exc)) from None
         if self._longname:
@@ -291,11 +309,19 @@ class TarWalker:
                 logical = sparse.size
         path = normalize(_decode(name))
         if path is None:
-            raise self._hostile(f"the name {escape(_decode(name))!r} has a '..' component and "
-                                "would escape the image root")
+            raise self._hostile(
+                f"the name {escape(_decode(name))!r} has a '..' component and "
+                "would escape the image root"
+            )
         data = size if kind == li.FILE else 0
         row = self.index.append(
-            path, kind, logical if kind == li.FILE else 0, mode, mtime, uid, gid,
+            path,
+            kind,
+            logical if kind == li.FILE else 0,
+            mode,
+            mtime,
+            uid,
+            gid,
             _decode(link) if kind in (li.SYMLINK, li.HARDLINK) else None,
         )
         self._row = row
@@ -388,7 +414,12 @@ class TarWalker:
 
 
 def _merge_pax(
-    pax: dict[bytes, bytes], name: bytes, link: bytes, size: int, uid: int, gid: int,
+    pax: dict[bytes, bytes],
+    name: bytes,
+    link: bytes,
+    size: int,
+    uid: int,
+    gid: int,
     mtime: int,
 ) -> tuple[bytes, bytes, int, int, int, int]:
     """Go's ``mergePAX``: records with an empty value are ignored."""

@@ -104,8 +104,10 @@ class VerifyingReader:
 
     def matches(self) -> bool:
         """The bytes read so far (drained) are the blob the descriptor names."""
-        return not self.overflow and (self.size is None or self.count == self.size) and (
-            self.digest is None or self.actual_digest == self.digest
+        return (
+            not self.overflow
+            and (self.size is None or self.count == self.size)
+            and (self.digest is None or self.actual_digest == self.digest)
         )
 
     def check(self, what: str | None = None) -> None:
@@ -114,8 +116,9 @@ class VerifyingReader:
         if self.matches():
             return
         name = self.digest or self.actual_digest
-        digest = ("" if self.actual_digest == name
-                  else f" with digest {self.actual_digest}")  # a size-only mismatch: once
+        digest = (
+            "" if self.actual_digest == name else f" with digest {self.actual_digest}"
+        )  # a size-only mismatch: once
         got = f"more than {self.size} bytes" if self.overflow else f"{self.count} bytes{digest}"
         sized = self.size is not None and not self.overflow
         want = f"; expected {self.size} bytes" if sized else ""

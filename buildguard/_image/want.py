@@ -15,8 +15,10 @@ def wanted(paths: Iterable[str]) -> tuple[str, ...]:
     for p in paths:
         norm = normalize(p.strip())  # as the checks read it (checks.normalise_root)
         if norm is None:
-            raise UsageError(f"--path {p!r} has a '..' component",
-                             hint="name the folder in the image by its absolute path")
+            raise UsageError(
+                f"--path {p!r} has a '..' component",
+                hint="name the folder in the image by its absolute path",
+            )
         if norm == "/":
             return ()
         out.append(norm)

@@ -151,6 +151,12 @@ def read_for_httpx(response: httpx.Response, limit: int) -> bytes:
 
 def settle_quietly(response: httpx.Response, limit: int) -> None:
     """:func:`read_for_httpx` for a body nobody needs: every failure ignored."""
-    with contextlib.suppress(httpx.HTTPError, httpx.StreamError, BodyTooLarge, EncodedTooLarge,
-                             DecodeError, UnsupportedEncoding):  # fmt: skip
+    with contextlib.suppress(
+        httpx.HTTPError,
+        httpx.StreamError,
+        BodyTooLarge,
+        EncodedTooLarge,
+        DecodeError,
+        UnsupportedEncoding,
+    ):
         read_for_httpx(response, limit)

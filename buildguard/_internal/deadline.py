@@ -87,8 +87,9 @@ def nearest(*others: Deadline | None) -> Deadline | None:
 def request_deadline(environ: Mapping[str, str] | None = None) -> Deadline:
     """A new deadline for one request (``$BUILDGUARD_HTTP_DEADLINE``, default 120 s)."""
     seconds = seconds_from_env(HTTP_DEADLINE_ENV, HTTP_DEADLINE_DEFAULT, environ)
-    return Deadline.after(seconds, f"the {seconds:g} s deadline of one request "
-                                   f"(${HTTP_DEADLINE_ENV})")  # fmt: skip
+    return Deadline.after(
+        seconds, f"the {seconds:g} s deadline of one request (${HTTP_DEADLINE_ENV})"
+    )
 
 
 def overall_deadline(what: str, environ: Mapping[str, str] | None = None) -> Deadline:
@@ -107,6 +108,8 @@ def seconds_from_env(name: str, default: float, environ: Mapping[str, str] | Non
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value <= 0:
-        raise UsageError(f"${name} must be a positive number of seconds, not {text[:40]!r}",
-                         hint=f"unset it for the default ({default:g} s)")  # fmt: skip
+        raise UsageError(
+            f"${name} must be a positive number of seconds, not {text[:40]!r}",
+            hint=f"unset it for the default ({default:g} s)",
+        )
     return value

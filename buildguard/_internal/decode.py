@@ -83,8 +83,11 @@ class _DeflateReader:
                     return b""
             if self._obj is None:
                 # RFC 9110 deflate is zlib-wrapped; some servers send raw deflate
-                wrapped = len(data) >= 2 and (data[0] & 0x0F) == 8 and (
-                    (data[0] << 8) | data[1]) % 31 == 0
+                wrapped = (
+                    len(data) >= 2
+                    and (data[0] & 0x0F) == 8
+                    and ((data[0] << 8) | data[1]) % 31 == 0
+                )
                 self._obj = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
             try:
                 out = self._obj.decompress(data, limit)
@@ -123,8 +126,11 @@ class _BrotliReader:
                     data = self._source.read(1 << 16)
                     if not data:
                         # the decoder may still hold output for the input it has
-                        out = b"" if self._dec.is_finished() else self._dec.process(
-                            b"", output_buffer_limit=limit)
+                        out = (
+                            b""
+                            if self._dec.is_finished()
+                            else self._dec.process(b"", output_buffer_limit=limit)
+                        )
                         if out:
                             return bytes(out)
                         self._eof = True
@@ -170,7 +176,8 @@ class _ZstdReader:
     def __init__(self, source: Readable) -> None:
         self._frames = ZstdFrames()
         self._reader = zstandard.ZstdDecompressor().stream_reader(
-            cast(IO[bytes], _Tee(source, self._frames)), read_across_frames=True,
+            cast(IO[bytes], _Tee(source, self._frames)),
+            read_across_frames=True,
             closefd=False,
         )
 
@@ -230,10 +237,15 @@ class ZstdFrames:
             self._part, self._want = "magic", 4
         elif self._part == "descriptor":
             flags = head[0]
-            fcs, single, self._checksum, dict_id = flags >> 6, flags >> 5 & 1, \
-                bool(flags & 4), flags & 3
-            size = (0 if single else 1) + (0, 1, 2, 4)[dict_id] + (
-                (1 if single else 0), 2, 4, 8)[fcs]
+            fcs, single, self._checksum, dict_id = (
+                flags >> 6,
+                flags >> 5 & 1,
+                bool(flags & 4),
+                flags & 3,
+            )
+            size = (
+                (0 if single else 1) + (0, 1, 2, 4)[dict_id] + ((1 if single else 0), 2, 4, 8)[fcs]
+            )
             self._skip = size
             self._part, self._want = "block", 3
         elif self._part == "block":

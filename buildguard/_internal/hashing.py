@@ -87,9 +87,8 @@ def read_file(path: bytes, flags: int, needle: bytes) -> FileHash:
                 head = bytes(view[: min(n, HEAD_BYTES)])
             if search and not found:
                 # an id straddling two reads: the last len-1 bytes before, the first after
-                found = (
-                    buf.find(needle, 0, n) != -1
-                    or (bool(tail) and needle in tail + bytes(view[: min(n, keep)]))
+                found = buf.find(needle, 0, n) != -1 or (
+                    bool(tail) and needle in tail + bytes(view[: min(n, keep)])
                 )
                 tail = (tail + bytes(view[max(0, n - keep) : n]))[-keep:] if keep else b""
             if n < CHUNK and size == st.st_size:
@@ -145,8 +144,7 @@ class Pool(Generic[T, R]):
     start on the first offer. Use as a context manager so they are always stopped.
     """
 
-    def __init__(self, work: Callable[[T, Any], R], options: Any,
-                 mode: Mode | None = None) -> None:
+    def __init__(self, work: Callable[[T, Any], R], options: Any, mode: Mode | None = None) -> None:
         self._work = work
         self._options = options
         self._mode: Mode = mode or choose_mode()

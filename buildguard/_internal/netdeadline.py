@@ -34,8 +34,12 @@ def _capped(timeout: float | None, overall: Deadline | None, error: _Timeout) ->
     return left if timeout is None else min(timeout, left)
 
 
-def _bounded(op: Callable[[float | None], _R], timeout: float | None,
-             overall: Deadline | None, error: _Timeout) -> _R:  # fmt: skip
+def _bounded(
+    op: Callable[[float | None], _R],
+    timeout: float | None,
+    overall: Deadline | None,
+    error: _Timeout,
+) -> _R:
     """``op(timeout capped)``; a timeout that the deadline caused names the deadline."""
     capped = _capped(timeout, overall, error)
     try:
@@ -53,12 +57,14 @@ class _Stream(httpcore.NetworkStream):
         self._overall = overall
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return _bounded(lambda t: self._inner.read(max_bytes, t), timeout, self._overall,
-                        httpcore.ReadTimeout)  # fmt: skip
+        return _bounded(
+            lambda t: self._inner.read(max_bytes, t), timeout, self._overall, httpcore.ReadTimeout
+        )
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        _bounded(lambda t: self._inner.write(buffer, t), timeout, self._overall,
-                 httpcore.WriteTimeout)  # fmt: skip
+        _bounded(
+            lambda t: self._inner.write(buffer, t), timeout, self._overall, httpcore.WriteTimeout
+        )
 
     def close(self) -> None:
         self._inner.close()
@@ -69,8 +75,12 @@ class _Stream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        inner = _bounded(lambda t: self._inner.start_tls(ssl_context, server_hostname, t),
-                         timeout, self._overall, httpcore.ConnectTimeout)  # fmt: skip
+        inner = _bounded(
+            lambda t: self._inner.start_tls(ssl_context, server_hostname, t),
+            timeout,
+            self._overall,
+            httpcore.ConnectTimeout,
+        )
         return _Stream(inner, self._overall)
 
     def get_extra_info(self, info: str) -> typing.Any:
@@ -94,8 +104,10 @@ class DeadlineBackend(httpcore.NetworkBackend):
     ) -> httpcore.NetworkStream:
         stream = _bounded(
             lambda t: self._inner.connect_tcp(host, port, t, local_address, socket_options),
-            timeout, self.overall, httpcore.ConnectTimeout,
-        )  # fmt: skip
+            timeout,
+            self.overall,
+            httpcore.ConnectTimeout,
+        )
         return _Stream(stream, self.overall)
 
     def connect_unix_socket(
@@ -104,8 +116,12 @@ class DeadlineBackend(httpcore.NetworkBackend):
         timeout: float | None = None,
         socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        stream = _bounded(lambda t: self._inner.connect_unix_socket(path, t, socket_options),
-                          timeout, self.overall, httpcore.ConnectTimeout)  # fmt: skip
+        stream = _bounded(
+            lambda t: self._inner.connect_unix_socket(path, t, socket_options),
+            timeout,
+            self.overall,
+            httpcore.ConnectTimeout,
+        )
         return _Stream(stream, self.overall)
 
     def sleep(self, seconds: float) -> None:

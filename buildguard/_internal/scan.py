@@ -66,7 +66,10 @@ def digest_line(kind: str, name: str, mode: int, sha: str) -> bytes:
     """One entry's line of the source digest (``name`` in the internal form)."""
     executable = kind == "file" and bool(mode & 0o111)
     return b"%s\0%s\0%s\0%s\n" % (
-        kind.encode(), encode_name(name), b"x" if executable else b"-", sha.encode()
+        kind.encode(),
+        encode_name(name),
+        b"x" if executable else b"-",
+        sha.encode(),
     )
 
 
@@ -107,16 +110,18 @@ def read_batch(work: Work, options: Options) -> Batch:
             kind, sha, size, mtime, found = "file", got.sha256, got.size, got.mtime, got.found
             mode = stat.S_IMODE(got.mode)
             media = by_name or (sniff(got.head or b"") if options.media_types else None)
-        entries.append({
-            "path": shown,
-            "type": kind,
-            "sha256": sha,
-            "size": size,
-            "mode": mode,
-            "mtime": datetime.fromtimestamp(mtime, UTC),
-            "media_type": media if options.media_types else None,
-            "link_target": target,
-        })
+        entries.append(
+            {
+                "path": shown,
+                "type": kind,
+                "sha256": sha,
+                "size": size,
+                "mode": mode,
+                "mtime": datetime.fromtimestamp(mtime, UTC),
+                "media_type": media if options.media_types else None,
+                "link_target": target,
+            }
+        )
         if options.digest_lines:
             lines.append(digest_line(kind, name, mode, sha))
         if options.facts:

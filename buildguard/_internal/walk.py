@@ -41,8 +41,9 @@ def path_from_text(text: str) -> str:
 def _listing(directory: bytes, what: str) -> list[tuple[str, os.DirEntry[bytes]]]:
     try:
         with os.scandir(directory) as entries:
-            return sorted((entry.name.decode("utf-8", "surrogateescape"), entry)
-                          for entry in entries)  # decode_name, inlined: once per entry
+            return sorted(
+                (entry.name.decode("utf-8", "surrogateescape"), entry) for entry in entries
+            )  # decode_name, inlined: once per entry
     except OSError as exc:
         raise UsageError(
             f"cannot list {what} folder {as_text(directory)}: {exc.strerror}",

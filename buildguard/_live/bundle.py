@@ -28,8 +28,9 @@ class BundleIndex:
         self.names = frozenset(posixpath.basename(p) for p in self.files)
         self.entry = self.files.get(ENTRY)
         self.largest = max((f.size for f in self.files.values()), default=0)
-        self._allowed = PathSpec.from_lines("gitwildmatch", allow_changed) if allow_changed \
-            else None
+        self._allowed = (
+            PathSpec.from_lines("gitwildmatch", allow_changed) if allow_changed else None
+        )
 
     @property
     def build_id(self) -> str:

@@ -37,15 +37,25 @@ def max_requests_from_env(environ: Mapping[str, str]) -> int | None:
     if not text:
         return None
     if not text.isdigit() or int(text) < 1:
-        raise UsageError(f"${MAX_REQUESTS_ENV} must be a positive integer, not {text[:40]!r}",
-                         hint="unset it for the default (twice the bundle's files, at least "
-                         f"{MIN_REQUESTS_CAP})")  # fmt: skip
+        raise UsageError(
+            f"${MAX_REQUESTS_ENV} must be a positive integer, not {text[:40]!r}",
+            hint="unset it for the default (twice the bundle's files, at least "
+            f"{MIN_REQUESTS_CAP})",
+        )
     return int(text)
 
 
 class LiveCheck:
-    def __init__(self, fetcher: Fetcher, bundle: BundleIndex, url: str, base: str,
-                 samples: int, *, max_requests: int | None = None) -> None:
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        bundle: BundleIndex,
+        url: str,
+        base: str,
+        samples: int,
+        *,
+        max_requests: int | None = None,
+    ) -> None:
         self.fetcher = fetcher
         self.bundle = bundle
         self.url = url
@@ -58,8 +68,9 @@ class LiveCheck:
 
     # -- assets --------------------------------------------------------------------------
 
-    def _judge_asset(self, url: str, path: str, attempt: Attempt,
-                     entry_digests: set[str]) -> list[tuple[str, str]]:
+    def _judge_asset(
+        self, url: str, path: str, attempt: Attempt, entry_digests: set[str]
+    ) -> list[tuple[str, str]]:
         sealed = self.bundle.files[path]
         exempt = self.bundle.allowed_changed(path)
         scanner = TokenScanner(self.bundle.names, foreign=exempt) if scanned(path) else None
@@ -79,46 +90,73 @@ class LiveCheck:
         where = Where(path, fetched.final_url, fetched.status)
         ok = False
         if not 200 <= fetched.status < 300:
-            attempt.add("LIVE_MISSING", f"{path} is not served: {fetched.final_url} answered "
-                        f"HTTP {fetched.status}", where)
-        elif (path.lower().endswith(FALLBACK_SUFFIXES)
-              and fetched.content_type == "text/html"):
+            attempt.add(
+                "LIVE_MISSING",
+                f"{path} is not served: {fetched.final_url} answered HTTP {fetched.status}",
+                where,
+            )
+        elif path.lower().endswith(FALLBACK_SUFFIXES) and fetched.content_type == "text/html":
             what = " (the entry page)" if fetched.sha256 in entry_digests else ""
             attempt.add(
                 "LIVE_FALLBACK",
                 f"{path} is answered with text/html{what}: the server's SPA fallback stands "
                 "in for a file it does not have, and browsers fail to load it "
-                "(ChunkLoadError)", where,
+                "(ChunkLoadError)",
+                where,
             )
         elif fetched.decode_error:
-            attempt.add("LIVE_CHANGED", f"{path}: the served body could not be decoded "
-                        f"({fetched.decode_error})", where)
+            attempt.add(
+                "LIVE_CHANGED",
+                f"{path}: the served body could not be decoded ({fetched.decode_error})",
+                where,
+            )
         elif fetched.sha256 == sealed.sha256:
             ok = True
         elif exempt:
             ok = self._exempt_ok(path, fetched, scanner, attempt, where)
         else:
-            attempt.add("LIVE_CHANGED", self._changed(path, fetched, sealed.size),
-                        where, served_build=self._owner(fetched))
+            attempt.add(
+                "LIVE_CHANGED",
+                self._changed(path, fetched, sealed.size),
+                where,
+                served_build=self._owner(fetched),
+            )
         attempt.compared += 1
-        attempt.assets.append(AssetResult(
-            url=fetched.final_url, path=path, status=fetched.status,
-            content_type=fetched.content_type, content_encoding=fetched.content_encoding,
-            sha256=fetched.sha256, size=fetched.size, ok=ok,
-        ))
+        attempt.assets.append(
+            AssetResult(
+                url=fetched.final_url,
+                path=path,
+                status=fetched.status,
+                content_type=fetched.content_type,
+                content_encoding=fetched.content_encoding,
+                sha256=fetched.sha256,
+                size=fetched.size,
+                ok=ok,
+            )
+        )
         fallback = fetched.content_type == "text/html" and not ok
         if scanner is None or not 200 <= fetched.status < 300 or fallback:
             return []
         scanner.finish()
         return self._imports(scanner, fetched.final_url)
 
-    def _exempt_ok(self, path: str, fetched: Fetched, scanner: TokenScanner | None,
-                   attempt: Attempt, where: Where) -> bool:
+    def _exempt_ok(
+        self,
+        path: str,
+        fetched: Fetched,
+        scanner: TokenScanner | None,
+        attempt: Attempt,
+        where: Where,
+    ) -> bool:
         """A file exempt from the digest check (--allow-changed) must still be read whole
         and reference only this build's files."""
         if fetched.over_limit:
-            attempt.add("LIVE_CHANGED", f"{path} (exempt from the digest check) is larger "
-                        f"than {ENTRY_LIMIT >> 20} MiB: what it references was not read", where)
+            attempt.add(
+                "LIVE_CHANGED",
+                f"{path} (exempt from the digest check) is larger "
+                f"than {ENTRY_LIMIT >> 20} MiB: what it references was not read",
+                where,
+            )
             return False
         if scanner is None:
             return True
@@ -131,9 +169,13 @@ class LiveCheck:
                 foreign.append(mapped or target)
         if not foreign:
             return True
-        attempt.add("LIVE_CHANGED", f"{path} is exempt from the digest check (--allow-changed) "
-                    f"but references {len(foreign)} file(s) this build does not have: "
-                    f"{listing(foreign)}", where)
+        attempt.add(
+            "LIVE_CHANGED",
+            f"{path} is exempt from the digest check (--allow-changed) "
+            f"but references {len(foreign)} file(s) this build does not have: "
+            f"{listing(foreign)}",
+            where,
+        )
         return False
 
     def _owner(self, fetched: Fetched) -> str | None:
@@ -142,9 +184,11 @@ class LiveCheck:
 
     def _changed(self, path: str, fetched: Fetched, size: int) -> str:
         if fetched.over_limit:
-            return (f"{path} is served with more bytes than any file of this build (sealed: "
-                    f"{size}); reading stopped there: the served bytes belong to no file of "
-                    "this build")
+            return (
+                f"{path} is served with more bytes than any file of this build (sealed: "
+                f"{size}); reading stopped there: the served bytes belong to no file of "
+                "this build"
+            )
         assert fetched.sha256 is not None
         mine = [p for p in self.bundle.by_digest.get(fetched.sha256, []) if p != path]
         other = self.served.owner_of_bytes(fetched.sha256)
@@ -154,8 +198,10 @@ class LiveCheck:
             whose = f": the served bytes are {other[1]} of build {other[0]}"
         else:
             whose = ": the served bytes belong to no file of this build"
-        return (f"{path} differs from the sealed file (served {fetched.size} bytes, sha256 "
-                f"{fetched.sha256[:12]}…; sealed {size} bytes){whose}")
+        return (
+            f"{path} differs from the sealed file (served {fetched.size} bytes, sha256 "
+            f"{fetched.sha256[:12]}…; sealed {size} bytes){whose}"
+        )
 
     def _imports(self, scanner: TokenScanner, at: str) -> list[tuple[str, str]]:
         base_url = resolve(self.base, at) or at
@@ -199,12 +245,15 @@ class LiveCheck:
                 "LIVE_STALE_ENTRY",
                 f"the entry page references no script or stylesheet of this build, though the "
                 f"bundle has them: nothing but {ENTRY} could be compared (is --base the "
-                "bundle's public base?)", Where(ENTRY, self.url),
+                "bundle's public base?)",
+                Where(ENTRY, self.url),
             )
         attempt.served += [self._version(page) for page in pages.values()]
         if len(pages) > 1:
-            counts = ", ".join(f"{self.entry.label(p)}: {p.samples}" for p in
-                               sorted(pages.values(), key=lambda p: -p.samples))
+            counts = ", ".join(
+                f"{self.entry.label(p)}: {p.samples}"
+                for p in sorted(pages.values(), key=lambda p: -p.samples)
+            )
             attempt.add(
                 "LIVE_MIXED",
                 f"{len(pages)} versions of the entry page were served over {self.samples} "
@@ -238,16 +287,25 @@ def _check_deadline() -> None:
     """Between requests: the command's deadline bounds the work, not only the sockets."""
     deadline = nearest()
     if deadline is not None and deadline.passed():
-        raise SiteReadError(f"verify-live stopped: {deadline.message()}",
-                            hint="raise the bound if the site is large or slow")
+        raise SiteReadError(
+            f"verify-live stopped: {deadline.message()}",
+            hint="raise the bound if the site is large or slow",
+        )
 
 
 def _entry_result(page: Page, attempt: Attempt) -> AssetResult:
     fetched = page.fetched
-    failed = any(f.path == ENTRY and f.url == fetched.final_url and f.severity == "error"
-                 for f in attempt.findings)
+    failed = any(
+        f.path == ENTRY and f.url == fetched.final_url and f.severity == "error"
+        for f in attempt.findings
+    )
     return AssetResult(
-        url=fetched.final_url, path=ENTRY, status=fetched.status,
-        content_type=fetched.content_type, content_encoding=fetched.content_encoding,
-        sha256=fetched.sha256, size=fetched.size, ok=not failed,
+        url=fetched.final_url,
+        path=ENTRY,
+        status=fetched.status,
+        content_type=fetched.content_type,
+        content_encoding=fetched.content_encoding,
+        sha256=fetched.sha256,
+        size=fetched.size,
+        ok=not failed,
     )

@@ -69,8 +69,13 @@ class EntryPages:
         pages: dict[str, Page] = {}
         for _ in range(samples):
             parser = HtmlRefs()
-            fetched = self.fetcher.get(self.url, fresh=True, limit=_entry_limit,
-                                       consumer=parser.feed_bytes, accept=HTML_ACCEPT)
+            fetched = self.fetcher.get(
+                self.url,
+                fresh=True,
+                limit=_entry_limit,
+                consumer=parser.feed_bytes,
+                accept=HTML_ACCEPT,
+            )
             parser.finish()
             page = self._page(fetched, parser)
             if page.key in pages:
@@ -84,8 +89,13 @@ class EntryPages:
     def _served_manifest(self) -> None:
         where = manifest_url(self.url, self.base)
         chunks: list[bytes] = []
-        got = self.fetcher.get(where, fresh=True, limit=SERVED_MANIFEST_LIMIT,
-                               consumer=chunks.append, accept="application/json")
+        got = self.fetcher.get(
+            where,
+            fresh=True,
+            limit=SERVED_MANIFEST_LIMIT,
+            consumer=chunks.append,
+            accept="application/json",
+        )
         if got.status != 200 or got.sha256 is None:
             return
         try:
@@ -134,8 +144,11 @@ class EntryPages:
         fetched = page.fetched
         where = Where(ENTRY, fetched.final_url, fetched.status)
         if not 200 <= fetched.status < 300:
-            attempt.add("LIVE_MISSING", f"the entry page {fetched.final_url} answered HTTP "
-                        f"{fetched.status}", where)
+            attempt.add(
+                "LIVE_MISSING",
+                f"the entry page {fetched.final_url} answered HTTP {fetched.status}",
+                where,
+            )
             return
         allowed = self.bundle.allowed_changed(ENTRY)
         if fetched.over_limit and allowed:
@@ -144,36 +157,55 @@ class EntryPages:
                 "buildguard does not read entry pages that large"
             )
         owner = self.served.owner_of_bytes(fetched.sha256) if fetched.sha256 else None
-        stale_owner = self.served.owner_of_paths([p for p in (
-            bundle_path(u, self.base) for u in page.unknown) if p])
+        stale_owner = self.served.owner_of_paths(
+            [p for p in (bundle_path(u, self.base) for u in page.unknown) if p]
+        )
         page.build_id = (
-            self.bundle.build_id if page.identical or (allowed and not page.unknown)
+            self.bundle.build_id
+            if page.identical or (allowed and not page.unknown)
             else (owner[0] if owner else stale_owner)
         )
         if fetched.decode_error:
-            attempt.add("LIVE_CHANGED", f"the entry page {fetched.final_url} could not be "
-                        f"decoded ({fetched.decode_error})", where)
+            attempt.add(
+                "LIVE_CHANGED",
+                f"the entry page {fetched.final_url} could not be decoded ({fetched.decode_error})",
+                where,
+            )
         elif not page.identical and not allowed:
-            whose = f": it is {owner[1]} of build {owner[0]}" if owner else (
-                f": it belongs to build {page.build_id}" if page.build_id else "")
+            whose = (
+                f": it is {owner[1]} of build {owner[0]}"
+                if owner
+                else (f": it belongs to build {page.build_id}" if page.build_id else "")
+            )
             if self.bundle.entry is None:
-                attempt.add("LIVE_CHANGED", f"the bundle has no {ENTRY} to compare the entry "
-                            f"page {fetched.final_url} with", where)
+                attempt.add(
+                    "LIVE_CHANGED",
+                    f"the bundle has no {ENTRY} to compare the entry page {fetched.final_url} with",
+                    where,
+                )
             else:
-                attempt.add("LIVE_CHANGED", f"the entry page {fetched.final_url} is not this "
-                            f"build's {ENTRY}{whose}", where, served_build=page.build_id)
-        if page.unknown and not (page.identical and all(
-                origin_of(u) != self.fetcher.site for u in page.unknown)):
+                attempt.add(
+                    "LIVE_CHANGED",
+                    f"the entry page {fetched.final_url} is not this build's {ENTRY}{whose}",
+                    where,
+                    served_build=page.build_id,
+                )
+        if page.unknown and not (
+            page.identical and all(origin_of(u) != self.fetcher.site for u in page.unknown)
+        ):
             paths = [bundle_path(u, self.base) or u for u in page.unknown]
-            whose = f" (build {page.build_id})" if page.build_id and not page.identical \
+            whose = f" (build {page.build_id})" if page.build_id and not page.identical else ""
+            hint = (
+                " The page is the sealed one: is --base the bundle's public base?"
+                if page.identical
                 else ""
-            hint = (" The page is the sealed one: is --base the bundle's public base?"
-                    if page.identical else "")
+            )
             attempt.add(
                 "LIVE_STALE_ENTRY",
                 f"the entry page {fetched.final_url}{whose} references "
                 f"{len(paths)} file(s) this build does not have: {listing(paths)}.{hint}",
-                where, served_build=page.build_id,
+                where,
+                served_build=page.build_id,
             )
         reason = cacheable_for(fetched.headers)
         if reason:
@@ -182,5 +214,6 @@ class EntryPages:
                 f"the entry page {fetched.final_url} may be cached by browsers or a CDN "
                 f"({reason}): after a deploy users can keep the old page; serve it with "
                 "Cache-Control: no-cache",
-                where, severity="warning",
+                where,
+                severity="warning",
             )

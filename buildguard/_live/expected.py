@@ -70,8 +70,11 @@ def from_image(image: str, options: ReadOptions | None = None) -> ExpectedBundle
     options = options or ReadOptions()
     path = options.paths[0] if options.paths else None
     root = posixpath.normpath("/" + path.strip().lstrip("/")) if path else None
-    layer_cache = (open_cache(options.cache, enabled=not options.no_cache)
-                   if options.cache is not None else None)  # fmt: skip
+    layer_cache = (
+        open_cache(options.cache, enabled=not options.no_cache)
+        if options.cache is not None
+        else None
+    )
     with open_image(image, options) as opened:
         flat = opened.read([root] if root else [], options.progress, layer_cache)
     found = {posixpath.dirname(e.path) or "/": e for e in flat.tree.manifests()}

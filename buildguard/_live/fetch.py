@@ -97,9 +97,13 @@ class Fetcher:
         }
         # sockets bounded by this thread's deadlines: the request's, and the command's
         self._pooled = bound_client(httpx.Client(**common), None)  # type: ignore[arg-type]
-        self._fresh = bound_client(httpx.Client(
-            limits=httpx.Limits(max_keepalive_connections=0), **common  # type: ignore[arg-type]
-        ), None)  # fmt: skip
+        self._fresh = bound_client(
+            httpx.Client(
+                limits=httpx.Limits(max_keepalive_connections=0),
+                **common,  # type: ignore[arg-type]
+            ),
+            None,
+        )
         self.requests = 0
         self.bytes_read = 0
 
@@ -143,15 +147,18 @@ class Fetcher:
         while True:
             headers = self._headers_for(current, fresh, accept)
             self.requests += 1
-            bound = Deadline.after(self._request_deadline, f"the {self._request_deadline:g} s "
-                                   f"deadline of one request (${HTTP_DEADLINE_ENV})")  # fmt: skip
+            bound = Deadline.after(
+                self._request_deadline,
+                f"the {self._request_deadline:g} s deadline of one request (${HTTP_DEADLINE_ENV})",
+            )
             try:
                 with within(bound), client.stream("GET", current, headers=headers) as response:
                     location = response.headers.get("location")
                     if response.status_code in REDIRECTS and location:
                         target = strip_url(urljoin(current, location))
-                        logger.info("GET %s -> %d redirect to %s", current,
-                                    response.status_code, target)
+                        logger.info(
+                            "GET %s -> %d redirect to %s", current, response.status_code, target
+                        )
                         if target in seen:
                             chain = " -> ".join([*seen, target])
                             raise SiteReadError(
@@ -165,21 +172,28 @@ class Fetcher:
                             )
                         if origin_of(target) is None:
                             raise SiteReadError(
-                                f"{current} redirects to {target}, which is not an http(s) "
-                                "URL"
+                                f"{current} redirects to {target}, which is not an http(s) URL"
                             )
                         seen.append(target)
                         current = target
                         continue
-                    result = Fetched(url=url, final_url=current,
-                                     status=response.status_code,
-                                     headers=response.headers, redirects=seen[1:])
+                    result = Fetched(
+                        url=url,
+                        final_url=current,
+                        status=response.status_code,
+                        headers=response.headers,
+                        redirects=seen[1:],
+                    )
                     cap = limit(result) if callable(limit) else limit
                     self._read_body(response, result, cap, consumer)
-                    logger.info("GET %s -> %d %s %d bytes%s", current, result.status,
-                                result.content_type or "-", result.size,
-                                f" ({result.content_encoding})"
-                                if result.content_encoding else "")
+                    logger.info(
+                        "GET %s -> %d %s %d bytes%s",
+                        current,
+                        result.status,
+                        result.content_type or "-",
+                        result.size,
+                        f" ({result.content_encoding})" if result.content_encoding else "",
+                    )
                     return result
             except httpx.InvalidURL as exc:
                 raise SiteReadError(f"cannot fetch {current}: bad URL ({exc})") from None

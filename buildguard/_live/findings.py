@@ -38,9 +38,24 @@ class Attempt:
     def ok(self) -> bool:
         return not any(f.severity == "error" for f in self.findings)
 
-    def add(self, code: LiveFindingCode, message: str, where: Where | None = None, *,
-            severity: Severity = "error", served_build: str | None = None) -> None:
+    def add(
+        self,
+        code: LiveFindingCode,
+        message: str,
+        where: Where | None = None,
+        *,
+        severity: Severity = "error",
+        served_build: str | None = None,
+    ) -> None:
         path, url, status = where or Where()
-        self.findings.append(LiveFinding(code=code, severity=severity, message=message,
-                                         path=path, url=url, status=status,
-                                         served_build=served_build))
+        self.findings.append(
+            LiveFinding(
+                code=code,
+                severity=severity,
+                message=message,
+                path=path,
+                url=url,
+                status=status,
+                served_build=served_build,
+            )
+        )

@@ -21,10 +21,19 @@ from urllib.parse import unquote_to_bytes
 
 from buildguard._internal.pathescape import decode_name, escape
 
-LINK_RELS = frozenset({
-    "stylesheet", "modulepreload", "preload", "prefetch", "icon", "apple-touch-icon",
-    "apple-touch-icon-precomposed", "mask-icon", "manifest",
-})  # fmt: skip
+LINK_RELS = frozenset(
+    {
+        "stylesheet",
+        "modulepreload",
+        "preload",
+        "prefetch",
+        "icon",
+        "apple-touch-icon",
+        "apple-touch-icon-precomposed",
+        "mask-icon",
+        "manifest",
+    }
+)
 SCANNED_SUFFIXES = (".js", ".mjs", ".cjs", ".css", ".webmanifest")
 MODULE_SUFFIXES = (b".js", b".mjs", b".cjs", b".css")
 MAX_TOKEN = 2048
@@ -65,9 +74,7 @@ class HtmlRefs(HTMLParser):
             rels = {r.lower() for r in values.get("rel", "").split()}
             wanted = sorted(rels & LINK_RELS)
             if wanted:
-                self.references.append(
-                    PageRef(values["href"], f"link rel={' '.join(wanted)}")
-                )
+                self.references.append(PageRef(values["href"], f"link rel={' '.join(wanted)}"))
         elif tag == "base" and values.get("href") and self.base_href is None:
             self.base_href = values["href"]
 
@@ -101,8 +108,12 @@ class TokenScanner:
         text = last.decode("utf-8", "replace")
         if file_key(text) in self._names:
             self.tokens[token.decode("utf-8", "replace")] = None
-        elif (self._foreign and token.startswith((b"./", b"../"))
-              and token.lower().endswith(MODULE_SUFFIXES) and len(self.foreign) < MAX_TOKENS):
+        elif (
+            self._foreign
+            and token.startswith((b"./", b"../"))
+            and token.lower().endswith(MODULE_SUFFIXES)
+            and len(self.foreign) < MAX_TOKENS
+        ):
             self.foreign[token.decode("utf-8", "replace")] = None
 
     def feed(self, chunk: bytes) -> None:
@@ -113,7 +124,7 @@ class TokenScanner:
             if match.end() == end:
                 # may go on in the next chunk
                 if end - match.start() <= MAX_TOKEN:
-                    self._carry = window[match.start():]
+                    self._carry = window[match.start() :]
                 break
             self._take(match.group())
 

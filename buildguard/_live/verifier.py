@@ -44,16 +44,17 @@ MAX_DELAY = 15.0
 MAX_SAMPLES = 1000
 
 
-
-
 def _expected(
     manifest: str | os.PathLike[str] | None,
     image: str | None,
     options: ReadOptions,
     dist: str | os.PathLike[str] | None,
 ) -> ExpectedBundle:
-    given = [name for name, value in (("--manifest", manifest), ("--image", image),
-                                      ("--dist", dist)) if value is not None]
+    given = [
+        name
+        for name, value in (("--manifest", manifest), ("--image", image), ("--dist", dist))
+        if value is not None
+    ]
     if len(given) != 1:
         raise UsageError(
             "give the expected bundle once: --manifest FILE, --image IMAGE [--path DIR] or "
@@ -139,14 +140,19 @@ def verify_live(
     attempts = 0
     last: Attempt | None = None
     finished: Attempt | None = None
-    with within(bound), Fetcher(site, headers=headers, insecure=insecure,
-                                request_deadline=request_seconds) as fetcher:  # fmt: skip
+    with (
+        within(bound),
+        Fetcher(
+            site, headers=headers, insecure=insecure, request_deadline=request_seconds
+        ) as fetcher,
+    ):
         while True:
             attempts += 1
             error: SiteReadError | None = None
             try:
-                last = LiveCheck(fetcher, bundle, url, base_path, samples,
-                                 max_requests=max_requests).run()  # fmt: skip
+                last = LiveCheck(
+                    fetcher, bundle, url, base_path, samples, max_requests=max_requests
+                ).run()
                 finished = last
             except SiteReadError as exc:
                 error, last = exc, None
@@ -164,8 +170,12 @@ def verify_live(
             pause = min(delay, remaining)
             if progress is not None:
                 progress(WaitStatus(attempts, dict(_summary(last)), pause, remaining))
-            logger.info("attempt %d failed (%s); next in %.1f s", attempts,
-                        error.message if error else ", ".join(_summary(last)), pause)
+            logger.info(
+                "attempt %d failed (%s); next in %.1f s",
+                attempts,
+                error.message if error else ", ".join(_summary(last)),
+                pause,
+            )
             time.sleep(pause)
             delay = min(delay * 2, MAX_DELAY)
         stats = LiveStats(
@@ -201,10 +211,8 @@ def _command_deadline(wait: float | None, env: Mapping[str, str], start: float) 
     if wait:
         return Deadline(start + wait, f"the {wait:g} s bound of --wait on the whole command")
     seconds = seconds_from_env(DEADLINE_ENV, DEADLINE_DEFAULT, env)
-    return Deadline(start + seconds, f"the {seconds:g} s deadline of verify-live "
-                                     f"(${DEADLINE_ENV})")  # fmt: skip
+    return Deadline(start + seconds, f"the {seconds:g} s deadline of verify-live (${DEADLINE_ENV})")
 
 
 def _unique(findings: Sequence[LiveFinding]) -> list[LiveFinding]:
     return list(dict.fromkeys(findings))
-

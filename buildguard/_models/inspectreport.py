@@ -35,14 +35,16 @@ class IndexEntryReport(FrozenModel):
     position: int = Field(ge=0, description="0-based position in that index's manifests.")
     digest: Digest
     media_type: str
-    platform: str | None = Field(description="OS/ARCH[/VARIANT] as the entry gives it; None "
-                                 "when it gives none.")
+    platform: str | None = Field(
+        description="OS/ARCH[/VARIANT] as the entry gives it; None when it gives none."
+    )
     kind: Literal["image", "index", "attestation", "artifact"] = Field(
         description="attestation: BuildKit's unknown/unknown or the vnd.docker.reference.type "
         "annotation; artifact: any other media type. Neither ever makes an image pass."
     )
-    chosen: bool = Field(description="The entry the runtimes pull for the platform asked, "
-                         "which was read.")
+    chosen: bool = Field(
+        description="The entry the runtimes pull for the platform asked, which was read."
+    )
 
 
 class LayerReport(FrozenModel):
@@ -104,8 +106,9 @@ class InspectReport(FrozenModel):
     schema_version: Literal[1] = 1
     image: ImageRef
     index_entries: tuple[IndexEntryReport, ...] = Field(
-        default=(), description="Every entry of the index(es) read on the way to the image "
-        "(none for a single image)."
+        default=(),
+        description="Every entry of the index(es) read on the way to the image "
+        "(none for a single image).",
     )
     layers: tuple[LayerReport, ...]
     manifests: tuple[ManifestReport, ...]

@@ -32,6 +32,7 @@ ENV_NAMES = (
 )
 _DIGEST_DOMAIN = b"buildguard-source-digest-v1\n"
 
+
 def source_digest(files: Iterable[FileEntry]) -> str:
     """The digest of a tree: paths, types, exec bits and contents; never mtimes or order.
 

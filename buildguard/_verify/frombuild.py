@@ -48,9 +48,14 @@ def pinned_reference(image: PushedImage) -> str:
 
 
 def _summary(build: BuildInfo) -> BuildSummary:
-    return BuildSummary(id=build.id, project=build.project, region=build.region,
-                        status=build.status, commit=build.commit,
-                        commit_source=build.commit_source)  # fmt: skip
+    return BuildSummary(
+        id=build.id,
+        project=build.project,
+        region=build.region,
+        status=build.status,
+        commit=build.commit,
+        commit_source=build.commit_source,
+    )
 
 
 def verify_build(
@@ -86,18 +91,23 @@ def verify_build(
             fields["reference"] = reference
             report = verify(
                 reference,
-                Expectations(build_id=build.id, commit=build.commit, record=rec,
-                             allow_extra=expect.allow_extra, use_default_record=False),
+                Expectations(
+                    build_id=build.id,
+                    commit=build.commit,
+                    record=rec,
+                    allow_extra=expect.allow_extra,
+                    use_default_record=False,
+                ),
                 options,
                 environ={},
-            )  # fmt: skip
+            )
         except BuildguardError as exc:
             fields.setdefault("reference", image.name)
-            return BuildImageResult(**fields, verdict=verdict_of(exc.exit_code),
-                                    exit_code=exc.exit_code, error=str(exc))  # fmt: skip
+            return BuildImageResult(
+                **fields, verdict=verdict_of(exc.exit_code), exit_code=exc.exit_code, error=str(exc)
+            )
         code = 0 if report.ok else 1
-        return BuildImageResult(**fields, verdict=verdict_of(code), exit_code=code,
-                                report=report)  # fmt: skip
+        return BuildImageResult(**fields, verdict=verdict_of(code), exit_code=code, report=report)
 
     findings: tuple[Finding, ...] = ()
     if build.images:
@@ -106,13 +116,22 @@ def verify_build(
         worst = max(i.exit_code for i in images)
     else:
         images, worst = (), 1
-        findings = (Finding(
-            code="NOTHING_CHECKED", severity="error",
-            message=f"build {build.id} pushed no images (its results.images is empty): "
-            "nothing was verified",
-        ),)  # fmt: skip
-    return BuildVerifyReport(ok=worst == 0, verdict=verdict_of(worst), exit_code=worst,
-                             build=_summary(build), images=images, findings=findings)  # fmt: skip
+        findings = (
+            Finding(
+                code="NOTHING_CHECKED",
+                severity="error",
+                message=f"build {build.id} pushed no images (its results.images is empty): "
+                "nothing was verified",
+            ),
+        )
+    return BuildVerifyReport(
+        ok=worst == 0,
+        verdict=verdict_of(worst),
+        exit_code=worst,
+        build=_summary(build),
+        images=images,
+        findings=findings,
+    )
 
 
 def mark_build(
@@ -129,17 +148,18 @@ def mark_build(
     ``partial``.
     """
     if not report.ok:
-        raise UsageError(f"refusing to mark the images of build {report.build.id}: its "
-                         "verify did not pass")  # fmt: skip
+        raise UsageError(
+            f"refusing to mark the images of build {report.build.id}: its verify did not pass"
+        )
     done: list[BuildImageResult] = []
     for image in report.images:
         # the digest verified: the pushed one, or the platform's manifest of a pushed index
         # (the index itself with --platform all)
         verified = image.report.image.digest if image.report is not None else None
         try:
-            mark = mark_digest(image.reference, verified or image.digest, tag,
-                               options=options,
-                               environ=environ)  # fmt: skip
+            mark = mark_digest(
+                image.reference, verified or image.digest, tag, options=options, environ=environ
+            )
         except MarkFailed as failed:
             rest = report.images[len(done) :]
             failed.partial = report.model_copy(update={"images": (*done, *rest)})

@@ -59,10 +59,17 @@ def mark_digest(
             return Mark(tag=tag, digest=digest, via="artifact-registry", target=name)
         from buildguard._image.registry import put_manifest
 
-        put_manifest(f"{ref.registry}/{ref.repository}@{digest}", tag,
-                     insecure_registries=options.insecure_registries)  # fmt: skip
-        return Mark(tag=tag, digest=digest, via="registry-api",
-                    target=f"{ref.registry}/{ref.repository}:{tag}")  # fmt: skip
+        put_manifest(
+            f"{ref.registry}/{ref.repository}@{digest}",
+            tag,
+            insecure_registries=options.insecure_registries,
+        )
+        return Mark(
+            tag=tag,
+            digest=digest,
+            via="registry-api",
+            target=f"{ref.registry}/{ref.repository}:{tag}",
+        )
     except ImageReadError as exc:
         raise MarkFailed(
             f"the verify passed, but {tag!r} could not be put on {ref.registry}/"
@@ -84,5 +91,6 @@ def mark_verified(
     if report.image.digest is None:
         raise UsageError(f"{report.image.reference} has no manifest digest to tag")
     require_registry_image(report.image.reference)
-    return mark_digest(report.image.reference, report.image.digest, tag,
-                       options=options, environ=environ)  # fmt: skip
+    return mark_digest(
+        report.image.reference, report.image.digest, tag, options=options, environ=environ
+    )

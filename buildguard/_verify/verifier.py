@@ -108,8 +108,9 @@ def _manifest_bytes(flat: FlatImage) -> dict[str, bytes | None]:
 
 def layer_models(flat: FlatImage) -> tuple[LayerInfo, ...]:
     return tuple(
-        LayerInfo(index=layer.index, digest=layer.digest, size=layer.size,
-                  created_by=layer.created_by)
+        LayerInfo(
+            index=layer.index, digest=layer.digest, size=layer.size, created_by=layer.created_by
+        )
         for layer in flat.info.layers
     )
 
@@ -137,8 +138,9 @@ def verify(
     env = os.environ if environ is None else environ
     clock = time.monotonic()
     started = datetime.now(UTC)
-    resolved, expected = _expectations(expect.build_id, expect.commit, expect.record, env,
-                                       started, expect.use_default_record)
+    resolved, expected = _expectations(
+        expect.build_id, expect.commit, expect.record, env, started, expect.use_default_record
+    )
     # from os.environ, not `environ`
     layer_cache = open_cache(options.cache, enabled=not options.no_cache)
     platform = options.platform
@@ -162,9 +164,12 @@ def verify(
             # the index's word for the platform (what --platform selects), else the config's
             chosen = label or str(flat.info.platform)
             found, new_findings, n = check_image(
-                flat.tree, _manifest_bytes(flat), these_layers,
+                flat.tree,
+                _manifest_bytes(flat),
+                these_layers,
                 dataclasses.replace(resolved, image_created=flat.info.created),
-                paths=paths, allow_extra=expect.allow_extra,
+                paths=paths,
+                allow_extra=expect.allow_extra,
                 platform=chosen if len(targets) > 1 else None,
             )
             bundles += found
@@ -193,4 +198,3 @@ def verify(
             seconds=round(time.monotonic() - clock, 3),
         ),
     )
-

@@ -137,16 +137,25 @@ class RegistryAuth(httpx.Auth):
         if response.status_code == 403 and self._to_registry(response.request.url):
             diagnostics = read_diagnostics(response)
             raise auth_error(
-                AuthProblem.DENIED, self.repo, source=self.credentials_source, notes=self.notes,
-                status=403, diagnostics=diagnostics, detail=_verb(actions),
-            )  # fmt: skip
+                AuthProblem.DENIED,
+                self.repo,
+                source=self.credentials_source,
+                notes=self.notes,
+                status=403,
+                diagnostics=diagnostics,
+                detail=_verb(actions),
+            )
 
     def _refused(self, response: httpx.Response) -> Exception:
         diagnostics = read_diagnostics(response)
         return auth_error(
-            AuthProblem.REJECTED, self.repo, source=self.credentials_source, notes=self.notes,
-            status=response.status_code, diagnostics=diagnostics,
-        )  # fmt: skip
+            AuthProblem.REJECTED,
+            self.repo,
+            source=self.credentials_source,
+            notes=self.notes,
+            status=response.status_code,
+            diagnostics=diagnostics,
+        )
 
     def _resolve(self) -> None:
         if self._resolved:
@@ -157,8 +166,9 @@ class RegistryAuth(httpx.Auth):
             return
         self._resolved = True
         self._credentials = self._keychain(self.repo.registry, self.notes)
-        logger.debug("credentials for %s: %s", self.repo.registry,
-                     self.credentials_source or "anonymous")  # fmt: skip
+        logger.debug(
+            "credentials for %s: %s", self.repo.registry, self.credentials_source or "anonymous"
+        )
 
     def _answer(self, response: httpx.Response, actions: str) -> TokenFlow:
         """A new header after a 401 (credentials refreshed when they predate it)."""
@@ -169,8 +179,9 @@ class RegistryAuth(httpx.Auth):
             self._bearer, self._basic = bearer, None
             return (yield from self._token(bearer, actions))
         if challenges and not any(c.scheme == "basic" for c in challenges):
-            raise self._error(AuthProblem.BAD_CHALLENGE,
-                              f"unsupported challenge scheme {challenges[0].scheme!r}")
+            raise self._error(
+                AuthProblem.BAD_CHALLENGE, f"unsupported challenge scheme {challenges[0].scheme!r}"
+            )
         if self._credentials is None:
             raise self._error(AuthProblem.NO_CREDENTIALS)
         value = self._credentials.basic_header()
@@ -189,9 +200,15 @@ class RegistryAuth(httpx.Auth):
         attempts: int = 1,
     ) -> Exception:
         return auth_error(
-            problem, self.repo, source=self.credentials_source, notes=self.notes, detail=detail,
-            status=status, diagnostics=diagnostics, attempts=attempts,
-        )  # fmt: skip
+            problem,
+            self.repo,
+            source=self.credentials_source,
+            notes=self.notes,
+            detail=detail,
+            status=status,
+            diagnostics=diagnostics,
+            attempts=attempts,
+        )
 
     # ------------------------------------------------------------------ tokens
 
@@ -208,8 +225,12 @@ class RegistryAuth(httpx.Auth):
         service = challenge.params.get("service")
         creds = self._credentials
         if creds is not None and creds.identity_token is not None:
-            form = {"grant_type": "refresh_token", "refresh_token": creds.identity_token,
-                    "client_id": "buildguard", "scope": " ".join(scopes)}  # fmt: skip
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": creds.identity_token,
+                "client_id": "buildguard",
+                "scope": " ".join(scopes),
+            }
             if service is not None:
                 form["service"] = service
             return httpx.Request("POST", realm, data=form)
@@ -237,9 +258,12 @@ class RegistryAuth(httpx.Auth):
             budget = request.extensions.get(BUDGET_EXTENSION)
             attempts = budget.attempts if isinstance(budget, RetryBudget) else 1
             raise self._error(
-                AuthProblem.TOKEN_SERVER_FAILED, realm_host, status=response.status_code,
-                diagnostics=read_diagnostics(response), attempts=attempts,
-            )  # fmt: skip
+                AuthProblem.TOKEN_SERVER_FAILED,
+                realm_host,
+                status=response.status_code,
+                diagnostics=read_diagnostics(response),
+                attempts=attempts,
+            )
         body = self._read_token_body(response, request, realm_host)
         try:
             data = json.loads(body)
@@ -249,19 +273,24 @@ class RegistryAuth(httpx.Auth):
         if not isinstance(token, str) or not token:
             raise self._error(AuthProblem.BAD_TOKEN, f"{realm_host} sent no token")
         if len(token) > MAX_TOKEN_CHARS:  # never sent as a header
-            raise self._error(AuthProblem.BAD_TOKEN, f"{realm_host} sent a token of "
-                              f"{len(token)} characters (at most {MAX_TOKEN_CHARS} are used)")
+            raise self._error(
+                AuthProblem.BAD_TOKEN,
+                f"{realm_host} sent a token of "
+                f"{len(token)} characters (at most {MAX_TOKEN_CHARS} are used)",
+            )
         assert isinstance(data, dict)
         lifetime = data.get("expires_in")
-        seconds = (float(lifetime) if isinstance(lifetime, int | float) and lifetime > 0
-                   else TOKEN_LIFETIME_DEFAULT)  # fmt: skip
-        header = _Header(f"Bearer {token}",
-                         time.monotonic() + max(seconds - TOKEN_EXPIRY_MARGIN, 1.0))
+        seconds = (
+            float(lifetime)
+            if isinstance(lifetime, int | float) and lifetime > 0
+            else TOKEN_LIFETIME_DEFAULT
+        )
+        header = _Header(
+            f"Bearer {token}", time.monotonic() + max(seconds - TOKEN_EXPIRY_MARGIN, 1.0)
+        )
         self._tokens[actions] = header
-        logger.debug("got a %s token for %s (lifetime %.0fs)", actions, self.repo.registry,
-                     seconds)  # fmt: skip
+        logger.debug("got a %s token for %s (lifetime %.0fs)", actions, self.repo.registry, seconds)
         return header
-
 
     def _read_token_body(
         self, response: httpx.Response, request: httpx.Request, realm_host: str
@@ -274,11 +303,12 @@ class RegistryAuth(httpx.Auth):
             with within(bound):
                 return read_for_httpx(response, MAX_TOKEN_RESPONSE_BYTES)
         except BodyTooLarge:
-            raise self._error(AuthProblem.BAD_TOKEN, f"{realm_host} sent more than 1 MiB") \
-                from None  # fmt: skip
+            raise self._error(AuthProblem.BAD_TOKEN, f"{realm_host} sent more than 1 MiB") from None
         except (EncodedTooLarge, DecodeError, UnsupportedEncoding) as exc:
-            raise self._error(AuthProblem.BAD_TOKEN, f"{realm_host} sent a body buildguard "
-                              f"cannot read ({type(exc).__name__}: {exc})") from None  # fmt: skip
+            raise self._error(
+                AuthProblem.BAD_TOKEN,
+                f"{realm_host} sent a body buildguard cannot read ({type(exc).__name__}: {exc})",
+            ) from None
 
 
 def _verb(actions: str) -> str:

@@ -36,7 +36,8 @@ class LazyTLSTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self._inner is None:
             self._inner = bound_transport(
-                httpx.HTTPTransport(verify=True, http1=True, http2=False), self._deadline)
+                httpx.HTTPTransport(verify=True, http1=True, http2=False), self._deadline
+            )
         return self._inner.handle_request(request)
 
     def close(self) -> None:
@@ -49,11 +50,13 @@ class ProxyRouting(httpx.BaseTransport):
     ``getproxies()`` / ``proxy_bypass()`` rules, which are curl's and requests')."""
 
     def __init__(self, deadline: Deadline | None) -> None:
-        self._proxies = {k: v for k, v in urllib.request.getproxies().items()
-                         if k in ("http", "https")}  # fmt: skip
+        self._proxies = {
+            k: v for k, v in urllib.request.getproxies().items() if k in ("http", "https")
+        }
         self._deadline = deadline
         self._direct = bound_transport(
-            httpx.HTTPTransport(verify=True, http1=True, http2=False), deadline)
+            httpx.HTTPTransport(verify=True, http1=True, http2=False), deadline
+        )
         self._via: dict[str, httpx.BaseTransport] = {}
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -62,7 +65,8 @@ class ProxyRouting(httpx.BaseTransport):
             return self._direct.handle_request(request)
         if proxy not in self._via:
             self._via[proxy] = bound_transport(
-                httpx.HTTPTransport(verify=True, proxy=proxy), self._deadline)
+                httpx.HTTPTransport(verify=True, proxy=proxy), self._deadline
+            )
         return self._via[proxy].handle_request(request)
 
     def close(self) -> None:
@@ -83,9 +87,14 @@ def make_client(
 ) -> httpx.Client:
     """The client for ``registry`` (``host[:port]``); see the module docstring. Every
     socket operation ends by ``deadline`` (and each attempt by the policy's)."""
-    common = {"timeout": policy.timeout(), "max_redirects": MAX_REDIRECTS,
-              "headers": {"User-Agent": USER_AGENT}, "auth": auth, "trust_env": False,
-              "event_hooks": {"response": [_bounded_redirect_body]}}  # fmt: skip
+    common = {
+        "timeout": policy.timeout(),
+        "max_redirects": MAX_REDIRECTS,
+        "headers": {"User-Agent": USER_AGENT},
+        "auth": auth,
+        "trust_env": False,
+        "event_hooks": {"response": [_bounded_redirect_body]},
+    }
     if is_loopback(registry):
         direct = bound_transport(httpx.HTTPTransport(verify=False), deadline)  # http:// only
         return httpx.Client(
@@ -93,5 +102,7 @@ def make_client(
             mounts={"https://": RetryingTransport(LazyTLSTransport(deadline), policy, deadline)},
             **common,  # type: ignore[arg-type]
         )
-    return httpx.Client(transport=RetryingTransport(ProxyRouting(deadline), policy, deadline),
-                        **common)  # type: ignore[arg-type]  # fmt: skip
+    return httpx.Client(
+        transport=RetryingTransport(ProxyRouting(deadline), policy, deadline),
+        **common,  # type: ignore[arg-type]
+    )

@@ -63,7 +63,6 @@ class Diagnostic:
         return f"{self.code}: {self.message}" if self.message else self.code
 
 
-
 def read_diagnostics(response: httpx.Response) -> tuple[Diagnostic, ...]:
     """The error entries of a response body (at most 64 KiB, decoded, within
     ``ERROR_BODY_SECONDS``), then release it. A body we cannot read has none."""
@@ -74,8 +73,14 @@ def read_diagnostics(response: httpx.Response) -> tuple[Diagnostic, ...]:
         else:
             with within(Deadline.after(ERROR_BODY_SECONDS, "the error body's deadline")):
                 body = read_bounded(response, MAX_ERROR_BODY)
-    except (httpx.HTTPError, httpx.StreamError, BodyTooLarge, EncodedTooLarge, DecodeError,
-            UnsupportedEncoding):  # fmt: skip
+    except (
+        httpx.HTTPError,
+        httpx.StreamError,
+        BodyTooLarge,
+        EncodedTooLarge,
+        DecodeError,
+        UnsupportedEncoding,
+    ):
         pass
     finally:
         response.close()
@@ -163,9 +168,15 @@ def status_error(
         message = f"could not {verb} {subject} {_preposition(verb)} {repo}: {detail}"
         hint = "check the reference and the registry"
     return RegistryError(
-        message, repo=repo, subject=subject, status=status, diagnostics=diagnostics,
-        attempts=attempts, temporary=is_temporary(status, diagnostics), hint=hint,
-    )  # fmt: skip
+        message,
+        repo=repo,
+        subject=subject,
+        status=status,
+        diagnostics=diagnostics,
+        attempts=attempts,
+        temporary=is_temporary(status, diagnostics),
+        hint=hint,
+    )
 
 
 def _preposition(verb: str) -> str:
@@ -206,8 +217,12 @@ def transport_error(
     return RegistryError(
         f"could not {verb} {subject} {_preposition(verb)} {repo} over {scheme}{via}: "
         f"{describe_exception(exc)} (after {attempts} attempts)",
-        repo=repo, subject=subject, attempts=attempts, temporary=True, hint=hint,
-    )  # fmt: skip
+        repo=repo,
+        subject=subject,
+        attempts=attempts,
+        temporary=True,
+        hint=hint,
+    )
 
 
 def redirect_error(repo: Repo, subject: Subject, limit: int) -> RegistryError:
@@ -255,11 +270,15 @@ class RegistryAuthError(RegistryError):
         self.problem = problem
         self.credentials_source = credentials_source
         super().__init__(
-            message, repo=repo, status=status, diagnostics=diagnostics, attempts=attempts,
+            message,
+            repo=repo,
+            status=status,
+            diagnostics=diagnostics,
+            attempts=attempts,
             temporary=problem is AuthProblem.TOKEN_SERVER_FAILED
             and is_temporary(status, diagnostics),
             hint=hint,
-        )  # fmt: skip
+        )
 
 
 def auth_error(
@@ -283,8 +302,10 @@ def auth_error(
     if problem is AuthProblem.REJECTED and source is None:
         problem = AuthProblem.NO_CREDENTIALS
     if problem is AuthProblem.NO_CREDENTIALS:
-        message = (f"authentication required: {repo} refused anonymous access and no "
-                   f"credentials were found for it{note_text}")  # fmt: skip
+        message = (
+            f"authentication required: {repo} refused anonymous access and no "
+            f"credentials were found for it{note_text}"
+        )
         hint = login
     elif problem is AuthProblem.REJECTED:
         message = f"authentication failed: {repo} rejected the credentials from {source}{said}"
@@ -296,23 +317,35 @@ def auth_error(
         message += f"{said}{note_text}"
         hint = f"check the repository name and your permissions; {login}"
     elif problem is AuthProblem.PLAIN_HTTP_REALM:
-        message = (f"{repo} sent its token server {detail} over plain HTTP; refusing to send "
-                   "credentials or trust tokens over an unencrypted connection")  # fmt: skip
-        hint = (f"add {detail} to --insecure-registry / $BUILDGUARD_INSECURE_REGISTRIES if "
-                "this is intended (test registries only)")  # fmt: skip
+        message = (
+            f"{repo} sent its token server {detail} over plain HTTP; refusing to send "
+            "credentials or trust tokens over an unencrypted connection"
+        )
+        hint = (
+            f"add {detail} to --insecure-registry / $BUILDGUARD_INSECURE_REGISTRIES if "
+            "this is intended (test registries only)"
+        )
     elif problem is AuthProblem.UNSUPPORTED_CREDENTIALS:
-        message = f"{repo} asks for basic auth but the credentials from {source} are an " \
-                  "identity token"  # fmt: skip
+        message = (
+            f"{repo} asks for basic auth but the credentials from {source} are an identity token"
+        )
         hint = login
     elif problem is AuthProblem.TOKEN_SERVER_FAILED:
         tries = f" after {attempts} attempts" if attempts > 1 else ""
-        message = f"could not get a bearer token for {repo} from its token server " \
-                  f"{detail}{said}{tries}"  # fmt: skip
+        message = (
+            f"could not get a bearer token for {repo} from its token server {detail}{said}{tries}"
+        )
         hint = "the registry's token server is failing; retry later"
     else:
         message = f"could not authenticate to {repo}: {problem.value}: {detail}{note_text}"
         hint = "check the registry's auth configuration (WWW-Authenticate and token server)"
     return RegistryAuthError(
-        problem, message, repo=repo, credentials_source=source, hint=hint, status=status,
-        diagnostics=diagnostics, attempts=attempts,
-    )  # fmt: skip
+        problem,
+        message,
+        repo=repo,
+        credentials_source=source,
+        hint=hint,
+        status=status,
+        diagnostics=diagnostics,
+        attempts=attempts,
+    )

@@ -14,7 +14,6 @@ from buildguard._internal.text import one_line
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
-
 def default_credentials(notes: list[str]) -> tuple[Any, str | None] | None:
     """``(credentials, project)`` from ADC, refreshed; ``None`` (with a note) if there are none."""
     import google.auth

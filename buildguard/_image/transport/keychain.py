@@ -105,7 +105,6 @@ def _config_location() -> str:
     return "~/.docker/config.json"
 
 
-
 def docker_config_credentials(registry: str, notes: list[str]) -> Credentials | None:
     """Credentials for ``registry`` from the docker config and its credential helpers."""
     import docker.auth

@@ -101,10 +101,14 @@ class RetryPolicy:
     ) -> RetryPolicy:
         """This policy with the fields given (``timeout`` sets connect and read) changed."""
         changes: dict[str, Any] = {
-            "connect_timeout": timeout, "read_timeout": timeout, "retries": retries,
-            "backoff": backoff, "max_retry_after": max_retry_after,
-            "request_deadline": request_deadline, "overall_deadline": overall_deadline,
-        }  # fmt: skip
+            "connect_timeout": timeout,
+            "read_timeout": timeout,
+            "retries": retries,
+            "backoff": backoff,
+            "max_retry_after": max_retry_after,
+            "request_deadline": request_deadline,
+            "overall_deadline": overall_deadline,
+        }
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def from_env(self, environ: Mapping[str, str] | None = None) -> RetryPolicy:
@@ -117,14 +121,18 @@ class RetryPolicy:
 
     def request_bound(self) -> Deadline:
         """A new deadline for one attempt (its answer), or one small body."""
-        return Deadline.after(self.request_deadline, f"the {self.request_deadline:g} s "
-                              f"deadline of one request (${HTTP_DEADLINE_ENV})")  # fmt: skip
+        return Deadline.after(
+            self.request_deadline,
+            f"the {self.request_deadline:g} s deadline of one request (${HTTP_DEADLINE_ENV})",
+        )
 
     def timeout(self) -> httpx.Timeout:
         return httpx.Timeout(
-            connect=self.connect_timeout, read=self.read_timeout,
-            write=self.read_timeout, pool=self.connect_timeout,
-        )  # fmt: skip
+            connect=self.connect_timeout,
+            read=self.read_timeout,
+            write=self.read_timeout,
+            pool=self.connect_timeout,
+        )
 
     def delay(self, failures: int, retry_after: str | None = None) -> float:
         """Seconds to wait after the ``failures``-th failure in a row (from 1)."""
@@ -243,8 +251,9 @@ class RetryingTransport(httpx.BaseTransport):
                     raise
                 continue
             status = response.status_code
-            logger.info("%s: HTTP %d (attempt %d)", describe_request(request), status,
-                        budget.attempts)  # fmt: skip
+            logger.info(
+                "%s: HTTP %d (attempt %d)", describe_request(request), status, budget.attempts
+            )
             if status in TEMPORARY_STATUS:
                 why = f"{describe_request(request)}: HTTP {status}"
                 delay = budget.next_delay(why, response.headers.get("retry-after"))

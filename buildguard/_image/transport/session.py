@@ -86,8 +86,9 @@ class Session:
     ) -> httpx.Response:
         """One request through the layers (streamed); see the module docstring."""
         if self.closed:
-            raise ImageReadError(f"the registry source for {self.repo} is closed",
-                                 hint="open a new source")  # fmt: skip
+            raise ImageReadError(
+                f"the registry source for {self.repo} is closed", hint="open a new source"
+            )
         client = self.client()
         request = client.build_request(method, url, headers=headers, content=content)
         request.extensions[BUDGET_EXTENSION] = budget
@@ -97,14 +98,24 @@ class Session:
             raise redirect_error(self.repo, subject, MAX_REDIRECTS) from None
         except httpx.TransportError as exc:
             raise transport_error(
-                exc, self.repo, subject, attempts=attempts_of(exc, budget),
-                plain_http=self.plain_http, verb="read" if method in READ_METHODS else "write",
-            ) from None  # fmt: skip
+                exc,
+                self.repo,
+                subject,
+                attempts=attempts_of(exc, budget),
+                plain_http=self.plain_http,
+                verb="read" if method in READ_METHODS else "write",
+            ) from None
 
     def get_blob(self, digest: str, headers: dict[str, str], budget: RetryBudget) -> httpx.Response:
         """A blob GET, redirects to storage followed."""
-        return self.send("GET", f"{self.base}/blobs/{digest}", Subject("blob", digest), budget,
-                         headers=headers, follow_redirects=True)  # fmt: skip
+        return self.send(
+            "GET",
+            f"{self.base}/blobs/{digest}",
+            Subject("blob", digest),
+            budget,
+            headers=headers,
+            follow_redirects=True,
+        )
 
     def get_whole(
         self, url: str, subject: Subject, *, headers: Mapping[str, str], limit: int
@@ -124,27 +135,36 @@ class Session:
                 raise self._bad_body(subject, str(exc)) from None
             except UnsupportedEncoding as exc:
                 raise self._bad_body(
-                    subject, f"it is sent with Content-Encoding {exc}, which buildguard did not "
-                    "ask for and does not decode") from None  # fmt: skip
+                    subject,
+                    f"it is sent with Content-Encoding {exc}, which buildguard did not "
+                    "ask for and does not decode",
+                ) from None
             except httpx.TransportError as exc:
                 if not budget.spend(f"reading {subject} from {self.repo} broke"):
-                    raise transport_error(exc, self.repo, subject, attempts=budget.attempts,
-                                          plain_http=self.plain_http) from None  # fmt: skip
+                    raise transport_error(
+                        exc,
+                        self.repo,
+                        subject,
+                        attempts=budget.attempts,
+                        plain_http=self.plain_http,
+                    ) from None
             finally:
                 response.close()
 
     def _bad_body(self, subject: Subject, why: str) -> RegistryError:
         return RegistryError(
             f"cannot read {subject} from {self.repo}: {why}",
-            repo=self.repo, subject=subject,
+            repo=self.repo,
+            subject=subject,
             hint="the registry (or a proxy in front of it) sends a body that is not a "
             "manifest; report it to the registry's operator",
-        )  # fmt: skip
+        )
 
     def _too_large(self, subject: Subject, size: int, limit: int) -> RegistryError:
         return RegistryError(
             f"{subject} from {self.repo} is {size} bytes or more, above the {limit}-byte "
             "limit for manifests",
-            repo=self.repo, subject=subject,
+            repo=self.repo,
+            subject=subject,
             hint="this is not a manifest buildguard can read; check the reference",
-        )  # fmt: skip
+        )

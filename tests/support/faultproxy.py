@@ -40,14 +40,34 @@ from urllib.parse import urlsplit
 from loopbackserver import LoopbackServer, QuietHandler
 
 HOP_HEADERS = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-     "proxy-authorization", "proxy-authenticate"}
-)  # fmt: skip
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-authenticate",
+    }
+)
 
 ACTIONS = frozenset(
-    {"status", "flip", "reset", "truncate", "no_range", "unauthorized", "header", "drop_header",
-     "stall", "redirect", "extend", "replace"}
-)  # fmt: skip
+    {
+        "status",
+        "flip",
+        "reset",
+        "truncate",
+        "no_range",
+        "unauthorized",
+        "header",
+        "drop_header",
+        "stall",
+        "redirect",
+        "extend",
+        "replace",
+    }
+)
 
 
 @dataclass
@@ -322,8 +342,11 @@ def _send_raw(handler: BaseHTTPRequestHandler, fault: Fault) -> None:
         else:
             out.write(head)
         body = fault.body
-        pieces = fault.chunks() if fault.chunks is not None else (
-            body[i : i + fault.piece] for i in range(0, len(body), fault.piece))
+        pieces = (
+            fault.chunks()
+            if fault.chunks is not None
+            else (body[i : i + fault.piece] for i in range(0, len(body), fault.piece))
+        )
         for piece in pieces:
             if not piece:
                 continue

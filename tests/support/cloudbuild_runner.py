@@ -60,8 +60,11 @@ class StepResult:
     def ok(self) -> bool:
         if self.exit_code is None:
             return False
-        return (self.exit_code == 0 or self.step.allow_failure
-                or self.exit_code in self.step.allow_exit_codes)
+        return (
+            self.exit_code == 0
+            or self.step.allow_failure
+            or self.exit_code in self.step.allow_exit_codes
+        )
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,11 @@ class BuildResult:
 
     @property
     def log(self) -> str:
-        parts = [f"--- {r.step.label} ({r.step.name}) exit {r.exit_code}\n{r.log}{r.error}"
-                 for r in self.steps if r.exit_code is not None or r.error]
+        parts = [
+            f"--- {r.step.label} ({r.step.name}) exit {r.exit_code}\n{r.log}{r.error}"
+            for r in self.steps
+            if r.exit_code is not None or r.error
+        ]
         if self.push_log:
             parts.append(f"--- PUSH\n{self.push_log}")
         return "\n".join(parts) + f"\n--- {self.status} {self.failure}"
@@ -108,8 +114,15 @@ class RunnerError(RuntimeError):
 class CloudBuildRunner:
     """Runs builds on one dockerd (``client`` is docker-py's, ``socket`` the host path)."""
 
-    def __init__(self, client: Any, socket: str, *, project_id: str = "buildguard-test",
-                 location: str = "europe-west1", project_number: str = "123456789012") -> None:
+    def __init__(
+        self,
+        client: Any,
+        socket: str,
+        *,
+        project_id: str = "buildguard-test",
+        location: str = "europe-west1",
+        project_number: str = "123456789012",
+    ) -> None:
         self.client = client
         self.socket = socket.removeprefix("unix://")
         self.project_id = project_id
@@ -133,12 +146,18 @@ class CloudBuildRunner:
             config = cfg.load(config)
         build_id = build_id or str(uuid.uuid4())
         given = dict(substitutions or {})
-        builtins = cfg.builtin_values(project_id=self.project_id, build_id=build_id,
-                                      location=self.location,
-                                      project_number=self.project_number, given=given)
-        build = cfg.resolve(config, builtins=builtins,
-                            substitutions={k: v for k, v in given.items()
-                                           if k not in cfg.BUILTIN_SUBSTITUTIONS})
+        builtins = cfg.builtin_values(
+            project_id=self.project_id,
+            build_id=build_id,
+            location=self.location,
+            project_number=self.project_number,
+            given=given,
+        )
+        build = cfg.resolve(
+            config,
+            builtins=builtins,
+            substitutions={k: v for k, v in given.items() if k not in cfg.BUILTIN_SUBSTITUTIONS},
+        )
         result = BuildResult(build_id=build_id, steps=[StepResult(s) for s in build.steps])
         home = self.client.volumes.create(f"cloudbuild-home-{build_id}")
         private = Path(tempfile.mkdtemp(prefix="cloudbuild-"))
@@ -146,13 +165,18 @@ class CloudBuildRunner:
             self._write_home(home.name, docker_config or {})
             for step_result in result.steps:
                 self._run_step(build, step_result, workspace, home.name, private)
-                print(f"--- {step_result.step.label}: {step_result.step.name} "
-                      f"exit {step_result.exit_code} in {step_result.seconds:.1f}s\n"
-                      f"{step_result.log}{step_result.error}", flush=True)
+                print(
+                    f"--- {step_result.step.label}: {step_result.step.name} "
+                    f"exit {step_result.exit_code} in {step_result.seconds:.1f}s\n"
+                    f"{step_result.log}{step_result.error}",
+                    flush=True,
+                )
                 if not step_result.ok:
                     result.status = "FAILURE"
-                    result.failure = (step_result.error or
-                                      f"{step_result.step.label} exited {step_result.exit_code}")
+                    result.failure = (
+                        step_result.error
+                        or f"{step_result.step.label} exited {step_result.exit_code}"
+                    )
                     return result
             self._push_images(build, result, home.name)
             return result
@@ -183,20 +207,26 @@ class CloudBuildRunner:
             info.size, info.mode = len(data), 0o600
             tar.addfile(info, io.BytesIO(data))
         holder = self.client.containers.create(
-            PUSH_IMAGE, command=["true"], volumes={volume: {"bind": HOME, "mode": "rw"}},
-            network_mode="none")
+            PUSH_IMAGE,
+            command=["true"],
+            volumes={volume: {"bind": HOME, "mode": "rw"}},
+            network_mode="none",
+        )
         try:
             holder.put_archive(HOME, buf.getvalue())
         finally:
             holder.remove(force=True)
 
-    def _run_step(self, build: cfg.Build, result: StepResult, workspace: Path,
-                  home: str, private: Path) -> None:
+    def _run_step(
+        self, build: cfg.Build, result: StepResult, workspace: Path, home: str, private: Path
+    ) -> None:
         step = result.step
         if not self._has_image(step.name):
             result.exit_code = -1
-            result.error = (f"image {step.name!r} is not on the local daemon and nothing can "
-                            "be pulled here: build it (see docs/testing.md, localimages.py)")
+            result.error = (
+                f"image {step.name!r} is not on the local daemon and nothing can "
+                "be pulled here: build it (see docs/testing.md, localimages.py)"
+            )
             return
         outputs = private / f"outputs-{step.index}"
         outputs.mkdir()
@@ -219,9 +249,15 @@ class CloudBuildRunner:
         workdir = step.dir if step.dir.startswith("/") else f"{WORKSPACE}/{step.dir}".rstrip("/")
         env = cfg.step_env(build, step, base=(f"HOME={HOME}", f"BUILDER_OUTPUT={OUTPUTS}"))
         container = self.client.containers.create(
-            step.name, command=command, entrypoint=entrypoint, environment=env,
-            working_dir=workdir, network_mode="host", volumes=mounts,
-            labels={"buildguard-test.cloudbuild": build.substitutions["BUILD_ID"]})
+            step.name,
+            command=command,
+            entrypoint=entrypoint,
+            environment=env,
+            working_dir=workdir,
+            network_mode="host",
+            volumes=mounts,
+            labels={"buildguard-test.cloudbuild": build.substitutions["BUILD_ID"]},
+        )
         started = time.monotonic()
         try:
             container.start()
@@ -243,14 +279,20 @@ class CloudBuildRunner:
         for name in build.images:
             if not self._has_image(name):
                 result.status = "FAILURE"
-                result.failure = (f"failed to find one or more images after execution of build "
-                                  f"steps: [{name}]")
+                result.failure = (
+                    f"failed to find one or more images after execution of build steps: [{name}]"
+                )
                 return
             container = self.client.containers.create(
-                PUSH_IMAGE, command=["push", name], environment=[f"HOME={HOME}"],
-                network_mode="host", volumes={
+                PUSH_IMAGE,
+                command=["push", name],
+                environment=[f"HOME={HOME}"],
+                network_mode="host",
+                volumes={
                     home: {"bind": HOME, "mode": "rw"},
-                    self.socket: {"bind": DOCKER_SOCKET, "mode": "rw"}})
+                    self.socket: {"bind": DOCKER_SOCKET, "mode": "rw"},
+                },
+            )
             try:
                 container.start()
                 code = int(container.wait(timeout=STEP_TIMEOUT)["StatusCode"])

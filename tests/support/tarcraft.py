@@ -208,12 +208,14 @@ def pax_data(records: Iterable[tuple[bytes, bytes]]) -> bytes:
 
 
 def pax_member(
-    records: Iterable[tuple[bytes, bytes]], *, name: bytes = b"././@PaxHeader",
-    typeflag: bytes = b"x", magic: tuple[bytes, bytes] = USTAR_MAGIC,
+    records: Iterable[tuple[bytes, bytes]],
+    *,
+    name: bytes = b"././@PaxHeader",
+    typeflag: bytes = b"x",
+    magic: tuple[bytes, bytes] = USTAR_MAGIC,
 ) -> Member:
     return Member(
-        Header(name=name, typeflag=typeflag, mode=0o644, magic=magic[0], version=magic[1],
-               mtime=0),
+        Header(name=name, typeflag=typeflag, mode=0o644, magic=magic[0], version=magic[1], mtime=0),
         pax_data(records),
     )
 
@@ -221,8 +223,14 @@ def pax_member(
 def gnu_long_member(kind: bytes, value: bytes) -> Member:
     """A GNU ``L`` (long name) or ``K`` (long link name) member, as GNU tar writes it."""
     return Member(
-        Header(name=b"././@LongLink", typeflag=kind, mode=0o644, mtime=0,
-               magic=GNU_MAGIC[0], version=GNU_MAGIC[1]),
+        Header(
+            name=b"././@LongLink",
+            typeflag=kind,
+            mode=0o644,
+            mtime=0,
+            magic=GNU_MAGIC[0],
+            version=GNU_MAGIC[1],
+        ),
         value + b"\x00",
     )
 
@@ -304,13 +312,24 @@ def members_for(entry: Entry, fmt: str) -> list[Member]:
     flag = TYPEFLAG[entry.kind]
     data = entry.data if entry.kind == "file" else b""
     base = Header(
-        name=entry.name, mode=entry.mode, uid=entry.uid, gid=entry.gid, mtime=entry.mtime,
-        typeflag=flag, linkname=entry.link, uname=entry.uname, gname=entry.gname,
-        devmajor=entry.devmajor, devminor=entry.devminor,
+        name=entry.name,
+        mode=entry.mode,
+        uid=entry.uid,
+        gid=entry.gid,
+        mtime=entry.mtime,
+        typeflag=flag,
+        linkname=entry.link,
+        uname=entry.uname,
+        gname=entry.gname,
+        devmajor=entry.devmajor,
+        devminor=entry.devminor,
     )
     numbers_fit = (
-        fits_octal(entry.uid, 8) and fits_octal(entry.gid, 8) and fits_octal(len(data), 12)
-        and fits_octal(entry.mtime, 12) and fits_octal(entry.mode, 8)
+        fits_octal(entry.uid, 8)
+        and fits_octal(entry.gid, 8)
+        and fits_octal(len(data), 12)
+        and fits_octal(entry.mtime, 12)
+        and fits_octal(entry.mode, 8)
     )
     if fmt == "v7":
         if len(entry.name) > 99 or len(entry.link) > 99 or not numbers_fit:
@@ -318,8 +337,19 @@ def members_for(entry: Entry, fmt: str) -> list[Member]:
         if entry.kind not in ("file", "dir", "symlink", "hardlink"):
             raise Unrepresentable("v7 has no device or fifo entries")
         v7flag = b"\x00" if entry.kind in ("file", "dir") else flag
-        return [Member(replace(base, typeflag=v7flag, magic=V7_MAGIC[0], version=V7_MAGIC[1],
-                               uname=b"", gname=b""), data)]
+        return [
+            Member(
+                replace(
+                    base,
+                    typeflag=v7flag,
+                    magic=V7_MAGIC[0],
+                    version=V7_MAGIC[1],
+                    uname=b"",
+                    gname=b"",
+                ),
+                data,
+            )
+        ]
     if fmt == "ustar":
         split = _split_ustar(entry.name)
         if split is None or len(entry.link) > 100 or not numbers_fit:
@@ -336,8 +366,18 @@ def members_for(entry: Entry, fmt: str) -> list[Member]:
             out.append(gnu_long_member(b"L", entry.name))
         if not -(1 << 62) <= entry.mtime < (1 << 62):
             raise Unrepresentable("mtime beyond base-256")
-        out.append(Member(replace(base, name=entry.name[:100], linkname=entry.link[:100],
-                                  magic=GNU_MAGIC[0], version=GNU_MAGIC[1]), data))
+        out.append(
+            Member(
+                replace(
+                    base,
+                    name=entry.name[:100],
+                    linkname=entry.link[:100],
+                    magic=GNU_MAGIC[0],
+                    version=GNU_MAGIC[1],
+                ),
+                data,
+            )
+        )
         return out
     # pax: a ustar header, with an 'x' member first for what does not fit (Go's writer).
     records: list[tuple[bytes, bytes]] = []
@@ -351,8 +391,11 @@ def members_for(entry: Entry, fmt: str) -> list[Member]:
     if len(entry.link) > 100 or not _ascii(entry.link):
         records.append((b"linkpath", entry.link))
         header.linkname = bytes(b for b in entry.link if 0 < b < 0x80)[:100]
-    for key, value, width in ((b"uid", entry.uid, 8), (b"gid", entry.gid, 8),
-                              (b"size", len(data), 12)):
+    for key, value, width in (
+        (b"uid", entry.uid, 8),
+        (b"gid", entry.gid, 8),
+        (b"size", len(data), 12),
+    ):
         if not fits_octal(value, width):
             records.append((key, b"%d" % value))
             setattr(header, key.decode(), 0)

@@ -21,11 +21,35 @@ from buildguard.models import BundleManifest, FileEntry, Record
 
 MIB = 1 << 20
 ODD_NAMES = [
-    b"plain.js", b"with space.txt", "café.js".encode(), b"caf\xe9.js", b"back\\slash.js",
-    b'quote".js', b"new\nline.txt", b"ctrl\x01char", b"tab\tname.css", "emoji😀.svg".encode(),
-    b"-dash", b"#hash", b"!bang", b"[glob].js", b"star*.js", b"q?.js", b"x\\xff", b"\xff\xfe",
-    b"\xed\xa0\x80", b"long" * 60, b"UPPER.JS", b".hidden", b"trailing space ", b"dos\r",
-    b"keep.log", b"drop.log", b"app.js.map", b"noext", b"archive.tar.gz",
+    b"plain.js",
+    b"with space.txt",
+    "café.js".encode(),
+    b"caf\xe9.js",
+    b"back\\slash.js",
+    b'quote".js',
+    b"new\nline.txt",
+    b"ctrl\x01char",
+    b"tab\tname.css",
+    "emoji😀.svg".encode(),
+    b"-dash",
+    b"#hash",
+    b"!bang",
+    b"[glob].js",
+    b"star*.js",
+    b"q?.js",
+    b"x\\xff",
+    b"\xff\xfe",
+    b"\xed\xa0\x80",
+    b"long" * 60,
+    b"UPPER.JS",
+    b".hidden",
+    b"trailing space ",
+    b"dos\r",
+    b"keep.log",
+    b"drop.log",
+    b"app.js.map",
+    b"noext",
+    b"archive.tar.gz",
 ]
 GITIGNORE_ROOT = b"*.log\n!keep.log\nbuild/\n/only-root.txt\n\\#hash\nstar\\*.js\n"
 GITIGNORE_SUB = b"*.tmp\n!important.tmp\n/local-only\n"
@@ -51,15 +75,20 @@ def make_odd_tree(root: Path, seed: int = 7) -> Path:
     _write(base + b"/sub dir/.gitignore", GITIGNORE_SUB)
     for d in dirs[:5]:
         for name in ODD_NAMES:
-            _write(base + b"/" + d + name, rng.randbytes(rng.randrange(0, 300)),
-                   rng.choice([0o644, 0o755, 0o600, 0o700, 0o664, 0o4755]))
+            _write(
+                base + b"/" + d + name,
+                rng.randbytes(rng.randrange(0, 300)),
+                rng.choice([0o644, 0o755, 0o600, 0o700, 0o664, 0o4755]),
+            )
     for name in (b"a.tmp", b"important.tmp", b"local-only", b"only-root.txt"):
         _write(base + b"/sub dir/" + name, name)
         _write(base + b"/sub dir/in/" + name, name)
     _write(base + b"/only-root.txt", b"ignored at the root only")
     for i in range(600):
-        _write(base + b"/many/f%03d%s" % (i, rng.choice([b".js", b".css", b"", b".\xe9"])),
-               rng.randbytes(rng.randrange(0, 2000)))
+        _write(
+            base + b"/many/f%03d%s" % (i, rng.choice([b".js", b".css", b"", b".\xe9"])),
+            rng.randbytes(rng.randrange(0, 2000)),
+        )
     for size in (0, 1, MIB - 1, MIB, MIB + 1, 3 * MIB + 17):
         _write(base + b"/deep/a/b/c/d/e/size-%d.bin" % size, rng.randbytes(size))
     for d in (b"node_modules/x/", b".git/", b"build/"):
@@ -99,8 +128,10 @@ def make_odd_bundle(dist: Path, build_id: str, seed: int = 9) -> Path:
     _write(base + b"/sub dir/back\\slash.woff2", rng.randbytes(3000))
     _write(base + b"/big.bin", rng.randbytes(2 * MIB + 5))
     for i in range(300):
-        _write(base + b"/assets/c%03d%s" % (i, rng.choice([b".js", b".map", b".x", b""])),
-               rng.randbytes(rng.randrange(1, 500)))
+        _write(
+            base + b"/assets/c%03d%s" % (i, rng.choice([b".js", b".map", b".x", b""])),
+            rng.randbytes(rng.randrange(1, 500)),
+        )
     os.symlink(b"index.html", base + b"/latest.html")
     os.symlink(b"caf\xe9", base + b"/link\xe9")
     return dist
@@ -164,15 +195,28 @@ def _entry(rel: str, path: bytes, media: Any) -> dict[str, Any]:
     mtime = datetime.fromtimestamp(st.st_mtime, UTC)
     if stat.S_ISLNK(st.st_mode):
         target = os.readlink(path)
-        return {"path": escape(rel), "type": "symlink",
-                "sha256": hashlib.sha256(target).hexdigest(), "size": len(target),
-                "mode": stat.S_IMODE(st.st_mode), "mtime": mtime,
-                "media_type": media(rel, None), "link_target": escape(decode_name(target))}
+        return {
+            "path": escape(rel),
+            "type": "symlink",
+            "sha256": hashlib.sha256(target).hexdigest(),
+            "size": len(target),
+            "mode": stat.S_IMODE(st.st_mode),
+            "mtime": mtime,
+            "media_type": media(rel, None),
+            "link_target": escape(decode_name(target)),
+        }
     with open(path, "rb") as handle:
         data = handle.read()
-    return {"path": escape(rel), "type": "file", "sha256": hashlib.sha256(data).hexdigest(),
-            "size": len(data), "mode": stat.S_IMODE(st.st_mode), "mtime": mtime,
-            "media_type": media(rel, data), "link_target": None}
+    return {
+        "path": escape(rel),
+        "type": "file",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+        "mode": stat.S_IMODE(st.st_mode),
+        "mtime": mtime,
+        "media_type": media(rel, data),
+        "link_target": None,
+    }
 
 
 def reference_record_json(root: Path, produced: Record) -> bytes:
@@ -184,17 +228,29 @@ def reference_record_json(root: Path, produced: Record) -> bytes:
     digest = hashlib.sha256(b"buildguard-source-digest-v1\n")
     for (_, path), entry in sorted(zip(found, files, strict=True), key=lambda p: p[0][1]):
         executable = entry.type == "file" and bool(entry.mode & 0o111)
-        digest.update(b"%s\0%s\0%s\0%s\n" % (entry.type.encode(), path[prefix:],
-                                             b"x" if executable else b"-",
-                                             entry.sha256.encode()))
+        digest.update(
+            b"%s\0%s\0%s\0%s\n"
+            % (
+                entry.type.encode(),
+                path[prefix:],
+                b"x" if executable else b"-",
+                entry.sha256.encode(),
+            )
+        )
     header = produced.model_dump(exclude={"files", "source_digest"})
     rec = Record(**header, files=tuple(files), source_digest=f"sha256:{digest.hexdigest()}")
     return (rec.model_dump_json(indent=2) + "\n").encode("utf-8")
 
 
-_TABLE = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
-          ".html": "text/html", ".map": "application/json", ".woff2": "font/woff2",
-          ".gz": "application/gzip"}
+_TABLE = {
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".map": "application/json",
+    ".woff2": "font/woff2",
+    ".gz": "application/gzip",
+}
 
 
 def _reference_media(rel: str, data: bytes | None) -> str | None:
@@ -220,6 +276,7 @@ def reference_manifest_json(dist: Path, produced: BundleManifest, build_id: str)
                 if needle in handle.read():
                     canary.append(escape(rel))
     header = produced.model_dump(exclude={"files", "canary_files"})
-    doc = BundleManifest(**header, files=tuple(FileEntry(**f) for f in files),
-                         canary_files=tuple(canary))
+    doc = BundleManifest(
+        **header, files=tuple(FileEntry(**f) for f in files), canary_files=tuple(canary)
+    )
     return (doc.model_dump_json(indent=2) + "\n").encode("utf-8")

@@ -35,15 +35,21 @@ def build_json(
     region: str | None = None,
 ) -> dict[str, Any]:
     """A ``Build`` as the API returns it: ``images`` is ``[(name, digest)]``."""
-    name = (f"projects/{project}/locations/{region}/builds/{build_id}" if region
-            else f"projects/{project}/builds/{build_id}")  # fmt: skip
+    name = (
+        f"projects/{project}/locations/{region}/builds/{build_id}"
+        if region
+        else f"projects/{project}/builds/{build_id}"
+    )
     doc: dict[str, Any] = {
-        "id": build_id, "projectId": project, "name": name, "status": STATUS[status],
+        "id": build_id,
+        "projectId": project,
+        "name": name,
+        "status": STATUS[status],
         "images": [n.split("@")[0] for n, _ in images],
         "results": {"images": [{"name": n, "digest": d, "pushTiming": {}} for n, d in images]},
         "substitutions": dict(substitutions or {}),
         "createTime": "2026-12-01T10:00:00Z",
-    }  # fmt: skip
+    }
     if commit is not None:
         key = "commitSha" if commit_field == "resolvedRepoSource" else "revision"
         doc["sourceProvenance"] = {commit_field: {key: commit}}
@@ -86,8 +92,16 @@ class CloudBuildStandIn(LoopbackServer):
         with self._lock:
             build = self.builds.get(key) if key else None
         if build is None:
-            self._answer(handler, 404, {"error": {
-                "code": 404, "status": "NOT_FOUND",
-                "message": f"Requested entity was not found: {parts.path}"}})  # fmt: skip
+            self._answer(
+                handler,
+                404,
+                {
+                    "error": {
+                        "code": 404,
+                        "status": "NOT_FOUND",
+                        "message": f"Requested entity was not found: {parts.path}",
+                    }
+                },
+            )
             return
         self._answer(handler, 200, build)

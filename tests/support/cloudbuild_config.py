@@ -32,24 +32,74 @@ from typing import Any
 import yaml
 
 BUILTIN_SUBSTITUTIONS = (
-    "PROJECT_ID", "PROJECT_NUMBER", "BUILD_ID", "LOCATION", "TRIGGER_NAME", "COMMIT_SHA",
-    "REVISION_ID", "SHORT_SHA", "REPO_NAME", "REPO_FULL_NAME", "BRANCH_NAME", "TAG_NAME",
-    "REF_NAME", "TRIGGER_BUILD_CONFIG_PATH", "SERVICE_ACCOUNT_EMAIL", "SERVICE_ACCOUNT",
-)  # fmt: skip
+    "PROJECT_ID",
+    "PROJECT_NUMBER",
+    "BUILD_ID",
+    "LOCATION",
+    "TRIGGER_NAME",
+    "COMMIT_SHA",
+    "REVISION_ID",
+    "SHORT_SHA",
+    "REPO_NAME",
+    "REPO_FULL_NAME",
+    "BRANCH_NAME",
+    "TAG_NAME",
+    "REF_NAME",
+    "TRIGGER_BUILD_CONFIG_PATH",
+    "SERVICE_ACCOUNT_EMAIL",
+    "SERVICE_ACCOUNT",
+)
 # Built-ins a caller may set (as `gcloud builds submit --substitutions` may); the others
 # come from the build itself.
-OVERRIDABLE_BUILTINS = frozenset(BUILTIN_SUBSTITUTIONS) - {"PROJECT_ID", "PROJECT_NUMBER",
-                                                           "BUILD_ID", "LOCATION"}
+OVERRIDABLE_BUILTINS = frozenset(BUILTIN_SUBSTITUTIONS) - {
+    "PROJECT_ID",
+    "PROJECT_NUMBER",
+    "BUILD_ID",
+    "LOCATION",
+}
 USER_KEY = re.compile(r"_[A-Z0-9_]+")
 _PARAM = re.compile(r"\$(?:(\$)|\{([A-Z_][A-Z0-9_]*)\}|([A-Z_][A-Z0-9_]*))")
 _BASH_EXPANSION = re.compile(r"\$\{[A-Z_][A-Z0-9_]*[^A-Z0-9_}][^}]*\}")
 
-BUILD_KEYS = frozenset({"steps", "substitutions", "options", "images", "timeout", "tags",
-                        "serviceAccount", "logsBucket"})
-STEP_KEYS = frozenset({"name", "args", "entrypoint", "script", "env", "dir", "id", "waitFor",
-                       "timeout", "allowFailure", "allowExitCodes", "automapSubstitutions"})
-OPTION_KEYS = frozenset({"substitutionOption", "dynamicSubstitutions", "automapSubstitutions",
-                         "env", "logging", "machineType", "requestedVerifyOption"})
+BUILD_KEYS = frozenset(
+    {
+        "steps",
+        "substitutions",
+        "options",
+        "images",
+        "timeout",
+        "tags",
+        "serviceAccount",
+        "logsBucket",
+    }
+)
+STEP_KEYS = frozenset(
+    {
+        "name",
+        "args",
+        "entrypoint",
+        "script",
+        "env",
+        "dir",
+        "id",
+        "waitFor",
+        "timeout",
+        "allowFailure",
+        "allowExitCodes",
+        "automapSubstitutions",
+    }
+)
+OPTION_KEYS = frozenset(
+    {
+        "substitutionOption",
+        "dynamicSubstitutions",
+        "automapSubstitutions",
+        "env",
+        "logging",
+        "machineType",
+        "requestedVerifyOption",
+    }
+)
 
 
 class ConfigError(ValueError):
@@ -111,12 +161,17 @@ def substitute(text: str, values: Mapping[str, str]) -> str:
 
 
 def builtin_values(
-    *, project_id: str, build_id: str, location: str, project_number: str = "",
+    *,
+    project_id: str,
+    build_id: str,
+    location: str,
+    project_number: str = "",
     given: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     values = dict.fromkeys(BUILTIN_SUBSTITUTIONS, "")
-    values.update(PROJECT_ID=project_id, BUILD_ID=build_id, LOCATION=location,
-                  PROJECT_NUMBER=project_number)
+    values.update(
+        PROJECT_ID=project_id, BUILD_ID=build_id, LOCATION=location, PROJECT_NUMBER=project_number
+    )
     for key, value in (given or {}).items():
         if key in OVERRIDABLE_BUILTINS:
             values[key] = value
@@ -129,8 +184,11 @@ def builtin_values(
 
 
 def _user_values(
-    defaults: Mapping[str, Any], given: Mapping[str, str], builtins: Mapping[str, str],
-    *, dynamic: bool,
+    defaults: Mapping[str, Any],
+    given: Mapping[str, str],
+    builtins: Mapping[str, str],
+    *,
+    dynamic: bool,
 ) -> dict[str, str]:
     raw: dict[str, str] = {}
     for key, value in {**defaults, **given}.items():
@@ -203,8 +261,12 @@ def resolve(
         raise ConfigError("a build needs at least one step")
     given = dict(substitutions or {})
     defaults = config.get("substitutions") or {}
-    values = {**builtins, **_user_values(defaults, given, builtins,
-                                         dynamic=bool(options.get("dynamicSubstitutions")))}
+    values = {
+        **builtins,
+        **_user_values(
+            defaults, given, builtins, dynamic=bool(options.get("dynamicSubstitutions"))
+        ),
+    }
     automap = bool(options.get("automapSubstitutions"))
 
     used: set[str] = set()
@@ -217,11 +279,14 @@ def resolve(
             if key in values and (key.startswith("_") or key in BUILTIN_SUBSTITUTIONS):
                 used.add(key)
             elif USER_KEY.fullmatch(key):
-                problems.append(f'key in the template "{key}" is not matched in the '
-                                "substitution data")
+                problems.append(
+                    f'key in the template "{key}" is not matched in the substitution data'
+                )
             else:
-                raise ConfigError(f'key in the template "{key}" is not a valid built-in '
-                                  "substitution (write $$ for a literal $)")
+                raise ConfigError(
+                    f'key in the template "{key}" is not a valid built-in '
+                    "substitution (write $$ for a literal $)"
+                )
         return substitute(text, values)
 
     steps: list[Step] = []
@@ -236,42 +301,50 @@ def resolve(
         wait_for = _strings(raw.get("waitFor"), f"step {index} waitFor")
         for dep in wait_for:
             if dep != "-" and dep not in ids:
-                raise ConfigError(f"step {index}: waitFor {dep!r} is not the id of an earlier "
-                                  "step")
+                raise ConfigError(f"step {index}: waitFor {dep!r} is not the id of an earlier step")
         step_id = raw.get("id")
         if step_id is not None:
             if step_id in ids:
                 raise ConfigError(f"step {index}: duplicate id {step_id!r}")
             ids.add(str(step_id))
         entrypoint = raw.get("entrypoint")
-        steps.append(Step(
-            index=index,
-            id=None if step_id is None else str(step_id),
-            name=sub(raw["name"]),
-            args=tuple(sub(a) for a in _strings(raw.get("args"), f"step {index} args")),
-            entrypoint=None if entrypoint is None else sub(str(entrypoint)),
-            script=None if script is None else str(script),
-            env=tuple(sub(e) for e in _strings(raw.get("env"), f"step {index} env")),
-            dir=sub(str(raw.get("dir", ""))),
-            wait_for=wait_for,
-            automap=bool(raw.get("automapSubstitutions", automap)),
-            timeout=_duration(raw.get("timeout"), f"step {index} timeout"),
-            allow_failure=bool(raw.get("allowFailure", False)),
-            allow_exit_codes=tuple(int(c) for c in raw.get("allowExitCodes") or ()),
-        ))
+        steps.append(
+            Step(
+                index=index,
+                id=None if step_id is None else str(step_id),
+                name=sub(raw["name"]),
+                args=tuple(sub(a) for a in _strings(raw.get("args"), f"step {index} args")),
+                entrypoint=None if entrypoint is None else sub(str(entrypoint)),
+                script=None if script is None else str(script),
+                env=tuple(sub(e) for e in _strings(raw.get("env"), f"step {index} env")),
+                dir=sub(str(raw.get("dir", ""))),
+                wait_for=wait_for,
+                automap=bool(raw.get("automapSubstitutions", automap)),
+                timeout=_duration(raw.get("timeout"), f"step {index} timeout"),
+                allow_failure=bool(raw.get("allowFailure", False)),
+                allow_exit_codes=tuple(int(c) for c in raw.get("allowExitCodes") or ()),
+            )
+        )
     images = tuple(sub(i) for i in _strings(config.get("images"), "images"))
     for tag in _strings(config.get("tags"), "tags"):
         sub(tag)
     options_env = tuple(sub(e) for e in _strings(options.get("env"), "options.env"))
 
     if not (automap or any(s.automap for s in steps)):
-        problems.extend(f'key "{key}" in the substitution data is not matched in the template'
-                        for key in sorted(set(defaults) | set(given))
-                        if key.startswith("_") and key not in used)
+        problems.extend(
+            f'key "{key}" in the substitution data is not matched in the template'
+            for key in sorted(set(defaults) | set(given))
+            if key.startswith("_") and key not in used
+        )
     if problems and options.get("substitutionOption") != "ALLOW_LOOSE":
         raise ConfigError("; ".join(problems))
-    return Build(steps=tuple(steps), images=images, substitutions=values,
-                 options_env=options_env, automap=automap)
+    return Build(
+        steps=tuple(steps),
+        images=images,
+        substitutions=values,
+        options_env=options_env,
+        automap=automap,
+    )
 
 
 def step_env(build: Build, step: Step, base: Sequence[str] = ()) -> list[str]:

@@ -20,17 +20,79 @@ import tarcraft as tc
 import zstandard
 from jsoncases import vary
 
-INTERESTING = [b"0", b"-1", b"1", b"7", b"8", b"00000000000", b"77777777777", b"-0",
-               b"9223372036854775807", b"9223372036854775808", b"99999999999999",
-               b"1e9", b"1.5", b"-1.5", b"nan", b"inf", b" ", b"\x00", b"\xff", b"\x80",
-               b"+1", b"0x10", b"1_0", b"\t1", b"", b"..", b"/", b"./", b".wh.", b".wh..wh..opq",
-               b"GNU.sparse.", b"\\", b'"', b"\\x", b"\xc3\x28", b"\xed\xa0\x80"]
-FIELDS = [(0, 100), (100, 8), (108, 8), (116, 8), (124, 12), (136, 12), (148, 8), (156, 1),
-          (157, 100), (257, 6), (263, 2), (329, 8), (337, 8), (345, 155), (476, 12), (508, 4)]
+INTERESTING = [
+    b"0",
+    b"-1",
+    b"1",
+    b"7",
+    b"8",
+    b"00000000000",
+    b"77777777777",
+    b"-0",
+    b"9223372036854775807",
+    b"9223372036854775808",
+    b"99999999999999",
+    b"1e9",
+    b"1.5",
+    b"-1.5",
+    b"nan",
+    b"inf",
+    b" ",
+    b"\x00",
+    b"\xff",
+    b"\x80",
+    b"+1",
+    b"0x10",
+    b"1_0",
+    b"\t1",
+    b"",
+    b"..",
+    b"/",
+    b"./",
+    b".wh.",
+    b".wh..wh..opq",
+    b"GNU.sparse.",
+    b"\\",
+    b'"',
+    b"\\x",
+    b"\xc3\x28",
+    b"\xed\xa0\x80",
+]
+FIELDS = [
+    (0, 100),
+    (100, 8),
+    (108, 8),
+    (116, 8),
+    (124, 12),
+    (136, 12),
+    (148, 8),
+    (156, 1),
+    (157, 100),
+    (257, 6),
+    (263, 2),
+    (329, 8),
+    (337, 8),
+    (345, 155),
+    (476, 12),
+    (508, 4),
+]
 TYPEFLAGS = b"\x000123456789gxLKSVMDNAZ"
-PAX_KEYS = [b"path", b"linkpath", b"size", b"mtime", b"uid", b"gid", b"atime", b"ctime",
-            b"GNU.sparse.name", b"GNU.sparse.major", b"GNU.sparse.minor", b"comment",
-            b"SCHILY.xattr.x", b"uname"]
+PAX_KEYS = [
+    b"path",
+    b"linkpath",
+    b"size",
+    b"mtime",
+    b"uid",
+    b"gid",
+    b"atime",
+    b"ctime",
+    b"GNU.sparse.name",
+    b"GNU.sparse.major",
+    b"GNU.sparse.minor",
+    b"comment",
+    b"SCHILY.xattr.x",
+    b"uname",
+]
 
 
 def _bytes_mutation(rng: random.Random, data: bytes, seeds: Sequence[bytes]) -> bytes:
@@ -44,8 +106,9 @@ def _bytes_mutation(rng: random.Random, data: bytes, seeds: Sequence[bytes]) -> 
             out[rng.randrange(len(out))] = rng.randrange(256)
     elif op == 2:  # insert
         at = rng.randrange(len(out) + 1)
-        out[at:at] = rng.choice(INTERESTING) if rng.random() < 0.5 else rng.randbytes(
-            rng.randint(1, 64))
+        out[at:at] = (
+            rng.choice(INTERESTING) if rng.random() < 0.5 else rng.randbytes(rng.randint(1, 64))
+        )
     elif op == 3 and out:  # delete a range
         at = rng.randrange(len(out))
         del out[at : at + rng.randint(1, 64)]
@@ -93,12 +156,13 @@ def _tar_mutation(rng: random.Random, data: bytes) -> bytes:
     elif op == 4:  # a PAX / GNU member somewhere
         at = rng.randrange(blocks + 1) * tc.BLOCK
         if rng.random() < 0.7:
-            records = [(rng.choice(PAX_KEYS), rng.choice([*INTERESTING, b"a/b.js"]))
-                       for _ in range(rng.randint(1, 3))]
+            records = [
+                (rng.choice(PAX_KEYS), rng.choice([*INTERESTING, b"a/b.js"]))
+                for _ in range(rng.randint(1, 3))
+            ]
             member = tc.pax_member(records, typeflag=rng.choice([b"x", b"x", b"g"]))
         else:
-            member = tc.gnu_long_member(rng.choice([b"L", b"K"]), rng.randbytes(
-                rng.randint(0, 30)))
+            member = tc.gnu_long_member(rng.choice([b"L", b"K"]), rng.randbytes(rng.randint(0, 30)))
         out[at:at] = member.bytes()
     elif blocks > 1:  # duplicate or drop a block
         b = rng.randrange(blocks) * tc.BLOCK
@@ -110,10 +174,31 @@ def _tar_mutation(rng: random.Random, data: bytes) -> bytes:
 
 
 def _json_values(rng: random.Random) -> Any:
-    return rng.choice([None, True, 0, -1, 2**63, 1.5, "", "x" * rng.randint(0, 40),
-                       "sha256:" + "0" * 64, "sha256:zz", "\udce9", "a\\xe9", "..",
-                       [], {}, [None], {"a": 1}, "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
-                       "linux/amd64", "application/vnd.oci.image.manifest.v1+json"])
+    return rng.choice(
+        [
+            None,
+            True,
+            0,
+            -1,
+            2**63,
+            1.5,
+            "",
+            "x" * rng.randint(0, 40),
+            "sha256:" + "0" * 64,
+            "sha256:zz",
+            "\udce9",
+            "a\\xe9",
+            "..",
+            [],
+            {},
+            [None],
+            {"a": 1},
+            "1970-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "linux/amd64",
+            "application/vnd.oci.image.manifest.v1+json",
+        ]
+    )
 
 
 def _json_mutation(rng: random.Random, data: bytes) -> bytes | None:
@@ -162,8 +247,11 @@ def _layer_mutation(rng: random.Random, blob: bytes) -> bytes | None:
             def pack(b: bytes) -> bytes:
                 return gzip.compress(b, compresslevel=level, mtime=0)
         elif blob.startswith(b"\x28\xb5\x2f\xfd"):
-            inner = zstandard.ZstdDecompressor().stream_reader(
-                blob, read_across_frames=True).read(1 << 26)
+            inner = (
+                zstandard.ZstdDecompressor()
+                .stream_reader(blob, read_across_frames=True)
+                .read(1 << 26)
+            )
             pack = zstandard.ZstdCompressor(level=rng.randint(1, 9)).compress  # type: ignore
         else:
             return None

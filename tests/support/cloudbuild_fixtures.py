@@ -36,7 +36,7 @@ from services import (
     start_dockerd,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VERSION = "0.1.0"
 SOURCE_PATHS = ("pyproject.toml", "README.md", "buildguard", "steps")
 # The pipeline daemon's images and containers (~1.5 GB at the end of a session) live in
@@ -68,8 +68,11 @@ def copy_source(target: Path) -> Path:
     for name in SOURCE_PATHS:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns(
-                "__pycache__", "wheels", "*.egg-info"))
+            shutil.copytree(
+                source,
+                target / name,
+                ignore=shutil.ignore_patterns("__pycache__", "wheels", "*.egg-info"),
+            )
         else:
             shutil.copy2(source, target / name)
     return target
@@ -80,8 +83,9 @@ def cloudbuild_dockerd(pytestconfig: pytest.Config) -> Iterator[Dockerd]:
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         try:
-            daemon = stack.enter_context(start_dockerd(storage_driver="overlay2",
-                                                       data_tmpfs_size=DATA_TMPFS_SIZE))
+            daemon = stack.enter_context(
+                start_dockerd(storage_driver="overlay2", data_tmpfs_size=DATA_TMPFS_SIZE)
+            )
             driver = "overlay2"
         except ServiceError as exc:
             report(pytestconfig, f"overlay2 dockerd failed, using vfs: {str(exc)[:200]}")
@@ -90,20 +94,28 @@ def cloudbuild_dockerd(pytestconfig: pytest.Config) -> Iterator[Dockerd]:
             except ServiceError as exc2:
                 pytest.fail(f"dockerd could not be started:\n{exc2}", pytrace=False)
             driver = "vfs"
-        report(pytestconfig, f"dockerd ({driver}) pid {daemon.pid} ready in "
-               f"{time.monotonic() - started:.1f}s")
+        report(
+            pytestconfig,
+            f"dockerd ({driver}) pid {daemon.pid} ready in {time.monotonic() - started:.1f}s",
+        )
         yield daemon
         stopping = time.monotonic()
-    report(pytestconfig, f"dockerd ({driver}) stopped and removed in "
-           f"{time.monotonic() - stopping:.1f}s")
+    report(
+        pytestconfig,
+        f"dockerd ({driver}) stopped and removed in {time.monotonic() - stopping:.1f}s",
+    )
 
 
 @pytest.fixture(scope="session")
 def cloudbuild_registry() -> Iterator[AuthRegistry]:
     """An htpasswd registry of the pipelines' own, its storage on a tmpfs."""
     root = Path(tempfile.mkdtemp(prefix="bgr-"))
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={REGISTRY_TMPFS_SIZE}",
-                              "tmpfs", str(root)], capture_output=True, text=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={REGISTRY_TMPFS_SIZE}", "tmpfs", str(root)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     try:
         try:
             registry = start_auth_registry(root)
@@ -122,14 +134,20 @@ def cloudbuild_registry() -> Iterator[AuthRegistry]:
 
 @pytest.fixture(scope="session")
 def local_images(
-    cloudbuild_dockerd: Dockerd, tmp_path_factory: pytest.TempPathFactory,
+    cloudbuild_dockerd: Dockerd,
+    tmp_path_factory: pytest.TempPathFactory,
     pytestconfig: pytest.Config,
 ) -> list[localimages.Equivalent]:
     started = time.monotonic()
-    built = localimages.build_all(cloudbuild_dockerd, tmp_path_factory.mktemp("local-images"),
-                                  log=lambda line: report(pytestconfig, line))
-    report(pytestconfig, f"{len(built)} local image equivalents built in "
-           f"{time.monotonic() - started:.1f}s")
+    built = localimages.build_all(
+        cloudbuild_dockerd,
+        tmp_path_factory.mktemp("local-images"),
+        log=lambda line: report(pytestconfig, line),
+    )
+    report(
+        pytestconfig,
+        f"{len(built)} local image equivalents built in {time.monotonic() - started:.1f}s",
+    )
     return built
 
 
@@ -149,20 +167,33 @@ class StepImages:
 
 @pytest.fixture(scope="session")
 def step_images(
-    cloudbuild: CloudBuildRunner, cloudbuild_registry: AuthRegistry,
-    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config,
+    cloudbuild: CloudBuildRunner,
+    cloudbuild_registry: AuthRegistry,
+    tmp_path_factory: pytest.TempPathFactory,
+    pytestconfig: pytest.Config,
 ) -> StepImages:
     started = time.monotonic()
     workspace = copy_source(tmp_path_factory.mktemp("steps-build") / "workspace")
     registry = f"{cloudbuild_registry.host}/buildguard"
     result = cloudbuild.run(
-        ROOT / "steps/cloudbuild.yaml", workspace,
-        substitutions={"_REGISTRY": registry, "_NODE_BASE": localimages.node_base_name(),
-                       "COMMIT_SHA": "5" * 40},
-        docker_config=docker_auth(cloudbuild_registry))
+        ROOT / "steps/cloudbuild.yaml",
+        workspace,
+        substitutions={
+            "_REGISTRY": registry,
+            "_NODE_BASE": localimages.node_base_name(),
+            "COMMIT_SHA": "5" * 40,
+        },
+        docker_config=docker_auth(cloudbuild_registry),
+    )
     steps = ", ".join(f"{s.step.id} {s.seconds:.0f}s" for s in result.steps)
-    report(pytestconfig, f"steps/cloudbuild.yaml: {result.status} in "
-           f"{time.monotonic() - started:.1f}s ({steps})")
+    report(
+        pytestconfig,
+        f"steps/cloudbuild.yaml: {result.status} in {time.monotonic() - started:.1f}s ({steps})",
+    )
     assert result.status == "SUCCESS", result.log
-    return StepImages(registry=registry, buildguard=f"{registry}/buildguard:{VERSION}",
-                      node=f"{registry}/buildguard-node:{VERSION}", result=result)
+    return StepImages(
+        registry=registry,
+        buildguard=f"{registry}/buildguard:{VERSION}",
+        node=f"{registry}/buildguard-node:{VERSION}",
+        result=result,
+    )

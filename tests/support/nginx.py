@@ -98,22 +98,28 @@ def _listening(port: int) -> bool:
 def run_nginx(server: str, *, http: str = "", port: int | None = None) -> Iterator[Nginx]:
     """Start nginx with ``server`` (directives inside the server block) and ``http`` (more
     directives in the http block, e.g. an ``upstream``); stop it by pid on exit."""
-    binary = require_binary("nginx", "nginx libnginx-mod-http-brotli-filter "
-                            "libnginx-mod-http-brotli-static")
+    binary = require_binary(
+        "nginx", "nginx libnginx-mod-http-brotli-filter libnginx-mod-http-brotli-static"
+    )
     if not (MODULES / "ngx_http_brotli_static_module.so").is_file():
-        raise ServiceError("nginx brotli modules missing: apt-get install -y "
-                           "libnginx-mod-http-brotli-filter libnginx-mod-http-brotli-static")
+        raise ServiceError(
+            "nginx brotli modules missing: apt-get install -y "
+            "libnginx-mod-http-brotli-filter libnginx-mod-http-brotli-static"
+        )
     prefix = world_readable_dir("bg-nginx-")
     (prefix / "tmp").mkdir()
     (prefix / "tmp").chmod(0o777)
     port = port or free_port()
     conf = prefix / "nginx.conf"
-    conf.write_text(CONF.format(modules=MODULES, prefix=prefix, port=port, http=http,
-                                server=server))
+    conf.write_text(
+        CONF.format(modules=MODULES, prefix=prefix, port=port, http=http, server=server)
+    )
     log = open(prefix / "stderr.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [binary, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:

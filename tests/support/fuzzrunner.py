@@ -33,6 +33,8 @@ from fuzzmutate import mutate
 from fuzztargets import TARGETS, Failure, Target, scratch_dir
 
 TESTS = Path(__file__).resolve().parent
+"""tests/support: the helpers the fuzz targets import."""
+ROOT = TESTS.parents[1]
 
 
 @dataclass
@@ -56,16 +58,20 @@ class RunResult:
     def summary(self, *, show: int = 3) -> str:
         rate = self.tried / self.seconds if self.seconds else 0.0
         kinds = collections.Counter(p.kind for p in self.problems)
-        lines = [f"{self.target:17} {self.engine:8} {self.tried:8} cases {self.seconds:7.1f} s "
-                 f"({rate:7.0f}/s)  crashes {kinds['crash']}  failures {kinds['failure']}  "
-                 f"hangs {kinds['hang']}" + (f"  HARNESS ERRORS {kinds['harness']}"
-                                                   if kinds["harness"] else "")]
+        lines = [
+            f"{self.target:17} {self.engine:8} {self.tried:8} cases {self.seconds:7.1f} s "
+            f"({rate:7.0f}/s)  crashes {kinds['crash']}  failures {kinds['failure']}  "
+            f"hangs {kinds['hang']}"
+            + (f"  HARNESS ERRORS {kinds['harness']}" if kinds["harness"] else "")
+        ]
         top = ", ".join(f"{k} {n}" for k, n in self.outcomes.most_common(6))
         if top:
             lines.append(f"{'':17} outcomes: {top}")
         for p in self.problems[:show]:
-            lines.append(f"  {p.kind} at case {p.case} (input {len(p.data)} bytes, "
-                         f"{p.data[:48]!r}...):\n    " + p.detail.strip().replace("\n", "\n    "))
+            lines.append(
+                f"  {p.kind} at case {p.case} (input {len(p.data)} bytes, "
+                f"{p.data[:48]!r}...):\n    " + p.detail.strip().replace("\n", "\n    ")
+            )
         return "\n".join(lines)
 
 
@@ -87,9 +93,8 @@ def _run_one(target: Target, data: bytes) -> tuple[str, str]:
         return "crash", "".join(traceback.format_exception(exc))[-3000:]
 
 
-def _worker(conn: Connection, name: str, seed: int, start: int, end: int,
-            deadline: float) -> None:
-    sys.path[:0] = [str(TESTS), str(TESTS.parent)]
+def _worker(conn: Connection, name: str, seed: int, start: int, end: int, deadline: float) -> None:
+    sys.path[:0] = [str(TESTS), str(ROOT)]
     target = TARGETS[name]()
     seeds = target.seeds()
     work = scratch_dir()
@@ -117,9 +122,16 @@ def _worker(conn: Connection, name: str, seed: int, start: int, end: int,
         conn.close()
 
 
-def run_target(name: str, *, cases: int | None = None, seconds: float | None = None,
-               seed: int = 0, per_call: float = 10.0, setup_timeout: float = 300.0,
-               log: Callable[[str], None] | None = None) -> RunResult:
+def run_target(
+    name: str,
+    *,
+    cases: int | None = None,
+    seconds: float | None = None,
+    seed: int = 0,
+    per_call: float = 10.0,
+    setup_timeout: float = 300.0,
+    log: Callable[[str], None] | None = None,
+) -> RunResult:
     """Run target ``name`` for ``cases`` cases or ``seconds`` seconds (whichever ends first)."""
     assert cases or seconds, "give a case or a time budget"
     ctx = multiprocessing.get_context("spawn")
@@ -131,8 +143,9 @@ def run_target(name: str, *, cases: int | None = None, seconds: float | None = N
     next_case = 0
     while next_case < end and time.time() < deadline:
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_worker, args=(child, name, seed, next_case, end, deadline),
-                           daemon=True)
+        proc = ctx.Process(
+            target=_worker, args=(child, name, seed, next_case, end, deadline), daemon=True
+        )
         proc.start()
         child.close()
         current: int | None = None
@@ -142,8 +155,9 @@ def run_target(name: str, *, cases: int | None = None, seconds: float | None = N
                 if not parent.poll(limit):
                     index = current if current is not None else next_case
                     data = case_input(TARGETS[name](), seeds, seed, index)
-                    result.problems.append(Problem(index, "hang", f"no answer within {limit} s "
-                                                   "(worker killed)", data))
+                    result.problems.append(
+                        Problem(index, "hang", f"no answer within {limit} s (worker killed)", data)
+                    )
                     result.tried += 1
                     next_case = index + 1
                     break
@@ -152,8 +166,14 @@ def run_target(name: str, *, cases: int | None = None, seconds: float | None = N
                 except EOFError:  # the worker died: count the case it was on as a crash
                     index = current if current is not None else next_case
                     data = case_input(TARGETS[name](), seeds, seed, index)
-                    result.problems.append(Problem(index, "crash", "the worker process died "
-                                                   f"(exit code {proc.exitcode})", data))
+                    result.problems.append(
+                        Problem(
+                            index,
+                            "crash",
+                            f"the worker process died (exit code {proc.exitcode})",
+                            data,
+                        )
+                    )
                     result.tried += 1
                     next_case = index + 1
                     break
@@ -169,8 +189,11 @@ def run_target(name: str, *, cases: int | None = None, seconds: float | None = N
                     if kind == "ok":
                         result.outcomes[detail] += 1
                     else:
-                        data = b"" if kind == "harness" else case_input(
-                            TARGETS[name](), seeds, seed, index)
+                        data = (
+                            b""
+                            if kind == "harness"
+                            else case_input(TARGETS[name](), seeds, seed, index)
+                        )
                         result.problems.append(Problem(index, kind, detail, data))
                         if log:
                             log(f"{name}: {kind} at case {index}: {detail.splitlines()[-1]}")
@@ -197,8 +220,9 @@ def atheris_available() -> bool:
     return True
 
 
-def run_atheris(name: str, *, seconds: float, per_call: float, fuzz_script: Path,
-                work: Path) -> RunResult:
+def run_atheris(
+    name: str, *, seconds: float, per_call: float, fuzz_script: Path, work: Path
+) -> RunResult:
     """libFuzzer via atheris, in its own process; figures parsed from its output."""
     result = RunResult(name, "atheris")
     corpus = work / f"corpus-{name}"
@@ -209,12 +233,24 @@ def run_atheris(name: str, *, seconds: float, per_call: float, fuzz_script: Path
     artifacts.mkdir(exist_ok=True)
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, str(fuzz_script), "--atheris-child", name, "--",
-         f"-max_total_time={int(seconds)}", f"-timeout={int(max(per_call, 1))}",
-         "-print_final_stats=1", f"-artifact_prefix={artifacts}/", "-rss_limit_mb=4096",
-         str(corpus)],
-        capture_output=True, text=True, timeout=seconds + 300, check=False,
-        env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), str(TESTS.parent)])),
+        [
+            sys.executable,
+            str(fuzz_script),
+            "--atheris-child",
+            name,
+            "--",
+            f"-max_total_time={int(seconds)}",
+            f"-timeout={int(max(per_call, 1))}",
+            "-print_final_stats=1",
+            f"-artifact_prefix={artifacts}/",
+            "-rss_limit_mb=4096",
+            str(corpus),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 300,
+        check=False,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), str(ROOT)])),
     )
     result.seconds = time.monotonic() - started
     out = done.stdout + done.stderr

@@ -1,4 +1,4 @@
-"""Go's ``encoding/json`` as an oracle: build ``tests/gojson`` and ask it to decode documents.
+"""Go's ``encoding/json`` as an oracle: build ``tests/support/gojson``, ask it to decode.
 
 ``build_gojson(dir)`` runs ``go build`` offline (standard library only). :class:`GoJson`
 keeps one process running; :meth:`GoJson.decode` sends a document of one kind

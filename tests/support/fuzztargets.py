@@ -9,7 +9,8 @@ buildguard's typed errors (or, for the pydantic models, a ``ValidationError``) e
 Targets: ``tar`` (the walker against Go's ``archive/tar``), ``layers`` (gzip/zstd framing
 through ``read_layer``, against Python's decompressors), ``manifest`` (index, manifest,
 config parsing and platform selection), ``json-decoding`` (the Go-faithful JSON decoding
-against Go's ``encoding/json``, ``tests/gojson``), ``reference`` (registry references and the
+against Go's ``encoding/json``, ``tests/support/gojson``), ``reference`` (registry references and
+the
 ``oci-layout:``/``docker-daemon:``/``docker-archive:`` forms), ``www-authenticate``,
 ``bundle-manifest`` (``BundleManifest``, with a serialisation round trip), ``http-body``
 (the bounded HTTP body reader and its decoders, hostile framing), ``record``
@@ -77,9 +78,17 @@ def _tar_seeds() -> list[bytes]:
     import tarcases
 
     seeds = [c.data for c in tarcases.CASES if len(c.data) < 200_000]
-    seeds.append(tc.tar_of([tc.directory("app"), tc.file("app/a.js", "a" * 700),
-                            tc.symlink("app/l", "a.js"), tc.hardlink("app/h", "app/a.js")],
-                           "gnu"))
+    seeds.append(
+        tc.tar_of(
+            [
+                tc.directory("app"),
+                tc.file("app/a.js", "a" * 700),
+                tc.symlink("app/l", "a.js"),
+                tc.hardlink("app/h", "app/a.js"),
+            ],
+            "gnu",
+        )
+    )
     return seeds
 
 
@@ -151,8 +160,9 @@ class LayersTarget(Target):
 
         threaded = bool(len(data) % 2)
         try:
-            result = read_layer(io.BytesIO(data), label="fuzz", want=lambda _p: WANT_HASH,
-                                threaded=threaded)
+            result = read_layer(
+                io.BytesIO(data), label="fuzz", want=lambda _p: WANT_HASH, threaded=threaded
+            )
         except BuildguardError:
             return "refused"
         if result.error is not None:
@@ -162,38 +172,70 @@ class LayersTarget(Target):
             return "accepted-python-refuses"
         want = "sha256:" + hashlib.sha256(inflated).hexdigest()
         if result.diff_id != want:
-            raise Failure(f"DiffID {result.diff_id} but Python's decompressor gives {want} "
-                          f"({result.compression}, threaded={threaded})")
+            raise Failure(
+                f"DiffID {result.diff_id} but Python's decompressor gives {want} "
+                f"({result.compression}, threaded={threaded})"
+            )
         return "agree"
 
 
 # ------------------------------------------------------------------------------- manifest
 
 
-_CONFIG = {"architecture": "amd64", "os": "linux", "created": "2024-01-02T03:04:05Z",
-           "config": {}, "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "a" * 64]},
-           "history": [{"created": "2024-01-02T03:04:05.123Z", "created_by": "COPY x"},
-                       {"empty_layer": True, "created_by": "CMD"}]}
-_DESC = {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-         "digest": "sha256:" + "b" * 64, "size": 10}
+_CONFIG = {
+    "architecture": "amd64",
+    "os": "linux",
+    "created": "2024-01-02T03:04:05Z",
+    "config": {},
+    "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "a" * 64]},
+    "history": [
+        {"created": "2024-01-02T03:04:05.123Z", "created_by": "COPY x"},
+        {"empty_layer": True, "created_by": "CMD"},
+    ],
+}
+_DESC = {
+    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+    "digest": "sha256:" + "b" * 64,
+    "size": 10,
+}
 
 
 def _manifest_seeds() -> list[bytes]:
-    oci_manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                               "digest": "sha256:" + "c" * 64, "size": 100},
-                    "layers": [_DESC], "annotations": {"a": "b"}}
-    docker_manifest = dict(oci_manifest, mediaType=(
-        "application/vnd.docker.distribution.manifest.v2+json"))
-    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-             "manifests": [dict(_DESC, mediaType="application/vnd.oci.image.manifest.v1+json",
-                                platform={"os": "linux", "architecture": "amd64"}),
-                           dict(_DESC, mediaType="application/vnd.oci.image.manifest.v1+json",
-                                platform={"os": "linux", "architecture": "arm64",
-                                          "variant": "v8"}),
-                           dict(_DESC, annotations={"vnd.docker.reference.type":
-                                                    "attestation-manifest"},
-                                platform={"os": "unknown", "architecture": "unknown"})]}
+    oci_manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": "sha256:" + "c" * 64,
+            "size": 100,
+        },
+        "layers": [_DESC],
+        "annotations": {"a": "b"},
+    }
+    docker_manifest = dict(
+        oci_manifest, mediaType=("application/vnd.docker.distribution.manifest.v2+json")
+    )
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            dict(
+                _DESC,
+                mediaType="application/vnd.oci.image.manifest.v1+json",
+                platform={"os": "linux", "architecture": "amd64"},
+            ),
+            dict(
+                _DESC,
+                mediaType="application/vnd.oci.image.manifest.v1+json",
+                platform={"os": "linux", "architecture": "arm64", "variant": "v8"},
+            ),
+            dict(
+                _DESC,
+                annotations={"vnd.docker.reference.type": "attestation-manifest"},
+                platform={"os": "unknown", "architecture": "unknown"},
+            ),
+        ],
+    }
     return [json.dumps(d).encode() for d in (oci_manifest, docker_manifest, index, _CONFIG)]
 
 
@@ -215,8 +257,11 @@ class ManifestTarget(Target):
                 kind, doc = m.document_kind(data, media_type, "fuzz")
                 if kind == "index":
                     index = m.parse_index(doc, "fuzz")
-                    for wanted in (None, m.Platform("linux", "amd64"),
-                                   m.Platform("linux", "arm64", "v8")):
+                    for wanted in (
+                        None,
+                        m.Platform("linux", "amd64"),
+                        m.Platform("linux", "arm64", "v8"),
+                    ):
                         with contextlib.suppress(BuildguardError):
                             select_manifest(index, wanted, "fuzz")
                 else:
@@ -235,7 +280,7 @@ class ManifestTarget(Target):
 
 class JsonDecodingTarget(Target):
     """The Go-faithful JSON decoding (``gojson``) against Go's ``encoding/json``
-    (``tests/gojson``) for every document kind, and the readers built on it (manifest,
+    (``tests/support/gojson``) for every document kind, and the readers built on it (manifest,
     index, config, ``manifest.json``): agree with Go or refuse, never crash."""
 
     name = "json-decoding"
@@ -283,17 +328,53 @@ class JsonDecodingTarget(Target):
 
 # ------------------------------------------------------------------------------- platform
 
-_SPELLINGS = ("linux/amd64", "linux/x86_64", "linux/amd64/v1", "linux/amd64/v2",
-              "linux/amd64/v3", "linux/386", "linux/arm64", "linux/aarch64", "linux/arm64/v8",
-              "linux/arm64/v8.0", "linux/arm64/v9", "linux/arm/v7", "linux/armhf",
-              "linux/arm/v6", "linux/arm", "Linux/AMD64", "unknown/unknown", "windows/amd64",
-              "linux/s390x", "linux/X86-64/V3", "linux/arm/v5", "linux/armel", "/", "linux/")
-_MEDIA = ("application/vnd.oci.image.manifest.v1+json",
-          "application/vnd.docker.distribution.manifest.v2+json",
-          "application/vnd.oci.image.index.v1+json", "application/vnd.in-toto+json", "")
-_REQUESTS = (None, "linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/arm64",
-             "linux/arm64/v8", "linux/arm64/v9", "linux/arm/v7", "linux/arm/v6", "linux/386",
-             "windows/amd64", "unknown/unknown")
+_SPELLINGS = (
+    "linux/amd64",
+    "linux/x86_64",
+    "linux/amd64/v1",
+    "linux/amd64/v2",
+    "linux/amd64/v3",
+    "linux/386",
+    "linux/arm64",
+    "linux/aarch64",
+    "linux/arm64/v8",
+    "linux/arm64/v8.0",
+    "linux/arm64/v9",
+    "linux/arm/v7",
+    "linux/armhf",
+    "linux/arm/v6",
+    "linux/arm",
+    "Linux/AMD64",
+    "unknown/unknown",
+    "windows/amd64",
+    "linux/s390x",
+    "linux/X86-64/V3",
+    "linux/arm/v5",
+    "linux/armel",
+    "/",
+    "linux/",
+)
+_MEDIA = (
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.in-toto+json",
+    "",
+)
+_REQUESTS = (
+    None,
+    "linux/amd64",
+    "linux/amd64/v2",
+    "linux/amd64/v3",
+    "linux/arm64",
+    "linux/arm64/v8",
+    "linux/arm64/v9",
+    "linux/arm/v7",
+    "linux/arm/v6",
+    "linux/386",
+    "windows/amd64",
+    "unknown/unknown",
+)
 
 
 def _platform_doc(text: str) -> dict[str, str]:
@@ -306,9 +387,12 @@ def _index_from_bytes(data: bytes) -> bytes:
     media type, digest, extras), so every input is an index the matchers must rank."""
     entries = []
     for at in range(0, min(len(data), 64), 4):
-        a, b, c, d = (data[at:at + 4] + b"\0\0\0")[:4]
-        entry: dict[str, Any] = {"mediaType": _MEDIA[b % len(_MEDIA)],
-                                 "digest": "sha256:" + f"{c % 5:x}" * 64, "size": 10}
+        a, b, c, d = (data[at : at + 4] + b"\0\0\0")[:4]
+        entry: dict[str, Any] = {
+            "mediaType": _MEDIA[b % len(_MEDIA)],
+            "digest": "sha256:" + f"{c % 5:x}" * 64,
+            "size": 10,
+        }
         if a % 8:
             entry["platform"] = _platform_doc(_SPELLINGS[a % len(_SPELLINGS)])
             if d & 1:
@@ -332,8 +416,11 @@ class PlatformTarget(Target):
     kind = "json"
 
     def seeds(self) -> list[bytes]:
-        seeds = [bytes(range(0, 64, 3)), bytes([1, 0, 1, 0, 2, 0, 2, 0, 16, 0, 3, 4]),
-                 b"\x07\x00\x01\x00\x08\x00\x02\x00\x0c\x00\x03\x01"]
+        seeds = [
+            bytes(range(0, 64, 3)),
+            bytes([1, 0, 1, 0, 2, 0, 2, 0, 16, 0, 3, 4]),
+            b"\x07\x00\x01\x00\x08\x00\x02\x00\x0c\x00\x03\x01",
+        ]
         seeds += [_index_from_bytes(s) for s in seeds]
         return seeds
 
@@ -384,13 +471,23 @@ class ReferenceTarget(Target):
     kind = "bytes"
 
     def seeds(self) -> list[bytes]:
-        return [s.encode() for s in (
-            "europe-docker.pkg.dev/project/repo/app:tag", "127.0.0.1:5000/a/b@sha256:" + "0" * 64,
-            "localhost/app:fresh", "gcr.io/p/a:t@sha256:" + "1" * 64, "docker.io/library/x",
-            "oci-layout:/nonexistent/dir:localhost/app:fresh", "oci-layout:./layout",
-            "docker-daemon:buildguard/app:1", "docker-daemon:app@sha256:" + "2" * 64,
-            "docker-archive:/nonexistent.tar", "[::1]:5000/a:b", "HOST:99999/a",
-        )]
+        return [
+            s.encode()
+            for s in (
+                "europe-docker.pkg.dev/project/repo/app:tag",
+                "127.0.0.1:5000/a/b@sha256:" + "0" * 64,
+                "localhost/app:fresh",
+                "gcr.io/p/a:t@sha256:" + "1" * 64,
+                "docker.io/library/x",
+                "oci-layout:/nonexistent/dir:localhost/app:fresh",
+                "oci-layout:./layout",
+                "docker-daemon:buildguard/app:1",
+                "docker-daemon:app@sha256:" + "2" * 64,
+                "docker-archive:/nonexistent.tar",
+                "[::1]:5000/a:b",
+                "HOST:99999/a",
+            )
+        ]
 
     def run(self, data: bytes) -> str:
         from buildguard._image.daemon import parse_daemon_ref
@@ -402,11 +499,11 @@ class ReferenceTarget(Target):
         text = data.decode("utf-8", "surrogateescape")
         try:
             if text.startswith("oci-layout:"):
-                parse_layout_ref(text[len("oci-layout:"):])
+                parse_layout_ref(text[len("oci-layout:") :])
                 open_image(text)
                 return "layout-opened"
             if text.startswith("docker-daemon:"):
-                parse_daemon_ref(text[len("docker-daemon:"):])
+                parse_daemon_ref(text[len("docker-daemon:") :])
                 return "daemon"
             if text.startswith("docker-archive:"):
                 open_image(text)
@@ -416,8 +513,9 @@ class ReferenceTarget(Target):
             return "refused"
         again = parse_reference(str(ref))
         if again != ref:
-            raise Failure(f"{text!r} parses to {ref!r}, whose text {str(ref)!r} parses to "
-                          f"{again!r}")
+            raise Failure(
+                f"{text!r} parses to {ref!r}, whose text {str(ref)!r} parses to {again!r}"
+            )
         return "parsed"
 
 
@@ -441,9 +539,14 @@ class WwwAuthenticateTarget(Target):
     kind = "bytes"
 
     def seeds(self) -> list[bytes]:
-        return [b'Bearer realm="https://auth.example/token",service="registry",scope="repo'
-                b'sitory:a/b:pull"', b'Basic realm="r"', b'Bearer realm="x\\"y", error="in'
-                b'valid_token", Basic realm=z', b"Negotiate", b'Bearer realm=",,,"']
+        return [
+            b'Bearer realm="https://auth.example/token",service="registry",scope="repo'
+            b'sitory:a/b:pull"',
+            b'Basic realm="r"',
+            b'Bearer realm="x\\"y", error="invalid_token", Basic realm=z',
+            b"Negotiate",
+            b'Bearer realm=",,,"',
+        ]
 
     def setup(self, work: Path) -> None:
         self.parse = www_authenticate_parser()
@@ -462,25 +565,50 @@ class WwwAuthenticateTarget(Target):
 
 
 def _sealed_manifest_seed() -> bytes:
-    entry = {"path": "assets/index.js", "type": "file", "sha256": "a" * 64, "size": 3,
-             "mode": 420, "mtime": "2024-01-01T00:00:00Z", "media_type": "text/javascript",
-             "link_target": None}
-    doc = {"schema_version": 1, "build_id": "B-fuzz-0001", "commit": "0" * 40,
-           "source_digest": "sha256:" + "1" * 64, "record_started_at": "2024-01-01T00:00:00Z",
-           "sealed_at": "2024-01-01T00:01:00Z", "freshness": "canary",
-           "canary_files": ["assets/index.js"],
-           "files": [entry, dict(entry, path="caf\\xe9.js"),
-                     dict(entry, path="l", type="symlink", link_target="assets/index.js")]}
+    entry = {
+        "path": "assets/index.js",
+        "type": "file",
+        "sha256": "a" * 64,
+        "size": 3,
+        "mode": 420,
+        "mtime": "2024-01-01T00:00:00Z",
+        "media_type": "text/javascript",
+        "link_target": None,
+    }
+    doc = {
+        "schema_version": 1,
+        "build_id": "B-fuzz-0001",
+        "commit": "0" * 40,
+        "source_digest": "sha256:" + "1" * 64,
+        "record_started_at": "2024-01-01T00:00:00Z",
+        "sealed_at": "2024-01-01T00:01:00Z",
+        "freshness": "canary",
+        "canary_files": ["assets/index.js"],
+        "files": [
+            entry,
+            dict(entry, path="caf\\xe9.js"),
+            dict(entry, path="l", type="symlink", link_target="assets/index.js"),
+        ],
+    }
     return json.dumps(doc).encode()
 
 
 def _record_seed() -> bytes:
     doc = json.loads(_sealed_manifest_seed())
-    return json.dumps({"schema_version": 1, "build_id": "B-fuzz-0001", "commit": None,
-                       "started_at": "2024-01-01T00:00:00Z", "source_root": "/src",
-                       "source_digest": "sha256:" + "1" * 64, "cleaned": ["/src/dist"],
-                       "excludes": ["*.log"], "files": doc["files"],
-                       "warnings": []}).encode()
+    return json.dumps(
+        {
+            "schema_version": 1,
+            "build_id": "B-fuzz-0001",
+            "commit": None,
+            "started_at": "2024-01-01T00:00:00Z",
+            "source_root": "/src",
+            "source_digest": "sha256:" + "1" * 64,
+            "cleaned": ["/src/dist"],
+            "excludes": ["*.log"],
+            "files": doc["files"],
+            "warnings": [],
+        }
+    ).encode()
 
 
 def _round_trip(model: Any) -> None:
@@ -551,9 +679,14 @@ class VerifyTarget(Target):
         import layercases
 
         fake = layercases.SealedBundle(
-            tuple(layercases.SealedFile(p, b"x", 0o644, SEED_MTIME) for p in
-                  ("index.html", "assets/index.js", "buildguard-manifest.json")),
-            "B-fuzz", "0" * 40, "/nonexistent")
+            tuple(
+                layercases.SealedFile(p, b"x", 0o644, SEED_MTIME)
+                for p in ("index.html", "assets/index.js", "buildguard-manifest.json")
+            ),
+            "B-fuzz",
+            "0" * 40,
+            "/nonexistent",
+        )
         out = []
         for case in layercases.CASES:
             layers = case.build(fake)
@@ -573,8 +706,9 @@ class VerifyTarget(Target):
         src, dist = work / "src", work / "dist"
         (src).mkdir()
         (src / "a.js").write_text("1")
-        options = buildguard.RecordOptions(out=None, build_id=BUILD_ID, commit=COMMIT,
-                                           env_file=None)
+        options = buildguard.RecordOptions(
+            out=None, build_id=BUILD_ID, commit=COMMIT, env_file=None
+        )
         self.record = buildguard.record(src, options)
         (dist / "assets").mkdir(parents=True)
         (dist / "index.html").write_text("<html></html>")
@@ -587,16 +721,16 @@ class VerifyTarget(Target):
         self.lower = tc.tar_of(entries, "pax")
         self.lower_paths = [b"/" + e.name.rstrip(b"/") for e in entries]
         self.lower_kinds = {b"/" + e.name.rstrip(b"/"): e.kind for e in entries}
-        self.lower_attrs = {b"/" + e.name: (e.mode, e.uid, e.gid) for e in entries
-                            if e.kind == "file"}
+        self.lower_attrs = {
+            b"/" + e.name: (e.mode, e.uid, e.gid) for e in entries if e.kind == "file"
+        }
         self.layout = work / "layout"
         self.build_id, self.commit = BUILD_ID, COMMIT
 
     def _related(self, path: bytes) -> bool:
         """``path`` is the bundle root, inside it, or one of its parents."""
         root = self.root
-        return (path in (root, b"/") or path.startswith(root + b"/")
-                or root.startswith(path + b"/"))
+        return path in (root, b"/") or path.startswith(root + b"/") or root.startswith(path + b"/")
 
     def _lower_under(self, path: bytes, *, strictly: bool = False) -> bool:
         """Some path of the lower layer is ``path`` (unless ``strictly``) or below it."""
@@ -655,8 +789,9 @@ class VerifyTarget(Target):
         try:
             report = buildguard.verify(
                 f"oci-layout:{self.layout}:t",
-                buildguard.Expectations(build_id=self.build_id, commit=self.commit,
-                                        record=self.record),
+                buildguard.Expectations(
+                    build_id=self.build_id, commit=self.commit, record=self.record
+                ),
                 buildguard.ReadOptions(paths=[self.root.decode()]),
                 environ={},
             )
@@ -711,8 +846,17 @@ class ArchiveTarget(Target):
 # decoders' (Python's gzip, brotli, zstandard).
 
 
-BODY_CODINGS = ("gzip", "deflate", "br", "zstd", "identity", "", "gzip, br", "zstd, gzip",
-                "compress")
+BODY_CODINGS = (
+    "gzip",
+    "deflate",
+    "br",
+    "zstd",
+    "identity",
+    "",
+    "gzip, br",
+    "zstd, gzip",
+    "compress",
+)
 BODY_LIMIT = 256 << 10
 BODY_RSS_LIMIT_KIB = 300 * 1024
 """How far the worker's peak RSS may grow over its cases: a decoder that ran away in memory
@@ -739,7 +883,7 @@ def _split_body(body: bytes, seed: int) -> list[bytes]:
     i = 0
     while i < len(body):
         size = 1 if style == 0 else rng.randint(1, BODY_MAX_CHUNK)
-        chunks.append(body[i:i + size])
+        chunks.append(body[i : i + size])
         if style == 2:
             chunks.append(b"")  # empty network reads between data
         i += size
@@ -757,7 +901,8 @@ def _reference_decode(codings: list[str], body: bytes) -> bytes | None:
             data = brotli.decompress(data)
         elif coding == "zstd":
             reader = zstandard.ZstdDecompressor().stream_reader(
-                io.BytesIO(data), read_across_frames=True)
+                io.BytesIO(data), read_across_frames=True
+            )
             data = reader.read()
         elif coding not in ("identity", ""):
             return None
@@ -820,8 +965,9 @@ class HttpBodyTarget(Target):
             out = read_bounded(response, BODY_LIMIT)
         except BodyTooLarge as exc:
             if exc.size > BODY_LIMIT + 1:
-                raise Failure(f"{exc.size} decoded bytes held past a {BODY_LIMIT}-byte limit") \
-                    from None  # fmt: skip
+                raise Failure(
+                    f"{exc.size} decoded bytes held past a {BODY_LIMIT}-byte limit"
+                ) from None
             return "too large"
         except EncodedTooLarge:
             return "encoded too large"
@@ -829,8 +975,9 @@ class HttpBodyTarget(Target):
             return "refused"
         finally:
             if stream.sent > BODY_ENCODED_LIMIT + BODY_MAX_CHUNK + (64 << 10):
-                raise Failure(f"{stream.sent} encoded bytes read past a {BODY_ENCODED_LIMIT}-byte "
-                              "limit")  # fmt: skip
+                raise Failure(
+                    f"{stream.sent} encoded bytes read past a {BODY_ENCODED_LIMIT}-byte limit"
+                )
         if len(out) > BODY_LIMIT:
             raise Failure(f"{len(out)} bytes returned past a {BODY_LIMIT}-byte limit")
         codings = [c.strip() for c in header.split(",") if c.strip()]
@@ -839,15 +986,30 @@ class HttpBodyTarget(Target):
         except Exception:  # the reference refuses what we accepted: compare no bytes
             return "accepted (reference refused)"
         if expected is not None and expected != out:
-            raise Failure(f"decoded {len(out)} bytes that differ from the reference's "
-                          f"{len(expected)} ({header})")  # fmt: skip
+            raise Failure(
+                f"decoded {len(out)} bytes that differ from the reference's "
+                f"{len(expected)} ({header})"
+            )
         return "accepted"
 
 
-TARGETS: dict[str, type[Target]] = {t.name: t for t in (
-    TarTarget, LayersTarget, ManifestTarget, PlatformTarget, JsonDecodingTarget,
-    ReferenceTarget, WwwAuthenticateTarget,
-    BundleManifestTarget, RecordTarget, VerifyTarget, ArchiveTarget, HttpBodyTarget)}
+TARGETS: dict[str, type[Target]] = {
+    t.name: t
+    for t in (
+        TarTarget,
+        LayersTarget,
+        ManifestTarget,
+        PlatformTarget,
+        JsonDecodingTarget,
+        ReferenceTarget,
+        WwwAuthenticateTarget,
+        BundleManifestTarget,
+        RecordTarget,
+        VerifyTarget,
+        ArchiveTarget,
+        HttpBodyTarget,
+    )
+}
 
 
 def scratch_dir() -> Path:

@@ -38,9 +38,13 @@ class Build:
 
     def file(self, prefix: str, suffix: str) -> str:
         """The one bundle path starting with ``prefix`` and ending with ``suffix``."""
-        found = [p.relative_to(self.dist).as_posix() for p in self.dist.rglob("*")
-                 if p.is_file() and p.relative_to(self.dist).as_posix().startswith(prefix)
-                 and p.name.endswith(suffix)]
+        found = [
+            p.relative_to(self.dist).as_posix()
+            for p in self.dist.rglob("*")
+            if p.is_file()
+            and p.relative_to(self.dist).as_posix().startswith(prefix)
+            and p.name.endswith(suffix)
+        ]
         assert len(found) == 1, found
         return found[0]
 
@@ -57,7 +61,11 @@ def build_app(installed: Path, work: Path, build_id: str, base: str = "/") -> Bu
     clean_env = {k: v for k, v in os.environ.items() if "BUILDGUARD" not in k}
     subprocess.run(
         ["sh", "-c", f"set -a; . .buildguard/build.env; set +a; npm run build -- --base {base}"],
-        cwd=app, check=True, env=clean_env, stdin=subprocess.DEVNULL, capture_output=True,
+        cwd=app,
+        check=True,
+        env=clean_env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
         timeout=600,
     )
     done = buildguard_cli("seal", "dist", cwd=app)
@@ -103,8 +111,11 @@ BROTLI = f"brotli on; brotli_min_length 1; brotli_types {TEXT_TYPES}; {PLAIN}"
 GZIP_STATIC = f"gzip_static always; {PLAIN}"
 BROTLI_STATIC = f"brotli_static always; {PLAIN}"
 # nginx has no zstd module here: serve FILE.zst for FILE, labelled as zstd
-ZSTD_STATIC = " ".join(
-    f"location ~ ^(?<file>/.+\\.{ext})$ {{ types {{ }} default_type {mime};"
-    " add_header Content-Encoding zstd; try_files $file.zst =404; }"
-    for ext, mime in (("js", "application/javascript"), ("css", "text/css"))
-) + f" {PLAIN}"
+ZSTD_STATIC = (
+    " ".join(
+        f"location ~ ^(?<file>/.+\\.{ext})$ {{ types {{ }} default_type {mime};"
+        " add_header Content-Encoding zstd; try_files $file.zst =404; }"
+        for ext, mime in (("js", "application/javascript"), ("css", "text/css"))
+    )
+    + f" {PLAIN}"
+)

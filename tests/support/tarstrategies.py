@@ -18,10 +18,15 @@ import tarcraft as tc
 from hypothesis import strategies as st
 from tarcraft import Entry, Member, Piece, Raw
 
-COMPONENT_ALPHABET = (
-    [bytes([c]) for c in b"abcdefghijklmnopqrstuvwxyzABCXYZ0123456789._- +=@~"]
-    + ["é".encode(), "☃".encode(), "字".encode(), b"\xe9", b"\xff", b"\x80", b"\\"]
-)
+COMPONENT_ALPHABET = [bytes([c]) for c in b"abcdefghijklmnopqrstuvwxyzABCXYZ0123456789._- +=@~"] + [
+    "é".encode(),
+    "☃".encode(),
+    "字".encode(),
+    b"\xe9",
+    b"\xff",
+    b"\x80",
+    b"\\",
+]
 
 
 @dataclass(frozen=True)
@@ -34,8 +39,8 @@ class Drawn:
 def _component() -> st.SearchStrategy[bytes]:
     short = st.lists(st.sampled_from(COMPONENT_ALPHABET), min_size=1, max_size=12)
     long = st.lists(st.sampled_from(COMPONENT_ALPHABET[:40]), min_size=40, max_size=120)
-    return st.one_of(short, short, short, long).map(b"".join).filter(
-        lambda c: c not in (b".", b"..")
+    return (
+        st.one_of(short, short, short, long).map(b"".join).filter(lambda c: c not in (b".", b".."))
     )
 
 
@@ -43,24 +48,39 @@ names = st.lists(_component(), min_size=1, max_size=6).map(b"/".join)
 prefixed_names = st.tuples(st.sampled_from([b"", b"", b"", b"./", b"/"]), names).map(
     lambda t: t[0] + t[1]
 )
-modes = st.one_of(st.sampled_from([0o644, 0o755, 0o600, 0o777, 0o4755, 0o1777, 0o444]),
-                  st.integers(0, 0o7777))
-ids = st.one_of(st.sampled_from([0, 0, 1000, 65534]), st.integers(0, 2**21 - 1),
-                st.integers(2**21, 2**40))
-mtimes = st.one_of(st.sampled_from([0, 1, 1_700_000_000, 315_532_800]),
-                   st.integers(0, 2**33 - 1), st.integers(2**33, 2**40),
-                   st.integers(-(2**31), -1))
+modes = st.one_of(
+    st.sampled_from([0o644, 0o755, 0o600, 0o777, 0o4755, 0o1777, 0o444]), st.integers(0, 0o7777)
+)
+ids = st.one_of(
+    st.sampled_from([0, 0, 1000, 65534]), st.integers(0, 2**21 - 1), st.integers(2**21, 2**40)
+)
+mtimes = st.one_of(
+    st.sampled_from([0, 1, 1_700_000_000, 315_532_800]),
+    st.integers(0, 2**33 - 1),
+    st.integers(2**33, 2**40),
+    st.integers(-(2**31), -1),
+)
 nsecs = st.one_of(st.just(0), st.just(0), st.integers(0, 999_999_999))
-data_strategy = st.one_of(st.binary(max_size=64), st.binary(max_size=1500),
-                          st.integers(0, 70_000).map(lambda n: bytes(range(256)) * (n // 256)))
-pax_extra = st.lists(st.one_of(
-    st.tuples(st.just(b"SCHILY.xattr.user.k"), st.binary(max_size=20)),
-    st.tuples(st.just(b"SCHILY.xattr.security.capability"), st.binary(min_size=1, max_size=20)),
-    st.tuples(st.sampled_from([b"atime", b"ctime"]),
-              st.integers(0, 2**33).map(lambda n: b"%d.%d" % (n, n % 1000))),
-    st.tuples(st.sampled_from([b"comment", b"uname", b"gname", b"LIBARCHIVE.creationtime"]),
-              st.binary(max_size=20).filter(lambda v: b"\x00" not in v)),
-), max_size=3).map(tuple)
+data_strategy = st.one_of(
+    st.binary(max_size=64),
+    st.binary(max_size=1500),
+    st.integers(0, 70_000).map(lambda n: bytes(range(256)) * (n // 256)),
+)
+pax_extra = st.lists(
+    st.one_of(
+        st.tuples(st.just(b"SCHILY.xattr.user.k"), st.binary(max_size=20)),
+        st.tuples(st.just(b"SCHILY.xattr.security.capability"), st.binary(min_size=1, max_size=20)),
+        st.tuples(
+            st.sampled_from([b"atime", b"ctime"]),
+            st.integers(0, 2**33).map(lambda n: b"%d.%d" % (n, n % 1000)),
+        ),
+        st.tuples(
+            st.sampled_from([b"comment", b"uname", b"gname", b"LIBARCHIVE.creationtime"]),
+            st.binary(max_size=20).filter(lambda v: b"\x00" not in v),
+        ),
+    ),
+    max_size=3,
+).map(tuple)
 
 
 @st.composite
@@ -68,13 +88,22 @@ def entries(draw: Any) -> list[Entry]:
     out: list[Entry] = []
     files: list[bytes] = []
     for _ in range(draw(st.integers(1, 7))):
-        kind = draw(st.sampled_from(
-            ["file", "file", "file", "dir", "symlink", "hardlink", "fifo", "char", "block"]))
+        kind = draw(
+            st.sampled_from(
+                ["file", "file", "file", "dir", "symlink", "hardlink", "fifo", "char", "block"]
+            )
+        )
         if kind == "hardlink" and not files:
             kind = "file"
         name = draw(prefixed_names)
-        common = dict(mode=draw(modes), uid=draw(ids), gid=draw(ids), mtime=draw(mtimes),
-                      mtime_nsec=draw(nsecs), pax_extra=draw(pax_extra))
+        common = dict(
+            mode=draw(modes),
+            uid=draw(ids),
+            gid=draw(ids),
+            mtime=draw(mtimes),
+            mtime_nsec=draw(nsecs),
+            pax_extra=draw(pax_extra),
+        )
         if kind == "file":
             e = Entry(name, "file", draw(data_strategy), **common)
             files.append(name)
@@ -85,8 +114,13 @@ def entries(draw: Any) -> list[Entry]:
         elif kind == "hardlink":
             e = Entry(name, "hardlink", link=draw(st.sampled_from(files)), **common)
         else:
-            e = Entry(name, kind, devmajor=draw(st.integers(0, 300)),
-                      devminor=draw(st.integers(0, 2**20)), **common)
+            e = Entry(
+                name,
+                kind,
+                devmajor=draw(st.integers(0, 300)),
+                devminor=draw(st.integers(0, 2**20)),
+                **common,
+            )
         out.append(e)
     return out
 
@@ -108,16 +142,25 @@ def well_formed_pieces(draw: Any) -> tuple[list[Piece], str, str]:
     fmt = draw(st.sampled_from(tc.FORMATS))
     pieces: list[Piece] = []
     if draw(st.integers(0, 9)) == 0:
-        pieces.append(tc.pax_member([(b"comment", b"%d" % draw(st.integers(0, 2**40)))],
-                                    name=b"pax_global_header", typeflag=b"g"))
+        pieces.append(
+            tc.pax_member(
+                [(b"comment", b"%d" % draw(st.integers(0, 2**40)))],
+                name=b"pax_global_header",
+                typeflag=b"g",
+            )
+        )
     formats = []
     for e in es:
-        written, used = _write(e, fmt if style == "one-format" else draw(
-            st.sampled_from(tc.FORMATS)))
+        written, used = _write(
+            e, fmt if style == "one-format" else draw(st.sampled_from(tc.FORMATS))
+        )
         formats.append(used)
         pieces.extend(written)
-    end = draw(st.sampled_from(["two-zero", "two-zero", "two-zero", "one-zero", "none",
-                                "many-zero", "garbage-after"]))
+    end = draw(
+        st.sampled_from(
+            ["two-zero", "two-zero", "two-zero", "one-zero", "none", "many-zero", "garbage-after"]
+        )
+    )
     describe = f"{len(es)} entries as {','.join(formats)}, end {end}"
     return pieces, end, describe
 
@@ -134,9 +177,14 @@ def _end(data: bytes, end: str) -> bytes:
     return data
 
 
-chunk_sizes = st.one_of(st.just(()), st.lists(st.one_of(st.integers(1, 600),
-                                                        st.sampled_from([511, 512, 513, 4096])),
-                                              min_size=1, max_size=4).map(tuple))
+chunk_sizes = st.one_of(
+    st.just(()),
+    st.lists(
+        st.one_of(st.integers(1, 600), st.sampled_from([511, 512, 513, 4096])),
+        min_size=1,
+        max_size=4,
+    ).map(tuple),
+)
 
 
 @st.composite
@@ -153,29 +201,83 @@ raw_numeric = st.one_of(
     st.integers(0, 2**20).map(lambda n: b" %o \x00" % n),
     st.integers(0, 2**20).map(lambda n: b"\x00%o" % n),
     st.integers(0, 2**20).map(lambda n: b"%o\x00%o" % (n, n)),
-    st.sampled_from([b"", b" ", b"\x00", b"+7", b"-7", b"0o7", b"7_7", b"\t7", b"8", b"zz",
-                     b"\x80", b"\xff" * 12, b"\xc0" + bytes(11), b"\x81" + bytes(11),
-                     b"\xbf" + b"\xff" * 11, b"\x80" + bytes(10) + b"\x01"]),
+    st.sampled_from(
+        [
+            b"",
+            b" ",
+            b"\x00",
+            b"+7",
+            b"-7",
+            b"0o7",
+            b"7_7",
+            b"\t7",
+            b"8",
+            b"zz",
+            b"\x80",
+            b"\xff" * 12,
+            b"\xc0" + bytes(11),
+            b"\x81" + bytes(11),
+            b"\xbf" + b"\xff" * 11,
+            b"\x80" + bytes(10) + b"\x01",
+        ]
+    ),
     st.binary(min_size=1, max_size=12),
 )
 numeric_value = st.one_of(st.integers(-(2**40), 2**40), raw_numeric)
 TEXT_FIELDS = ("name", "linkname", "uname", "gname", "prefix")
 NUMERIC_FIELDS = ("mode", "uid", "gid", "size", "mtime", "devmajor", "devminor")
-PAX_KEYS = [b"path", b"linkpath", b"size", b"mtime", b"uid", b"gid", b"atime", b"ctime",
-            b"uname", b"gname", b"comment", b"GNU.sparse.name", b"GNU.sparse.major",
-            b"GNU.sparse.minor", b"GNU.sparse.size", b"GNU.sparse.realsize",
-            b"GNU.sparse.map", b"GNU.sparse.numblocks", b"GNU.sparse.offset",
-            b"GNU.sparse.numbytes", b"SCHILY.xattr.a", b"hdrcharset"]
+PAX_KEYS = [
+    b"path",
+    b"linkpath",
+    b"size",
+    b"mtime",
+    b"uid",
+    b"gid",
+    b"atime",
+    b"ctime",
+    b"uname",
+    b"gname",
+    b"comment",
+    b"GNU.sparse.name",
+    b"GNU.sparse.major",
+    b"GNU.sparse.minor",
+    b"GNU.sparse.size",
+    b"GNU.sparse.realsize",
+    b"GNU.sparse.map",
+    b"GNU.sparse.numblocks",
+    b"GNU.sparse.offset",
+    b"GNU.sparse.numbytes",
+    b"SCHILY.xattr.a",
+    b"hdrcharset",
+]
 pax_values = st.one_of(
     st.integers(-(2**40), 2**40).map(lambda n: b"%d" % n),
-    st.sampled_from([b"", b"1.5", b"-1.5", b"1e3", b" 1", b"1_0", b"+1", b"0x10", b"nan",
-                     b"inf", b"1700000000.999999999", b"99999999999999999999", b"1..2",
-                     b"a\x00b", b"assets/index.js", b"GNUSparseFile.0/x"]),
+    st.sampled_from(
+        [
+            b"",
+            b"1.5",
+            b"-1.5",
+            b"1e3",
+            b" 1",
+            b"1_0",
+            b"+1",
+            b"0x10",
+            b"nan",
+            b"inf",
+            b"1700000000.999999999",
+            b"99999999999999999999",
+            b"1..2",
+            b"a\x00b",
+            b"assets/index.js",
+            b"GNUSparseFile.0/x",
+        ]
+    ),
     prefixed_names,
     st.binary(max_size=30),
 )
-pax_record = st.tuples(st.one_of(st.sampled_from(PAX_KEYS), st.binary(min_size=1, max_size=8)),
-                       pax_values)
+pax_record = st.tuples(
+    st.one_of(st.sampled_from(PAX_KEYS), st.binary(min_size=1, max_size=8)), pax_values
+)
 
 
 def _members(pieces: list[Piece]) -> list[int]:
@@ -186,10 +288,24 @@ def _members(pieces: list[Piece]) -> list[int]:
 def mutation(draw: Any, pieces: list[Piece]) -> str:
     """Mutate ``pieces`` in place; return what was done."""
     members = _members(pieces)
-    kind = draw(st.sampled_from([
-        "field", "field", "typeflag", "size", "checksum", "magic", "zero-blocks", "pax",
-        "gnu-long", "global", "drop", "data",
-    ]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "field",
+                "field",
+                "typeflag",
+                "size",
+                "checksum",
+                "magic",
+                "zero-blocks",
+                "pax",
+                "gnu-long",
+                "global",
+                "drop",
+                "data",
+            ]
+        )
+    )
     at = draw(st.integers(0, len(pieces)))
     if kind in ("field", "typeflag", "size", "checksum", "magic", "drop", "data") and members:
         i = draw(st.sampled_from(members))
@@ -210,20 +326,38 @@ def mutation(draw: Any, pieces: list[Piece]) -> str:
             setattr(hdr, name, value)
             what = f"{name}={value!r:.40}"
         elif kind == "typeflag":
-            hdr.typeflag = draw(st.one_of(st.sampled_from(list(b"\x0001234567gxLKSVMDNA")).map(
-                lambda c: bytes([c])), st.binary(min_size=1, max_size=1)))
+            hdr.typeflag = draw(
+                st.one_of(
+                    st.sampled_from(list(b"\x0001234567gxLKSVMDNA")).map(lambda c: bytes([c])),
+                    st.binary(min_size=1, max_size=1),
+                )
+            )
             what = f"typeflag={hdr.typeflag!r}"
         elif kind == "size":
-            hdr.size = draw(st.one_of(st.integers(0, 3000), st.integers(-5, -1).map(
-                lambda n: tc.base256(n, 12)), st.sampled_from([511, 512, 513, 1024])))
+            hdr.size = draw(
+                st.one_of(
+                    st.integers(0, 3000),
+                    st.integers(-5, -1).map(lambda n: tc.base256(n, 12)),
+                    st.sampled_from([511, 512, 513, 1024]),
+                )
+            )
             what = f"size={hdr.size!r:.30}"
         elif kind == "checksum":
             hdr.chksum = draw(st.one_of(st.integers(0, 200_000), raw_numeric))
             what = f"chksum={hdr.chksum!r:.30}"
         elif kind == "magic":
-            hdr.magic, hdr.version = draw(st.sampled_from(
-                [tc.USTAR_MAGIC, tc.GNU_MAGIC, tc.V7_MAGIC, (b"ustar ", b"00"),
-                 (b"ustar\x00", b" \x00"), (b"USTAR\x00", b"00")]))
+            hdr.magic, hdr.version = draw(
+                st.sampled_from(
+                    [
+                        tc.USTAR_MAGIC,
+                        tc.GNU_MAGIC,
+                        tc.V7_MAGIC,
+                        (b"ustar ", b"00"),
+                        (b"ustar\x00", b" \x00"),
+                        (b"USTAR\x00", b"00"),
+                    ]
+                )
+            )
             hdr.trailer = draw(st.sampled_from([b"", b"", tc.STAR_TRAILER]))
             what = f"magic={hdr.magic!r}{hdr.trailer!r}"
         elif kind == "drop":
@@ -245,12 +379,14 @@ def mutation(draw: Any, pieces: list[Piece]) -> str:
         return f"{flag!r} records {records!r:.120} at {at}"
     if kind == "gnu-long":
         flag = draw(st.sampled_from([b"L", b"K"]))
-        pieces.insert(at, tc.gnu_long_member(flag, draw(st.one_of(prefixed_names,
-                                                                   st.binary(max_size=40)))))
+        pieces.insert(
+            at, tc.gnu_long_member(flag, draw(st.one_of(prefixed_names, st.binary(max_size=40))))
+        )
         return f"GNU {flag!r} at {at}"
     if kind == "global":
-        pieces.insert(at, tc.pax_member([(b"comment", b"x")], name=draw(prefixed_names),
-                                        typeflag=b"g"))
+        pieces.insert(
+            at, tc.pax_member([(b"comment", b"x")], name=draw(prefixed_names), typeflag=b"g")
+        )
         return f"global header at {at}"
     pieces.insert(at, Raw(draw(st.binary(min_size=1, max_size=600))))
     return f"raw bytes at {at}"

@@ -5,7 +5,8 @@ google-auth finds it through ``GCE_METADATA_HOST`` (``host:port``, for requests)
 ``google.auth`` is imported. It answers like the real server, only with
 ``Metadata-Flavor: Google`` in the request, and always with that header in the answer.
 
-Run standalone (``python tests/metadata_server.py TOKEN``) it prints ``host:port`` and serves
+Run standalone (``python tests/support/metadata_server.py TOKEN``) it prints ``host:port``
+and serves
 until killed; tests mostly use :class:`MetadataServer` in a thread.
 """
 

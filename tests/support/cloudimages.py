@@ -34,8 +34,9 @@ def sealed_dist(root: Path, build_id: str, commit: str) -> Path:
     return dist
 
 
-def build_and_push(dockerd: Dockerd, dist: Path, context: Path, tag: str,
-                   env: dict[str, str] | None = None) -> str:  # fmt: skip
+def build_and_push(
+    dockerd: Dockerd, dist: Path, context: Path, tag: str, env: dict[str, str] | None = None
+) -> str:
     """``FROM scratch`` + ``COPY dist /app/dist``, pushed; returns the pushed digest."""
     import shutil
 
@@ -58,12 +59,16 @@ class Images:
     """HOST/cb/app@DIGEST holding the bundle of OLD_BUILD."""
 
 
-def tag_digest(base_url: str, repository: str, tag: str,
-               headers: dict[str, str] | None = None) -> str | None:  # fmt: skip
+def tag_digest(
+    base_url: str, repository: str, tag: str, headers: dict[str, str] | None = None
+) -> str | None:
     """What ``tag`` names now (``Docker-Content-Digest``), or ``None`` when it does not exist."""
     accept = f"{DOCKER_V2}, {DOCKER_LIST}, application/vnd.oci.image.index.v1+json"
-    got = httpx.get(f"{base_url}/v2/{repository}/manifests/{tag}",
-                    headers={"Accept": accept, **(headers or {})}, timeout=30)  # fmt: skip
+    got = httpx.get(
+        f"{base_url}/v2/{repository}/manifests/{tag}",
+        headers={"Accept": accept, **(headers or {})},
+        timeout=30,
+    )
     if got.status_code == 404:
         return None
     assert got.status_code == 200, got.text
@@ -72,7 +77,18 @@ def tag_digest(base_url: str, repository: str, tag: str,
 
 def index_of(manifest_digest: str, size: int) -> bytes:
     """A Docker manifest list naming one manifest for linux/amd64 and linux/arm64."""
-    return json.dumps({"schemaVersion": 2, "mediaType": DOCKER_LIST, "manifests": [
-        {"mediaType": DOCKER_V2, "digest": manifest_digest, "size": size,
-         "platform": {"os": "linux", "architecture": arch}} for arch in ("amd64", "arm64")
-    ]}).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": DOCKER_LIST,
+            "manifests": [
+                {
+                    "mediaType": DOCKER_V2,
+                    "digest": manifest_digest,
+                    "size": size,
+                    "platform": {"os": "linux", "architecture": arch},
+                }
+                for arch in ("amd64", "arm64")
+            ],
+        }
+    ).encode()

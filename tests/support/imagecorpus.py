@@ -67,8 +67,9 @@ def opq(directory: str) -> E:
 
 def tar_bytes(entries: Sequence[E], fmt: int = tarfile.PAX_FORMAT) -> bytes:
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=fmt, encoding="utf-8",
-                      errors="surrogateescape") as tar:
+    with tarfile.open(
+        fileobj=buf, mode="w", format=fmt, encoding="utf-8", errors="surrogateescape"
+    ) as tar:
         for e in entries:
             info = tarfile.TarInfo(e.name)
             info.mode = e.mode
@@ -105,14 +106,28 @@ def bundle_manifest(files: dict[str, bytes], build_id: str) -> bytes:
     ``build_id``, no commit, sealed on timestamps, every file 0644."""
     from buildguard.models import BundleManifest, FileEntry
 
-    return BundleManifest(
-        build_id=build_id, commit=None, source_digest="sha256:" + "a" * 64,
-        record_started_at="2026-01-01T00:00:00Z", sealed_at="2026-01-01T00:01:00Z",
-        freshness="timestamps",
-        files=tuple(FileEntry(path=p, sha256=hashlib.sha256(b).hexdigest(), size=len(b),
-                              mode=0o644, mtime="2026-01-01T00:00:30Z")
-                    for p, b in files.items()),
-    ).model_dump_json().encode()
+    return (
+        BundleManifest(
+            build_id=build_id,
+            commit=None,
+            source_digest="sha256:" + "a" * 64,
+            record_started_at="2026-01-01T00:00:00Z",
+            sealed_at="2026-01-01T00:01:00Z",
+            freshness="timestamps",
+            files=tuple(
+                FileEntry(
+                    path=p,
+                    sha256=hashlib.sha256(b).hexdigest(),
+                    size=len(b),
+                    mode=0o644,
+                    mtime="2026-01-01T00:00:30Z",
+                )
+                for p, b in files.items()
+            ),
+        )
+        .model_dump_json()
+        .encode()
+    )
 
 
 def sha(data: bytes) -> str:
@@ -192,12 +207,16 @@ def write_layout(
     real_diff_ids = [sha(t) for t in layers]
     told_types = list(media_types) if media_types is not None else [None] * len(layers)
     told_sizes = list(sizes) if sizes is not None else [None] * len(layers)
-    for tar, how, told_type, told_size in zip(layers, kinds, told_types, told_sizes,
-                                              strict=True):
+    for tar, how, told_type, told_size in zip(layers, kinds, told_types, told_sizes, strict=True):
         blob = compress(tar, how)
         digest, path = _blob(root, blob)
-        descs.append({"mediaType": told_type or LAYER_TYPES[how], "digest": digest,
-                      "size": len(blob) if told_size is None else told_size})
+        descs.append(
+            {
+                "mediaType": told_type or LAYER_TYPES[how],
+                "digest": digest,
+                "size": len(blob) if told_size is None else told_size,
+            }
+        )
         digests.append(digest)
         paths.append(path)
     ids = list(diff_ids) if diff_ids is not None else real_diff_ids
@@ -223,9 +242,7 @@ def write_layout(
     }
     if tag:
         entry["annotations"] = {"org.opencontainers.image.ref.name": tag}
-    (root / "index.json").write_text(
-        json.dumps({"schemaVersion": 2, "manifests": [entry]})
-    )
+    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
     return Built(root, mdigest, config_digest, digests, real_diff_ids, paths, config_path)
 
 

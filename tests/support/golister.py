@@ -1,4 +1,4 @@
-"""Go's ``archive/tar`` as an oracle: build ``tests/golister`` and ask it to list tars.
+"""Go's ``archive/tar`` as an oracle: build ``tests/support/golister`` and ask it to list tars.
 
 ``build_golister(dir)`` runs ``go build`` offline (GOCACHE/GOPATH inside ``dir``,
 ``GOPROXY=off``: the program uses the standard library only). :class:`GoLister` keeps one

@@ -50,14 +50,20 @@ def _first_difference(ours: list[Listed], theirs: list[Listed]) -> tuple[str, st
             extra = a or b
             assert extra is not None
             who = "buildguard" if a else "runtime"
-            return (f"only {who} lists an entry ({extra.kind})",
-                    f"entry {i}: only {who} lists {_short(extra.name)} ({extra.kind})")
-        fields = [f for f in ("name", "kind", "size", "mode", "uid", "gid", "mtime", "linkname",
-                              "sha256") if getattr(a, f) != getattr(b, f)]
-        detail = "; ".join(f"{f}: buildguard={_short(getattr(a, f))} "
-                           f"runtime={_short(getattr(b, f))}" for f in fields)
-        return (f"{'/'.join(fields)} differ ({b.kind})",
-                f"entry {i} {_short(b.name)}: {detail}")
+            return (
+                f"only {who} lists an entry ({extra.kind})",
+                f"entry {i}: only {who} lists {_short(extra.name)} ({extra.kind})",
+            )
+        fields = [
+            f
+            for f in ("name", "kind", "size", "mode", "uid", "gid", "mtime", "linkname", "sha256")
+            if getattr(a, f) != getattr(b, f)
+        ]
+        detail = "; ".join(
+            f"{f}: buildguard={_short(getattr(a, f))} runtime={_short(getattr(b, f))}"
+            for f in fields
+        )
+        return (f"{'/'.join(fields)} differ ({b.kind})", f"entry {i} {_short(b.name)}: {detail}")
     return "same", "same"
 
 
@@ -66,16 +72,19 @@ def judge(go: GoLister, data: bytes, chunk_sizes: Sequence[int] | None = None) -
     try:
         ours = walk_tar(data, chunk_sizes)
     except Exception as exc:  # a crash, reported with its traceback
-        return Verdict("crash", "".join(traceback.format_exception(exc))[-2000:],
-                       f"{type(exc).__name__}")
+        return Verdict(
+            "crash", "".join(traceback.format_exception(exc))[-2000:], f"{type(exc).__name__}"
+        )
     if isinstance(ours, Refused):
         if view.refused:
             return Verdict("refused", f"{ours} / runtime: {view.refused}")
         return Verdict("refused-runtime-accepts", str(ours), _signature(str(ours)))
     if view.refused:
-        return Verdict("disagree",
-                       f"buildguard lists {len(ours)} entries; runtime refuses: {view.refused}",
-                       f"runtime refuses: {_signature(view.refused)}")
+        return Verdict(
+            "disagree",
+            f"buildguard lists {len(ours)} entries; runtime refuses: {view.refused}",
+            f"runtime refuses: {_signature(view.refused)}",
+        )
     if ours != view.entries:
         signature, detail = _first_difference(ours, view.entries)
         return Verdict("disagree", detail, signature)

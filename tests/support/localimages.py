@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STANDINS = Path(__file__).resolve().parent / "standins"
 ROOTFS_IMAGE = "buildguard-test/debian:bookworm"
 PYTHON_BASE = "python:3.11-slim-bookworm"
@@ -36,7 +36,8 @@ BUILD_REQUIREMENTS = ("setuptools>=68", "wheel")
 
 def cache_dir() -> Path:
     base = os.environ.get("BUILDGUARD_TEST_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "buildguard-test")
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "buildguard-test"
+    )
     path = Path(base)
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -48,8 +49,14 @@ def _key(*parts: str) -> str:
 
 def rootfs_tarball() -> Path:
     """The cached rootfs (built by scripts/setup; built here if missing)."""
-    done = subprocess.run(["bash", str(ROOT / "scripts/make-test-rootfs")], capture_output=True,
-                          text=True, check=False, stdin=subprocess.DEVNULL, timeout=1200)
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts/make-test-rootfs")],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        timeout=1200,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"scripts/make-test-rootfs failed:\n{done.stderr}")
     return Path(done.stdout.strip().splitlines()[-1])
@@ -77,10 +84,24 @@ def wheelhouse() -> Path:
     target = cache_dir() / f"wheelhouse-{_key(*requirements)}"
 
     def fill(work: Path) -> None:
-        done = subprocess.run(["python3", "-m", "pip", "download", "--quiet",
-                               "--only-binary=:all:", "--dest", str(work), *requirements],
-                              capture_output=True, text=True, check=False,
-                              stdin=subprocess.DEVNULL, timeout=900)
+        done = subprocess.run(
+            [
+                "python3",
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--only-binary=:all:",
+                "--dest",
+                str(work),
+                *requirements,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=900,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"pip download failed:\n{done.stdout}{done.stderr}")
 
@@ -97,9 +118,22 @@ def npm_cache(app: Path) -> Path:
         project.mkdir()
         for name in ("package.json", "package-lock.json"):
             shutil.copy2(app / name, project / name)
-        subprocess.run(["npm", "ci", "--cache", str(work / "cache"), "--no-audit", "--no-fund",
-                        "--ignore-scripts"], cwd=project, check=True, capture_output=True,
-                       stdin=subprocess.DEVNULL, timeout=900)
+        subprocess.run(
+            [
+                "npm",
+                "ci",
+                "--cache",
+                str(work / "cache"),
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+            ],
+            cwd=project,
+            check=True,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=900,
+        )
         shutil.rmtree(project)
         shutil.rmtree(work / "cache" / "_logs", ignore_errors=True)
 
@@ -111,10 +145,12 @@ def host_node() -> tuple[Path, Path, str]:
     node = shutil.which("node")
     npm = shutil.which("npm")
     assert node and npm, "Node and npm are needed (the example app needs Node >= 20.19)"
-    version = subprocess.run([node, "--version"], capture_output=True, text=True,
-                             check=True).stdout.strip()
-    root = subprocess.run([npm, "root", "-g"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    version = subprocess.run(
+        [node, "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    root = subprocess.run(
+        [npm, "root", "-g"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     return Path(node).resolve(), Path(root) / "npm", version.lstrip("v").split(".")[0]
 
 
@@ -139,22 +175,28 @@ def _node_files() -> dict[str, Path]:
 def equivalents(docker_cli: str) -> list[Equivalent]:
     cli = {"docker": Path(docker_cli).resolve()}
     return [
-        Equivalent(PYTHON_BASE, "Debian 12's Python 3.11 as a venv in /usr/local (python, "
-                   "pip on PATH); pip runs offline: PIP_NO_INDEX=1, PIP_FIND_LINKS=/opt/"
-                   "wheelhouse (buildguard's dependencies and setuptools, from the host's pip)",
-                   """FROM {rootfs}
+        Equivalent(
+            PYTHON_BASE,
+            "Debian 12's Python 3.11 as a venv in /usr/local (python, "
+            "pip on PATH); pip runs offline: PIP_NO_INDEX=1, PIP_FIND_LINKS=/opt/"
+            "wheelhouse (buildguard's dependencies and setuptools, from the host's pip)",
+            """FROM {rootfs}
 COPY wheelhouse /opt/wheelhouse
 RUN python3 -m venv /usr/local && /usr/local/bin/pip --version
 ENV LANG=C.UTF-8 PIP_NO_INDEX=1 PIP_FIND_LINKS=/opt/wheelhouse \\
     PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 CMD ["python3"]
-""", lambda: {"wheelhouse": wheelhouse()}),
-        Equivalent(node_base_name(), "the host's own Node and npm in /usr/local as in the "
-                   "official image (Debian 12 base, so python3, python3-venv and libmagic1 are "
-                   "already there and the step Dockerfile's apt-get is skipped); npm runs "
-                   "offline (npm_config_offline) against /opt/npm-cache, filled with the "
-                   "example app's packages by the host's npm",
-                   """FROM {rootfs}
+""",
+            lambda: {"wheelhouse": wheelhouse()},
+        ),
+        Equivalent(
+            node_base_name(),
+            "the host's own Node and npm in /usr/local as in the "
+            "official image (Debian 12 base, so python3, python3-venv and libmagic1 are "
+            "already there and the step Dockerfile's apt-get is skipped); npm runs "
+            "offline (npm_config_offline) against /opt/npm-cache, filled with the "
+            "example app's packages by the host's npm",
+            """FROM {rootfs}
 COPY node /usr/local/bin/node
 COPY npm /usr/local/lib/node_modules/npm
 COPY npm-cache /opt/npm-cache
@@ -164,32 +206,47 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
 ENV npm_config_cache=/opt/npm-cache npm_config_offline=true \\
     npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 CMD ["node"]
-""", _node_files),
-        Equivalent(DOCKER_BUILDER, "the host's docker CLI as /usr/bin/docker, entrypoint "
-                   "`docker`", """FROM {rootfs}
+""",
+            _node_files,
+        ),
+        Equivalent(
+            DOCKER_BUILDER,
+            "the host's docker CLI as /usr/bin/docker, entrypoint `docker`",
+            """FROM {rootfs}
 COPY docker /usr/bin/docker
 ENTRYPOINT ["docker"]
-""", lambda: cli),
-        Equivalent(CLOUD_SDK, "the docker CLI and a `gcloud` stand-in (tests/standins/gcloud) "
-                   "that implements only `gcloud run deploy SERVICE --image IMAGE` (runs IMAGE "
-                   "on the local daemon, network `cloudbuild`, PORT=8080 published on "
-                   "127.0.0.1, and prints the service URL once it answers) and `gcloud run "
-                   "services describe SERVICE --format 'value(status.url)'`",
-                   """FROM {rootfs}
+""",
+            lambda: cli,
+        ),
+        Equivalent(
+            CLOUD_SDK,
+            "the docker CLI and a `gcloud` stand-in (tests/support/standins/gcloud) "
+            "that implements only `gcloud run deploy SERVICE --image IMAGE` (runs IMAGE "
+            "on the local daemon, network `cloudbuild`, PORT=8080 published on "
+            "127.0.0.1, and prints the service URL once it answers) and `gcloud run "
+            "services describe SERVICE --format 'value(status.url)'`",
+            """FROM {rootfs}
 COPY docker /usr/bin/docker
 COPY gcloud /usr/local/bin/gcloud
 CMD ["bash"]
-""", lambda: {**cli, "gcloud": STANDINS / "gcloud"}),
-        Equivalent(NGINX_BASE, "Debian 12's nginx (1.22) laid out as the official image: "
-                   "conf.d/default.conf serving /usr/share/nginx/html on port 80, logs to "
-                   "stdout/stderr, `nginx -g 'daemon off;'`", """FROM {rootfs}
+""",
+            lambda: {**cli, "gcloud": STANDINS / "gcloud"},
+        ),
+        Equivalent(
+            NGINX_BASE,
+            "Debian 12's nginx (1.22) laid out as the official image: "
+            "conf.d/default.conf serving /usr/share/nginx/html on port 80, logs to "
+            "stdout/stderr, `nginx -g 'daemon off;'`",
+            """FROM {rootfs}
 COPY default.conf /etc/nginx/conf.d/default.conf
 RUN rm -f /etc/nginx/sites-enabled/default \\
  && ln -sf /dev/stdout /var/log/nginx/access.log && ln -sf /dev/stderr /var/log/nginx/error.log
 EXPOSE 80
 STOPSIGNAL SIGQUIT
 CMD ["nginx", "-g", "daemon off;"]
-""", lambda: {"default.conf": STANDINS / "nginx-default.conf"}),
+""",
+            lambda: {"default.conf": STANDINS / "nginx-default.conf"},
+        ),
     ]
 
 
@@ -200,8 +257,7 @@ def _copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def build_all(dockerd: Any, workdir: Path,
-              log: Callable[[str], None] = print) -> list[Equivalent]:
+def build_all(dockerd: Any, workdir: Path, log: Callable[[str], None] = print) -> list[Equivalent]:
     """Import the rootfs and build every equivalent on ``dockerd`` under its public name."""
     started = time.monotonic()
     dockerd.docker("import", str(rootfs_tarball()), ROOTFS_IMAGE, timeout=600)

@@ -33,8 +33,18 @@ STOP_TIMEOUT = 30.0
 
 BASE_IMAGE_TAG = "buildguard-test/busybox:1"
 BUSYBOX_APPLETS = (
-    "sh", "rm", "cp", "mkdir", "ln", "ls", "cat", "echo", "touch", "mv", "chmod",
-)  # fmt: skip
+    "sh",
+    "rm",
+    "cp",
+    "mkdir",
+    "ln",
+    "ls",
+    "cat",
+    "echo",
+    "touch",
+    "mv",
+    "chmod",
+)
 
 # Variables that would point the docker CLI / docker-py somewhere other than our daemon.
 _DOCKER_ENV_DROP = ("DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_BUILDKIT")
@@ -256,22 +266,38 @@ def start_dockerd(
     if data_tmpfs_size is not None:
         (root / "root").mkdir()
         mounted = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={data_tmpfs_size},mode=0710", "tmpfs",
-             str(root / "root")], capture_output=True, text=True, check=False)
+            [
+                "mount",
+                "-t",
+                "tmpfs",
+                "-o",
+                f"size={data_tmpfs_size},mode=0710",
+                "tmpfs",
+                str(root / "root"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if mounted.returncode != 0:
             remove_tree(root)
             raise ServiceError(f"cannot mount a tmpfs for dockerd: {mounted.stderr.strip()}")
     cmd = [
         dockerd_bin,
-        "--storage-driver", storage_driver,
+        "--storage-driver",
+        storage_driver,
         "--iptables=false",
         "--ip6tables=false",
         "--bridge=none",
-        "--data-root", str(root / "root"),
-        "--exec-root", str(root / "exec"),
-        "--pidfile", str(root / "pid"),
-        "--host", host,
-    ]  # fmt: skip
+        "--data-root",
+        str(root / "root"),
+        "--exec-root",
+        str(root / "exec"),
+        "--pidfile",
+        str(root / "pid"),
+        "--host",
+        host,
+    ]
     env = {k: v for k, v in os.environ.items() if k not in _DOCKER_ENV_DROP}
     env["DOCKER_HOST"] = host
     env["DOCKER_CONFIG"] = str(config_dir)

@@ -1,5 +1,5 @@
 """The Go oracles' common parts: build a standard-library Go program offline, and keep one
-running with a pipe each way (``tests/golister``, ``tests/gojson``)."""
+running with a pipe each way (``tests/support/golister``, ``tests/support/gojson``)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,13 @@ def build_go_program(source: Path, work: Path, error: type[Exception]) -> Path:
     )
     done = subprocess.run(
         [go, "build", "-o", str(binary), "."],
-        cwd=source, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        cwd=source,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if done.returncode != 0:
         raise error(f"go build of {source} failed:\n{done.stdout}{done.stderr}")
     return binary
@@ -43,9 +48,11 @@ class GoProcess:
     def __init__(self, binary: Path) -> None:
         self.binary = binary
         self.proc = subprocess.Popen(
-            [str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [str(binary)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-        )  # fmt: skip
+        )
         self.calls = 0
 
     def stderr_text(self) -> str:
