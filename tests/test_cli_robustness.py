@@ -45,14 +45,7 @@ def _verify(bundle: SealedBundle, ref: str, *extra: str) -> subprocess.Completed
     return buildguard_cli(
         "verify",
         ref,
-        "--expect-build-id",
-        bundle.build_id,
-        "--expect-commit",
-        bundle.commit,
-        "--record",
-        bundle.record_path,
-        "--path",
-        bundle.root,
+        *bundle.verify_flags(),
         *extra,
     )
 
@@ -188,14 +181,7 @@ def test_a_manifest_over_the_cap_is_manifest_invalid_with_bounded_memory(
     base = [
         console_script(),
         "verify",
-        "--expect-build-id",
-        bundle.build_id,
-        "--expect-commit",
-        bundle.commit,
-        "--record",
-        bundle.record_path,
-        "--path",
-        bundle.root,
+        *bundle.verify_flags(),
         "--json",
     ]
     small, small_rss = _peak_rss_kib([*base, small_ref])

@@ -248,14 +248,7 @@ def test_crafted_document_agrees_with_dockerd_or_is_refused(
     verified = buildguard_cli(
         "verify",
         ref,
-        "--expect-build-id",
-        bundle.build_id,
-        "--expect-commit",
-        bundle.commit,
-        "--record",
-        bundle.record_path,
-        "--path",
-        bundle.root,
+        *bundle.verify_flags(),
         "--json",
         env={"DOCKER_CONFIG": str(config_dir)},
     )
@@ -317,14 +310,7 @@ def test_layout_index_json_case_variant_agrees_with_skopeo_or_is_refused(
     verified = buildguard_cli(
         "verify",
         f"oci-layout:{layout}:t",
-        "--expect-build-id",
-        bundle.build_id,
-        "--expect-commit",
-        bundle.commit,
-        "--record",
-        bundle.record_path,
-        "--path",
-        bundle.root,
+        *bundle.verify_flags(),
         "--json",
     )
     assert "Traceback" not in verified.stderr, verified.stderr

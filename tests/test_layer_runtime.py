@@ -270,14 +270,7 @@ def run_case(
         verified = buildguard_cli(
             "verify",
             ref,
-            "--expect-build-id",
-            bundle.build_id,
-            "--expect-commit",
-            bundle.commit,
-            "--record",
-            bundle.record_path,
-            "--path",
-            bundle.root,
+            *bundle.verify_flags(),
             "--json",
         )
     for name, done in (("inspect", inspected), ("verify", verified)):

@@ -20,6 +20,7 @@ import pytest
 from clitools import buildguard_cli, console_script
 from imagecorpus import f, tar_bytes, write_layout
 from nginx import publish, run_nginx, world_readable_dir
+from selfsigned import make_cert
 from services import free_port
 
 import buildguard
@@ -235,32 +236,6 @@ def test_a_bad_header_is_exit_2(site: Path, header: str) -> None:
                 site_options=buildguard.SiteOptions(headers=[(name, value.strip())]),
             )
         assert "s3cr3t" not in str(raised.value)
-
-
-def make_cert(directory: Path) -> tuple[Path, Path]:
-    key, cert = directory / "key.pem", directory / "cert.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    key.chmod(0o644)
-    return key, cert
 
 
 def test_tls_is_verified_unless_insecure(site: Path) -> None:

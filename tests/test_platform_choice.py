@@ -19,6 +19,7 @@ import json
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from platformspellings import SPELLINGS
 
 from buildguard._image.manifest import OCI_INDEX, OCI_MANIFEST, document_kind, parse_index
 from buildguard._image.platformmatch import (
@@ -386,28 +387,6 @@ def test_entry_kinds() -> None:
 
 # -- properties -----------------------------------------------------------------------------
 
-SPELLINGS = [
-    "linux/amd64",
-    "linux/x86_64",
-    "linux/amd64/v1",
-    "linux/amd64/v2",
-    "linux/amd64/v3",
-    "linux/386",
-    "linux/arm64",
-    "linux/aarch64",
-    "linux/arm64/v8",
-    "linux/arm64/v8.0",
-    "linux/arm64/v9",
-    "linux/arm/v7",
-    "linux/armhf",
-    "linux/arm/v6",
-    "linux/arm",
-    "Linux/AMD64",
-    "unknown/unknown",
-    "windows/amd64",
-    "linux/s390x",
-    "linux/X86-64/V3",
-]
 REQUESTS = [
     None,
     "linux/amd64",

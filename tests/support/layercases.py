@@ -59,6 +59,19 @@ class SealedBundle:
     def files_by_path(self) -> dict[str, SealedFile]:
         return {f.path: f for f in self.files}
 
+    def verify_flags(self) -> list[str]:
+        """``verify``'s expectations of this bundle: its build id, commit, record and path."""
+        return [
+            "--expect-build-id",
+            self.build_id,
+            "--expect-commit",
+            self.commit,
+            "--record",
+            self.record_path,
+            "--path",
+            self.root,
+        ]
+
 
 def seal_small_dist(work: Path, *, extra: dict[str, bytes] | None = None) -> SealedBundle:
     """Record a tiny source tree, write a dist (``extra`` adds files), seal it: all through
