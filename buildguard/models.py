@@ -168,6 +168,9 @@ class Finding(FrozenModel):
     layer_digest: Digest | None = None
     created_by: str | None = None
     platform: str | None = None
+    hint: str | None = Field(
+        default=None, description="The fix, in one sentence, where there is one to name."
+    )
 
 
 class ImageInfo(FrozenModel):

@@ -23,6 +23,8 @@ def _finding_lines(finding: Finding) -> Iterable[str]:
         digest = (finding.layer_digest or "")[:19]
         step = f"  {finding.created_by.strip()}" if finding.created_by else ""
         yield f"       layer {finding.layer} {digest}{step}"
+    if finding.hint:
+        yield f"       hint: {finding.hint}"
 
 
 def render_verify(report: VerifyReport, out: TextIO) -> None:
@@ -117,7 +119,10 @@ def render_inspect(report: InspectReport, files: Iterable[FileReport], out: Text
 
 
 def _line(finding: LiveFinding) -> str:
-    return f"  {MARKS[finding.severity]} {finding.code}: {finding.message}"
+    line = f"  {MARKS[finding.severity]} {finding.code}: {finding.message}"
+    if finding.hint:
+        line += f"\n       hint: {finding.hint}"
+    return line
 
 
 def render_live(report: LiveReport, out: TextIO) -> None:

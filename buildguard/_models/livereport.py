@@ -41,6 +41,9 @@ class LiveFinding(FrozenModel):
         description="The build the served bytes belong to, where known (from a "
         "buildguard-manifest.json the site serves).",
     )
+    hint: str | None = Field(
+        default=None, description="The fix, in one sentence, where there is one to name."
+    )
 
 
 class LiveExpected(FrozenModel):
