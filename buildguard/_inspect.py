@@ -140,6 +140,7 @@ def _head(flat: FlatImage) -> tuple[InspectReport, list[tuple[str, datetime | No
                 created_by=layer.created_by,
                 created=layer.created,
                 comment=layer.comment,
+                read_from=layer.read_from or "source",
             )
             for layer in info.layers
         ),

@@ -15,6 +15,7 @@ from buildguard._internal.modeltypes import (
     MANIFEST_NAME,
     Digest,
     FrozenModel,
+    ReadFrom,
     Severity,
     Sha256Hex,
     UtcTime,
@@ -152,6 +153,13 @@ class LayerInfo(FrozenModel):
     created_by: str | None = Field(
         default=None, description="The image history step (Dockerfile instruction)."
     )
+    read_from: ReadFrom = Field(
+        default="source",
+        description="source: the blob was read and its digests verified in this run; cache: "
+        "the layer-index cache answered for a blob of this digest (read and verified when "
+        "the cache was filled; whether the source still serves those bytes was not checked, "
+        "--no-cache reads every blob).",
+    )
 
 
 class Finding(FrozenModel):
@@ -200,6 +208,12 @@ class BundleResult(FrozenModel):
 
 class VerifyStats(FrozenModel):
     layers_read: int
+    layers_from_cache: int = Field(
+        default=0,
+        ge=0,
+        description="How many of layers_read the layer-index cache answered (their blobs "
+        "were not read in this run).",
+    )
     bytes_read: int
     files_compared: int
     seconds: float

@@ -61,7 +61,8 @@ def render_verify(report: VerifyReport, out: TextIO) -> None:
     out.write(
         f"\nchecked: {report.image.reference}"
         + (f" [{', '.join(report.image.platforms)}]" if report.image.platforms else "")
-        + f", {stats.layers_read} layers read ({human_size(stats.bytes_read)}), "
+        + f", {stats.layers_read} layers read, {stats.layers_from_cache} from the cache "
+        f"({human_size(stats.bytes_read)}), "
         f"{stats.files_compared} files compared, {stats.seconds:.1f} s\n"
     )
 
@@ -81,7 +82,8 @@ def render_inspect(report: InspectReport, files: Iterable[FileReport], out: Text
                 f"{item.digest[:19]} {item.platform or '(no platform)':<20} {item.kind}"
                 f"{'' if item.kind in ('image', 'index') else ' (never verified)'}\n"
             )
-    out.write(f"\nlayers ({len(report.layers)}):\n")
+    cached = sum(layer.read_from == "cache" for layer in report.layers)
+    out.write(f"\nlayers ({len(report.layers)} read, {cached} from the cache):\n")
     for layer in report.layers:
         step = (layer.created_by or "").strip()
         out.write(

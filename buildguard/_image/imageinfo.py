@@ -12,6 +12,7 @@ from buildguard._image.flatten import FileTree
 from buildguard._image.manifest import Descriptor, ImageConfig
 from buildguard._image.platformmatch import Platform
 from buildguard._image.platforms import EntryKind
+from buildguard._internal.modeltypes import ReadFrom
 
 Progress = Callable[[int, "int | None", str, int], None]
 """Called as each layer starts streaming: ``(layer number from 1, total or None, digest or
@@ -30,6 +31,9 @@ class LayerMeta:
     comment: str | None
     compression: Compression | None = None
     """Sniffed from the blob's first bytes; ``None`` until the layer has been read."""
+    read_from: ReadFrom | None = None
+    """``source`` (its blob read in this run) or ``cache`` (its index answered by the
+    layer-index cache); ``None`` until the layer has been read."""
 
 
 @dataclass(frozen=True)

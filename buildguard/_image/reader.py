@@ -126,7 +126,7 @@ def read_resolved(
     is not read; a layer that is read hashes every file and is cached once verified. The
     layers that are read are read a few at a time, ahead of the one applied (:class:`LayerReads`);
     each is verified before it is applied, in order, and nothing is returned unless every
-    one of them was.
+    one of them was. Each layer returned says where its index came from (``read_from``).
     """
     layers = info.layers
     fill = make_want(()) if cache is not None else want
@@ -158,7 +158,13 @@ def read_resolved(
                     )
             check_compression(layer, compression)
             tree.apply_layer(layer.index, index, layer_label(layer.index, layer.digest))
-            infos.append(replace(layer, compression=cast(Compression, compression)))
+            infos.append(
+                replace(
+                    layer,
+                    compression=cast(Compression, compression),
+                    read_from="source" if hit is None else "cache",
+                )
+            )
     return FlatImage(replace(info, layers=tuple(infos)), tree)
 
 

@@ -22,6 +22,11 @@ UtcTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 Severity = Literal["error", "warning", "info"]
 """Of a finding; only ``error`` findings fail a verify."""
 
+ReadFrom = Literal["source", "cache"]
+"""Where a layer's index came from: ``source`` (its blob was read and verified in this run)
+or ``cache`` (the layer-index cache answered for a blob of that digest, read and verified
+when the cache was filled; the source's bytes were not read again)."""
+
 MANIFEST_NAME = "buildguard-manifest.json"
 """The file seal writes at a bundle's root and verify looks for in an image."""
 

@@ -109,7 +109,11 @@ def _manifest_bytes(flat: FlatImage) -> dict[str, bytes | None]:
 def layer_models(flat: FlatImage) -> tuple[LayerInfo, ...]:
     return tuple(
         LayerInfo(
-            index=layer.index, digest=layer.digest, size=layer.size, created_by=layer.created_by
+            index=layer.index,
+            digest=layer.digest,
+            size=layer.size,
+            created_by=layer.created_by,
+            read_from=layer.read_from or "source",
         )
         for layer in flat.info.layers
     )
@@ -152,7 +156,7 @@ def verify(
     layers: tuple[LayerInfo, ...] = ()
     platforms: list[str] = []
     digest: str | None = None
-    layers_read = bytes_read = compared = 0
+    layers_read = from_cache = bytes_read = compared = 0
     with open_image(image, dataclasses.replace(options, platform=wanted_platform)) as opened:
         index_digest, targets = (
             opened.platforms() if platform == ALL_PLATFORMS else (None, [(None, opened)])
@@ -176,6 +180,7 @@ def verify(
             findings += new_findings
             compared += n
             layers_read += len(these_layers)
+            from_cache += sum(layer.read_from == "cache" for layer in these_layers)
             bytes_read += sum(layer.size for layer in these_layers)
             platforms.append(chosen)
             if len(targets) == 1:
@@ -193,6 +198,7 @@ def verify(
         layers=layers,
         stats=VerifyStats(
             layers_read=layers_read,
+            layers_from_cache=from_cache,
             bytes_read=bytes_read,
             files_compared=compared,
             seconds=round(time.monotonic() - clock, 3),
