@@ -86,6 +86,12 @@ def site() -> Iterator[Path]:
     shutil.rmtree(root, ignore_errors=True)
 
 
+def errors(done: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    """The error findings of a --json run (nginx's default headers add the warning
+    LIVE_ENTRY_CACHEABLE: Last-Modified without Cache-Control)."""
+    return [f for f in json.loads(done.stdout)["findings"] if f["severity"] == "error"]
+
+
 def live(*args: str) -> subprocess.CompletedProcess[str]:
     return buildguard_cli("verify-live", *args, timeout=120, env={"BUILD_ID": ""})
 
@@ -396,7 +402,11 @@ def test_the_library_returns_a_report_and_raises_typed_errors(site: Path) -> Non
     assert report.ok and report.stats.files_compared == 2
     assert [v.samples for v in report.served] == [2]
     assert not changed.ok
-    assert [(f.code, f.path) for f in changed.findings] == [("LIVE_CHANGED", "assets/app.css")]
+    assert [(f.code, f.path) for f in changed.findings if f.severity == "error"] == [
+        ("LIVE_CHANGED", "assets/app.css")
+    ]
+    # nginx's default headers (Last-Modified, no Cache-Control): heuristic freshness
+    assert [f.code for f in changed.findings if f.severity == "warning"] == ["LIVE_ENTRY_CACHEABLE"]
     with pytest.raises(buildguard.SiteReadError) as unreachable:
         buildguard.verify_live(f"http://127.0.0.1:{free_port()}/", dist=site / "dist")
     assert unreachable.value.exit_code == 3
@@ -457,9 +467,7 @@ def test_assets_on_another_origin_are_fetched_as_given_and_mapped_under_the_base
     assert fetched["assets/app.css"] == f"{nx.url}/app/assets/app.css"
     assert "/app/assets/app.js" in cdn_log and "t0ken" not in cdn_log
     assert changed.returncode == 1
-    assert [(f["code"], f["path"]) for f in json.loads(changed.stdout)["findings"]] == [
-        ("LIVE_CHANGED", "assets/app.js")
-    ]
+    assert [(f["code"], f["path"]) for f in errors(changed)] == [("LIVE_CHANGED", "assets/app.js")]
 
 
 def test_allow_changed_does_not_exempt_from_being_served(site: Path) -> None:
@@ -480,14 +488,12 @@ def test_allow_changed_does_not_exempt_from_being_served(site: Path) -> None:
             nginx.url + "/", "--dist", str(site / "dist"), "--json", "--allow-changed", "*"
         )
     assert done.returncode == 1
-    assert sorted((f["code"], f["path"]) for f in json.loads(done.stdout)["findings"]) == [
+    assert sorted((f["code"], f["path"]) for f in errors(done)) == [
         ("LIVE_FALLBACK", "assets/app.css"),
         ("LIVE_MISSING", "assets/app.js"),
     ]
     assert entry_gone.returncode == 1
-    assert [(f["code"], f["path"]) for f in json.loads(entry_gone.stdout)["findings"]] == [
-        ("LIVE_MISSING", "index.html")
-    ]
+    assert [(f["code"], f["path"]) for f in errors(entry_gone)] == [("LIVE_MISSING", "index.html")]
 
 
 def test_the_expected_build_id_defaults_to_build_id(site: Path) -> None:
@@ -532,7 +538,7 @@ def test_changed_bytes_are_named_as_the_other_builds_file(site: Path) -> None:
     with run_nginx(f"root {www};\nlocation / {{ try_files $uri $uri/ =404; }}") as nx:
         done = live(nx.url + "/", "--dist", str(site / "dist"), "--json")
     assert done.returncode == 1
-    (changed,) = json.loads(done.stdout)["findings"]
+    (changed,) = errors(done)
     assert (changed["code"], changed["path"]) == ("LIVE_CHANGED", "assets/app.js")
     assert changed["served_build"] == "errors-build-0000"
     assert "the served bytes are assets/app.js of build errors-build-0000" in changed["message"]
@@ -554,6 +560,6 @@ def test_an_exempted_script_must_still_reference_only_this_builds_files(site: Pa
         foreign = live(nx.url + "/", *args)
     assert rewritten.returncode == 0, rewritten.stdout + rewritten.stderr
     assert foreign.returncode == 1
-    (finding,) = json.loads(foreign.stdout)["findings"]
+    (finding,) = errors(foreign)
     assert (finding["code"], finding["path"]) == ("LIVE_CHANGED", "assets/app.js")
     assert "assets/chunk-old.js" in finding["message"] and "--allow-changed" in finding["message"]

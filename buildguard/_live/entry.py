@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from buildguard._live.bundle import ENTRY, BundleIndex, ServedBuilds
-from buildguard._live.caching import cacheable_for
+from buildguard._live.caching import ENTRY_CACHE_HINT, cacheable_for
 from buildguard._live.fetch import Fetched, Fetcher
 from buildguard._live.findings import Attempt, Where, listing
 from buildguard._live.refs import HtmlRefs
@@ -216,4 +216,5 @@ class EntryPages:
                 "Cache-Control: no-cache",
                 where,
                 severity="warning",
+                hint=ENTRY_CACHE_HINT,
             )
