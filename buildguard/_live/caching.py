@@ -97,6 +97,6 @@ def _heuristic(headers: httpx.Headers, control: str) -> str | None:
         else "neither Cache-Control nor Expires"
     )
     return (
-        f"Last-Modified: {modified} and {given}: caches may keep it for a share of its age "
-        "(heuristic freshness, RFC 9111 §4.2.2)"
+        f"Last-Modified: {modified} and {given}, so caches may keep it for a share of its "
+        "age: heuristic freshness, RFC 9111 §4.2.2"
     )

@@ -212,8 +212,7 @@ class EntryPages:
             attempt.add(
                 "LIVE_ENTRY_CACHEABLE",
                 f"the entry page {fetched.final_url} may be cached by browsers or a CDN "
-                f"({reason}): after a deploy users can keep the old page; serve it with "
-                "Cache-Control: no-cache",
+                f"({reason}): after a deploy users can keep the old page",
                 where,
                 severity="warning",
                 hint=ENTRY_CACHE_HINT,
