@@ -143,12 +143,17 @@ def test_every_public_image_has_a_local_equivalent_listed_in_the_docs() -> None:
         assert f"`{name}`" in table, name
 
 
-def test_step_image_tags_are_the_package_version() -> None:
+def test_the_version_is_typed_in_one_place_and_examples_pin_it() -> None:
     import tomllib
 
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert load(ROOT / "steps/cloudbuild.yaml")["substitutions"]["_VERSION"] == version
-    assert load(CONFIGS[0])["substitutions"]["_BUILDGUARD_VERSION"] == version
+    import buildguard
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and project["dynamic"] == ["version"]
+    # steps/cloudbuild.yaml takes the version as a required substitution and checks it
+    assert load(ROOT / "steps/cloudbuild.yaml")["substitutions"]["_VERSION"] == ""
+    # the example pipelines pin the step image of the release they were written for
+    assert load(CONFIGS[0])["substitutions"]["_BUILDGUARD_VERSION"] == buildguard.__version__
 
 
 # ------------------------------------------------------------------ substitutions

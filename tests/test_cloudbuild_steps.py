@@ -24,7 +24,7 @@ def test_steps_pipeline_builds_and_publishes_both_images(step_images: StepImages
     assert set(pushed) == {step_images.buildguard, step_images.node}
     assert all(d.startswith("sha256:") for d in pushed.values())
     # the wheels step really built buildguard from this checkout
-    assert f"buildguard-{VERSION}-py3-none-any.whl" in result.step("wheels").log
+    assert f"buildguard_cli-{VERSION}-py3-none-any.whl" in result.step("wheels").log
 
 
 def test_steps_pipeline_refuses_a_tag_that_is_not_the_package_version(
@@ -32,7 +32,8 @@ def test_steps_pipeline_refuses_a_tag_that_is_not_the_package_version(
 ) -> None:
     workspace = tmp_path / "ws"
     workspace.mkdir()
-    shutil.copy2(ROOT / "pyproject.toml", workspace)
+    (workspace / "buildguard").mkdir()
+    shutil.copy2(ROOT / "buildguard/__init__.py", workspace / "buildguard")
     result = cloudbuild.run(
         ROOT / "steps/cloudbuild.yaml",
         workspace,
@@ -40,7 +41,7 @@ def test_steps_pipeline_refuses_a_tag_that_is_not_the_package_version(
     )
     assert result.status == "FAILURE"
     assert result.failed_step == "wheels"
-    assert f"pyproject.toml says version {VERSION} but _VERSION is 9.9.9" in result.log
+    assert f"buildguard/__init__.py says version {VERSION} but _VERSION is '9.9.9'" in result.log
     assert result.images == []
 
 

@@ -36,9 +36,11 @@ from services import (
     start_dockerd,
 )
 
+import buildguard
+
 ROOT = Path(__file__).resolve().parents[2]
-VERSION = "0.1.0"
-SOURCE_PATHS = ("pyproject.toml", "README.md", "buildguard", "steps")
+VERSION = buildguard.__version__
+SOURCE_PATHS = ("pyproject.toml", "README.md", "LICENSE", "buildguard", "steps")
 # The pipeline daemon's images and containers (~1.5 GB at the end of a session) live in
 # memory: nothing to write to disk, nothing to delete file by file afterwards.
 DATA_TMPFS_SIZE = "6g"
@@ -180,6 +182,7 @@ def step_images(
         workspace,
         substitutions={
             "_REGISTRY": registry,
+            "_VERSION": VERSION,
             "_NODE_BASE": localimages.node_base_name(),
             "COMMIT_SHA": "5" * 40,
         },
