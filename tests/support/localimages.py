@@ -80,7 +80,9 @@ def wheelhouse() -> Path:
     """Wheels of buildguard's dependencies (and its build backend) for CPython 3.11 on
     x86_64 glibc, i.e. Debian 12's Python in the images, downloaded by the host's pip."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    requirements = sorted({*project["project"]["dependencies"], *BUILD_REQUIREMENTS})
+    # the step images install the [gcp] extra
+    gcp = project["project"]["optional-dependencies"]["gcp"]
+    requirements = sorted({*project["project"]["dependencies"], *gcp, *BUILD_REQUIREMENTS})
     target = cache_dir() / f"wheelhouse-{_key(*requirements)}"
 
     def fill(work: Path) -> None:
