@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cloudbuild_fixtures import VERSION, StepImages
 from cloudbuild_runner import CloudBuildRunner
+from terminal import report
 
 pytestmark = pytest.mark.cloudbuild
 
@@ -168,5 +169,4 @@ def test_step_images_carry_the_oci_labels_their_version_and_gcp(
     assert result.step("version").log.strip() == f"buildguard {VERSION}"
     assert result.step("node-version").log.strip() == f"buildguard {VERSION}"
     assert result.step("nonroot").log.strip() == "65534"
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    reporter.write_line("step images: " + ", ".join(sizes))
+    report(pytestconfig, "step images: " + ", ".join(sizes))

@@ -11,6 +11,7 @@ import venv
 from pathlib import Path
 
 import pytest
+from terminal import report
 
 import buildguard
 from buildguard._internal.distribution import DISTRIBUTION
@@ -166,9 +167,9 @@ def test_the_core_install_has_no_google_client_and_names_the_extra(
         assert f"pip install '{DISTRIBUTION}[gcp]'" in done.stderr, (what, done.stderr)
     # a source the core reads is not an exit 2: the missing archive is exit 3
     assert run(*needs_extra["gs:// cache"][:5], "--no-cache", env=env).returncode == 3
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    reporter.write_line(
-        f"core install: {len(packages)} packages, {site_size(tmp_path / 'core') / 2**20:.0f} MiB"
+    report(
+        pytestconfig,
+        f"core install: {len(packages)} packages, {site_size(tmp_path / 'core') / 2**20:.0f} MiB",
     )
 
 
@@ -188,7 +189,7 @@ def test_the_gcp_extra_brings_the_clients(
     }
     done = run(command, "verify", "--from-build", "b-123456", "--project", "p", env=env)
     assert done.returncode == 3, done.stderr
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    reporter.write_line(
-        f"[gcp] install: {len(packages)} packages, {site_size(tmp_path / 'gcp') / 2**20:.0f} MiB"
+    report(
+        pytestconfig,
+        f"[gcp] install: {len(packages)} packages, {site_size(tmp_path / 'gcp') / 2**20:.0f} MiB",
     )

@@ -26,6 +26,7 @@ from typing import Any
 
 import localimages
 import pytest
+import terminal
 from cloudbuild_runner import BuildResult, CloudBuildRunner
 from services import (
     AuthRegistry,
@@ -49,14 +50,7 @@ REGISTRY_TMPFS_SIZE = "4g"
 
 
 def report(config: pytest.Config, message: str) -> None:
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capman = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None:
-        return
-    ctx = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
-    with ctx:
-        reporter.ensure_newline()
-        reporter.write_line(f"[cloudbuild] {message}")
+    terminal.report(config, message, tag="cloudbuild")
 
 
 def docker_auth(registry: AuthRegistry) -> dict[str, Any]:
