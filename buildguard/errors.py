@@ -30,6 +30,10 @@ class RecordReadError(UsageError):
     """A record file that is missing, unreadable or not a valid record (exit 2)."""
 
 
+class MissingExtra(UsageError):
+    """A feature needs an optional extra that is not installed, e.g. ``[gcp]`` (exit 2)."""
+
+
 class CheckFailed(BuildguardError):
     """A check did not hold (exit 1). Carries the individual problems found."""
 

@@ -24,9 +24,19 @@ RUN if ! python3 -c 'import ensurepip, venv' 2>/dev/null \
 FROM base AS venv
 COPY wheels /tmp/wheels
 RUN python3 -m venv /opt/buildguard \
- && /opt/buildguard/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels buildguard
+ && /opt/buildguard/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels 'buildguard-cli[gcp]'
 
 FROM base
+# The OCI annotations as labels (image-spec annotations.md); version and revision come from
+# the build (steps/cloudbuild.yaml passes them).
+ARG BUILDGUARD_VERSION=unknown
+ARG BUILDGUARD_REVISION=unknown
+LABEL org.opencontainers.image.title="buildguard" \
+      org.opencontainers.image.description="buildguard on Node, for Cloud Build: record, build and seal a frontend bundle in one step" \
+      org.opencontainers.image.source="https://github.com/buildguard/buildguard" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${BUILDGUARD_VERSION}" \
+      org.opencontainers.image.revision="${BUILDGUARD_REVISION}"
 COPY --from=venv /opt/buildguard /opt/buildguard
 RUN ln -s /opt/buildguard/bin/buildguard /usr/local/bin/buildguard && buildguard --version
 WORKDIR /workspace

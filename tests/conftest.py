@@ -30,6 +30,7 @@ from services import (
     start_dockerd,
     start_registry,
 )
+from terminal import report
 from viteapp import install_app
 
 __all__ = ["cloudbuild", "cloudbuild_dockerd", "cloudbuild_registry", "local_images", "step_images"]
@@ -63,15 +64,7 @@ def _fail(what: str, exc: ServiceError) -> NoReturn:
 
 
 def _report(config: pytest.Config, message: str) -> None:
-    """Print a status line to the terminal, outside pytest's output capture."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capman = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None:
-        return
-    ctx = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
-    with ctx:
-        reporter.ensure_newline()
-        reporter.write_line(f"[services] {message}")
+    report(config, message)
 
 
 @pytest.fixture(autouse=True)

@@ -19,13 +19,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIGS = [ROOT / "cloudbuild.example.yaml", ROOT / "steps/cloudbuild.yaml"]
+CONFIGS = [
+    ROOT / "cloudbuild.example.yaml",
+    ROOT / "steps/cloudbuild.yaml",
+    ROOT / "examples/gke/cloudbuild.yaml",
+]
 # Images anyone can run as a Cloud Build step without building them: Google's builders and
 # the official Docker Hub images the Dockerfiles start from.
 PUBLIC_BUILDERS = frozenset(
     {
         "gcr.io/cloud-builders/docker",
         "gcr.io/google.com/cloudsdktool/cloud-sdk:slim",
+        "gcr.io/cloud-builders/gke-deploy",
         "python:3.11-slim-bookworm",
     }
 )
@@ -49,7 +54,7 @@ def parse_build(config: dict[str, Any]) -> Any:
 # ------------------------------------------------------------------ the real schema
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_configs_parse_as_cloud_build_builds(path: Path) -> None:
     build = parse_build(load(path))
     assert build.steps and build.images
@@ -98,18 +103,23 @@ def named_images(path: Path, substitutions: dict[str, str] | None = None) -> set
 
 
 def steps_published() -> set[str]:
-    return set(cfg.resolve(load(ROOT / "steps/cloudbuild.yaml"), builtins=BUILTINS).images)
+    import buildguard
+
+    config = load(ROOT / "steps/cloudbuild.yaml")
+    given = {"_VERSION": buildguard.__version__}
+    return set(cfg.resolve(config, builtins=BUILTINS, substitutions=given).images)
 
 
 def unknown_images(path: Path, substitutions: dict[str, str] | None = None) -> set[str]:
     return named_images(path, substitutions) - steps_published() - PUBLIC_BUILDERS
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_step_image_is_built_by_steps_or_a_public_builder(path: Path) -> None:
-    # the example's defaults point at where steps/cloudbuild.yaml publishes by default
+    # the examples' defaults point at where steps/cloudbuild.yaml publishes by default
     substitutions = {"_REGION": "europe-west1"}
-    assert unknown_images(path, substitutions if "example" in path.name else None) == set()
+    example = path.parent.name != "steps"
+    assert unknown_images(path, substitutions if example else None) == set()
 
 
 def test_an_image_from_elsewhere_is_reported() -> None:
@@ -125,6 +135,7 @@ def test_every_public_image_has_a_local_equivalent_listed_in_the_docs() -> None:
         ROOT / "steps/Dockerfile",
         ROOT / "steps/node.Dockerfile",
         ROOT / "examples/vite-app/Dockerfile",
+        ROOT / "examples/gke/Dockerfile",
     ):
         text = dockerfile.read_text()
         dockerfile_bases |= set(re.findall(r"^ARG \w+_BASE=(\S+)", text, re.M))
@@ -143,12 +154,17 @@ def test_every_public_image_has_a_local_equivalent_listed_in_the_docs() -> None:
         assert f"`{name}`" in table, name
 
 
-def test_step_image_tags_are_the_package_version() -> None:
+def test_the_version_is_typed_in_one_place_and_examples_pin_it() -> None:
     import tomllib
 
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert load(ROOT / "steps/cloudbuild.yaml")["substitutions"]["_VERSION"] == version
-    assert load(CONFIGS[0])["substitutions"]["_BUILDGUARD_VERSION"] == version
+    import buildguard
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and project["dynamic"] == ["version"]
+    # steps/cloudbuild.yaml takes the version as a required substitution and checks it
+    assert load(ROOT / "steps/cloudbuild.yaml")["substitutions"]["_VERSION"] == ""
+    # the example pipelines pin the step image of the release they were written for
+    assert load(CONFIGS[0])["substitutions"]["_BUILDGUARD_VERSION"] == buildguard.__version__
 
 
 # ------------------------------------------------------------------ substitutions

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cloudbuild_fixtures import VERSION, StepImages
 from cloudbuild_runner import CloudBuildRunner
+from terminal import report
 
 pytestmark = pytest.mark.cloudbuild
 
@@ -24,7 +25,7 @@ def test_steps_pipeline_builds_and_publishes_both_images(step_images: StepImages
     assert set(pushed) == {step_images.buildguard, step_images.node}
     assert all(d.startswith("sha256:") for d in pushed.values())
     # the wheels step really built buildguard from this checkout
-    assert f"buildguard-{VERSION}-py3-none-any.whl" in result.step("wheels").log
+    assert f"buildguard_cli-{VERSION}-py3-none-any.whl" in result.step("wheels").log
 
 
 def test_steps_pipeline_refuses_a_tag_that_is_not_the_package_version(
@@ -32,7 +33,8 @@ def test_steps_pipeline_refuses_a_tag_that_is_not_the_package_version(
 ) -> None:
     workspace = tmp_path / "ws"
     workspace.mkdir()
-    shutil.copy2(ROOT / "pyproject.toml", workspace)
+    (workspace / "buildguard").mkdir()
+    shutil.copy2(ROOT / "buildguard/__init__.py", workspace / "buildguard")
     result = cloudbuild.run(
         ROOT / "steps/cloudbuild.yaml",
         workspace,
@@ -40,7 +42,7 @@ def test_steps_pipeline_refuses_a_tag_that_is_not_the_package_version(
     )
     assert result.status == "FAILURE"
     assert result.failed_step == "wheels"
-    assert f"pyproject.toml says version {VERSION} but _VERSION is 9.9.9" in result.log
+    assert f"buildguard/__init__.py says version {VERSION} but _VERSION is '9.9.9'" in result.log
     assert result.images == []
 
 
@@ -113,3 +115,58 @@ def test_node_step_records_builds_and_seals_in_one_step(
     assert manifest["build_id"] == "node-step-0001"
     assert manifest["freshness"] == "canary"
     assert any(p.endswith(".js") for p in manifest["canary_files"])
+
+
+def test_step_images_carry_the_oci_labels_their_version_and_gcp(
+    cloudbuild: CloudBuildRunner,
+    step_images: StepImages,
+    tmp_path: Path,
+    pytestconfig: pytest.Config,
+) -> None:
+    sizes = []
+    for name in (step_images.buildguard, step_images.node):
+        image = cloudbuild.client.images.get(name)
+        labels = image.attrs["Config"]["Labels"]
+        assert labels["org.opencontainers.image.version"] == VERSION
+        assert labels["org.opencontainers.image.revision"] == "5" * 40
+        assert labels["org.opencontainers.image.licenses"] == "Apache-2.0"
+        assert labels["org.opencontainers.image.source"].startswith("https://")
+        assert labels["org.opencontainers.image.description"]
+        sizes.append(f"{name.rsplit('/', 1)[1]} {image.attrs['Size'] / 2**20:.0f} MiB")
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    config = {
+        "steps": [
+            {"id": "version", "name": step_images.buildguard, "args": ["--version"]},
+            {"id": "node-version", "name": step_images.node, "args": ["--version"]},
+            # the [gcp] extra is installed: the Google clients import
+            {
+                "id": "gcp",
+                "name": step_images.buildguard,
+                "entrypoint": "/opt/buildguard/bin/python",
+                "args": [
+                    "-c",
+                    "import google.cloud.devtools.cloudbuild_v1, "
+                    "google.cloud.artifactregistry_v1, google.cloud.storage",
+                ],
+            },
+            # the docs' verify-only step as a non-root user
+            {
+                "id": "nonroot",
+                "name": step_images.buildguard,
+                "entrypoint": "sh",
+                "args": [
+                    "-c",
+                    "setpriv --reuid=65534 --regid=65534 --clear-groups "
+                    "env HOME=/tmp buildguard inspect --help >/dev/null && "
+                    "setpriv --reuid=65534 --regid=65534 --clear-groups id -u",
+                ],
+            },
+        ],
+    }
+    result = cloudbuild.run(config, workspace)
+    assert result.status == "SUCCESS", result.log
+    assert result.step("version").log.strip() == f"buildguard {VERSION}"
+    assert result.step("node-version").log.strip() == f"buildguard {VERSION}"
+    assert result.step("nonroot").log.strip() == "65534"
+    report(pytestconfig, "step images: " + ", ".join(sizes))

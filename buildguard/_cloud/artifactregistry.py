@@ -22,6 +22,7 @@ from buildguard._cloud.clients import (
     google_errors,
     make_client,
 )
+from buildguard._internal.distribution import ARTIFACT_REGISTRY, require_gcp
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ def tag_version(
     ``endpoint`` (a URL) talks to a stand-in with anonymous credentials, as does
     ``$BUILDGUARD_ARTIFACTREGISTRY_EMULATOR_HOST``.
     """
+    require_gcp("--mark-verified on Artifact Registry", ARTIFACT_REGISTRY)
     from google.api_core import exceptions
     from google.cloud import artifactregistry_v1
     from google.protobuf import field_mask_pb2

@@ -24,6 +24,7 @@ from buildguard._cloud.clients import (
     google_errors,
     make_client,
 )
+from buildguard._internal.distribution import CLOUD_BUILD, require_gcp
 from buildguard.errors import ImageReadError, UsageError
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,9 @@ def read_build(
     region: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> BuildInfo:
-    """The build, or :class:`ImageReadError` (not found, refused, unreachable)."""
+    """The build, or :class:`ImageReadError` (not found, refused, unreachable);
+    :class:`MissingExtra` without the ``[gcp]`` extra."""
+    require_gcp("verify --from-build", CLOUD_BUILD)
     env = os.environ if environ is None else environ
     project = default_project(project, env)
     region = region or env.get("LOCATION") or None

@@ -271,13 +271,11 @@ def open_cache(
                 hint="set it from a secret (e.g. Secret Manager in cloudbuild.yaml), or use "
                 "--no-cache",
             )
+        from buildguard._internal.distribution import CLOUD_STORAGE, require_gcp
+
+        require_gcp(f"a gs:// cache ({where})", CLOUD_STORAGE)
         try:
             return LayerCache(GcsStore(bucket, prefix), key)
-        except ImportError as exc:
-            raise UsageError(
-                f"a gs:// cache needs google-cloud-storage ({exc})",
-                hint="pip install google-cloud-storage, or use --no-cache",
-            ) from None
         except Exception as exc:  # no credentials, a bad bucket name: never fail the verify
             logger.warning(
                 "cannot open the layer-index cache %s: %s; going on without it", where, exc

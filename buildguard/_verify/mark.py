@@ -27,13 +27,20 @@ class MarkFailed(ImageReadError):
 
 
 def require_registry_image(reference: str) -> None:
-    """:class:`UsageError` unless ``reference`` names an image in a registry."""
+    """:class:`UsageError` unless ``reference`` names an image in a registry that can be
+    marked here (``*.pkg.dev`` needs the ``[gcp]`` extra: :class:`MissingExtra`)."""
     if reference.startswith(NOT_REGISTRY_PREFIXES):
         raise UsageError(
             f"--mark-verified needs an image in a registry, not {reference}",
             hint="verify the pushed image: HOST/REPO@sha256:…",
         )
-    parse_reference(reference)
+    ref = parse_reference(reference)
+    from buildguard._cloud.artifactregistry import docker_package
+
+    if docker_package(ref.registry, ref.repository) is not None:
+        from buildguard._internal.distribution import ARTIFACT_REGISTRY, require_gcp
+
+        require_gcp("--mark-verified on Artifact Registry", ARTIFACT_REGISTRY)
 
 
 def mark_digest(

@@ -26,6 +26,7 @@ from typing import Any
 
 import localimages
 import pytest
+import terminal
 from cloudbuild_runner import BuildResult, CloudBuildRunner
 from services import (
     AuthRegistry,
@@ -36,9 +37,11 @@ from services import (
     start_dockerd,
 )
 
+import buildguard
+
 ROOT = Path(__file__).resolve().parents[2]
-VERSION = "0.1.0"
-SOURCE_PATHS = ("pyproject.toml", "README.md", "buildguard", "steps")
+VERSION = buildguard.__version__
+SOURCE_PATHS = ("pyproject.toml", "README.md", "LICENSE", "buildguard", "steps")
 # The pipeline daemon's images and containers (~1.5 GB at the end of a session) live in
 # memory: nothing to write to disk, nothing to delete file by file afterwards.
 DATA_TMPFS_SIZE = "6g"
@@ -47,14 +50,7 @@ REGISTRY_TMPFS_SIZE = "4g"
 
 
 def report(config: pytest.Config, message: str) -> None:
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capman = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None:
-        return
-    ctx = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
-    with ctx:
-        reporter.ensure_newline()
-        reporter.write_line(f"[cloudbuild] {message}")
+    terminal.report(config, message, tag="cloudbuild")
 
 
 def docker_auth(registry: AuthRegistry) -> dict[str, Any]:
@@ -180,6 +176,7 @@ def step_images(
         workspace,
         substitutions={
             "_REGISTRY": registry,
+            "_VERSION": VERSION,
             "_NODE_BASE": localimages.node_base_name(),
             "COMMIT_SHA": "5" * 40,
         },

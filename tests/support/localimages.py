@@ -29,6 +29,7 @@ ROOTFS_IMAGE = "buildguard-test/debian:bookworm"
 PYTHON_BASE = "python:3.11-slim-bookworm"
 DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
 CLOUD_SDK = "gcr.io/google.com/cloudsdktool/cloud-sdk:slim"
+GKE_DEPLOY = "gcr.io/cloud-builders/gke-deploy"
 NGINX_BASE = "nginx:stable-bookworm"
 # Build-time extras the wheelhouse needs for `pip wheel .` (setuptools' build isolation).
 BUILD_REQUIREMENTS = ("setuptools>=68", "wheel")
@@ -80,7 +81,9 @@ def wheelhouse() -> Path:
     """Wheels of buildguard's dependencies (and its build backend) for CPython 3.11 on
     x86_64 glibc, i.e. Debian 12's Python in the images, downloaded by the host's pip."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    requirements = sorted({*project["project"]["dependencies"], *BUILD_REQUIREMENTS})
+    # the step images install the [gcp] extra
+    gcp = project["project"]["optional-dependencies"]["gcp"]
+    requirements = sorted({*project["project"]["dependencies"], *gcp, *BUILD_REQUIREMENTS})
     target = cache_dir() / f"wheelhouse-{_key(*requirements)}"
 
     def fill(work: Path) -> None:
@@ -231,6 +234,20 @@ COPY gcloud /usr/local/bin/gcloud
 CMD ["bash"]
 """,
             lambda: {**cli, "gcloud": STANDINS / "gcloud"},
+        ),
+        Equivalent(
+            GKE_DEPLOY,
+            "the docker CLI and a `gke-deploy` stand-in (tests/support/standins/gke-deploy) "
+            "that implements only `gke-deploy run --filename PATH --location L --cluster C "
+            "[--image IMAGE]`: each Deployment (pinned by digest) runs as a container on the "
+            "local daemon, and the Ingress's catch-all path, followed to its Service and "
+            "Deployment, is published on 127.0.0.1 at the port of $_SITE_URL",
+            """FROM {rootfs}
+COPY docker /usr/bin/docker
+COPY gke-deploy /usr/local/bin/gke-deploy
+CMD ["bash"]
+""",
+            lambda: {**cli, "gke-deploy": STANDINS / "gke-deploy"},
         ),
         Equivalent(
             NGINX_BASE,
