@@ -30,6 +30,12 @@ class RecordReadError(UsageError):
     """A record file that is missing, unreadable or not a valid record (exit 2)."""
 
 
+class RecordConflict(UsageError):
+    """Records that cannot all be this build's (exit 2): the default record of another
+    commit than this checkout's, records of different builds given together, or a record of
+    the same build made for another source folder about to be overwritten."""
+
+
 class CheckFailed(BuildguardError):
     """A check did not hold (exit 1). Carries the individual problems found."""
 

@@ -9,6 +9,7 @@ already fail, never fail matching content.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +23,7 @@ from buildguard._checks.findings import (
     Reporter,
     ResolvedExpectations,
     Tree,
+    record_for,
 )
 from buildguard._internal.pathescape import escape
 from buildguard._internal.timefmt import rfc3339
@@ -130,12 +132,20 @@ def check_image(
             )
             continue
         nested = [r for r in found if r != root and r.startswith(root.rstrip("/") + "/")]
-        wrong_build = _check_identity(root, manifest, view, expect, report)
+        chosen = record_for(expect, manifest.source_digest)
+        judged = (
+            expect
+            if chosen is None
+            else dataclasses.replace(
+                expect, source_digest=chosen.source_digest, started_at=chosen.started_at
+            )
+        )
+        wrong_build = _check_identity(root, manifest, view, judged, report)
         n = check_files(
             root,
             manifest,
             view,
-            expect,
+            judged,
             report,
             allow_extra=allow_extra,
             nested=nested,
@@ -152,6 +162,7 @@ def check_image(
                 source_digest=manifest.source_digest,
                 sealed_at=manifest.sealed_at,
                 files_compared=n,
+                record=chosen.name if chosen is not None else None,
                 ok=ok,
             )
         )
@@ -305,7 +316,20 @@ def _check_identity(
             path=manifest_path,
             layer=layer,
         )
-    if expect.source_digest is None:
+    if expect.source_digest is None and len(expect.records) > 1:
+        given = "; ".join(f"{r.name} ({r.source_digest[:19]}…)" for r in expect.records)
+        report.add(
+            "SOURCE_MISMATCH",
+            f"bundle {shown} was built from sources ({manifest.source_digest[:19]}…) that "
+            f"none of the {len(expect.records)} records given recorded: {given}",
+            bundle=root,
+            path=manifest_path,
+            layer=layer,
+            hint="pass the record of this bundle's app too (--record FILE, repeated), or "
+            "rebuild the bundle and seal it with `buildguard seal DIST --record FILE` of its "
+            "own app",
+        )
+    elif expect.source_digest is None:
         report.add(
             "SOURCE_UNCHECKED",
             f"source digest not checked for {shown}: no record of this build (pass --record)",
@@ -316,9 +340,12 @@ def _check_identity(
         report.add(
             "SOURCE_MISMATCH",
             f"bundle {shown} was built from other sources ({manifest.source_digest[:19]}…) "
-            f"than this build recorded ({expect.source_digest[:19]}…)",
+            f"than this build recorded ({expect.source_digest[:19]}…"
+            + (f" in {expect.records[0].name})" if len(expect.records) == 1 else ")"),
             bundle=root,
             path=manifest_path,
             layer=layer,
+            hint="rebuild the bundle in this build and seal it against this build's record "
+            "(`buildguard seal DIST --record FILE`)",
         )
     return wrong_build
