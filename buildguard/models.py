@@ -206,7 +206,9 @@ class Expected(FrozenModel):
         default=None,
         description="The record file used, with one record; with several, null (see `records`).",
     )
-    record_started_at: UtcTime | None = None
+    record_started_at: UtcTime | None = Field(
+        default=None, description="When the record's build started (with several, the earliest)."
+    )
     records: tuple[ExpectedRecord, ...] = Field(
         default=(), description="Every record used (one per app in a monorepo)."
     )

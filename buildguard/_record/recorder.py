@@ -109,7 +109,8 @@ def _keep_other_apps_record(out: str | os.PathLike[str], build_id: str, source: 
         f"refusing to overwrite {os.fspath(out)}: it is this build's ({build_id}) record of "
         f"another source folder, {head.source_root} (this one is {source})",
         hint="give each app its own record: `buildguard record APP_DIR --out "
-        ".buildguard/APP.json`, then `seal DIST --record` and `verify --record` with that file",
+        ".buildguard/APP.json`, then `seal DIST --record` and `verify --record` with that file "
+        "(`buildguard run` writes .buildguard/ in the current folder: run it in each app's)",
     )
 
 
