@@ -139,6 +139,22 @@ def test_a_monorepo_verifies_each_app_against_its_own_record(tmp_path: Path) -> 
         2,
     )
     assert BUILD in done.stderr and NEXT_BUILD in done.stderr
+    # ... also with --from-build, refused before the build is read
+    done = ok(
+        buildguard_cli(
+            "verify",
+            "--from-build",
+            BUILD,
+            "--record",
+            ".buildguard/a.json",
+            "--record",
+            ".buildguard/next.json",
+            cwd=work,
+            env={**NO_BUILD_ENV, "BUILDGUARD_CLOUDBUILD_EMULATOR_HOST": "127.0.0.1:9"},
+        ),
+        2,
+    )
+    assert BUILD in done.stderr and NEXT_BUILD in done.stderr
 
 
 def test_record_refuses_to_overwrite_the_other_apps_record_of_the_same_build(
