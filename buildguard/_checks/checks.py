@@ -9,7 +9,6 @@ already fail, never fail matching content.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,8 +22,8 @@ from buildguard._checks.findings import (
     Reporter,
     ResolvedExpectations,
     Tree,
-    record_for,
 )
+from buildguard._checks.sourcecheck import bundle_expectations, check_source
 from buildguard._internal.pathescape import escape
 from buildguard._internal.timefmt import rfc3339
 from buildguard.errors import ImageReadError
@@ -132,14 +131,7 @@ def check_image(
             )
             continue
         nested = [r for r in found if r != root and r.startswith(root.rstrip("/") + "/")]
-        chosen = record_for(expect, manifest.source_digest)
-        judged = (
-            expect
-            if chosen is None
-            else dataclasses.replace(
-                expect, source_digest=chosen.source_digest, started_at=chosen.started_at
-            )
-        )
+        judged, chosen = bundle_expectations(expect, manifest.source_digest)
         wrong_build = _check_identity(root, manifest, view, judged, report)
         n = check_files(
             root,
@@ -316,36 +308,5 @@ def _check_identity(
             path=manifest_path,
             layer=layer,
         )
-    if expect.source_digest is None and len(expect.records) > 1:
-        given = "; ".join(f"{r.name} ({r.source_digest[:19]}…)" for r in expect.records)
-        report.add(
-            "SOURCE_MISMATCH",
-            f"bundle {shown} was built from sources ({manifest.source_digest[:19]}…) that "
-            f"none of the {len(expect.records)} records given recorded: {given}",
-            bundle=root,
-            path=manifest_path,
-            layer=layer,
-            hint="pass the record of this bundle's app too (--record FILE, repeated), or "
-            "rebuild the bundle and seal it with `buildguard seal DIST --record FILE` of its "
-            "own app",
-        )
-    elif expect.source_digest is None:
-        report.add(
-            "SOURCE_UNCHECKED",
-            f"source digest not checked for {shown}: no record of this build (pass --record)",
-            severity="warning",
-            bundle=root,
-        )
-    elif manifest.source_digest != expect.source_digest:
-        report.add(
-            "SOURCE_MISMATCH",
-            f"bundle {shown} was built from other sources ({manifest.source_digest[:19]}…) "
-            f"than this build recorded ({expect.source_digest[:19]}…"
-            + (f" in {expect.records[0].name})" if len(expect.records) == 1 else ")"),
-            bundle=root,
-            path=manifest_path,
-            layer=layer,
-            hint="rebuild the bundle in this build and seal it against this build's record "
-            "(`buildguard seal DIST --record FILE`)",
-        )
+    check_source(root, manifest, expect, report, layer)
     return wrong_build

@@ -95,15 +95,7 @@ class ResolvedExpectations:
     records: tuple[RecordFacts, ...] = ()
     """Every record given (one per app of a monorepo). With one, :attr:`source_digest` and
     :attr:`started_at` are its own; with several, each bundle is judged against the record
-    whose source digest its manifest carries (:func:`record_for`)."""
-
-
-def record_for(expect: ResolvedExpectations, source_digest: str) -> RecordFacts | None:
-    """The record a bundle whose manifest carries ``source_digest`` is judged against: the
-    only one given, else the one with that digest (``None``: no record, or none matches)."""
-    if len(expect.records) == 1:
-        return expect.records[0]
-    return next((r for r in expect.records if r.source_digest == source_digest), None)
+    whose source digest its manifest carries (:mod:`buildguard._checks.sourcecheck`)."""
 
 
 class Reporter:
