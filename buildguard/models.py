@@ -40,6 +40,7 @@ __all__ = [
     "BundleManifest",
     "BundleResult",
     "Expected",
+    "ExpectedRecord",
     "FileEntry",
     "FileReport",
     "Finding",
@@ -187,12 +188,38 @@ class ImageInfo(FrozenModel):
     platforms: tuple[str, ...] = ()
 
 
+class ExpectedRecord(FrozenModel):
+    """One record verify was given (``--record``, repeatable) or found (the default)."""
+
+    name: str = Field(
+        description="The record file as given, or `record of SOURCE_ROOT` for a record "
+        "passed to the Python API as a model."
+    )
+    file: str | None = Field(default=None, description="The record file, if read from one.")
+    build_id: str
+    commit: str | None
+    source_root: str = Field(description="The source folder the record hashed.")
+    source_digest: Digest
+    started_at: UtcTime
+
+
 class Expected(FrozenModel):
     build_id: str
     commit: str | None
-    source_digest: Digest | None
-    record: str | None = Field(default=None, description="The record file used, if any.")
-    record_started_at: UtcTime | None = None
+    source_digest: Digest | None = Field(
+        description="The record's source digest with one record; with several, null (each "
+        "bundle is judged against the record in `records` whose digest it carries)."
+    )
+    record: str | None = Field(
+        default=None,
+        description="The record file used, with one record; with several, null (see `records`).",
+    )
+    record_started_at: UtcTime | None = Field(
+        default=None, description="When the record's build started (with several, the earliest)."
+    )
+    records: tuple[ExpectedRecord, ...] = Field(
+        default=(), description="Every record used (one per app in a monorepo)."
+    )
 
 
 class BundleResult(FrozenModel):
@@ -203,6 +230,11 @@ class BundleResult(FrozenModel):
     source_digest: str | None = None
     sealed_at: UtcTime | None = None
     files_compared: int = 0
+    record: str | None = Field(
+        default=None,
+        description="The name (see `expected.records`) of the record the bundle was judged "
+        "against; null when no record matched or none was given.",
+    )
     ok: bool
 
 

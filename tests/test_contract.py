@@ -419,13 +419,13 @@ def test_the_python_api_returns_models_and_raises_typed_errors(
     assert isinstance(buildguard.seal("dist"), buildguard.BundleManifest)
 
     failed = buildguard.verify(
-        f"oci-layout:{LAYOUT}:stale", buildguard.Expectations(record=RECORD), environ={}
+        f"oci-layout:{LAYOUT}:stale", buildguard.Expectations(records=(RECORD,)), environ={}
     )
     assert isinstance(failed, buildguard.VerifyReport) and failed.ok is False  # no exception
     assert isinstance(buildguard.inspect(FRESH), buildguard.InspectReport)
 
     with pytest.raises(buildguard.UsageError) as usage:
-        buildguard.verify(FRESH, buildguard.Expectations(record="missing.json"))
+        buildguard.verify(FRESH, buildguard.Expectations(records=("missing.json",)))
     assert usage.value.exit_code == 2
     with pytest.raises(buildguard.ImageReadError) as unread:
         buildguard.verify(

@@ -23,6 +23,7 @@ from buildguard._checks.findings import (
     ResolvedExpectations,
     Tree,
 )
+from buildguard._checks.sourcecheck import bundle_expectations, check_source
 from buildguard._internal.pathescape import escape
 from buildguard._internal.timefmt import rfc3339
 from buildguard.errors import ImageReadError
@@ -130,12 +131,13 @@ def check_image(
             )
             continue
         nested = [r for r in found if r != root and r.startswith(root.rstrip("/") + "/")]
-        wrong_build = _check_identity(root, manifest, view, expect, report)
+        judged, chosen = bundle_expectations(expect, manifest.source_digest)
+        wrong_build = _check_identity(root, manifest, view, judged, report)
         n = check_files(
             root,
             manifest,
             view,
-            expect,
+            judged,
             report,
             allow_extra=allow_extra,
             nested=nested,
@@ -152,6 +154,7 @@ def check_image(
                 source_digest=manifest.source_digest,
                 sealed_at=manifest.sealed_at,
                 files_compared=n,
+                record=chosen.name if chosen is not None else None,
                 ok=ok,
             )
         )
@@ -305,20 +308,5 @@ def _check_identity(
             path=manifest_path,
             layer=layer,
         )
-    if expect.source_digest is None:
-        report.add(
-            "SOURCE_UNCHECKED",
-            f"source digest not checked for {shown}: no record of this build (pass --record)",
-            severity="warning",
-            bundle=root,
-        )
-    elif manifest.source_digest != expect.source_digest:
-        report.add(
-            "SOURCE_MISMATCH",
-            f"bundle {shown} was built from other sources ({manifest.source_digest[:19]}…) "
-            f"than this build recorded ({expect.source_digest[:19]}…)",
-            bundle=root,
-            path=manifest_path,
-            layer=layer,
-        )
+    check_source(root, manifest, expect, report, layer)
     return wrong_build

@@ -152,6 +152,6 @@ def expectations(args: argparse.Namespace) -> Expectations:
     return Expectations(
         build_id=args.expect_build_id,
         commit=args.expect_commit,
-        record=args.record,
+        records=tuple(args.record),
         allow_extra=args.allow_extra,
     )

@@ -82,7 +82,7 @@ def run_from_build(args: argparse.Namespace) -> int:
         args.from_build,
         project=args.project,
         region=args.region,
-        expect=Expectations(record=args.record, allow_extra=args.allow_extra),
+        expect=Expectations(records=tuple(args.record), allow_extra=args.allow_extra),
         options=options,
     )
     failure: MarkFailed | None = None

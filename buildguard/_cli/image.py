@@ -63,8 +63,11 @@ def register(commands: Any) -> None:
     ver.add_argument("--expect-commit", metavar="SHA", help="default: $COMMIT_SHA, the record")
     ver.add_argument(
         "--record",
+        action="append",
+        default=[],
         metavar="FILE",
-        help="this build's record (default: .buildguard/record.json if present)",
+        help="this build's record; repeat it for a monorepo, one per app (default: "
+        ".buildguard/record.json if present and of this checkout's commit)",
     )
     ver.add_argument(
         "--platform",

@@ -17,8 +17,8 @@ from buildguard._internal.pathescape import decode_name, escape, unescape
 from buildguard._internal.scan import Options, Scan, digest_line, digest_of_lines, scan
 from buildguard._internal.walk import as_text, walk_sources
 from buildguard._record.options import DEFAULT_ENV_FILE, RecordOptions
-from buildguard._record.recordfile import DEFAULT_RECORD, load_record
-from buildguard.errors import UsageError
+from buildguard._record.recordfile import DEFAULT_RECORD, load_record, read_record_head
+from buildguard.errors import RecordConflict, UsageError
 from buildguard.models import FileEntry, Record
 
 __all__ = ["DEFAULT_ENV_FILE", "DEFAULT_RECORD", "RecordOptions", "load_record", "record"]
@@ -99,6 +99,21 @@ def _clean(targets: Sequence[Path], source: Path) -> list[str]:
     return cleaned
 
 
+def _keep_other_apps_record(out: str | os.PathLike[str], build_id: str, source: str) -> None:
+    """Refuse to overwrite a record of this same build made for another source folder (the
+    other app of a monorepo); a record of another build is an earlier build's, replaced."""
+    head = read_record_head(out)
+    if head is None or head.build_id != build_id or head.source_root == source:
+        return
+    raise RecordConflict(
+        f"refusing to overwrite {os.fspath(out)}: it is this build's ({build_id}) record of "
+        f"another source folder, {head.source_root} (this one is {source})",
+        hint="give each app its own record: `buildguard record APP_DIR --out "
+        ".buildguard/APP.json`, then `seal DIST --record` and `verify --record` with that file "
+        "(`buildguard run` writes .buildguard/ in the current folder: run it in each app's)",
+    )
+
+
 @dataclass(frozen=True)
 class RecordSummary:
     """What :func:`write_record` wrote, without the per-file list (which is in the file)."""
@@ -127,6 +142,8 @@ def _scan(
             f"source folder {source_dir} does not exist or is not a folder",
             hint="run record from the app's folder or pass it as SOURCE_DIR",
         )
+    if out is not None:
+        _keep_other_apps_record(out, build_id, as_text(source))
     warnings: list[str] = []
     commit = commit or env.get("COMMIT_SHA") or git_head(source)
     if not commit:

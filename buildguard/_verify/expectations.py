@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from buildguard.models import Record
@@ -17,10 +18,19 @@ class Expectations:
     """Default: ``$BUILD_ID``, then the record."""
     commit: str | None = None
     """Default: ``$COMMIT_SHA``, the record, then ``git rev-parse HEAD`` here."""
-    record: Record | str | os.PathLike[str] | None = None
-    """This build's record (default: ``.buildguard/record.json`` when it exists)."""
+    records: tuple[Record | str | os.PathLike[str], ...] = ()
+    """This build's records, models or files (``--record``, repeatable): one per app of a
+    monorepo, all of one build; each bundle is judged against the one whose source digest
+    its manifest carries. Default: ``.buildguard/record.json`` when it exists. (A single
+    record or a list is taken as well.)"""
     allow_extra: bool = False
     """Files a manifest does not list are reported (warning), not failed."""
     use_default_record: bool = True
     """``False`` ignores ``.buildguard/record.json`` and this checkout's commit (verifying
     another build's image, as ``--from-build`` does)."""
+
+    def __post_init__(self) -> None:
+        given: Iterable[Record | str | os.PathLike[str]] = self.records
+        if isinstance(given, Record | str | os.PathLike):  # one record, not in a tuple
+            given = (given,)
+        object.__setattr__(self, "records", tuple(given))

@@ -769,7 +769,7 @@ class VerifyTarget(Target):
             report = buildguard.verify(
                 f"oci-layout:{self.layout}:t",
                 buildguard.Expectations(
-                    build_id=self.build_id, commit=self.commit, record=self.record
+                    build_id=self.build_id, commit=self.commit, records=(self.record,)
                 ),
                 buildguard.ReadOptions(paths=[self.root.decode()]),
                 environ={},
