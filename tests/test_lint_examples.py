@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from clitools import buildguard_cli
 from lintcontract import RULE_SEVERITY, has_lint, line_of, run_lint
 
@@ -183,3 +184,24 @@ def test_cli_exit_codes_and_json_on_the_examples() -> None:
         assert rule in text.stdout + text.stderr, rule
     # warnings alone fail with --fail-on warning: the fixed tree has none
     assert buildguard_cli("lint", "--fail-on", "warning", str(FIXED)).returncode == 0
+
+
+@needs_lint
+def test_the_example_pipeline_passes_its_own_lint_step(tmp_path: Path) -> None:
+    """cloudbuild.example.yaml's first step, run as Cloud Build runs it: in /workspace (the
+    pipeline file and the app as `gcloud builds submit` uploads them), with the step's own
+    arguments. A finding here would fail every build of the example."""
+    config = yaml.safe_load((ROOT / "cloudbuild.example.yaml").read_text())
+    step = config["steps"][0]
+    assert step["id"] == "lint" and "dir" not in step
+    app = config["substitutions"]["_APP_DIR"]
+    workspace = tmp_path / "workspace"
+    shutil.copytree(
+        ROOT / app,
+        workspace / app,
+        ignore=shutil.ignore_patterns("node_modules", "dist", ".buildguard"),
+    )
+    shutil.copy2(ROOT / "cloudbuild.example.yaml", workspace / "cloudbuild.example.yaml")
+    args = [arg.replace("${_APP_DIR}", app) for arg in step["args"]]
+    result = buildguard_cli(*args, cwd=workspace)
+    assert result.returncode == 0, result.stdout + result.stderr
