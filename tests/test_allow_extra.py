@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from clitools import buildguard_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_checks import EXPECT, FILES, LAYERS, STARTED, Entry, codes, sealed
@@ -186,3 +187,33 @@ def test_the_hinted_glob_matches_its_file_for_git_and_for_us(relative: str) -> N
     assert ExtraAllowance((glob,)).allows(relative)
     with tempfile.TemporaryDirectory() as tmp:
         assert git_matches(Path(tmp), [glob], [relative]) == {relative}
+
+
+# ------------------------------------------------------------------ the command line
+
+
+def test_a_bad_glob_is_exit_2_before_the_image_is_read(tmp_path: Path) -> None:
+    missing = f"oci-layout:{tmp_path / 'no-such-layout'}"
+    done = buildguard_cli(
+        "verify", missing, "--allow-extra", "a\\", "--expect-build-id", "b-123456", cwd=tmp_path
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--allow-extra 'a\\\\'" in done.stderr and "hint:" in done.stderr
+    # a readable flag and the same missing layout: exit 3, so the 2 above came from the glob
+    done = buildguard_cli(
+        "verify",
+        missing,
+        "--allow-extra",
+        "50x.html",
+        "--expect-build-id",
+        "b-123456",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 3, done.stderr
+
+
+def test_a_glob_taken_for_the_image_says_where_to_put_it(tmp_path: Path) -> None:
+    done = buildguard_cli("verify", "--allow-extra", "127.0.0.1:5000/app:1", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--allow-extra took '127.0.0.1:5000/app:1' as its GLOB" in done.stderr
+    assert "--allow-extra=GLOB" in done.stderr
