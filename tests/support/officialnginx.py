@@ -67,7 +67,8 @@ class OfficialNginx:
     html_root: str = HTML_ROOT
 
 
-def _pages_step() -> str:
+def pages_step() -> str:
+    """The shell command that writes the official image's two pages (a ``RUN`` of its own)."""
     writes = " && ".join(
         f"echo '{text}' > {HTML_ROOT}/{name}" for name, text in sorted(PAGES.items())
     )
@@ -83,7 +84,7 @@ def build_official_nginx(
     context = workdir / "official-nginx-context"
     context.mkdir(parents=True)
     (context / "default.conf").write_text(DEFAULT_CONF)
-    step = _pages_step()
+    step = pages_step()
     (context / "Dockerfile").write_text(
         f"FROM {base}\n"
         f"COPY default.conf {CONF_PATH}\n"
