@@ -89,7 +89,7 @@ def test_allow_extra_globs_allow_only_the_matching_extras(
     found = {path.removeprefix("/app/dist/"): f for path, f in extras(findings).items()}
     assert {p for p, f in found.items() if f.severity == "info"} == allowed
     assert {p for p, f in found.items() if f.severity == "error"} == failed
-    assert bundles[0].ok is not failed
+    assert bundles[0].ok is (not failed)
     for path in allowed:
         assert found[path].hint is None and "(allowed by --allow-extra" in found[path].message
     stale = {f.path for f in findings if f.code == "FILE_STALE"}
