@@ -55,6 +55,20 @@ def test_a_base_image_file_names_its_layer_and_both_fixes() -> None:
     assert "--allow-extra 50x.html" in extra.hint
 
 
+def test_a_name_that_is_not_utf8_gets_a_typeable_glob_and_a_bundle_at_root_no_rm() -> None:
+    tree, raw = with_base_pages()
+    tree["/app/dist/caf\udce9.html"] = Entry("file", 1, "3" * 64, OLD, 0)
+    report_findings = check_image(tree, raw, LAYERS, EXPECT)[1]
+    extra = extras(report_findings)["/app/dist/caf\\xe9.html"]
+    assert extra.hint is not None and "--allow-extra 'caf?.html' if caf\\xe9.html" in extra.hint
+    extra.model_dump_json()  # the hint is text a report can hold
+    assert ExtraAllowance(("caf?.html",)).allows("caf\udce9.html")
+    rooted = {p.removeprefix("/app/dist"): e for p, e in tree.items() if p != "/app/dist"}
+    manifest = {"/buildguard-manifest.json": raw["/app/dist/buildguard-manifest.json"]}
+    at_root = extras(check_image(rooted, manifest, LAYERS, EXPECT)[1])["/50x.html"]
+    assert at_root.hint == "pass --allow-extra 50x.html if 50x.html is meant to be served"
+
+
 def test_an_extra_of_the_bundle_layer_gets_the_allow_extra_fix_only() -> None:
     tree, raw, _ = sealed(FILES)
     tree["/app/dist/assets/old-chunk.js"] = Entry("file", 3, "1" * 64, OLD, 1)
@@ -155,12 +169,12 @@ def git_matches(tmp_path: Path, lines: list[str], paths: list[str]) -> set[str]:
     (repo / ".gitignore").write_text("\n".join(lines) + "\n")
     done = subprocess.run(
         [git, "-C", str(repo), "check-ignore", "--no-index", "--stdin", "-z", "-v", "-n"],
-        input="".join(p + "\0" for p in paths).encode(),
+        input="".join(p + "\0" for p in paths).encode("utf-8", "surrogateescape"),
         capture_output=True,
         check=False,
     )
     assert done.returncode in (0, 1), done.stderr
-    fields = done.stdout.decode().split("\0")
+    fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
     matched = set()
     for source, _, pattern, path in zip(*[iter(fields[:-1])] * 4, strict=True):
         if source and not pattern.startswith("!"):
@@ -175,7 +189,7 @@ def test_globs_match_what_git_matches(glob: str, tmp_path: Path) -> None:
     assert {p for p in PATHS if allowance.allows(p)} == git_matches(tmp_path, lines, PATHS)
 
 
-NAME = st.text(alphabet="ab.-_*?[]\\!# ", min_size=1, max_size=6).filter(
+NAME = st.text(alphabet="ab.-_*?[]\\!# \udcff", min_size=1, max_size=6).filter(
     lambda s: s not in (".", "..") and not s.endswith(" ")
 )
 

@@ -22,6 +22,7 @@ AllowExtra = bool | tuple[str, ...]
 """``True``: every extra file is allowed; a tuple: the extras matching those globs."""
 
 _GLOB_SPECIAL = re.compile(r"[\\*?\[]")
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 def _spec(globs: Sequence[str]) -> pathspec.GitIgnoreSpec:
@@ -84,8 +85,11 @@ class ExtraAllowance:
 def glob_for(relative: str) -> str:
     """A gitignore glob that matches ``relative`` (a file's path relative to its bundle
     root) itself, special characters escaped, shell-quoted where a shell would change it:
-    what a hint suggests to ``--allow-extra``."""
+    what a hint suggests to ``--allow-extra``. A byte of the name that is not UTF-8 becomes
+    ``?`` (which matches it)."""
     glob = _GLOB_SPECIAL.sub(lambda m: "\\" + m.group(0), relative)
+    # a byte that is not UTF-8 cannot be typed: `?` matches it (one byte, for git too)
+    glob = _UNDECODABLE.sub("?", glob)
     if glob.startswith(("!", "#")):
         glob = "\\" + glob
     if glob.endswith(" "):

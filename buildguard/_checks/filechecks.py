@@ -138,10 +138,15 @@ def _extra(
             "wrote the bundle's manifest: the base image (or an earlier step) put it there "
             "and copying the bundle in kept it"
         )
+        allow_fix = (
+            f"--allow-extra {glob_for(relative)} if {escape(relative)} is meant to be served"
+        )
+        folder = root.rstrip("/")
         fix = (
             f"delete the folder's old content before copying the bundle in (RUN rm -rf "
-            f"{_shell_dir(root)}/* before the COPY), or pass --allow-extra "
-            f"{glob_for(relative)} if {escape(relative)} is meant to be served"
+            f"{shlex.quote(escape(folder))}/* before the COPY), or pass {allow_fix}"
+            if folder  # never suggest `rm -rf /*` for a bundle at the image's root
+            else f"pass {allow_fix}"
         )
     else:
         message = (
@@ -163,11 +168,6 @@ def _extra(
         hint=None if allowed else fix,
     )
     return allowed
-
-
-def _shell_dir(root: str) -> str:
-    folder = root.rstrip("/")
-    return shlex.quote(escape(folder)) if folder else ""
 
 
 def _check_link(path: str, entry: CheckedEntry, root: str, report: Reporter) -> None:
