@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Sequence
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from buildguard.errors import UsageError
+
+if TYPE_CHECKING:
+    import pathspec
 
 AllowExtra = bool | tuple[str, ...]
 """``True``: every extra file is allowed; a tuple: the extras matching those globs."""
@@ -26,6 +28,8 @@ _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 def _spec(globs: Sequence[str]) -> pathspec.GitIgnoreSpec:
+    import pathspec  # only when globs are given: a verify without them never loads it
+
     for glob in globs:
         try:
             one = pathspec.GitIgnoreSpec.from_lines([glob], backend="simple")
