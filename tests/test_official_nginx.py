@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 from clitools import buildguard_cli
+from cloudbuild_standin import CloudBuildStandIn, build_json
 from officialnginx import HTML_ROOT, OfficialNginx, app_image, official_nginx, save_layout
-from services import Dockerd
+from services import Dockerd, Registry
 
 __all__ = ["official_nginx"]
 
@@ -198,3 +199,54 @@ def test_a_300_file_stale_bundle_reads_in_a_screen_and_json_keeps_every_finding(
     assert {"BUILD_ID_MISMATCH", "COMMIT_MISMATCH", "SOURCE_MISMATCH"} <= {
         f["code"] for f in report["findings"]
     }
+
+
+def test_pushed_to_a_registry_and_verified_from_the_build_the_globs_apply(
+    app: App,
+    official_nginx: OfficialNginx,
+    dockerd: Dockerd,
+    registry: Registry,
+    tmp_path: Path,
+) -> None:
+    """The same image pushed to the loopback registry, verified by digest and through
+    ``--from-build`` (the real google-cloud-build client against the loopback stand-in)."""
+    tag = app_image(
+        dockerd,
+        tmp_path,
+        f"{registry.host}/nginx-app/site:copy",
+        [f"COPY dist {HTML_ROOT}"],
+        {"dist": app.dist},
+        base=official_nginx.tag,
+    )
+    pushed = dockerd.docker("push", tag).stdout
+    digest = next(w for w in pushed.split() if w.startswith("sha256:"))
+    by_digest = f"{registry.host}/nginx-app/site@{digest}"
+    done = verify(by_digest, app=app, dockerd=dockerd)
+    assert done.returncode == 1 and "FILE_EXTRA" in done.stdout, done.stdout
+    assert f"(RUN rm -rf {HTML_ROOT}/* before the COPY)" in done.stdout
+    assert verify(by_digest, "--allow-extra", "50x.html", app=app, dockerd=dockerd).returncode == 0
+
+    (tmp_path / "docker-config").mkdir()
+    with CloudBuildStandIn() as cloudbuild:
+        cloudbuild.add(
+            build_json(
+                BUILD_1,
+                "nginx-project",
+                [(f"{registry.host}/nginx-app/site:copy", digest)],
+                commit=COMMIT_1,
+            )
+        )
+        env = {
+            "BUILDGUARD_CLOUDBUILD_EMULATOR_HOST": cloudbuild.host,
+            "PROJECT_ID": "nginx-project",
+            "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "no-such-adc.json"),
+            "DOCKER_CONFIG": str(tmp_path / "docker-config"),
+        }
+
+        def from_build(*args: str) -> subprocess.CompletedProcess[str]:
+            return buildguard_cli("verify", "--from-build", BUILD_1, *args, cwd=tmp_path, env=env)
+
+        assert from_build().returncode == 1
+        assert from_build("--allow-extra", "50x.html").returncode == 0
+        assert from_build("--allow-extra", "other.html").returncode == 1
+        assert from_build("--allow-extra", "a\\").returncode == 2
