@@ -5,7 +5,9 @@ Findings: ``FILE_MISSING`` (naming the layer whose whiteout removed it, where on
 ``FILE_CHANGED``, ``FILE_MODE`` (a file others could read, or could execute, no longer can,
 or a folder above it shuts others out: the web server's worker would fail on it; a folder
 above it that no entry wrote is refused, its mode depends on the runtime),
-``FILE_EXTRA``, ``FILE_LINK_OUTSIDE`` (a sealed symlink whose target lies outside the bundle:
+``FILE_EXTRA`` (one from a layer below the bundle's manifest is the base image's, named as
+such, with its fixes in the hint; ``--allow-extra`` makes allowed ones ``info``),
+``FILE_LINK_OUTSIDE`` (a sealed symlink whose target lies outside the bundle:
 what is served through it was never sealed); then, for the files that fail,
 their age as evidence (``FILE_STALE``), except where the image's times are clamped by a
 reproducible build (at the epoch, or equal to the image's ``created``): those say nothing
