@@ -19,6 +19,7 @@ from buildguard._internal.modeltypes import (
     Sha256Hex,
     UtcTime,
 )
+from buildguard._models.errorreport import ErrorInfo, ErrorKind, ErrorReport
 from buildguard._models.inspectreport import (
     FileReport,
     ImageRef,
@@ -38,6 +39,9 @@ __all__ = [
     "BuildVerifyReport",
     "BundleManifest",
     "BundleResult",
+    "ErrorInfo",
+    "ErrorKind",
+    "ErrorReport",
     "Expected",
     "FileEntry",
     "FileReport",
