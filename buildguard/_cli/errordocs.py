@@ -44,12 +44,16 @@ OutputsOf = Callable[[argparse.Namespace], ErrorOutputs]
 def standard_outputs(command: str, *subjects: str) -> OutputsOf:
     """The outputs of a command with ``--json`` and (where it has them) ``--report FILE``
     and ``--junit FILE``; the suite is named after the command and the first of the
-    ``subjects`` options that is set (the image, the URL, the build)."""
+    ``subjects`` options that is set (the image, the URL, the build), shown through
+    :func:`hide_userinfo` (a malformed reference may hide credentials that the last line of
+    defence would not recognise)."""
 
     def outputs(args: argparse.Namespace) -> ErrorOutputs:
+        from buildguard._internal.redact import hide_userinfo
+
         subject = next((str(v) for s in subjects if (v := getattr(args, s, None))), None)
         return ErrorOutputs(
-            suite=f"buildguard {command}" + (f" {subject}" if subject else ""),
+            suite=f"buildguard {command}" + (f" {hide_userinfo(subject)}" if subject else ""),
             json=bool(getattr(args, "json", False)),
             report=getattr(args, "report", None),
             junit=getattr(args, "junit", None),
