@@ -336,7 +336,7 @@ USAGE = {
         "--no-cache",
         "-v",
     ],
-    "run": ["--source", "--dist", "--no-canary", "-v"],
+    "run": ["--source", "--dist", "--build-id", "--commit", "--no-canary", "-v"],
 }
 
 
