@@ -29,15 +29,15 @@ NAMES = (*ENV_NAMES, "BUILDGUARD_COMMIT")
 _LINE = re.compile(r"[A-Z][A-Z0-9_]*=[A-Za-z0-9._:-]*")
 
 
-def _record(tmp_path: Path, build_id: str = BUILD_ID, commit: str = COMMIT) -> Path:
+def _record(tmp_path: Path, build_id: str = BUILD_ID, commit: str | None = COMMIT) -> Path:
+    """``record`` in ``tmp_path`` (no git there: without ``commit`` the commit is empty)."""
     (tmp_path / "src").mkdir(exist_ok=True)
     (tmp_path / "src/main.js").write_text("console.log(1)\n")
     done = buildguard_cli(
         "record",
         "--build-id",
         build_id,
-        "--commit",
-        commit,
+        *(["--commit", commit] if commit else []),
         cwd=tmp_path,
         env={"BUILD_ID": "", "COMMIT_SHA": ""},
     )
@@ -70,15 +70,17 @@ def test_every_line_is_a_bare_key_value(tmp_path: Path) -> None:
         assert _LINE.fullmatch(line), line  # no quote, comment, export or blank line
 
 
-def test_dot_sourcing_reads_the_values(tmp_path: Path) -> None:
-    env_file = _record(tmp_path)
-    assert _sh(f". {env_file}; {_ECHO}", tmp_path) == _expected()
+@pytest.mark.parametrize("commit", [COMMIT, None])
+def test_dot_sourcing_reads_the_values(tmp_path: Path, commit: str | None) -> None:
+    env_file = _record(tmp_path, commit=commit)
+    assert _sh(f". {env_file}; {_ECHO}", tmp_path) == _expected(commit=commit or "")
 
 
-def test_export_cat_under_set_e_reads_the_values(tmp_path: Path) -> None:
-    env_file = _record(tmp_path)
+@pytest.mark.parametrize("commit", [COMMIT, None])
+def test_export_cat_under_set_e_reads_the_values(tmp_path: Path, commit: str | None) -> None:
+    env_file = _record(tmp_path, commit=commit)
     script = f"set -e; export $(cat {env_file}); sh -c '{_ECHO}'"  # seen by a child process
-    assert _sh(script, tmp_path) == _expected()
+    assert _sh(script, tmp_path) == _expected(commit=commit or "")
 
 
 def test_github_env_format_is_key_value(tmp_path: Path) -> None:
@@ -88,12 +90,14 @@ def test_github_env_format_is_key_value(tmp_path: Path) -> None:
     assert parsed == {**dict.fromkeys(ENV_NAMES, BUILD_ID), "BUILDGUARD_COMMIT": COMMIT}
 
 
+@pytest.mark.parametrize("commit", [COMMIT, None])
 def test_docker_run_env_file_reads_the_values(
-    tmp_path: Path, dockerd: Dockerd, base_image: str
+    tmp_path: Path, dockerd: Dockerd, base_image: str, commit: str | None
 ) -> None:
-    env_file = _record(tmp_path)
+    """docker takes each value verbatim: a quoted empty commit would arrive as ``''``."""
+    env_file = _record(tmp_path, commit=commit)
     done = dockerd.docker("run", "--rm", "--env-file", str(env_file), base_image, "sh", "-c", _ECHO)
-    assert done.stdout == _expected()
+    assert done.stdout == _expected(commit=commit or "")
 
 
 @pytest.mark.parametrize(
