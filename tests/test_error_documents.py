@@ -209,6 +209,14 @@ def test_inspect_errors_are_documents(tmp_path: Path, image: str, code: int) -> 
     _check_document(done.stdout, code)
 
 
+def test_inspect_writes_no_file_it_has_no_flag_for(tmp_path: Path) -> None:
+    """inspect has no --report: a command line refused for naming one writes no file."""
+    done = buildguard_cli("inspect", FRESH, "--json", "--report", "r.json", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--report" in _check_document(done.stdout, 2)["error"]["message"]
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_inspect_registry_404_is_a_document(tmp_path: Path) -> None:
     with TinySite() as site:
         host = site.url.split("//", 1)[1].rstrip("/")

@@ -41,9 +41,10 @@ class ErrorOutputs:
 OutputsOf = Callable[[argparse.Namespace], ErrorOutputs]
 
 
-def standard_outputs(command: str, *subjects: str) -> OutputsOf:
-    """The outputs of a command with ``--json`` and (where it has them) ``--report FILE``
-    and ``--junit FILE``; the suite is named after the command and the first of the
+def standard_outputs(command: str, *subjects: str, files: bool = True) -> OutputsOf:
+    """The outputs of a command with ``--json`` and (with ``files``) ``--report FILE`` and
+    ``--junit FILE`` (never read for a command without them, even when a refused command
+    line names them); the suite is named after the command and the first of the
     ``subjects`` options that is set (the image, the URL, the build), shown through
     :func:`hide_userinfo` (a malformed reference may hide credentials that the last line of
     defence would not recognise)."""
@@ -55,8 +56,8 @@ def standard_outputs(command: str, *subjects: str) -> OutputsOf:
         return ErrorOutputs(
             suite=f"buildguard {command}" + (f" {hide_userinfo(subject)}" if subject else ""),
             json=bool(getattr(args, "json", False)),
-            report=getattr(args, "report", None),
-            junit=getattr(args, "junit", None),
+            report=getattr(args, "report", None) if files else None,
+            junit=getattr(args, "junit", None) if files else None,
         )
 
     return outputs

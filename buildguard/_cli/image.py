@@ -89,4 +89,4 @@ def register(commands: Any) -> None:
     image_options(ins)
     ins.add_argument("--platform", metavar="OS/ARCH")
     ins.set_defaults(handler=_cmd_inspect)
-    writes_error_documents(ins, standard_outputs("inspect", "image"))
+    writes_error_documents(ins, standard_outputs("inspect", "image", files=False))
