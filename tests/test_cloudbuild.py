@@ -523,6 +523,36 @@ def test_a_failed_mark_is_exit_3_and_says_the_verify_passed(
     assert "HTTP 403 DENIED: read-only" in run.err
 
 
+def test_a_failed_mark_after_a_pass_adds_no_error_document(
+    images: Images, registry: Registry, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The verify report is out (stdout and --report) before the mark fails: stdout keeps
+    one document, the report file the verify's (errors are documents only without one)."""
+    with FaultProxy(registry.url) as proxy:
+        proxy.add(Fault("status", method="PUT", status=403, times=None, body=b"{}"))
+        ref = images.fresh.replace(registry.host, proxy.host)
+        report = tmp_path / "report.json"
+        run = cli(
+            capsys,
+            "verify",
+            ref,
+            "--expect-build-id",
+            BUILD,
+            "--expect-commit",
+            COMMIT,
+            "--mark-verified",
+            "verified",
+            "--json",
+            "--report",
+            str(report),
+        )
+    assert run.code == 3
+    document = json.loads(run.out)  # exactly one document
+    assert document["ok"] is True and "error" not in document
+    assert json.loads(report.read_text()) == document
+    assert "could not be put on" in run.err
+
+
 # --------------------------------------------------------------------------- subprocesses
 
 
