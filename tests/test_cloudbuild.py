@@ -218,6 +218,35 @@ def test_unknown_build_is_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
     assert "cannot read build no-such-build in project cb-test-project: not found" in run.err
 
 
+def test_unknown_build_is_an_error_document(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    run = cli(
+        capsys,
+        "verify",
+        "--from-build",
+        "no-such-build",
+        "--json",
+        "--report",
+        str(report),
+        "--junit",
+        str(junit),
+    )
+    assert run.code == 3
+    document = json.loads(run.out)
+    assert document["ok"] is False and document["error"]["kind"] == "unreadable"
+    assert "no-such-build" in document["error"]["message"]
+    assert json.loads(report.read_text()) == document
+    import xml.etree.ElementTree as ET
+
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and "--from-build" not in (suite.get("name") or "x")
+    assert "no-such-build" in (suite.get("name") or "")
+    case = suite.find("testcase")
+    assert case is not None and case.find("error") is not None
+
+
 def test_unfinished_build_is_exit_3(
     cloudbuild: CloudBuildStandIn, images: Images, capsys: pytest.CaptureFixture[str]
 ) -> None:
