@@ -8,6 +8,7 @@ site, bad flags, no build id, and a bug forced in-process (exit 4).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -22,6 +23,12 @@ from clitools import buildguard_cli
 from services import free_port
 from tinysite import TinySite, write_manifest
 
+from buildguard._cli.errordocs import (
+    ErrorOutputs,
+    emit_for,
+    emit_for_arguments,
+    writes_error_documents,
+)
 from buildguard._formats.errordoc import (
     error_json,
     error_junit,
@@ -331,3 +338,76 @@ def test_documents_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
     for text in (error_json(document), error_junit(document, "s T0pS3cretValue").decode()):
         assert "T0pS3cretValue" not in text
         assert "a:b@" not in text
+
+
+# ------------------------------------------------- the CLI function other commands reuse
+
+
+def _lint_like_parser() -> argparse.ArgumentParser:
+    """A command whose outputs are ``--format json|sarif`` and ``--output FILE`` (as lint's)."""
+
+    def outputs(args: argparse.Namespace) -> ErrorOutputs:
+        to_file = getattr(args, "output", None)
+        fmt = getattr(args, "format", None)
+        return ErrorOutputs(
+            suite="buildguard lint",
+            json=fmt == "json" and not to_file,
+            report=to_file if fmt == "json" else None,
+            sarif_stdout=fmt == "sarif" and not to_file,
+            sarif=to_file if fmt == "sarif" else None,
+        )
+
+    parser = argparse.ArgumentParser(prog="buildguard lint")
+    parser.add_argument("--format", choices=["text", "json", "sarif"], default="text")
+    parser.add_argument("--output")
+    writes_error_documents(parser, outputs)
+    return parser
+
+
+@pytest.mark.parametrize("to_file", [False, True])
+def test_a_command_with_its_own_outputs_gets_sarif(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], to_file: bool
+) -> None:
+    output = ["--output", str(tmp_path / "out.sarif")] if to_file else []
+    args = _lint_like_parser().parse_args(["--format", "sarif", *output])
+    emit_for(args, 3, "cannot read Dockerfile", "check the path")
+    text = (tmp_path / "out.sarif").read_text() if to_file else capsys.readouterr().out
+    log = json.loads(text)
+    assert log["version"] == "2.1.0"
+    (run,) = log["runs"]
+    assert run["results"] == []
+    (invocation,) = run["invocations"]
+    assert invocation["executionSuccessful"] is False
+    assert (
+        "cannot read Dockerfile" in invocation["toolExecutionNotifications"][0]["message"]["text"]
+    )
+
+
+def test_a_command_with_its_own_outputs_gets_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _lint_like_parser().parse_args(["--format", "json"])
+    emit_for(args, 2, "bad rule", None)
+    assert _check_document(capsys.readouterr().out, 2)["error"]["message"] == "bad rule"
+    args = _lint_like_parser().parse_args(["--format", "text"])
+    emit_for(args, 2, "bad rule", None)
+    assert capsys.readouterr().out == ""  # text: the stderr line is all
+
+
+def test_refused_arguments_read_the_outputs_leniently(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands = {"lint": _lint_like_parser()}
+    report = tmp_path / "r.json"
+    emit_for_arguments(
+        commands,
+        ["-v", "lint", "--bogus", "--format", "json", "--output", str(report), "--", "--json"],
+        "unrecognized arguments: --bogus",
+        "see --help",
+    )
+    assert capsys.readouterr().out == ""
+    assert _check_document(report.read_text(), 2)["error"]["hint"] == "see --help"
+    emit_for_arguments(
+        commands, ["lint", "--format", "json", "--output"], "expected one argument", "x"
+    )
+    assert capsys.readouterr().out == ""  # even the outputs cannot be read: nothing

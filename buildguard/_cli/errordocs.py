@@ -36,6 +36,10 @@ class ErrorOutputs:
     """Write the JSON document to this file."""
     junit: str | None = None
     """Write a JUnit suite with one test case in ``<error>`` to this file."""
+    sarif_stdout: bool = False
+    """Print a SARIF log of the unfinished run on stdout (``lint --format sarif``)."""
+    sarif: str | None = None
+    """Write that SARIF log to this file (``lint --format sarif --output FILE``)."""
 
 
 OutputsOf = Callable[[argparse.Namespace], ErrorOutputs]
@@ -77,16 +81,21 @@ def documents_written(args: argparse.Namespace) -> None:
 def emit(outputs: ErrorOutputs, exit_code: int, message: str, hint: str | None) -> None:
     """Write the error document where ``outputs`` says. A file that cannot be written is a
     warning on stderr: the command's own error (and exit code) is the one that counts."""
+    from buildguard import __version__
     from buildguard._cli.common import warn
     from buildguard._formats.errordoc import (
         error_json,
         error_report,
+        error_sarif,
         write_error_junit,
         write_error_report,
+        write_error_sarif,
     )
     from buildguard.errors import BuildguardError
 
-    if not (outputs.json or outputs.report or outputs.junit):
+    if not (
+        outputs.json or outputs.report or outputs.junit or outputs.sarif_stdout or outputs.sarif
+    ):
         return
     report = error_report(exit_code, message, hint)
     writes: list[tuple[str, Callable[[], None]]] = []
@@ -96,6 +105,9 @@ def emit(outputs: ErrorOutputs, exit_code: int, message: str, hint: str | None) 
     if outputs.junit:
         junit = outputs.junit
         writes.append((junit, lambda: write_error_junit(report, junit, outputs.suite)))
+    if outputs.sarif:
+        sarif = outputs.sarif
+        writes.append((sarif, lambda: write_error_sarif(report, sarif, __version__)))
     for path, write in writes:
         try:
             write()
@@ -103,7 +115,9 @@ def emit(outputs: ErrorOutputs, exit_code: int, message: str, hint: str | None) 
             warn(f"could not write the error document to {path}: {exc}")
     if outputs.json:
         sys.stdout.write(error_json(report))
-        sys.stdout.flush()
+    elif outputs.sarif_stdout:
+        sys.stdout.write(error_sarif(report, __version__))
+    sys.stdout.flush()
 
 
 def emit_for(args: argparse.Namespace, exit_code: int, message: str, hint: str | None) -> None:

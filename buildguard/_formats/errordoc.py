@@ -10,13 +10,14 @@ URL, and no credential reaches a report.
 
 from __future__ import annotations
 
+import json
 import os
 import xml.etree.ElementTree as ET
 from typing import Any
 
 from buildguard._formats.jsonreport import report_json
 from buildguard._internal.files import atomic_write
-from buildguard._internal.redact import scrub, scrub_tree
+from buildguard._internal.redact import scrub, scrub_json, scrub_tree
 from buildguard._models.errorreport import KIND_OF_EXIT, ErrorInfo, ErrorReport
 
 _CASE_NAMES = {
@@ -88,3 +89,28 @@ def sarif_invocation(report: ErrorReport) -> dict[str, Any]:
             }
         ],
     }
+
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def error_sarif(report: ErrorReport, version: str) -> str:
+    """A whole SARIF 2.1.0 log of one run that could not finish: no results, the error in
+    :func:`sarif_invocation` (for ``lint --format sarif`` ending in exit 2, 3 or 4)."""
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "buildguard", "version": version}},
+                "invocations": [sarif_invocation(report)],
+                "results": [],
+            }
+        ],
+    }
+    return scrub_json(json.dumps(log, indent=2) + "\n")
+
+
+def write_error_sarif(report: ErrorReport, path: str | os.PathLike[str], version: str) -> None:
+    """:func:`error_sarif`, written atomically."""
+    atomic_write(path, error_sarif(report, version).encode("utf-8"))
