@@ -186,3 +186,12 @@ def test_any_allowed_value_reads_back_the_same_in_sh(build_id: str, commit: str)
         env={"PATH": os.environ["PATH"]},
     ).stdout
     assert got == _expected(build_id, commit)
+
+
+def test_a_build_id_too_short_for_a_canary_warns_at_record(tmp_path: Path) -> None:
+    (tmp_path / "a.js").write_text("a\n")
+    done = buildguard_cli("record", "--build-id", "b12", cwd=tmp_path, env={"BUILD_ID": ""})
+    assert done.returncode == 0, done.stderr
+    assert "warning: build id 'b12' is shorter than 6 characters" in done.stderr
+    done = buildguard_cli("record", "--build-id", "b12345", cwd=tmp_path, env={"BUILD_ID": ""})
+    assert "shorter than" not in done.stderr

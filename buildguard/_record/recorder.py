@@ -18,6 +18,7 @@ from buildguard._internal.scan import Options, Scan, digest_line, digest_of_line
 from buildguard._internal.walk import as_text, walk_sources
 from buildguard._record.options import DEFAULT_ENV_FILE, RecordOptions
 from buildguard._record.recordfile import DEFAULT_RECORD, load_record
+from buildguard._record.sealer import MIN_CANARY_LENGTH
 from buildguard.errors import UsageError
 from buildguard.models import FileEntry, Record
 
@@ -131,6 +132,12 @@ def _scan(
             hint="run record from the app's folder or pass it as SOURCE_DIR",
         )
     warnings: list[str] = []
+    if len(build_id) < MIN_CANARY_LENGTH:
+        warnings.append(
+            f"build id {build_id!r} is shorter than {MIN_CANARY_LENGTH} characters: seal "
+            "cannot use it as a canary (it will refuse unless --no-canary); use the CI's "
+            "build or run id"
+        )
     commit = commit or env.get("COMMIT_SHA") or git_head(source)
     if commit and not _ENV_VALUE.fullmatch(commit):
         raise UsageError(
