@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -230,6 +231,35 @@ def test_inspect_registry_404_is_a_document(tmp_path: Path) -> None:
         done = buildguard_cli("inspect", f"{host}/app:tag", "--json")
     assert done.returncode == 3, done.stderr
     _check_document(done.stdout, 3)
+
+
+def _tampered_layout(tmp_path: Path) -> str:
+    """A copy of the example layout whose ``fresh`` image has one flipped bit in a layer."""
+    layout = tmp_path / "layout"
+    shutil.copytree(ROOT / "examples/images/layout", layout)
+    index = json.loads((layout / "index.json").read_text())
+    (entry,) = [
+        m
+        for m in index["manifests"]
+        if m["annotations"]["org.opencontainers.image.ref.name"] == "fresh"
+    ]
+    blobs = layout / "blobs/sha256"
+    manifest = json.loads((blobs / entry["digest"].split(":")[1]).read_text())
+    layer = blobs / manifest["layers"][-1]["digest"].split(":")[1]
+    data = bytearray(layer.read_bytes())
+    data[len(data) // 2] ^= 1
+    layer.write_bytes(bytes(data))
+    return f"oci-layout:{layout}:fresh"
+
+
+def test_a_tampered_blob_is_an_unreadable_document(tmp_path: Path) -> None:
+    image = _tampered_layout(tmp_path)
+    done, report, junit = _run_all_outputs(tmp_path, "verify", image, "--no-cache", env=BUILD)
+    document = _assert_everywhere(done, report, junit, 3)
+    assert "does not match" in document["error"]["message"]
+    done = buildguard_cli("inspect", image, "--json", "--no-cache")
+    assert done.returncode == 3, done.stderr
+    assert "does not match" in _check_document(done.stdout, 3)["error"]["message"]
 
 
 # ------------------------------------------------------------------------- exit 4
