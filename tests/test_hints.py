@@ -97,7 +97,10 @@ def test_seal_of_a_nested_path_suggests_the_nested_sibling(tmp_path: Path) -> No
         "seal", "app/dist", "--record", "app/.buildguard/record.json", cwd=tmp_path
     )
     assert done.returncode == 1
-    assert _suggested(_hint(done.stderr)) == [["buildguard", "seal", "app/build"]]
+    (command,) = _suggested(_hint(done.stderr))
+    assert command == ["buildguard", "seal", "app/build", "--record", "app/.buildguard/record.json"]
+    followed = buildguard_cli(*command[1:], cwd=tmp_path)  # the same record
+    assert followed.returncode == 0, followed.stderr
 
 
 def test_seal_with_nothing_built_anywhere_says_so(tmp_path: Path) -> None:

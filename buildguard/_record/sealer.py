@@ -30,6 +30,15 @@ CLOCK_SLACK = timedelta(seconds=2)
 SEAL_SUGGESTION = "buildguard seal {dist}"
 
 
+def _suggestion(record: Record | str | os.PathLike[str]) -> str:
+    """seal's command for another folder, with ``--record`` when the record is not the
+    default one (so the suggestion seals against the same record)."""
+    if isinstance(record, Record) or Path(record) == Path(DEFAULT_RECORD):
+        return SEAL_SUGGESTION
+    shown = as_text(Path(record)).replace("{", "{{").replace("}", "}}")
+    return f"{SEAL_SUGGESTION} --record {shown}"
+
+
 def _verbatim_sources(rec: Record, dist: Path) -> set[str]:
     """Digests of recorded source files, minus any that lie under the folder being sealed
     (all of them when the source tree is that folder or lies inside it).
@@ -98,7 +107,7 @@ def seal(
         )
     dist = Path(dist_dir)
     if not dist.is_dir():
-        raise no_output(dist, "does not exist", SEAL_SUGGESTION)
+        raise no_output(dist, "does not exist", _suggestion(record))
     needle = rec.build_id.encode("utf-8")
     started = rec.started_at
     now = datetime.now(UTC)
@@ -133,7 +142,7 @@ def seal(
             future.append(f"{fact.name}: dated {rfc3339(mtime)}, {ahead} in the future")
 
     if not scanned.entries:
-        raise no_output(dist, "is empty", SEAL_SUGGESTION)
+        raise no_output(dist, "is empty", _suggestion(record))
     problems = [f"stale: {line}" for line in old] + [f"future-dated: {line}" for line in future]
     if canary and not canary_files:
         problems.append(
