@@ -17,16 +17,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 _OUTPUTS = "error_outputs"
 _WRITTEN = "_buildguard_documents_written"
 
 
-@dataclass(frozen=True)
-class ErrorOutputs:
-    """Where a command's error document goes."""
+class ErrorOutputs(NamedTuple):
+    """Where a command's error document goes (a named tuple: the CLI starts without
+    importing ``dataclasses``)."""
 
     suite: str
     """The JUnit suite's name, e.g. ``buildguard verify IMAGE``."""
