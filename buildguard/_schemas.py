@@ -16,6 +16,7 @@ from buildguard._internal.files import atomic_write
 from buildguard.models import (
     BuildVerifyReport,
     BundleManifest,
+    ErrorReport,
     InspectReport,
     LiveReport,
     Record,
@@ -29,6 +30,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "inspect-report.schema.json": InspectReport,
     "verify-live-report.schema.json": LiveReport,
     "build-verify-report.schema.json": BuildVerifyReport,
+    "error-report.schema.json": ErrorReport,
 }
 
 

@@ -20,6 +20,7 @@ from buildguard._internal.modeltypes import (
     Sha256Hex,
     UtcTime,
 )
+from buildguard._models.errorreport import ErrorInfo, ErrorKind, ErrorReport
 from buildguard._models.inspectreport import (
     FileReport,
     ImageRef,
@@ -39,6 +40,9 @@ __all__ = [
     "BuildVerifyReport",
     "BundleManifest",
     "BundleResult",
+    "ErrorInfo",
+    "ErrorKind",
+    "ErrorReport",
     "Expected",
     "ExpectedRecord",
     "FileEntry",

@@ -194,7 +194,7 @@ def test_verify_uses_the_default_record_else_warns_and_skips_the_source_check(
     for bad in ("missing.json", ".buildguard"):  # absent, and a folder
         done = buildguard_cli("verify", FRESH, "--record", bad, "--json", cwd=tmp_path, env=env)
         assert done.returncode == 2, done.stderr
-        assert done.stdout == ""
+        assert _json(done)["error"]["kind"] == "usage"  # errors are documents too
 
 
 def test_image_read_errors_are_exit_3(tmp_path: Path) -> None:
@@ -336,7 +336,7 @@ USAGE = {
         "--no-cache",
         "-v",
     ],
-    "run": ["--source", "--dist", "--no-canary", "-v"],
+    "run": ["--source", "--dist", "--build-id", "--commit", "--no-canary", "-v"],
 }
 
 

@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from buildguard._cli.common import allow_extra, out, read_options, scrubbed
+from buildguard._cli.errordocs import documents_written
 from buildguard.errors import UsageError
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ def run_from_build(args: argparse.Namespace) -> int:
         render_build(report, stream)
     if args.json:
         sys.stdout.write(report_json(report))
+    documents_written(args)
     if failure is not None:
         raise failure
     return report.exit_code

@@ -16,6 +16,7 @@ from buildguard._cli.common import (
     read_options,
     scrubbed,
 )
+from buildguard._cli.errordocs import documents_written, standard_outputs, writes_error_documents
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -37,6 +38,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         render_verify(report, stream)
     if args.json:
         sys.stdout.write(report_json(report))
+    documents_written(args)
     if args.mark_verified and report.ok:
         frombuild.mark_single(args, report)
     return 0 if report.ok else 1
@@ -50,6 +52,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     with progress() as shown:
         head, files = inspect_stream(args.image, read_options(args, shown))
     if args.json:
+        documents_written(args)  # streamed: an error in the listing cannot undo its start
         write_json(head, files, sys.stdout)
     else:
         render_inspect(head, files, sys.stdout)
@@ -80,8 +83,10 @@ def register(commands: Any) -> None:
     ver.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report here")
     frombuild.add_options(ver)
     ver.set_defaults(handler=_cmd_verify)
+    writes_error_documents(ver, standard_outputs("verify", "image", "from_build"))
 
     ins = commands.add_parser("inspect", help="show what an image holds, without judging")
     image_options(ins)
     ins.add_argument("--platform", metavar="OS/ARCH")
     ins.set_defaults(handler=_cmd_inspect)
+    writes_error_documents(ins, standard_outputs("inspect", "image", files=False))

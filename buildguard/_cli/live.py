@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from buildguard._cli.common import on_terminal, out, scrubbed, verbosity_options
+from buildguard._cli.errordocs import standard_outputs, writes_error_documents
 
 
 class WaitLines:
@@ -145,3 +146,4 @@ def register(commands: Any) -> None:
     live.add_argument("--report", metavar="FILE", help="also write the JSON report here")
     live.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report here")
     live.set_defaults(handler=_cmd_verify_live)
+    writes_error_documents(live, standard_outputs("verify-live", "url"))
