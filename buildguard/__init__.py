@@ -42,6 +42,8 @@ _EXPORTS = {
     "MarkFailed": "buildguard._verify.mark",
     "mark_verified": "buildguard._verify.mark",
     "verify_live": "buildguard._live.verifier",
+    "lint": "buildguard._lint.linter",
+    "LintReport": "buildguard.models",
     "ReadOptions": "buildguard._image.options",
     "Expectations": "buildguard._verify.expectations",
     "SiteOptions": "buildguard._live.siteoptions",
@@ -62,6 +64,7 @@ __all__ = [
     "HostileImage",
     "ImageReadError",
     "InspectReport",
+    "LintReport",
     "LiveReport",
     "MarkFailed",
     "ReadOptions",
@@ -76,6 +79,7 @@ __all__ = [
     "VerifyReport",
     "__version__",
     "inspect",
+    "lint",
     "load_record",
     "mark_build",
     "mark_verified",
@@ -90,6 +94,7 @@ __all__ = [
 if TYPE_CHECKING:
     from buildguard._image.options import ReadOptions
     from buildguard._inspect import inspect
+    from buildguard._lint.linter import lint
     from buildguard._live.siteoptions import SiteOptions
     from buildguard._live.verifier import verify_live
     from buildguard._record.options import RecordOptions
@@ -118,6 +123,7 @@ if TYPE_CHECKING:
         FileEntry,
         Finding,
         InspectReport,
+        LintReport,
         LiveReport,
         Record,
         VerifyReport,

@@ -17,6 +17,7 @@ from buildguard.models import (
     BuildVerifyReport,
     BundleManifest,
     InspectReport,
+    LintReport,
     LiveReport,
     Record,
     VerifyReport,
@@ -29,6 +30,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "inspect-report.schema.json": InspectReport,
     "verify-live-report.schema.json": LiveReport,
     "build-verify-report.schema.json": BuildVerifyReport,
+    "lint-report.schema.json": LintReport,
 }
 
 
