@@ -8,6 +8,7 @@ to ``defaults.run.working-directory`` of the job, then of the workflow) or ``use
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from buildguard._lint.errors import ParseFailure
@@ -15,6 +16,14 @@ from buildguard._lint.pipeline import Pipeline, Step
 from buildguard._lint.shellcmd import commands, join_dir
 from buildguard._lint.workspace import WorkspaceFile
 from buildguard._lint.yamlfile import YList, YMap, load_one
+
+
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+
+
+def _expressions(script: str) -> str:
+    """``${{ expr }}`` made one word: GitHub fills it in before the shell splits words."""
+    return _EXPRESSION.sub(lambda m: "${{" + "".join(m.group(1).split()) + "}}", script)
 
 
 def _default_dir(owner: Any) -> str | None:
@@ -80,7 +89,7 @@ def parse_workflow(file: WorkspaceFile) -> Pipeline:
             where = raw.get("working-directory")
             step_dir = join_dir(".", str(where) if where is not None else job_dir)
             run = raw.get("run")
-            found = commands(str(run), step_dir) if run is not None else []
+            found = commands(_expressions(str(run)), step_dir) if run is not None else []
             uses = raw.get("uses")
             inputs = raw.get("with")
             label = str(raw.get("name") or raw.get("id") or uses or f"step {position + 1}")
