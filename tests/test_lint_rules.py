@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from linttree import VITE_PACKAGE, lint_tree, rules_found
 
 BUILD_STAGE_DOCKERFILE = """
@@ -322,9 +321,8 @@ def test_github_jobs_on_other_machines_need_an_artifact(tmp_path: Path) -> None:
         tmp_path, {**files, ".github/workflows/ci.yml": workflow.format(download="")}
     )
     assert ("BG-CB001", ".github/workflows/ci.yml", 16) in rules_found(without)
-    fetched = workflow.format(
-        download="- uses: actions/download-artifact@v4\n                with: {{name: dist, path: dist}}"
-    )
+    download = "- uses: actions/download-artifact@v4\n                with: {name: dist}"
+    fetched = workflow.format(download=download)
     with_artifact = lint_tree(tmp_path, {**files, ".github/workflows/ci.yml": fetched})
     assert rules_found(with_artifact) == []
 
@@ -417,12 +415,13 @@ def test_the_example_order_is_silent(tmp_path: Path) -> None:
 
 
 def test_seal_before_the_build(tmp_path: Path) -> None:
+    late_build = (
+        "\n      - name: node:20\n        entrypoint: npm\n        args: ['run', 'build']"
+        "\n        waitFor: ['-']"
+    )
     swapped = GUARDED.replace(
         "args: ['-c', 'npm ci && npm run build']", "args: ['-c', 'echo later']"
-    ).replace(
-        "args: ['seal', 'dist']",
-        "args: ['seal', 'dist']\n      - name: node:20\n        entrypoint: npm\n        args: ['run', 'build']\n        waitFor: ['-']",
-    )
+    ).replace("args: ['seal', 'dist']", "args: ['seal', 'dist']" + late_build)
     report = lint_tree(
         tmp_path,
         {"package.json": VITE_PACKAGE, "Dockerfile": "FROM nginx\n", "cloudbuild.yaml": swapped},
