@@ -17,7 +17,6 @@ from buildguard._lint.shellcmd import commands, join_dir
 from buildguard._lint.workspace import WorkspaceFile
 from buildguard._lint.yamlfile import YList, YMap, load_one
 
-
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 
 

@@ -43,7 +43,7 @@ def workload_images(documents: list[Any]) -> Iterator[tuple[str, int, str]]:
             yield from workload_images(list(document["items"]))
             continue
         kind = document.get("kind")
-        if kind not in WORKLOADS:
+        if not isinstance(kind, str) or kind not in WORKLOADS:
             continue
         spec = _pod_spec(document)
         if not isinstance(spec, YMap):

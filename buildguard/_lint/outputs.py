@@ -161,17 +161,24 @@ def _next(argv: Sequence[str], dir: str, workspace: Workspace) -> tuple[str, ...
     return (_under(dir, ".next"),)
 
 
+def _after_options(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The command after a runner's own options (``npx --yes vite build --outDir x``)."""
+    for i, word in enumerate(words):
+        if not word.startswith("-"):
+            return words[i:]
+    return ()
+
+
 def _strip_runner(argv: tuple[str, ...]) -> tuple[str, ...]:
     """``npx vite build`` → ``vite build`` (also ``pnpm exec``, ``yarn dlx``, ``bunx``)."""
     if argv and argv[0] in ("npx", "pnpx", "bunx"):
-        rest = [w for w in argv[1:] if not w.startswith("-")]
-        return tuple(rest)
+        return _after_options(argv[1:])
     if (
         len(argv) > 1
         and argv[0] in ("pnpm", "yarn", "bun", "npm")
         and argv[1] in ("exec", "dlx", "x")
     ):
-        return tuple(w for w in argv[2:] if not w.startswith("-"))
+        return _after_options(argv[2:])
     if argv and "/node_modules/.bin/" in f"/{argv[0]}":
         return (argv[0].rsplit("/", 1)[-1], *argv[1:])
     return argv

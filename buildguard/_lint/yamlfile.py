@@ -86,9 +86,10 @@ class _Builder:
 
 def load_documents(file: WorkspaceFile) -> list[Any]:
     """Every document of ``file`` (YMap, YList or a scalar; None for an empty one)."""
-    loader = yaml.SafeLoader(file.text)
     documents: list[Any] = []
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(file.text)
         builder = _Builder(loader, file.path)
         while loader.check_node():
             node = loader.get_node()
@@ -101,7 +102,8 @@ def load_documents(file: WorkspaceFile) -> list[Any]:
     except RecursionError:
         raise ParseFailure(file.path, 1, "YAML nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return documents
 
 
