@@ -601,3 +601,56 @@ def test_a_service_alone_is_not_judged(tmp_path: Path) -> None:
         {"k8s/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {}\n"},
     )
     assert rules_found(report) == [] and [f.kind for f in report.files] == ["kubernetes"]
+
+
+# ---------------------------------------------------------------- templates and real pipelines
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_repositorys_own_example_pipeline_is_clean() -> None:
+    """cloudbuild.example.yaml builds examples/vite-app through `dir: ${_APP_DIR}` (a
+    substitution) and deploys `$(cat /workspace/image.ref)`: both read, neither guessed."""
+    import buildguard
+
+    report = buildguard.lint([ROOT / "cloudbuild.example.yaml", ROOT / "examples/vite-app"])
+    assert {f.path for f in report.files} >= {
+        "cloudbuild.example.yaml",
+        "examples/vite-app/Dockerfile",
+    }
+    assert rules_found(report) == []
+
+
+def test_substitutions_fill_dir_and_args(tmp_path: Path) -> None:
+    pipeline = """
+        substitutions:
+          _APP: web
+          _CTX: ${_APP}
+        steps:
+          - name: node:20
+            dir: $_APP
+            entrypoint: npm
+            args: ['run', 'build']
+          - name: gcr.io/cloud-builders/docker
+            args: ['build', '-t', 'r/web:$SHORT_SHA', '${_CTX}']
+    """
+    files = {"web/package.json": VITE_PACKAGE, "web/Dockerfile": COPY_DIST_DOCKERFILE}
+    assert rules_found(lint_tree(tmp_path, {**files, "cloudbuild.yaml": pipeline})) == []
+    other = pipeline.replace("_APP: web", "_APP: api")  # the build now runs in api/
+    found = rules_found(lint_tree(tmp_path, {**files, "cloudbuild.yaml": other}))
+    assert ("BG-CB001", "cloudbuild.yaml", 9) not in found  # the image is built from api/ too
+    assert ("BG-DF001", "web/Dockerfile", 3) in found  # nothing builds web/dist
+
+
+def test_a_build_in_a_folder_only_a_variable_names_may_build_anything(tmp_path: Path) -> None:
+    pipeline = """
+        steps:
+          - name: node:20
+            dir: $_UNSET
+            entrypoint: npm
+            args: ['run', 'build']
+          - name: gcr.io/cloud-builders/docker
+            args: ['build', '-t', 'r/web:$SHORT_SHA', '.']
+    """
+    files = {"package.json": VITE_PACKAGE, "Dockerfile": COPY_DIST_DOCKERFILE}
+    assert rules_found(lint_tree(tmp_path, {**files, "cloudbuild.yaml": pipeline})) == []

@@ -10,6 +10,7 @@ which for the images used in practice (node, buildguard's own step) runs ``args`
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from buildguard._lint.errors import ParseFailure
@@ -32,12 +33,41 @@ _TOOL_IMAGES = {
 }
 
 
-def _words(value: Any) -> tuple[str, ...]:
+_SUBSTITUTION = re.compile(r"\$(?:\{(_[A-Z0-9_]+)\}|(_[A-Z0-9_]+))")
+
+
+class Substitutions:
+    """The config's own ``substitutions:`` (user-defined, ``_``-named), filled into a value
+    as Cloud Build fills them (``$_X``, ``${_X}``; ``$$`` is a literal ``$``); values may
+    name other substitutions (``dynamicSubstitutions``). Built-in ones (``$PROJECT_ID``,
+    ``$BUILD_ID``...) and unknown ones stay as written: lint does not guess them."""
+
+    def __init__(self, document: YMap) -> None:
+        raw = document.get("substitutions")
+        self.values: dict[str, str] = {}
+        if isinstance(raw, YMap):
+            self.values = {k: str(v) for k, v in raw.items() if k.startswith("_") and v is not None}
+        for _ in range(5):
+            self.values = {k: self._fill(v) for k, v in self.values.items()}
+
+    def _fill(self, text: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1) or match.group(2)
+            return self.values.get(name, match.group(0))
+
+        parts = text.split("$$")
+        return "$$".join(_SUBSTITUTION.sub(one, part) for part in parts)
+
+    def __call__(self, text: str) -> str:
+        return self._fill(text) if "$" in text else text
+
+
+def _words(value: Any, fill: Substitutions) -> tuple[str, ...]:
     if isinstance(value, list):
-        return tuple(str(v) for v in value if v is not None)
+        return tuple(fill(str(v)) for v in value if v is not None)
     if value is None:
         return ()
-    return (str(value),)
+    return (fill(str(value)),)
 
 
 def _tool(image: str) -> str | None:
@@ -76,21 +106,22 @@ def parse_cloudbuild(file: WorkspaceFile) -> Pipeline:
     raw_steps = document.get("steps")
     if not isinstance(raw_steps, YList):
         raise ParseFailure(file.path, document.line, "a Cloud Build config needs a `steps:` list")
+    fill = Substitutions(document)
     ids: dict[str, int] = {}
     steps: list[Step] = []
     for index, raw in enumerate(raw_steps):
         line = raw_steps.line_of(index)
         if not isinstance(raw, YMap):
             raise ParseFailure(file.path, line, f"step {index + 1} is not a mapping")
-        image = str(raw.get("name") or "")
-        step_dir = join_dir(".", str(raw["dir"])) if raw.get("dir") is not None else "."
+        image = fill(str(raw.get("name") or ""))
+        step_dir = join_dir(".", fill(str(raw["dir"]))) if raw.get("dir") is not None else "."
         script = raw.get("script")
         entrypoint = raw.get("entrypoint")
         found = step_commands(
             image,
-            str(entrypoint) if entrypoint is not None else None,
-            _words(raw.get("args")),
-            str(script) if script is not None else None,
+            fill(str(entrypoint)) if entrypoint is not None else None,
+            _words(raw.get("args"), fill),
+            fill(str(script)) if script is not None else None,
             step_dir,
         )
         label = str(raw.get("id") or f"{index + 1} ({image})")
@@ -98,7 +129,7 @@ def parse_cloudbuild(file: WorkspaceFile) -> Pipeline:
         if wait is None:
             after = frozenset(range(index))
         else:
-            names = _words(wait)
+            names = _words(wait, fill)
             after = frozenset(ids[n] for n in names if n in ids)
         if raw.get("id") is not None:
             ids[str(raw["id"])] = index
@@ -116,5 +147,5 @@ def parse_cloudbuild(file: WorkspaceFile) -> Pipeline:
     images: list[tuple[str, int]] = []
     raw_images = document.get("images")
     if isinstance(raw_images, YList):
-        images = [(str(v), raw_images.line_of(i)) for i, v in enumerate(raw_images) if v]
+        images = [(fill(str(v)), raw_images.line_of(i)) for i, v in enumerate(raw_images) if v]
     return Pipeline(file=file, kind="cloudbuild", steps=tuple(steps), images=tuple(images))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from buildguard._lint.kubeobjects import images_in
-from buildguard._lint.outputs import build_outputs
+from buildguard._lint.outputs import ANYWHERE, build_outputs
 from buildguard._lint.pipeline import Pipeline, Step
 from buildguard._lint.shellcmd import Command, join_dir
 from buildguard._lint.workspace import Workspace, normalise
@@ -361,5 +361,7 @@ def pipeline_effects(pipeline: Pipeline, workspace: Workspace) -> list[list[Effe
 
 def same_or_within(a: str, b: str) -> bool:
     """Whether two root paths are the same folder or one lies within the other."""
+    if ANYWHERE in (a, b):
+        return True
     a, b = normalise(a) or a, normalise(b) or b
     return a == b or a == "." or b == "." or a.startswith(f"{b}/") or b.startswith(f"{a}/")

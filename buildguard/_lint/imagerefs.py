@@ -17,8 +17,11 @@ class ImageRef:
 
     @property
     def templated(self) -> bool:
+        whole = f"{self.repository}:{self.tag or ''}"
+        if "$(" in whole or "`" in whole or "{{" in whole:
+            return True  # a command or template fills it
         last = f"{self.repository.rsplit('/', 1)[-1]}:{self.tag or ''}"
-        return "$" in last or "{{" in last or "}}" in last
+        return "$" in last
 
     @property
     def mutable(self) -> bool:

@@ -22,6 +22,9 @@ from buildguard._lint.workspace import Workspace, normalise
 USUAL_OUTPUTS = ("dist", "build", "out", ".next", ".output", ".svelte-kit")
 """Folders a frontend build writes, by the defaults of the common bundlers."""
 
+ANYWHERE = "*"
+"""The output of a build whose folder only a variable names: it may be any folder."""
+
 _PACKAGE_MANAGERS = ("npm", "yarn", "pnpm", "bun")
 _NOT_SCRIPTS = frozenset(
     {
@@ -213,10 +216,14 @@ def _script(argv: tuple[str, ...]) -> tuple[str | None, str | None]:
 def build_outputs(
     command: Command, workspace: Workspace, *, depth: int = 0
 ) -> tuple[str, ...] | None:
-    """The folders (relative to the root) ``command`` builds; None when it builds none."""
+    """The folders (relative to the root) ``command`` builds; None when it builds none.
+    A build run from a folder lint cannot know builds :data:`ANYWHERE`."""
     argv = _strip_runner(command.argv)
-    if not argv or command.dir is None:
+    if not argv:
         return None
+    if command.dir is None:
+        somewhere = build_outputs(Command(command.argv, "."), workspace, depth=depth)
+        return (ANYWHERE,) if somewhere else None
     dir = command.dir
     tool = argv[0].rsplit("/", 1)[-1]
     if tool in _PACKAGE_MANAGERS:
