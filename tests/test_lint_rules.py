@@ -654,3 +654,49 @@ def test_a_build_in_a_folder_only_a_variable_names_may_build_anything(tmp_path: 
     """
     files = {"package.json": VITE_PACKAGE, "Dockerfile": COPY_DIST_DOCKERFILE}
     assert rules_found(lint_tree(tmp_path, {**files, "cloudbuild.yaml": pipeline})) == []
+
+
+def test_kaniko_builds_are_image_builds(tmp_path: Path) -> None:
+    pipeline = """
+        steps:
+          - name: gcr.io/kaniko-project/executor:latest
+            args:
+              - --dockerfile=docker/web.Dockerfile
+              - --context=dir:///workspace/web
+              - --destination=gcr.io/p/web:$SHORT_SHA
+    """
+    files = {
+        "web/package.json": VITE_PACKAGE,
+        "docker/web.Dockerfile": COPY_DIST_DOCKERFILE,
+        "cloudbuild.yaml": pipeline,
+    }
+    found = rules_found(lint_tree(tmp_path, files))
+    assert ("BG-CB001", "cloudbuild.yaml", 2) in found
+    assert ("BG-DF001", "docker/web.Dockerfile", 3) in found  # web/dist: context web/
+
+
+@pytest.mark.parametrize(
+    "deploy",
+    [
+        "name: gcr.io/cloud-builders/gke-deploy\n"
+        "    args: [run, --filename=k8s/, --image=gcr.io/p/web:v5]",
+        "name: gcr.io/cloud-builders/kubectl\n    args: [apply, -f, k8s/]",
+        "name: gcr.io/cloud-builders/gcloud\n"
+        "    args: [run, deploy, web, '--image=gcr.io/p/web:v5']",
+    ],
+)
+def test_deploy_steps_of_each_tool_wait_for_the_verify(tmp_path: Path, deploy: str) -> None:
+    pipeline = (
+        "steps:\n"
+        "  - name: gcr.io/cloud-builders/docker\n    args: [build, -t, gcr.io/p/web:v5, .]\n"
+        "  - name: gcr.io/cloud-builders/docker\n    args: [push, gcr.io/p/web:v5]\n"
+        "  - id: verify\n    name: europe-docker.pkg.dev/p/tools/buildguard\n"
+        "    args: [verify, gcr.io/p/web:v5]\n"
+        f"  - {deploy}\n    waitFor: [{{wait}}]\n"
+    )
+    k8s = DEPLOYMENT.format(init="busybox:1.36", image="gcr.io/p/web:v5")
+    files = {"Dockerfile": "FROM nginx\n", "k8s/web.yaml": k8s}
+    racing = lint_tree(tmp_path, {**files, "cloudbuild.yaml": pipeline.format(wait="'-'")})
+    assert rules_found(racing, rule="BG-CB003") == [("BG-CB003", "cloudbuild.yaml", 9)]
+    waiting = lint_tree(tmp_path, {**files, "cloudbuild.yaml": pipeline.format(wait="verify")})
+    assert rules_found(waiting) == []
