@@ -700,3 +700,20 @@ def test_deploy_steps_of_each_tool_wait_for_the_verify(tmp_path: Path, deploy: s
     assert rules_found(racing, rule="BG-CB003") == [("BG-CB003", "cloudbuild.yaml", 9)]
     waiting = lint_tree(tmp_path, {**files, "cloudbuild.yaml": pipeline.format(wait="verify")})
     assert rules_found(waiting) == []
+
+
+def test_a_dockerfile_whose_own_stage_builds_the_folder_is_not_judged(tmp_path: Path) -> None:
+    """DESIGN: BG-DF001 needs that "no earlier stage of it builds that folder"."""
+    dockerfile = """
+        FROM node:20 AS build
+        WORKDIR /app
+        COPY . .
+        RUN npm ci && npm run build
+        FROM nginx
+        COPY dist /usr/share/nginx/html
+    """
+    files = {"package.json": VITE_PACKAGE, "cloudbuild.yaml": ONLY_DOCKER_BUILD}
+    assert rules_found(lint_tree(tmp_path, {**files, "Dockerfile": dockerfile})) == []
+    no_build = dockerfile.replace("npm ci && npm run build", "npm ci")
+    found = rules_found(lint_tree(tmp_path, {**files, "Dockerfile": no_build}))
+    assert ("BG-DF001", "Dockerfile", 6) in found
