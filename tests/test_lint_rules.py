@@ -475,6 +475,7 @@ def test_gcloudignore_without_the_gitignore_include_uploads_dist(tmp_path: Path)
             "package.json": VITE_PACKAGE,
             ".gitignore": "node_modules/\ndist/\n",
             ".gcloudignore": ".git\nnode_modules/\n",
+            "Dockerfile": BUILD_STAGE_DOCKERFILE,
         },
     )
     assert rules_found(report) == [("BG-IGN001", ".gcloudignore", 1)]
@@ -515,10 +516,12 @@ def test_gcloudignore_that_uploads_only_the_built_output(tmp_path: Path) -> None
             "package.json": VITE_PACKAGE,
             "src/main.ts": "console.log(1)\n",
             ".gcloudignore": "# upload the bundle only\n/*\n!/dist\n!/Dockerfile\n",
+            "Dockerfile": COPY_DIST_DOCKERFILE,
         },
     )
-    assert rules_found(report) == [("BG-IGN002", ".gcloudignore", 2)]
-    assert "package.json" in report.findings[0].message and "src/" in report.findings[0].message
+    assert rules_found(report, rule="BG-IGN002") == [("BG-IGN002", ".gcloudignore", 2)]
+    ign002 = next(f for f in report.findings if f.rule == "BG-IGN002")
+    assert "package.json" in ign002.message and "src/" in ign002.message
 
 
 def test_star_then_negation_cannot_reinclude_under_an_ignored_root(tmp_path: Path) -> None:
@@ -529,9 +532,26 @@ def test_star_then_negation_cannot_reinclude_under_an_ignored_root(tmp_path: Pat
             "package.json": VITE_PACKAGE,
             "src/main.ts": "x\n",
             ".gcloudignore": "*\n!src/\n!package.json\n",
+            "cloudbuild.yaml": "steps:\n  - name: node\n    args: [npm, ci]\n",
         },
     )
     assert [r for r, _, _ in rules_found(report)] == ["BG-IGN002"]
+
+
+def test_an_app_engine_site_that_uploads_its_built_folder_is_silent(tmp_path: Path) -> None:
+    """No Dockerfile, no Cloud Build config: `gcloud app deploy` of a pre-built dist/ (an
+    app.yaml with `static_dir: dist`) uploads the output on purpose."""
+    report = lint_tree(
+        tmp_path,
+        {
+            "package.json": VITE_PACKAGE,
+            "src/main.ts": "x\n",
+            "app.yaml": "runtime: python312\nhandlers:\n  - url: /\n    static_dir: dist\n",
+            ".gitignore": "dist/\n",
+            ".gcloudignore": "/*\n!/dist\n!/app.yaml\n",
+        },
+    )
+    assert rules_found(report) == []
 
 
 def test_gcloudignore_excluding_node_modules_and_dist_is_silent(tmp_path: Path) -> None:
