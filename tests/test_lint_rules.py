@@ -737,3 +737,26 @@ def test_a_dockerfile_whose_own_stage_builds_the_folder_is_not_judged(tmp_path: 
     no_build = dockerfile.replace("npm ci && npm run build", "npm ci")
     found = rules_found(lint_tree(tmp_path, {**files, "Dockerfile": no_build}))
     assert ("BG-DF001", "Dockerfile", 6) in found
+
+
+def test_a_helm_template_is_read_as_far_as_it_can_be(tmp_path: Path) -> None:
+    template = """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: {{ include "web.fullname" . }}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: web
+                  image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+                {{- if .Values.sidecar }}
+                - name: proxy
+                  image: nginx
+                {{- end }}
+                  resources:
+                    {{- toYaml .Values.resources | nindent 12 }}
+    """
+    report = lint_tree(tmp_path, {"chart/templates/deployment.yaml": template})
+    assert rules_found(report) == [("BG-K8S001", "chart/templates/deployment.yaml", 13)]
