@@ -20,6 +20,7 @@ from buildguard._lint.cloudbuild import parse_cloudbuild
 from buildguard._lint.dockerfile import parse_dockerfile
 from buildguard._lint.errors import ParseFailure
 from buildguard._lint.ignorefiles import dockerignore_for, gcloudignore_for
+from buildguard._lint.imagerefs import parse_ref
 from buildguard._lint.linter import lint_workspace
 from buildguard._lint.outputs import USUAL_OUTPUTS, build_outputs
 from buildguard._lint.shellcmd import commands
@@ -421,3 +422,24 @@ def test_lint_never_crashes_on_any_yaml_or_dockerfile(
             ".dockerignore": ("dockerignore", raw),
         }
     )
+
+
+@pytest.mark.parametrize(
+    ("ref", "mutable"),
+    [
+        ("gcr.io/p/web", True),
+        ("gcr.io/p/web:latest", True),
+        ("localhost:5000/web", True),
+        ("ghcr.io/${{ github.repository }}:latest", True),  # the tag says it
+        ("{{ .Values.registry }}/web:latest", True),
+        ("gcr.io/p/web:v5", False),
+        ("gcr.io/p/web@sha256:" + "a" * 64, False),
+        ("gcr.io/p/web:latest@sha256:" + "a" * 64, False),
+        ("gcr.io/p/web:$SHORT_SHA", False),
+        ("gcr.io/p/$_IMAGE", False),  # the variable may hold a tag
+        ("$(cat /workspace/image.ref)", False),
+        ("{{ .Values.image }}", False),
+    ],
+)
+def test_mutable_image_references(ref: str, mutable: bool) -> None:
+    assert parse_ref(ref).mutable is mutable
