@@ -178,6 +178,24 @@ def test_outputs_follow_package_scripts_and_configs(tmp_path: Path) -> None:
     ]
 
 
+def test_monorepo_tools_and_build_scripts(tmp_path: Path) -> None:
+    files = {
+        "scripts/build.sh": "#!/bin/sh\nset -e\ncd web\nnpm ci\nnpx vite build\n",
+        "web/package.json": "{}",
+    }
+    script = "npx nx build web\nturbo run build --filter=web\nmake dist\nmake test\n"
+    script += "./scripts/build.sh\nbash scripts/build.sh\nsh scripts/missing.sh"
+    assert _outputs(tmp_path, files, script) == [
+        ("*",),
+        ("*",),
+        ("*",),
+        None,
+        ("web/dist",),
+        ("web/dist",),
+        None,
+    ]
+
+
 def test_unknown_project_counts_as_every_usual_output(tmp_path: Path) -> None:
     assert _outputs(tmp_path, {}, "npm run build", "web") == [
         tuple(f"web/{o}" for o in USUAL_OUTPUTS)
