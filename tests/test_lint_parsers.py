@@ -461,3 +461,37 @@ def test_lint_never_crashes_on_any_yaml_or_dockerfile(
 )
 def test_mutable_image_references(ref: str, mutable: bool) -> None:
     assert parse_ref(ref).mutable is mutable
+
+
+@pytest.mark.parametrize(
+    ("step", "argvs"),
+    [
+        ("name: gcr.io/cloud-builders/npm\n  args: [run, build]", [("npm", "run", "build")]),
+        (
+            "name: gcr.io/cloud-builders/docker:24\n  args: [push, r/a:1]",
+            [("docker", "push", "r/a:1")],
+        ),
+        ("name: node:20\n  args: [npm, ci]", [("npm", "ci")]),
+        (
+            "name: node\n  entrypoint: bash\n  args: [-ec, 'npm ci; npm run build']",
+            [("npm", "ci"), ("npm", "run", "build")],
+        ),
+        ("name: node\n  script: |\n    #!/usr/bin/env bash\n    npm ci", [("npm", "ci")]),
+        (
+            "name: europe-docker.pkg.dev/p/t/buildguard:0.1\n  args: [seal, dist]",
+            [("buildguard", "seal", "dist")],
+        ),
+        (
+            "name: gcr.io/kaniko-project/executor@sha256:" + "a" * 64 + "\n  args: [--no-push]",
+            [("kaniko", "--no-push")],
+        ),
+        (
+            "name: gcr.io/cloud-builders/docker\n  entrypoint: sh\n  args: [-c, 'docker build .']",
+            [("docker", "build", ".")],
+        ),
+    ],
+)
+def test_what_a_cloud_build_step_runs(step: str, argvs: list[tuple[str, ...]]) -> None:
+    text = f"steps:\n- {step}\n"
+    pipeline = parse_cloudbuild(_file("cloudbuild.yaml", "cloudbuild", text))
+    assert [c.argv for c in pipeline.steps[0].commands] == argvs
