@@ -83,6 +83,11 @@ def parse_dockerfile(file: WorkspaceFile) -> Dockerfile:
         parsed = buildkit.parse_string(file.text)
     except buildkit.GoParseError as error:
         raise ParseFailure(file.path, 1, f"not a Dockerfile BuildKit reads: {error}") from None
+    except UnicodeDecodeError:
+        # the binding hands back a flag cut inside a multi-byte character (found by fuzzing)
+        raise ParseFailure(
+            file.path, 1, "an instruction flag with non-ASCII text the parser cannot return"
+        ) from None
     stages: list[Stage] = []
     current: _Building | None = None
     for instruction in parsed:
