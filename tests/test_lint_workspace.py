@@ -105,4 +105,7 @@ def test_get_reads_any_file_under_the_root_but_never_outside(tmp_path: Path) -> 
     assert workspace.get("../secret.txt") is None
     (tmp_path / "repo" / "link").symlink_to(tmp_path / "secret.txt")
     assert workspace.get("link") is None
+    assert workspace.get("notes/build.sh") is None
+    (tmp_path / "repo" / "build.sh").write_text("npm run build\n")
+    assert workspace.get("build.sh") is not None  # read, but no kind lint lists
     assert [f.path for f in workspace.read_files()] == ["deploy/web.containerfile"]

@@ -128,6 +128,7 @@ class Workspace:
         self.files: tuple[WorkspaceFile, ...] = tuple(files)
         self._by_path = {f.path: f for f in self.files}
         self._on_demand: dict[str, WorkspaceFile | None] = {}
+        self._kindless: set[str] = set()
         self._parsed: dict[tuple[str, object], object] = {}
         self._failures: dict[tuple[str, object], ParseFailure] = {}
 
@@ -137,7 +138,8 @@ class Workspace:
     def get(self, path: str, kind: LintFileKind | None = None) -> WorkspaceFile | None:
         """The file at ``path`` (relative to the root), found or read now; None when it does
         not exist, is not a regular file, lies outside the root or is too large. A file read
-        now takes ``kind``, else the kind its name gives (``source`` when none)."""
+        now takes ``kind``, else the kind its name gives (``source`` when none, and then
+        it is not listed in :meth:`read_files`)."""
         relative = normalise(path)
         if relative is None:
             return None
@@ -146,6 +148,8 @@ class Workspace:
             return found
         if relative not in self._on_demand:
             self._on_demand[relative] = self._read_on_demand(relative, kind)
+            if kind is None and kind_by_name(relative) is None:
+                self._kindless.add(relative)  # a shell script a step runs, say
         return self._on_demand[relative]
 
     def _read_on_demand(self, relative: str, kind: LintFileKind | None) -> WorkspaceFile | None:
@@ -166,8 +170,11 @@ class Workspace:
         return relative is not None and (self.root / relative).exists()
 
     def read_files(self) -> list[WorkspaceFile]:
-        """The files found, then those read on demand (in the order they were asked for)."""
-        extra = [f for f in self._on_demand.values() if f is not None]
+        """The files found, then those read on demand (in the order they were asked for);
+        not those read as no kind of file lint knows."""
+        extra = [
+            f for f in self._on_demand.values() if f is not None and f.path not in self._kindless
+        ]
         return [*self.files, *extra]
 
     def parsed(self, file: WorkspaceFile, parser: Callable[[WorkspaceFile], T]) -> T | None:
