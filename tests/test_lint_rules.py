@@ -760,3 +760,18 @@ def test_a_helm_template_is_read_as_far_as_it_can_be(tmp_path: Path) -> None:
     """
     report = lint_tree(tmp_path, {"chart/templates/deployment.yaml": template})
     assert rules_found(report) == [("BG-K8S001", "chart/templates/deployment.yaml", 13)]
+
+
+def test_a_build_in_the_copying_stage_itself_does_not_count(tmp_path: Path) -> None:
+    """`RUN npm run build` then `COPY ./dist` in one stage: the COPY still reads the context
+    (over what the RUN built); only an earlier stage counts."""
+    dockerfile = """
+        FROM node:20
+        COPY . .
+        RUN npm install
+        RUN npm run build
+        COPY ./dist /usr/share/nginx/html
+    """
+    files = {"package.json": VITE_PACKAGE, "cloudbuild.yaml": ONLY_DOCKER_BUILD}
+    found = rules_found(lint_tree(tmp_path, {**files, "Dockerfile": dockerfile}))
+    assert ("BG-DF001", "Dockerfile", 5) in found

@@ -95,8 +95,11 @@ class OutputCopy:
 
 
 def _stage_outputs(dockerfile: Dockerfile, stage_index: int, workspace: Workspace) -> set[str]:
+    """The output folder names the stages before ``stage_index`` build (DESIGN: "no earlier
+    stage of it builds that folder"; a build in the copying stage itself does not count:
+    its ``COPY dist`` still reads the context, over what the ``RUN`` built)."""
     names: set[str] = set()
-    for stage in dockerfile.stages[: stage_index + 1]:
+    for stage in dockerfile.stages[:stage_index]:
         for command in stage.runs:
             for output in build_outputs(command, workspace) or ():
                 names.add(posixpath.basename(output))
@@ -125,8 +128,8 @@ def _output_folder(source: str, context: str, workspace: Workspace) -> str | Non
 
 
 def output_copies(workspace: Workspace, dockerfile: Dockerfile, context: str) -> list[OutputCopy]:
-    """The copies of build output folders from ``context`` that no stage of the
-    Dockerfile up to the copying one builds, and that its ignore file lets through."""
+    """The copies of build output folders from ``context`` that no earlier stage of the
+    Dockerfile builds, and that its ignore file lets through."""
     ignore = dockerignore_for(workspace, dockerfile.file.path, context)
     found = []
     for stage in dockerfile.stages:
