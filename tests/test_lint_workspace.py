@@ -109,3 +109,12 @@ def test_get_reads_any_file_under_the_root_but_never_outside(tmp_path: Path) -> 
     (tmp_path / "repo" / "build.sh").write_text("npm run build\n")
     assert workspace.get("build.sh") is not None  # read, but no kind lint lists
     assert [f.path for f in workspace.read_files()] == ["deploy/web.containerfile"]
+
+
+def test_discover_follows_no_link_out_of_the_root(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"outside/Dockerfile": "FROM secret\n", "repo/Dockerfile": "FROM a\n"})
+    (tmp_path / "repo" / "web.dockerfile").symlink_to(tmp_path / "outside" / "Dockerfile")
+    (tmp_path / "repo" / "same.dockerfile").symlink_to(tmp_path / "repo" / "Dockerfile")
+    (tmp_path / "repo" / "loop.dockerfile").symlink_to(tmp_path / "repo" / "loop.dockerfile")
+    workspace = discover([tmp_path / "repo"])
+    assert [f.path for f in workspace.files] == ["Dockerfile", "same.dockerfile"]

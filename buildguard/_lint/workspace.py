@@ -216,11 +216,18 @@ def normalise(path: str) -> str | None:
 
 
 def _walk(root: Path, start: Path) -> Iterator[tuple[str, Path]]:
-    """Every regular file under ``start`` as (path relative to root, absolute path)."""
+    """Every regular file under ``start`` as (path relative to root, absolute path); a
+    symbolic link is followed only to a file under the root (folders' links never)."""
+    inside = root.resolve()
     for folder, dirnames, filenames in os.walk(start):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_FOLDERS)
         for name in sorted(filenames):
             full = Path(folder) / name
+            try:
+                if full.is_symlink() and not full.resolve().is_relative_to(inside):
+                    continue
+            except (OSError, RuntimeError):  # a loop of links
+                continue
             if full.is_file():
                 yield full.relative_to(root).as_posix(), full
 
