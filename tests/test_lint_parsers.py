@@ -506,3 +506,19 @@ def test_what_a_cloud_build_step_runs(step: str, argvs: list[tuple[str, ...]]) -
     text = f"steps:\n- {step}\n"
     pipeline = parse_cloudbuild(_file("cloudbuild.yaml", "cloudbuild", text))
     assert [c.argv for c in pipeline.steps[0].commands] == argvs
+
+
+def test_many_documents_each_read_as_itself() -> None:
+    """Values are not cached by a node's id() across documents (ids of freed nodes recur)."""
+    from buildguard._lint.kubeobjects import workload_images
+    from buildguard._lint.yamlfile import load_documents
+
+    documents = "".join(
+        f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\n"
+        f"spec:\n  containers:\n    - name: c\n      image: r/app{i}:{i}\n"
+        for i in range(300)
+    )
+    loaded = load_documents(_file("k8s/pods.yaml", "kubernetes", documents))
+    assert [image for image, _, _ in workload_images(loaded)] == [
+        f"r/app{i}:{i}" for i in range(300)
+    ]

@@ -118,3 +118,13 @@ def test_discover_follows_no_link_out_of_the_root(tmp_path: Path) -> None:
     (tmp_path / "repo" / "loop.dockerfile").symlink_to(tmp_path / "repo" / "loop.dockerfile")
     workspace = discover([tmp_path / "repo"])
     assert [f.path for f in workspace.files] == ["Dockerfile", "same.dockerfile"]
+
+
+def test_a_file_and_a_relative_folder_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lint cloudbuild.yaml app/` from the repository (the root is the current folder)."""
+    write_tree(tmp_path, {"cloudbuild.yaml": "steps: []\n", "app/Dockerfile": "FROM a\n"})
+    monkeypatch.chdir(tmp_path)
+    workspace = discover([Path("cloudbuild.yaml"), Path("app")])
+    assert [f.path for f in workspace.files] == ["app/Dockerfile", "cloudbuild.yaml"]
