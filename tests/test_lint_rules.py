@@ -538,9 +538,9 @@ def test_star_then_negation_cannot_reinclude_under_an_ignored_root(tmp_path: Pat
     assert [r for r, _, _ in rules_found(report)] == ["BG-IGN002"]
 
 
-def test_an_app_engine_site_that_uploads_its_built_folder_is_silent(tmp_path: Path) -> None:
-    """No Dockerfile, no Cloud Build config: `gcloud app deploy` of a pre-built dist/ (an
-    app.yaml with `static_dir: dist`) uploads the output on purpose."""
+def test_an_app_engine_site_that_uploads_its_built_folder(tmp_path: Path) -> None:
+    """No Dockerfile, no Cloud Build config: `gcloud app deploy` of a local dist/ still
+    uploads whatever that folder holds (the contract makes no exception)."""
     report = lint_tree(
         tmp_path,
         {
@@ -551,7 +551,10 @@ def test_an_app_engine_site_that_uploads_its_built_folder_is_silent(tmp_path: Pa
             ".gcloudignore": "/*\n!/dist\n!/app.yaml\n",
         },
     )
-    assert rules_found(report) == []
+    assert rules_found(report) == [
+        ("BG-IGN001", ".gcloudignore", 1),
+        ("BG-IGN002", ".gcloudignore", 1),
+    ]
 
 
 def test_gcloudignore_excluding_node_modules_and_dist_is_silent(tmp_path: Path) -> None:
@@ -775,3 +778,27 @@ def test_a_build_in_the_copying_stage_itself_does_not_count(tmp_path: Path) -> N
     files = {"package.json": VITE_PACKAGE, "cloudbuild.yaml": ONLY_DOCKER_BUILD}
     found = rules_found(lint_tree(tmp_path, {**files, "Dockerfile": dockerfile}))
     assert ("BG-DF001", "Dockerfile", 5) in found
+
+
+def test_a_pipeline_that_builds_dist_but_never_this_image(tmp_path: Path) -> None:
+    """A workflow builds dist/ and publishes it elsewhere; nothing builds the image: the
+    Dockerfile's COPY dist ships whatever dist/ its builder has."""
+    workflow = """
+        on: push
+        jobs:
+          pages:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@v4
+              - run: npm ci && npm run build
+              - uses: actions/upload-pages-artifact@v3
+                with: {path: dist}
+    """
+    files = {"package.json": VITE_PACKAGE, "Dockerfile": COPY_DIST_DOCKERFILE}
+    found = rules_found(lint_tree(tmp_path, {**files, ".github/workflows/pages.yml": workflow}))
+    assert found == [("BG-DF001", "Dockerfile", 3)]
+    compose = workflow.replace(
+        "npm ci && npm run build", "npm ci && npm run build && docker compose build web"
+    )
+    found = rules_found(lint_tree(tmp_path, {**files, ".github/workflows/pages.yml": compose}))
+    assert found == []  # an image build lint cannot read, after the build: maybe this one

@@ -106,6 +106,9 @@ def _docker(argv: tuple[str, ...], dir: str | None, workspace: Workspace) -> lis
     if not words:
         return []
     verb, rest = words[0], words[1:]
+    if (verb == "compose" and "build" in rest) or verb == "bake":
+        # the compose file (or bake file) names the Dockerfiles: not read, so not guessed
+        return [ImageBuild(None, None, (), pushes="--push" in rest)]
     if verb == "push":
         refs = [w for w in rest if not w.startswith("-")]
         return [Push(refs[0])] if refs else []
@@ -261,7 +264,13 @@ def _containers(argv: tuple[str, ...], dir: str | None, workspace: Workspace) ->
     return _docker(argv, dir, workspace)
 
 
+def _compose(argv: tuple[str, ...], dir: str | None, workspace: Workspace) -> list[Effect]:
+    """``docker-compose build``: as ``docker compose build``."""
+    return _docker(("docker", "compose", *argv[1:]), dir, workspace)
+
+
 TOOLS: dict[str, ToolReader] = {
+    "docker-compose": _compose,
     "docker": _containers,
     "podman": _containers,
     "buildah": _containers,

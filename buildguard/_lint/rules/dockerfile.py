@@ -36,6 +36,18 @@ def _builds_of(
     ]
 
 
+def _unseen_build_after_producer(views: list[PipelineView], folder: str) -> bool:
+    """Whether an image build whose Dockerfile lint cannot tell (``-f $DOCKERFILE``,
+    ``docker compose build``) runs after a step that builds ``folder``: it may be this
+    Dockerfile's, done right."""
+    return any(
+        view.built_before(folder, placed)
+        for view in views
+        for placed, build in view.image_builds()
+        if build.dockerfile is None or build.context is None
+    )
+
+
 def _check(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]:
     views = pipelines(workspace)
     has_pipeline = bool(workspace.of_kind("cloudbuild", "github-actions"))
@@ -96,7 +108,7 @@ def _check(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]:
                         HINT,
                     )
                     continue
-                if any(view.producers(copy.folder) for view in views):
+                if _unseen_build_after_producer(views, copy.folder):
                     continue
                 files = ", ".join(v.pipeline.file.path for v in views) or "the pipeline files"
                 yield finding(
@@ -104,8 +116,8 @@ def _check(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]:
                     dockerfile.file,
                     copy.copy.line,
                     f"{what}, no stage of this Dockerfile builds it, and no step of "
-                    f"{files} builds {copy.folder}/: the image gets whatever old files are "
-                    "there",
+                    f"{files} builds {copy.folder}/ before building this image: whoever "
+                    f"builds it ships whatever old files {copy.folder}/ holds then",
                     HINT,
                 )
 
