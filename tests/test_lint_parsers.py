@@ -228,7 +228,12 @@ def _gcloud(root: Path, text: str, extra: dict[str, str] | None = None) -> Any:
         ("dist", "dist/app.js", False, True),  # an ignored folder's contents
         ("dist\n!dist/index.html", "dist/index.html", False, True),  # cannot re-include
         ("*.map\n!keep.map", "keep.map", False, False),
-        ("*\n!src/", "src", True, True),  # `*` matches the root itself
+        ("*\n!src/", "src", True, False),  # the last match decides, folder by folder
+        ("*\n!src/", "src/a/b.ts", False, False),  # a leading `*` is one part only
+        ("*\n!src/", "package.json", False, True),
+        ("*/bar", "foo/bar", False, True),
+        ("*/bar", "foo/qux/bar", False, False),
+        ("*/bar", "f/qux/bar", False, True),  # gcloud's quirk: a one-character rest passes
         ("/*\n!/src", "src", True, False),
         ("/*\n!/src", "package.json", False, True),
         ("src/**/*.test.ts", "src/a/b.test.ts", False, True),

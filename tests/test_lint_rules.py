@@ -524,18 +524,18 @@ def test_gcloudignore_that_uploads_only_the_built_output(tmp_path: Path) -> None
     assert "package.json" in ign002.message and "src/" in ign002.message
 
 
-def test_star_then_negation_cannot_reinclude_under_an_ignored_root(tmp_path: Path) -> None:
-    """gcloud's `*` matches the upload root itself, so nothing can be re-included after it."""
-    report = lint_tree(
-        tmp_path,
-        {
-            "package.json": VITE_PACKAGE,
-            "src/main.ts": "x\n",
-            ".gcloudignore": "*\n!src/\n!package.json\n",
-            "cloudbuild.yaml": "steps:\n  - name: node\n    args: [npm, ci]\n",
-        },
-    )
-    assert [r for r, _, _ in rules_found(report)] == ["BG-IGN002"]
+def test_an_allow_list_that_brings_the_sources_back_is_silent(tmp_path: Path) -> None:
+    """gcloud decides folder by folder with the last matching pattern, so `*` then `!src/`
+    and `!package.json` uploads the sources."""
+    files = {
+        "package.json": VITE_PACKAGE,
+        "src/main.ts": "x\n",
+        "cloudbuild.yaml": "steps:\n  - name: node\n    args: [npm, ci]\n",
+    }
+    report = lint_tree(tmp_path, {**files, ".gcloudignore": "*\n!src/\n!package.json\n"})
+    assert rules_found(report) == []
+    report = lint_tree(tmp_path, {**files, ".gcloudignore": "*\n!src/\n"})
+    assert rules_found(report) == [("BG-IGN002", ".gcloudignore", 1)]
 
 
 def test_an_app_engine_site_that_uploads_its_built_folder(tmp_path: Path) -> None:
@@ -802,3 +802,24 @@ def test_a_pipeline_that_builds_dist_but_never_this_image(tmp_path: Path) -> Non
     )
     found = rules_found(lint_tree(tmp_path, {**files, ".github/workflows/pages.yml": compose}))
     assert found == []  # an image build lint cannot read, after the build: maybe this one
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        "mr-smithers-excellent/docker-build-push@v6.2\n        with:\n          image: web",
+        "some-org/container-image-publish@v1",  # unknown inputs: maybe this Dockerfile's
+    ],
+)
+def test_other_image_build_actions_after_the_build(tmp_path: Path, action: str) -> None:
+    workflow = (
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/checkout@v4\n      - run: BUILD\n"
+        f"      - uses: {action}\n"
+    )
+    files = {"package.json": VITE_PACKAGE, "Dockerfile": COPY_DIST_DOCKERFILE}
+    built = workflow.replace("BUILD", "npm ci && npm run build")
+    assert rules_found(lint_tree(tmp_path, {**files, ".github/workflows/ci.yml": built})) == []
+    unbuilt = workflow.replace("BUILD", "npm ci")
+    found = rules_found(lint_tree(tmp_path, {**files, ".github/workflows/ci.yml": unbuilt}))
+    assert ("BG-DF001", "Dockerfile", 3) in found

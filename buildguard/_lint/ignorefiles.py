@@ -1,12 +1,14 @@
 """What ``gcloud builds submit`` uploads and what ``docker build`` sends as the context.
 
 ``.gcloudignore``: the Cloud SDK's own rules (``googlecloudsdk/command_lib/util/
-gcloudignore.py``), reimplemented because no library reads them: patterns are matched
-right to left one path part at a time (``fnmatch``), so a pattern without a leading ``/``
-matches at any depth and ``*`` also matches the upload root itself; ``**`` matches any
-number of parts; ``!`` re-includes, ``/`` at the end means folders only; a folder that is
-ignored cannot have its contents re-included; ``#!include:FILE`` (a file in the same
-folder) inserts that file's patterns, one level deep. With no ``.gcloudignore``, gcloud
+gcloudignore.py`` and ``glob.py``), reimplemented because no library reads them: patterns
+are matched right to left one path part at a time (``fnmatch``), so a pattern without a
+leading ``/`` matches at any depth, except a leading ``*`` part, which matches one part;
+``**`` matches any number of parts; ``/`` at the end means folders only. For each folder of
+a path from the top, then the path itself, the last matching pattern decides (``!``
+re-includes), and an ignored folder leaves out all it holds; the upload root itself is
+never matched. ``#!include:FILE`` (a file in the same folder) inserts that file's patterns,
+one level deep. With no ``.gcloudignore``, gcloud
 uses its generated default (``.gcloudignore``, ``.git``, ``.gitignore``, plus
 ``#!include:.gitignore`` when a ``.gitignore`` exists) if the folder has ``.git`` or
 ``.gitignore``, and uploads everything otherwise.
@@ -75,6 +77,8 @@ def _pattern(line: str, number: int) -> GcloudPattern | None:
 
 
 def _matches(parts: tuple[str, ...], path: tuple[str, ...] | None) -> bool:
+    """gcloud's ``Glob._MatchesHelper``: the pattern's parts against the path's, right to
+    left (``path`` None: above the root, where only an anchored pattern has parts left)."""
     if not parts:
         return True
     if path is None:
@@ -84,6 +88,10 @@ def _matches(parts: tuple[str, ...], path: tuple[str, ...] | None) -> bool:
     if last == "**":
         anchored = rest if rest[:1] == ("",) else ("", *rest)
         return any(_matches(anchored, path[:i]) for i in range(len(path) + 1))
+    if last == "*" and not rest and remaining and len("/".join(remaining)) > 1:
+        # a leading `*` is one part only (`*/bar` is not `a/b/bar`); gcloud measures the
+        # rest of the path in characters, so a one-character folder slips through
+        return False
     if not fnmatch.fnmatchcase(part, last):
         return False
     return _matches(rest, remaining)
@@ -99,25 +107,22 @@ class GcloudIgnore:
     includes_gitignore: bool
 
     def ignores(self, path: str, *, is_dir: bool) -> bool:
-        """Whether ``path`` (relative to :attr:`folder`) is left out of the upload."""
+        """Whether ``path`` (relative to :attr:`folder`) is left out of the upload: for each
+        of its folders from the top and then itself, the last pattern that matches decides,
+        and an ignored folder leaves out everything in it (the root is never matched)."""
         parts = tuple(p for p in path.split("/") if p and p != ".")
-        prefixes = [parts[:i] for i in range(len(parts) + 1)]
-        state: dict[tuple[str, ...], int] = dict.fromkeys(prefixes, 0)  # 0 none 1 in 2 out
-        for pattern in self.patterns:
-            parent = 0
-            for prefix in prefixes:
-                if parent:
-                    match = parent
-                else:
-                    prefix_is_dir = prefix != parts or is_dir
-                    hit = (not pattern.dir_only or prefix_is_dir) and _matches(
-                        pattern.parts, prefix
-                    )
-                    match = (1 if pattern.negated else 2) if hit else 0
-                if match:
-                    state[prefix] = match
-                parent = 2 if state[prefix] == 2 else match
-        return state[parts] == 2
+        for length in range(1, len(parts) + 1):
+            prefix = parts[:length]
+            prefix_is_dir = length < len(parts) or is_dir
+            verdict = None
+            for pattern in self.patterns:
+                if pattern.dir_only and not prefix_is_dir:
+                    continue
+                if _matches(pattern.parts, prefix):
+                    verdict = not pattern.negated
+            if verdict:
+                return True
+        return False
 
 
 def _patterns(

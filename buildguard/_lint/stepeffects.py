@@ -50,12 +50,44 @@ def _build_push_action(step: Step) -> list[Effect]:
     return [ImageBuild(dockerfile, context, tags, pushes=pushes, git_context=git_context)]
 
 
+_ACTIONS_WITH_INPUTS = {
+    "mr-smithers-excellent/docker-build-push": ("dockerfile", "directory"),
+    "elgohr/publish-docker-github-action": ("dockerfile", "context"),
+}
+"""Third-party image-build actions whose inputs name the Dockerfile and the context (both
+relative to the checkout; defaults ``Dockerfile`` and ``.``)."""
+_IMAGE_WORDS = frozenset({"docker", "buildah", "kaniko", "podman", "container", "image", "oci"})
+_BUILD_WORDS = frozenset({"build", "push", "publish"})
+_NOT_BUILD_WORDS = frozenset({"setup", "login", "metadata", "scan", "cache"})
+
+
+def _input_path(step: Step, name: str, default: str) -> str | None:
+    value = step.inputs.get(name)
+    text = default if value is None else str(value)
+    return None if "${{" in text else join_dir(".", text)
+
+
+def _other_image_action(step: Step, action: str) -> list[Effect]:
+    """An image-build action other than docker/build-push-action: read from its inputs
+    where lint knows them, else an image build whose Dockerfile lint cannot tell."""
+    if action in _ACTIONS_WITH_INPUTS:
+        dockerfile_input, context_input = _ACTIONS_WITH_INPUTS[action]
+        context = _input_path(step, context_input, ".")
+        return [ImageBuild(_input_path(step, dockerfile_input, "Dockerfile"), context, (), False)]
+    words = set(action.replace("/", "-").replace("_", "-").split("-"))
+    if words & _IMAGE_WORDS and words & _BUILD_WORDS and not words & _NOT_BUILD_WORDS:
+        return [ImageBuild(None, None, (), pushes=False)]
+    return []
+
+
 def step_effects(step: Step, workspace: Workspace) -> list[Effect]:
     """Everything ``step`` does, in the order it does it."""
     found: list[Effect] = []
     action = (step.uses or "").split("@")[0].lower()
     if action == "docker/build-push-action":
         found.extend(_build_push_action(step))
+    elif action:
+        found.extend(_other_image_action(step, action))
     for command in step.commands:
         found.extend(command_effects(command, workspace))
     return found
