@@ -7,12 +7,14 @@ import posixpath
 from collections.abc import Iterator
 
 from buildguard._lint.analysis import (
+    OutputCopy,
     PipelineView,
     Placed,
     dockerfile_at,
     output_copies,
     pipelines,
 )
+from buildguard._lint.dockerfile import Dockerfile
 from buildguard._lint.effects import ImageBuild
 from buildguard._lint.rule import LintContext, Rule, finding
 from buildguard._lint.workspace import Workspace
@@ -48,15 +50,78 @@ def _unseen_build_after_producer(views: list[PipelineView], folder: str) -> bool
     )
 
 
-def _check(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]:
-    views = pipelines(workspace)
-    has_pipeline = bool(workspace.of_kind("cloudbuild", "github-actions"))
+def _judge(
+    copy: OutputCopy,
+    dockerfile: Dockerfile,
+    builds: list[tuple[PipelineView, Placed, ImageBuild]],
+    views: list[PipelineView],
+    has_pipeline: bool,
+) -> LintFinding | None:
+    """The finding for one context copy of an output folder, or None when it is built
+    first. ``builds`` are the pipelines' image builds of this Dockerfile from this context."""
+    what = (
+        f"{copy.copy.instruction} {copy.source} copies the build output folder "
+        f"{copy.folder}/ from the build context"
+    )
+    line = copy.copy.line
+    if not has_pipeline:
+        return finding(
+            RULE,
+            dockerfile.file,
+            line,
+            f"{what}, and no stage of this Dockerfile builds it: it needs a producer step "
+            f"before the image build, or the image gets whatever {copy.folder}/ holds then "
+            "(no pipeline file was given to check)",
+            HINT,
+            severity="warning",
+        )
+    if builds:
+        stale = [
+            (view, placed)
+            for view, placed, build in builds
+            if build.git_context or not view.built_before(copy.folder, placed)
+        ]
+        if not stale:
+            return None
+        view, placed = stale[0]
+        where = f"{view.pipeline.file.path}:{placed.step.line} ({placed.step.label})"
+        return finding(
+            RULE,
+            dockerfile.file,
+            line,
+            f"{what}, no stage of this Dockerfile builds it, and the image build at {where} "
+            f"has no earlier step that builds {copy.folder}/: the image ships whatever old "
+            "files are there",
+            HINT,
+        )
+    if _unseen_build_after_producer(views, copy.folder):
+        return None
+    files = ", ".join(v.pipeline.file.path for v in views) or "the pipeline files"
+    return finding(
+        RULE,
+        dockerfile.file,
+        line,
+        f"{what}, no stage of this Dockerfile builds it, and no step of {files} builds "
+        f"{copy.folder}/ before building this image: whoever builds it ships whatever old "
+        f"files {copy.folder}/ holds then",
+        HINT,
+    )
+
+
+def _dockerfile_paths(workspace: Workspace, views: list[PipelineView]) -> list[str]:
+    """The Dockerfiles found, then those only a pipeline names (``-f``)."""
     paths = [f.path for f in workspace.of_kind("dockerfile")]
     for view in views:
         for _, build in view.image_builds():
             if build.dockerfile is not None and build.dockerfile not in paths:
                 paths.append(build.dockerfile)
-    for path in paths:
+    return paths
+
+
+def _check(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]:
+    views = pipelines(workspace)
+    has_pipeline = bool(workspace.of_kind("cloudbuild", "github-actions"))
+    for path in _dockerfile_paths(workspace, views):
         dockerfile = dockerfile_at(workspace, path)
         if dockerfile is None:
             continue
@@ -66,60 +131,14 @@ def _check(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]:
             contexts = {posixpath.dirname(path) or "."}
         seen: set[tuple[int, str]] = set()
         for context_dir in sorted(contexts):
+            from_here = [(v, p, b) for v, p, b in builds if b.context == context_dir]
             for copy in output_copies(workspace, dockerfile, context_dir):
-                key = (copy.copy.line, copy.folder)
-                if key in seen:
+                if (copy.copy.line, copy.folder) in seen:
                     continue
-                seen.add(key)
-                what = (
-                    f"{copy.copy.instruction} {copy.source} copies the build output folder "
-                    f"{copy.folder}/ from the build context"
-                )
-                if not has_pipeline:
-                    yield finding(
-                        RULE,
-                        dockerfile.file,
-                        copy.copy.line,
-                        f"{what}, and no stage of this Dockerfile builds it: it needs a "
-                        "producer step before the image build, or the image gets whatever "
-                        f"{copy.folder}/ holds then (no pipeline file was given to check)",
-                        HINT,
-                        severity="warning",
-                    )
-                    continue
-                mine = [(v, p, b) for v, p, b in builds if b.context == context_dir]
-                if mine:
-                    stale = [
-                        (v, p)
-                        for v, p, b in mine
-                        if b.git_context or not v.built_before(copy.folder, p)
-                    ]
-                    if not stale:
-                        continue
-                    view, placed = stale[0]
-                    where = f"{view.pipeline.file.path}:{placed.step.line} ({placed.step.label})"
-                    yield finding(
-                        RULE,
-                        dockerfile.file,
-                        copy.copy.line,
-                        f"{what}, no stage of this Dockerfile builds it, and the image build "
-                        f"at {where} has no earlier step that builds {copy.folder}/: the "
-                        "image ships whatever old files are there",
-                        HINT,
-                    )
-                    continue
-                if _unseen_build_after_producer(views, copy.folder):
-                    continue
-                files = ", ".join(v.pipeline.file.path for v in views) or "the pipeline files"
-                yield finding(
-                    RULE,
-                    dockerfile.file,
-                    copy.copy.line,
-                    f"{what}, no stage of this Dockerfile builds it, and no step of "
-                    f"{files} builds {copy.folder}/ before building this image: whoever "
-                    f"builds it ships whatever old files {copy.folder}/ holds then",
-                    HINT,
-                )
+                seen.add((copy.copy.line, copy.folder))
+                found = _judge(copy, dockerfile, from_here, views, has_pipeline)
+                if found is not None:
+                    yield found
 
 
 RULE = Rule(
