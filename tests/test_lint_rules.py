@@ -823,3 +823,12 @@ def test_other_image_build_actions_after_the_build(tmp_path: Path, action: str) 
     unbuilt = workflow.replace("BUILD", "npm ci")
     found = rules_found(lint_tree(tmp_path, {**files, ".github/workflows/ci.yml": unbuilt}))
     assert ("BG-DF001", "Dockerfile", 3) in found
+
+
+def test_a_workflow_pushing_only_latest(tmp_path: Path) -> None:
+    workflow = WORKFLOW.format(context="context: .").replace(
+        "ghcr.io/o/web:${{ github.sha }}", "ghcr.io/${{ github.repository }}:latest"
+    )
+    files = {"package.json": VITE_PACKAGE, "Dockerfile": COPY_DIST_DOCKERFILE}
+    found = rules_found(lint_tree(tmp_path, {**files, ".github/workflows/ci.yml": workflow}))
+    assert found == [("BG-CB002", ".github/workflows/ci.yml", 9)]
