@@ -43,6 +43,8 @@ _EXPORTS = {
     "MarkFailed": "buildguard._verify.mark",
     "mark_verified": "buildguard._verify.mark",
     "verify_live": "buildguard._live.verifier",
+    "lint": "buildguard._lint.linter",
+    "LintReport": "buildguard.models",
     "ReadOptions": "buildguard._image.options",
     "Expectations": "buildguard._verify.expectations",
     "SiteOptions": "buildguard._live.siteoptions",
@@ -63,6 +65,7 @@ __all__ = [
     "HostileImage",
     "ImageReadError",
     "InspectReport",
+    "LintReport",
     "LiveReport",
     "MarkFailed",
     "ReadOptions",
@@ -78,6 +81,7 @@ __all__ = [
     "VerifyReport",
     "__version__",
     "inspect",
+    "lint",
     "load_record",
     "mark_build",
     "mark_verified",
@@ -92,6 +96,7 @@ __all__ = [
 if TYPE_CHECKING:
     from buildguard._image.options import ReadOptions
     from buildguard._inspect import inspect
+    from buildguard._lint.linter import lint
     from buildguard._live.siteoptions import SiteOptions
     from buildguard._live.verifier import verify_live
     from buildguard._record.options import RecordOptions
@@ -121,6 +126,7 @@ if TYPE_CHECKING:
         FileEntry,
         Finding,
         InspectReport,
+        LintReport,
         LiveReport,
         Record,
         VerifyReport,

@@ -18,6 +18,7 @@ from buildguard.models import (
     BundleManifest,
     ErrorReport,
     InspectReport,
+    LintReport,
     LiveReport,
     Record,
     VerifyReport,
@@ -31,6 +32,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "verify-live-report.schema.json": LiveReport,
     "build-verify-report.schema.json": BuildVerifyReport,
     "error-report.schema.json": ErrorReport,
+    "lint-report.schema.json": LintReport,
 }
 
 

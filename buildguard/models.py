@@ -29,6 +29,13 @@ from buildguard._models.inspectreport import (
     LayerReport,
     ManifestReport,
 )
+from buildguard._models.lintreport import (
+    LintFile,
+    LintFileKind,
+    LintFinding,
+    LintReport,
+    LintSeverity,
+)
 from buildguard._models.livereport import LiveReport
 
 __all__ = [
@@ -54,6 +61,11 @@ __all__ = [
     "InspectReport",
     "LayerInfo",
     "LayerReport",
+    "LintFile",
+    "LintFileKind",
+    "LintFinding",
+    "LintReport",
+    "LintSeverity",
     "LiveReport",
     "ManifestReport",
     "Mark",
