@@ -1,7 +1,325 @@
-"""Lint rules: nginx (filled in by its owner; see LINT_API.md)."""
+"""Lint rules: nginx (BG-NG001..BG-NG004).
+
+When nginx resolves a hostname (nginx.org, ngx_http_proxy_module ``proxy_pass``, ngx_http_core
+``resolver``, ngx_http_upstream ``server … resolve``): a ``proxy_pass`` URL without variables
+names an upstream group or a host resolved once, at start-up, through the system resolver
+(``/etc/resolv.conf``, with the pod's search domains); with a variable the host is looked up
+per request by ``resolver``, which sends the name as written (no search path), unless it is
+an ``upstream`` block's name.
+"""
 
 from __future__ import annotations
 
-from buildguard._lint.rule import Rule
+import ipaddress
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-RULES: tuple[Rule, ...] = ()
+from buildguard._lint import jsurls, webfacts
+from buildguard._lint.ingressmodel import IngressPath, controller_of, nginx_regex_hosts, route
+from buildguard._lint.nginxconf import (
+    TEMPLATE_VALUE,
+    Directive,
+    NginxConfig,
+    Unknown,
+    answering_location,
+    spa_fallback,
+    template_values,
+)
+from buildguard._lint.rule import LintContext, Rule, finding
+from buildguard._lint.workspace import Workspace
+from buildguard._models.lintreport import LintFinding
+
+DOCKER_DNS = "127.0.0.11"
+MAX_PROBES = 200
+_URL = re.compile(r"^(?:([A-Za-z][\w+.-]*)://)?([^/?#]*)(.*)$", re.S)
+_VAR = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+_K8S_WORDS = re.compile(r"gke-deploy|kubectl|gcloud\s+container|\bhelm\s|kustomize|skaffold")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A host nginx sends requests to."""
+
+    directive: Directive
+    host: str
+    runtime: bool
+    """Resolved per request by ``resolver`` (not once at start-up)."""
+    what: str
+
+
+def needs_search_path(host: str) -> bool:
+    """A name the resolver cannot answer as written: one label, or a Kubernetes name cut
+    short (``api.team.svc``)."""
+    name = host.lower()
+    if name.endswith(".") or _is_ip(name):
+        return False
+    return "." not in name or name.endswith((".svc", ".svc.cluster"))
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _host_of(hostport: str) -> str:
+    hostport = hostport.rsplit("@", 1)[-1]
+    if hostport.startswith("["):
+        return hostport.split("]", 1)[0] + "]"
+    return hostport.split(":", 1)[0]
+
+
+def _sets(parents: tuple[Directive, ...]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for block in parents:
+        for d in block.children("set"):
+            if len(d.args) >= 2 and d.args[0].startswith("$"):
+                values[d.args[0][1:].strip("{}")] = d.args[1]
+    return values
+
+
+def _expand(text: str, sets: dict[str, str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        value = sets.get(name)
+        return value if value is not None and "$" not in value else match.group(0)
+
+    return _VAR.sub(one, text)
+
+
+def targets(config: NginxConfig) -> Iterator[Target]:
+    for d, parents in config.walk():
+        if d.name == "proxy_pass" and d.args:
+            raw = template_values(d.args[0]) if config.template else d.args[0]
+            runtime = "$" in raw
+            match = _URL.match(_expand(raw, _sets(parents)))
+            if match is None or (match.group(1) or "").lower().startswith("unix"):
+                continue
+            host = _host_of(match.group(2))
+            if host and "$" not in host and TEMPLATE_VALUE not in host:
+                yield Target(d, host, runtime, f"proxy_pass {d.args[0]}")
+        elif d.name == "server" and parents and parents[-1].name == "upstream" and d.args:
+            raw = template_values(d.args[0]) if config.template else d.args[0]
+            if raw.startswith("unix:") or TEMPLATE_VALUE in raw or "$" in raw:
+                continue
+            runtime = "resolve" in d.args[1:]
+            yield Target(d, _host_of(raw), runtime, f"upstream {parents[-1].args[0]}: server")
+
+
+def _resolvers(parents: tuple[Directive, ...]) -> list[str]:
+    found: list[str] = []
+    for block in parents:
+        for d in block.children("resolver"):
+            found = [a for a in d.args if "=" not in a]
+    return found
+
+
+def _upstreams(workspace: Workspace) -> set[str]:
+    names: set[str] = set()
+    for config in webfacts.nginx_configs(workspace):
+        names |= config.upstream_names()
+    return names
+
+
+def _check_runtime(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]:
+    upstreams = _upstreams(workspace)
+    for config in webfacts.nginx_configs(workspace):
+        for t in targets(config):
+            if not t.runtime or t.host in upstreams or not needs_search_path(t.host):
+                continue
+            if t.host.lower() == "localhost":
+                continue  # answered by most resolvers (RFC 6761); not this incident's cause
+            yield finding(
+                NG001,
+                t.directive.path,
+                t.directive.line,
+                f"`{t.what}` is resolved per request by nginx's `resolver`, which sends "
+                f"`{t.host}` as written: the pod's search domains (`…svc.cluster.local`) "
+                "are not applied, so the lookup fails and the request gets 502",
+                f"write the fully qualified name (`{t.host}.<namespace>.svc.cluster.local`) "
+                "or use an `upstream` block",
+            )
+
+
+def _on_kubernetes(workspace: Workspace) -> bool:
+    if workspace.of_kind("kubernetes"):
+        return True
+    if any(_K8S_WORDS.search(f.text) for f in workspace.of_kind("cloudbuild", "github-actions")):
+        return True
+    return any("svc.cluster.local" in f.text for f in workspace.of_kind("nginx"))
+
+
+def _check_docker_dns(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]:
+    if not _on_kubernetes(workspace):
+        return
+    for config in webfacts.nginx_configs(workspace):
+        for d, _ in config.walk():
+            if d.name == "resolver" and any(
+                a.split(":")[0] == DOCKER_DNS or a == f"[{DOCKER_DNS}]" for a in d.args
+            ):
+                yield finding(
+                    NG002,
+                    d.path,
+                    d.line,
+                    f"`resolver {DOCKER_DNS}` is Docker's embedded DNS, which exists only in "
+                    "a Docker network; this config runs on Kubernetes (Kubernetes files or a "
+                    "deploy step beside it), where nothing answers there",
+                    "point `resolver` at the cluster DNS (`kube-dns.kube-system.svc."
+                    "cluster.local`, or the nameserver of /etc/resolv.conf written into the "
+                    "config at start-up)",
+                )
+
+
+def _check_short_names(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]:
+    upstreams = _upstreams(workspace)
+    for config in webfacts.nginx_configs(workspace):
+        for t in targets(config):
+            host = t.host.lower()
+            if t.runtime or host in upstreams or host == "localhost" or _is_ip(host):
+                continue
+            if "." in host:
+                continue
+            yield finding(
+                NG003,
+                t.directive.path,
+                t.directive.line,
+                f"`{t.what}` names the short host `{t.host}`: nginx resolves it once, at "
+                "start-up, through the search path of the pod's namespace, so it works only "
+                "from that namespace and nginx refuses to start when it does not resolve",
+                f"write `{t.host}.<namespace>.svc.cluster.local`",
+            )
+
+
+# -- BG-NG004 ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Probe:
+    uri: str
+    source: str
+    """Where the bundle calls it (``path:line``) or ``--api-prefix``."""
+
+
+def api_probes(workspace: Workspace, context: LintContext) -> list[Probe]:
+    """The API paths to ask nginx about: ``--api-prefix`` and the bundle's and sources'
+    same-origin API calls."""
+    probes: dict[str, Probe] = {}
+    for prefix in context.api_prefixes:
+        probes.setdefault(prefix, Probe(prefix, "--api-prefix"))
+    for file in webfacts.script_files(workspace):
+        for literal in webfacts.literals(workspace, file):
+            uri = jsurls.api_probe(literal)
+            if uri is not None and len(probes) < MAX_PROBES:
+                probes.setdefault(uri, Probe(uri, f"{file.path}:{literal.line}"))
+    return list(probes.values())
+
+
+def _routed_elsewhere(workspace: Workspace, uri: str) -> bool:
+    """Whether an Ingress beside it sends ``uri`` to a path of its own (not the catch-all
+    ``/`` or ``/*``): then the API calls do not reach this nginx. Judged by the Ingress's
+    controller where it is known, by the path's literal prefix where it is not."""
+    cluster = webfacts.cluster(workspace)
+    for ingress in cluster.ingresses:
+        controller = controller_of(ingress, cluster)
+        regex = nginx_regex_hosts([ingress])
+        hosts: dict[str, list[IngressPath]] = {}
+        for p in ingress.paths:
+            hosts.setdefault(p.host, []).append(p)
+        for host, paths in hosts.items():
+            if controller == "unknown":
+                got = next((p for p in paths if _literal_prefix_of(p, uri)), None)
+            else:
+                got = route(paths, controller, uri, regex=host in regex)
+            if got is not None and got.path.rstrip("*").rstrip("/"):
+                return True
+    return False
+
+
+def _literal_prefix_of(p: IngressPath, uri: str) -> bool:
+    literal = p.path.rstrip("*").rstrip("/")
+    if not literal or re.search(r"[()\[\]|\\^$+?{}]", literal):
+        return False
+    return uri == literal or uri.startswith(literal + "/")
+
+
+def _check_api_fallback(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]:
+    configs = webfacts.nginx_configs(workspace)
+    if not configs:
+        return
+    probes = api_probes(workspace, context)
+    for config in configs:
+        for server in config.servers():
+            answered: dict[Directive, tuple[Directive, list[Probe]]] = {}
+            for probe in probes:
+                if _routed_elsewhere(workspace, probe.uri):
+                    continue
+                try:
+                    location = answering_location(server, probe.uri)
+                except Unknown:
+                    continue
+                fallback = spa_fallback(location) if location is not None else None
+                if location is not None and fallback is not None:
+                    answered.setdefault(fallback, (location, []))[1].append(probe)
+            for fallback, (location, called) in answered.items():
+                yield _fallback_finding(fallback, location, called)
+
+
+def _fallback_finding(fallback: Directive, location: Directive, called: list[Probe]) -> LintFinding:
+    first = called[0]
+    prefix = "/" + first.uri.strip("/").split("/")[0] + "/"
+    where = "" if first.source == "--api-prefix" else f" (called at {first.source})"
+    more = f" and {len(called) - 1} more API path(s)" if len(called) > 1 else ""
+    return finding(
+        NG004,
+        fallback.path,
+        fallback.line,
+        f"GET {first.uri}{where}{more} is answered by `location "
+        f"{' '.join(location.args)}` and its SPA fallback `try_files … "
+        f"{fallback.args[-1]}`: no location routes it to the API, so API calls "
+        "get the entry page (HTML with status 200)",
+        f"add `location {prefix} {{ proxy_pass …; }}` for the API service (the fallback "
+        "then answers only the app's own routes)",
+    )
+
+
+NG001 = Rule(
+    id="BG-NG001",
+    severity="error",
+    title="proxy_pass through a variable to a host name that is not fully qualified",
+    help="With a variable in its URL, proxy_pass resolves the host per request through "
+    "nginx's own `resolver`, which does not apply the pod's DNS search domains: a short "
+    "Service name never resolves and every request gets 502. Write the fully qualified "
+    "name (`api.<namespace>.svc.cluster.local`) or use an `upstream` block.",
+    check=_check_runtime,
+)
+NG002 = Rule(
+    id="BG-NG002",
+    severity="warning",
+    title="resolver 127.0.0.11 (Docker's DNS) in a config that runs on Kubernetes",
+    help="127.0.0.11 answers only inside a Docker network; in a Kubernetes pod nothing "
+    "listens there and every per-request lookup times out. Use the cluster DNS.",
+    check=_check_docker_dns,
+)
+NG003 = Rule(
+    id="BG-NG003",
+    severity="warning",
+    title="proxy_pass or upstream server by a short host name",
+    help="A host without a domain is resolved once at start-up through the search path of "
+    "the pod's namespace: it works only from that namespace, and nginx fails to start when "
+    "the name does not resolve. Write the Service's fully qualified name.",
+    check=_check_short_names,
+)
+NG004 = Rule(
+    id="BG-NG004",
+    severity="error",
+    title="an API prefix the bundle calls is answered by the SPA fallback",
+    help="When no location routes an API prefix, `try_files … /index.html` answers the "
+    "bundle's API calls with the entry page (status 200, HTML), and the app fails far from "
+    "the cause. Add the API location (proxy_pass to the API Service).",
+    check=_check_api_fallback,
+)
+
+RULES: tuple[Rule, ...] = (NG001, NG002, NG003, NG004)
