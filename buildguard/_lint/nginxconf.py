@@ -248,9 +248,25 @@ class Unknown(Exception):
 def answering_location(block: Directive, uri: str) -> Directive | None:
     """The ``location`` of ``block`` (a server) that answers ``uri``, None when none does.
 
-    Raises :class:`Unknown` when a regex on the way cannot be read."""
-    _, found = _find(block, uri)
+    Raises :class:`Unknown` when a regex on the way cannot be read. The URI is normalised
+    as nginx does first (``merge_slashes``, ``.`` and ``..`` segments)."""
+    _, found = _find(block, normalise_uri(uri))
     return found
+
+
+def normalise_uri(uri: str) -> str:
+    path = re.split(r"[?#]", uri, maxsplit=1)[0]
+    out: list[str] = []
+    for segment in re.sub(r"/{2,}", "/", path).split("/")[1:]:
+        if segment == "..":
+            if out:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    result = "/" + "/".join(out)
+    if path.endswith(("/.", "/..")) and not result.endswith("/"):
+        result += "/"
+    return result
 
 
 def _find(block: Directive, uri: str) -> tuple[str, Directive | None]:

@@ -34,6 +34,7 @@ DOCKER_DNS = "127.0.0.11"
 MAX_PROBES = 200
 _URL = re.compile(r"^(?:([A-Za-z][\w+.-]*)://)?([^/?#]*)(.*)$", re.S)
 _VAR = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+_PATH_VARS = re.compile(r"\$(?:\{)?(request_uri|uri|document_uri|is_args|args|query_string)\b\}?")
 _K8S_WORDS = re.compile(r"gke-deploy|kubectl|gcloud\s+container|\bhelm\s|kustomize|skaffold")
 
 
@@ -81,6 +82,11 @@ def _sets(parents: tuple[Directive, ...]) -> dict[str, str]:
     return values
 
 
+def _path_start(match: re.Match[str]) -> str:
+    """What a variable that holds the request's path or query starts with."""
+    return {"is_args": "?", "args": "", "query_string": ""}.get(match.group(1), "/")
+
+
 def _expand(text: str, sets: dict[str, str]) -> str:
     def one(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)
@@ -95,8 +101,8 @@ def targets(config: NginxConfig) -> Iterator[Target]:
         if d.name == "proxy_pass" and d.args:
             raw = template_values(d.args[0]) if config.template else d.args[0]
             runtime = "$" in raw
-            match = _URL.match(_expand(raw, _sets(parents)))
-            if match is None or (match.group(1) or "").lower().startswith("unix"):
+            match = _URL.match(_PATH_VARS.sub(_path_start, _expand(raw, _sets(parents))))
+            if match is None or match.group(2).lower().startswith("unix:"):
                 continue
             host = _host_of(match.group(2))
             if host and "$" not in host and TEMPLATE_VALUE not in host:
@@ -256,22 +262,39 @@ def _check_api_fallback(workspace: Workspace, context: LintContext) -> Iterator[
             for probe in probes:
                 if _routed_elsewhere(workspace, probe.uri):
                     continue
-                try:
-                    location = answering_location(server, probe.uri)
-                except Unknown:
-                    continue
-                fallback = spa_fallback(location) if location is not None else None
-                if location is not None and fallback is not None:
-                    answered.setdefault(fallback, (location, []))[1].append(probe)
+                got = _fallback_for(server, probe)
+                if got is not None:
+                    answered.setdefault(got[1], (got[0], []))[1].append(probe)
             for fallback, (location, called) in answered.items():
                 yield _fallback_finding(fallback, location, called)
 
 
+def _fallback_for(server: Directive, probe: Probe) -> tuple[Directive, Directive] | None:
+    """(location, its try_files) when the SPA fallback answers the probe. A path found in
+    the sources may be a base the app extends (``/api/v5`` + ``/sessions``): it counts only
+    when the path under it (``/api/v5/``) is answered by the fallback too."""
+    uris = [probe.uri]
+    if probe.source != "--api-prefix" and not probe.uri.endswith("/"):
+        uris.append(probe.uri + "/")
+    found = None
+    for uri in uris:
+        try:
+            location = answering_location(server, uri)
+        except Unknown:
+            return None
+        fallback = spa_fallback(location) if location is not None else None
+        if location is None or fallback is None:
+            return None
+        found = found or (location, fallback)
+    return found
+
+
 def _fallback_finding(fallback: Directive, location: Directive, called: list[Probe]) -> LintFinding:
-    first = called[0]
+    first = max(called, key=lambda p: len(p.uri))
     prefix = "/" + first.uri.strip("/").split("/")[0] + "/"
     where = "" if first.source == "--api-prefix" else f" (called at {first.source})"
-    more = f" and {len(called) - 1} more API path(s)" if len(called) > 1 else ""
+    others = [p.uri for p in called if p is not first]
+    more = f" (and {', '.join(others[:3])}{'…' if len(others) > 3 else ''})" if others else ""
     return finding(
         NG004,
         fallback.path,
