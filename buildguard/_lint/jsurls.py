@@ -28,7 +28,9 @@ ENV_FILES = (".env.production.local", ".env.local", ".env.production", ".env")
 """Vite's and Create React App's files for a production build, strongest first."""
 
 _ENV_PREFIXES = ("VITE_", "REACT_APP_", "NEXT_PUBLIC_")
-_URLISH = re.compile(r"^(?:(?:https?|wss?)://[^/\s\"'<>`]+)?/[^\s\"'<>`]*$")
+_URLISH = re.compile(
+    r"^(?:(?:https?|wss?)://[^/\s\"'<>`]+(?:[/?#][^\s\"'<>`]*)?|/[^\s\"'<>`]*)$", re.I
+)
 
 
 @dataclass(frozen=True)
