@@ -46,6 +46,7 @@ class Attempt:
         *,
         severity: Severity = "error",
         served_build: str | None = None,
+        hint: str | None = None,
     ) -> None:
         path, url, status = where or Where()
         self.findings.append(
@@ -57,5 +58,6 @@ class Attempt:
                 url=url,
                 status=status,
                 served_build=served_build,
+                hint=hint,
             )
         )
