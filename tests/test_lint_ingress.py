@@ -230,3 +230,11 @@ def test_invalid_yaml_is_a_parse_failure_with_its_line() -> None:
     with pytest.raises(ParseFailure) as caught:
         load_documents("x.yaml", "kind: Ingress\nspec: [\n  a: b\n")
     assert caught.value.line >= 2
+
+
+def test_every_document_of_a_long_file_is_its_own() -> None:
+    # yamlfile's alias table is keyed by id(node): a freed node's id, reused by a later
+    # document, once made that document read as an earlier one
+    text = "".join(f"---\nkind: Service\nmetadata:\n  name: svc-{i}\n" for i in range(300))
+    cluster = read_cluster([("s.yaml", load_documents("s.yaml", text))])
+    assert [s.name for s in cluster.services] == [f"svc-{i}" for i in range(300)]

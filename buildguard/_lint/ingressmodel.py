@@ -23,9 +23,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import yaml
-
-from buildguard._lint.errors import ParseFailure
+from buildguard._lint import yamlfile
+from buildguard._lint.workspace import WorkspaceFile
+from buildguard._lint.yamlfile import YMap
 
 Controller = Literal["gce", "nginx", "unknown"]
 
@@ -51,26 +51,9 @@ _NGINX_REGEX = (
 _HELM = re.compile(r"\{\{-?.*?-?\}\}")
 
 
-class YamlMap(dict[str, Any]):
-    line: int = 1
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _construct_map(loader: _Loader, node: yaml.MappingNode) -> YamlMap:
-    loader.flatten_mapping(node)
-    result = YamlMap(loader.construct_pairs(node, deep=True))
-    result.line = node.start_mark.line + 1
-    return result
-
-
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-
-
-def load_documents(path: str, text: str) -> list[YamlMap]:
-    """The mapping documents of a (multi-document) YAML file, each mapping knowing its line.
+def load_documents(path: str, text: str) -> list[Any]:
+    """The documents of a (multi-document) YAML file, read by :mod:`.yamlfile` (mappings
+    know their lines).
 
     Helm's ``{{ }}`` are read as far as they go: a line that is only a template action is
     blank, an inline one a placeholder value. Raises :class:`ParseFailure`."""
@@ -80,15 +63,7 @@ def load_documents(path: str, text: str) -> list[YamlMap]:
             lines.append("")
         else:
             lines.append(_HELM.sub("HELM-TEMPLATE-VALUE", raw))
-    try:
-        docs = list(yaml.load_all("\n".join(lines), Loader=_Loader))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise ParseFailure(path, line, f"not valid YAML: {getattr(e, 'problem', e)}") from e
-    except (ValueError, TypeError, RecursionError) as e:
-        raise ParseFailure(path, 1, f"not valid YAML: {e}") from e
-    return [d for d in docs if isinstance(d, YamlMap)]
+    return yamlfile.load_documents(WorkspaceFile(path, "kubernetes", "\n".join(lines)))
 
 
 @dataclass(frozen=True)
@@ -163,7 +138,7 @@ def _service_of(backend: Any) -> tuple[str | None, int]:
     return name, line
 
 
-def read_cluster(documents: Iterable[tuple[str, list[YamlMap]]]) -> Cluster:
+def read_cluster(documents: Iterable[tuple[str, list[Any]]]) -> Cluster:
     """The Ingresses, Services and IngressClasses of ``(path, documents)`` pairs."""
     cluster = Cluster()
     for path, docs in documents:
@@ -194,15 +169,17 @@ def read_cluster(documents: Iterable[tuple[str, list[YamlMap]]]) -> Cluster:
     return cluster
 
 
-def _flatten(docs: list[YamlMap]) -> Iterator[YamlMap]:
+def _flatten(docs: list[Any]) -> Iterator[YMap]:
     for doc in docs:
+        if not isinstance(doc, YMap):
+            continue
         if doc.get("kind") == "List" or str(doc.get("kind", "")).endswith("List"):
-            yield from (d for d in _list(doc.get("items")) if isinstance(d, YamlMap))
+            yield from (d for d in _list(doc.get("items")) if isinstance(d, YMap))
         else:
             yield doc
 
 
-def _ingress(path: str, doc: YamlMap, name: str, namespace: str | None) -> Ingress:
+def _ingress(path: str, doc: YMap, name: str, namespace: str | None) -> Ingress:
     meta = _map(doc.get("metadata"))
     annotations = {str(k): str(v) for k, v in _map(meta.get("annotations")).items()}
     spec = _map(doc.get("spec"))

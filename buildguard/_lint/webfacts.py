@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from buildguard._lint import ingressmodel, jsurls, nginxconf
 from buildguard._lint.workspace import Workspace, WorkspaceFile
@@ -65,7 +66,7 @@ def nginx_configs(workspace: Workspace) -> list[nginxconf.NginxConfig]:
     return [c for c in found if c is not None]
 
 
-def _documents(file: WorkspaceFile) -> list[ingressmodel.YamlMap]:
+def _documents(file: WorkspaceFile) -> list[Any]:
     return ingressmodel.load_documents(file.path, file.text)
 
 

@@ -43,6 +43,9 @@ class _Builder:
         self.path = path
         self.done: dict[int, Any] = {}
         self.busy: set[int] = set()
+        self.kept: list[yaml.Node] = []
+        """Every node built, kept alive: ``done`` is keyed by ``id()``, and a freed node's id
+        is reused by the next document's nodes (which then read as the earlier document)."""
 
     def build(self, node: yaml.Node) -> Any:
         key = id(node)
@@ -51,6 +54,7 @@ class _Builder:
         if key in self.busy:
             raise ParseFailure(self.path, node.start_mark.line + 1, "a recursive YAML alias")
         self.busy.add(key)
+        self.kept.append(node)
         try:
             value = self._build(node)
         finally:
