@@ -232,3 +232,29 @@ def test_the_reader_never_crashes_on_arbitrary_text(
     for server in config.servers():
         with contextlib.suppress(Unknown):
             answering_location(server, "/api/v5/x")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("server {\n  localtion / { }\n}\n", 2, 'is it "location"'),
+        ("server {\n  location /api {\n    proxy_pass http://a:3000\n  }\n}\n", 3, "terminated"),
+    ],
+)
+def test_what_nginx_refuses_is_a_parse_failure(
+    tmp_path: Path, text: str, line: int, words: str
+) -> None:
+    rel = write(tmp_path, "site.conf", text)
+    with pytest.raises(ParseFailure) as caught:
+        read_config(tmp_path, rel)
+    assert caught.value.line == line and words in caught.value.message
+
+
+def test_third_party_directives_are_not_typos(tmp_path: Path) -> None:
+    rel = write(
+        tmp_path,
+        "site.conf",
+        "server {\n  more_set_headers 'X-A: b';\n  lua_code_cache on;\n  vhost_traffic_status on;\n"
+        "  location / { content_by_lua_block { ngx.say('x') } }\n}\n",
+    )
+    assert read_config(tmp_path, rel).servers()

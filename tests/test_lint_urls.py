@@ -76,6 +76,10 @@ def test_env_files_strongest_first() -> None:
         ("/a/:id/:id", None),
         ("/files//x", None),
         ("https://example.com/v2/v2/x", ("v2",)),
+        ("\x00/api/v1/api/v\x00", ("api", "v1")),  # the version unknown: written twice anyway
+        ("/api/\x00/api/\x00", None),
+        ("/users/\x00/users/\x00", None),
+        ("/api/v1/api/v2", None),
     ],
 )
 def test_repeated_segments(path: str, run: tuple[str, ...] | None) -> None:

@@ -340,19 +340,45 @@ def path_of(url: str) -> str:
     return re.split(r"[?#]", rest, maxsplit=1)[0]
 
 
+HOLE = "\x00"
+"""Stands for a part of a URL the file does not tell (in :meth:`UrlLiteral.text`)."""
+
+
 def repeated_segments(path: str) -> tuple[str, ...] | None:
     """The first run of path segments written twice in a row (``/api/v5/v5/`` → ``("v5",)``,
     ``/api/v1/api/v1`` → ``("api", "v1")``); ids (digits), route parameters (``:id``,
-    ``*``, ``[id]``) and empty segments do not count."""
+    ``*``, ``[id]``) and empty segments do not count. In a run of two or more, a segment with
+    an unknown part (:data:`HOLE`) and known text around it matches what it could be
+    (``/api/v1/api/v${VERSION}``: the API prefix written twice, whatever the version), as long
+    as one segment of the run matches as written."""
     segments = path.split("/")
     for size in range(1, len(segments) // 2 + 1):
         for start in range(len(segments) - 2 * size + 1):
             run = segments[start : start + size]
-            if segments[start + size : start + 2 * size] != run:
+            again = segments[start + size : start + 2 * size]
+            if not all(_namelike(s.replace(HOLE, "")) for s in run + again):
                 continue
-            if all(_namelike(s) for s in run):
-                return tuple(run)
+            exact = [a == b and HOLE not in a for a, b in zip(run, again, strict=True)]
+            if all(exact) or (
+                size >= 2
+                and any(exact)
+                and all(_could_be(a, b) for a, b in zip(run, again, strict=True))
+            ):
+                return tuple(a if HOLE not in a else b for a, b in zip(run, again, strict=True))
     return None
+
+
+def _could_be(a: str, b: str) -> bool:
+    """Whether segments ``a`` and ``b`` (either with holes) can be the same text."""
+    if HOLE not in a and HOLE not in b:
+        return a == b
+    if HOLE in a and HOLE in b:
+        return False
+    pattern, text = (a, b) if HOLE in a else (b, a)
+    if pattern.replace(HOLE, "") == "":
+        return False
+    regex = ".+".join(re.escape(part) for part in pattern.split(HOLE))
+    return re.fullmatch(regex, text) is not None
 
 
 def _namelike(segment: str) -> bool:

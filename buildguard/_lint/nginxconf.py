@@ -11,6 +11,7 @@ regex search, nested locations, then the regexes in the order they appear).
 
 from __future__ import annotations
 
+import difflib
 import glob
 import os
 import re
@@ -20,8 +21,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import crossplane
-from crossplane.analyzer import analyze, enter_block_ctx
+from crossplane.analyzer import DIRECTIVES, analyze, enter_block_ctx
 from crossplane.errors import NgxParserBaseException
+from crossplane.lexer import lex
 
 from buildguard._lint.errors import ParseFailure
 
@@ -123,8 +125,24 @@ def _crossplane(root: Path, rel: str) -> list[dict[str, Any]]:
         # crossplane names the file absolutely in its messages; we name it relatively
         message = message.replace(f" in {file}:{error.get('line')}", "")
         raise ParseFailure(rel, int(error.get("line") or 1), message)
+    _check_terminators(file, rel)
     parsed: list[dict[str, Any]] = config["parsed"]
     return parsed
+
+
+def _check_terminators(file: Path, rel: str) -> None:
+    """A directive ended by ``}`` instead of ``;`` (nginx refuses it; crossplane checks it
+    only for directives of a context it knows, and a snippet's top level is not one)."""
+    directive: tuple[str, int] | None = None
+    for token, line, quoted in lex(str(file)):
+        if not quoted and token in ("{", ";"):
+            directive = None
+        elif not quoted and token == "}":
+            if directive is not None:
+                name, at = directive
+                raise ParseFailure(rel, at, f'directive "{name}" is not terminated by ";"')
+        elif directive is None and not (token.startswith("#") and not quoted):
+            directive = (token, line)
 
 
 def _to_directive(stmt: dict[str, Any], path: str) -> Directive:
@@ -177,11 +195,39 @@ def _expand(
 
 
 def _check(d: Directive, ctx: tuple[str, ...], rel: str) -> None:
+    """The directive in its context (crossplane's analyzer; the arguments were checked by
+    the parse), and a misspelt directive name (nginx refuses an unknown directive; one that
+    is not a typo of a known one may be a third-party module's and is left alone)."""
     stmt = {"directive": d.name, "line": d.line, "args": list(d.args)}
     try:
-        analyze(rel, stmt, "{" if d.block is not None else ";", ctx=ctx)
+        analyze(rel, stmt, "{" if d.block is not None else ";", ctx=ctx, check_args=False)
     except NgxParserBaseException as e:
         raise ParseFailure(rel, d.line, str(e.strerror)) from e
+    if d.name not in DIRECTIVES:
+        typo = _typo_of(d.name)
+        if typo is not None:
+            raise ParseFailure(
+                rel, d.line, f'unknown directive "{d.name}" (is it "{typo}"?): nginx refuses it'
+            )
+
+
+def _typo_of(name: str) -> str | None:
+    if len(name) < 5 or TEMPLATE_VALUE in name or "$" in name:
+        return None
+    for known in difflib.get_close_matches(name, DIRECTIVES, n=3, cutoff=0.8):
+        if _distance(name, known) <= 2:
+            return str(known)
+    return None
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (short strings only)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
+    return row[-1]
 
 
 def _read_included(root: Path, rel: str) -> list[Directive]:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from buildguard._lint import webfacts
-from buildguard._lint.jsurls import loopback_host, path_of, repeated_segments
+from buildguard._lint.jsurls import HOLE, loopback_host, path_of, repeated_segments
 from buildguard._lint.rule import LintContext, Rule, finding
 from buildguard._lint.workspace import Workspace
 from buildguard._models.lintreport import LintFinding
-
-HOLE = "\x00"
 
 
 def _check_repeated(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]:
