@@ -158,7 +158,10 @@ def url_literals(path: str, text: str, env: Mapping[str, str] | None = None) -> 
             parts=merged,
             joined=node.type != "string",
         )
-        if _URLISH.match(literal.text("x")):
+        # a URL, or an unknown base joined to a path (`${base}/v5/sessions`)
+        based = len(merged) > 1 and merged[0] is None and (merged[1] or "").startswith("/")
+        shown = "".join(p or "x" for p in merged[1:]) if based else literal.text("x")
+        if _URLISH.match(shown):
             found.append(literal)
     return found
 
