@@ -237,6 +237,18 @@ def test_usage_errors_are_exit_2_and_documents_in_json_and_sarif(tmp_path: Path)
     assert bad_flag.returncode == 2
 
 
+def test_an_output_that_cannot_be_written_is_exit_2_with_the_document_on_stdout(
+    tmp_path: Path,
+) -> None:
+    repo = write_tree(tmp_path / "repo", CLEAN)
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    done = _lint(repo, "--format", "json", "--output", str(folder))
+    assert done.returncode == 2
+    error = json.loads(done.stdout)["error"]
+    assert error["kind"] == "usage" and str(folder) in error["message"]
+
+
 def test_api_prefix_must_be_a_path(tmp_path: Path) -> None:
     done = _lint(write_tree(tmp_path, CLEAN), "--api-prefix", "api/v5")
     assert done.returncode == 2 and "--api-prefix" in done.stderr

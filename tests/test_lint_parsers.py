@@ -181,6 +181,11 @@ def test_unknown_project_counts_as_every_usual_output(tmp_path: Path) -> None:
     assert _outputs(tmp_path, {}, "npm run build", "web") == [
         tuple(f"web/{o}" for o in USUAL_OUTPUTS)
     ]
+    assert _outputs(tmp_path, {}, "npm run prod\nnpm run test\nyarn lint") == [
+        tuple(USUAL_OUTPUTS),  # no package.json: a script that may build is a build
+        None,
+        None,
+    ]
     assert _outputs(tmp_path, {}, "buildguard run --dist web/dist -- npm run build") == [
         ("web/dist", *USUAL_OUTPUTS)
     ]

@@ -475,6 +475,7 @@ def test_gcloudignore_without_the_gitignore_include_uploads_dist(tmp_path: Path)
             "package.json": VITE_PACKAGE,
             ".gitignore": "node_modules/\ndist/\n",
             ".gcloudignore": ".git\nnode_modules/\n",
+            "Dockerfile": BUILD_STAGE_DOCKERFILE,
         },
     )
     assert rules_found(report) == [("BG-IGN001", ".gcloudignore", 1)]
@@ -515,10 +516,12 @@ def test_gcloudignore_that_uploads_only_the_built_output(tmp_path: Path) -> None
             "package.json": VITE_PACKAGE,
             "src/main.ts": "console.log(1)\n",
             ".gcloudignore": "# upload the bundle only\n/*\n!/dist\n!/Dockerfile\n",
+            "Dockerfile": COPY_DIST_DOCKERFILE,
         },
     )
-    assert rules_found(report) == [("BG-IGN002", ".gcloudignore", 2)]
-    assert "package.json" in report.findings[0].message and "src/" in report.findings[0].message
+    assert rules_found(report, rule="BG-IGN002") == [("BG-IGN002", ".gcloudignore", 2)]
+    ign002 = next(f for f in report.findings if f.rule == "BG-IGN002")
+    assert "package.json" in ign002.message and "src/" in ign002.message
 
 
 def test_star_then_negation_cannot_reinclude_under_an_ignored_root(tmp_path: Path) -> None:
@@ -529,9 +532,26 @@ def test_star_then_negation_cannot_reinclude_under_an_ignored_root(tmp_path: Pat
             "package.json": VITE_PACKAGE,
             "src/main.ts": "x\n",
             ".gcloudignore": "*\n!src/\n!package.json\n",
+            "cloudbuild.yaml": "steps:\n  - name: node\n    args: [npm, ci]\n",
         },
     )
     assert [r for r, _, _ in rules_found(report)] == ["BG-IGN002"]
+
+
+def test_an_app_engine_site_that_uploads_its_built_folder_is_silent(tmp_path: Path) -> None:
+    """No Dockerfile, no Cloud Build config: `gcloud app deploy` of a pre-built dist/ (an
+    app.yaml with `static_dir: dist`) uploads the output on purpose."""
+    report = lint_tree(
+        tmp_path,
+        {
+            "package.json": VITE_PACKAGE,
+            "src/main.ts": "x\n",
+            "app.yaml": "runtime: python312\nhandlers:\n  - url: /\n    static_dir: dist\n",
+            ".gitignore": "dist/\n",
+            ".gcloudignore": "/*\n!/dist\n!/app.yaml\n",
+        },
+    )
+    assert rules_found(report) == []
 
 
 def test_gcloudignore_excluding_node_modules_and_dist_is_silent(tmp_path: Path) -> None:
@@ -654,3 +674,89 @@ def test_a_build_in_a_folder_only_a_variable_names_may_build_anything(tmp_path: 
     """
     files = {"package.json": VITE_PACKAGE, "Dockerfile": COPY_DIST_DOCKERFILE}
     assert rules_found(lint_tree(tmp_path, {**files, "cloudbuild.yaml": pipeline})) == []
+
+
+def test_kaniko_builds_are_image_builds(tmp_path: Path) -> None:
+    pipeline = """
+        steps:
+          - name: gcr.io/kaniko-project/executor:latest
+            args:
+              - --dockerfile=docker/web.Dockerfile
+              - --context=dir:///workspace/web
+              - --destination=gcr.io/p/web:$SHORT_SHA
+    """
+    files = {
+        "web/package.json": VITE_PACKAGE,
+        "docker/web.Dockerfile": COPY_DIST_DOCKERFILE,
+        "cloudbuild.yaml": pipeline,
+    }
+    found = rules_found(lint_tree(tmp_path, files))
+    assert ("BG-CB001", "cloudbuild.yaml", 2) in found
+    assert ("BG-DF001", "docker/web.Dockerfile", 3) in found  # web/dist: context web/
+
+
+@pytest.mark.parametrize(
+    "deploy",
+    [
+        "name: gcr.io/cloud-builders/gke-deploy\n"
+        "    args: [run, --filename=k8s/, --image=gcr.io/p/web:v5]",
+        "name: gcr.io/cloud-builders/kubectl\n    args: [apply, -f, k8s/]",
+        "name: gcr.io/cloud-builders/gcloud\n"
+        "    args: [run, deploy, web, '--image=gcr.io/p/web:v5']",
+    ],
+)
+def test_deploy_steps_of_each_tool_wait_for_the_verify(tmp_path: Path, deploy: str) -> None:
+    pipeline = (
+        "steps:\n"
+        "  - name: gcr.io/cloud-builders/docker\n    args: [build, -t, gcr.io/p/web:v5, .]\n"
+        "  - name: gcr.io/cloud-builders/docker\n    args: [push, gcr.io/p/web:v5]\n"
+        "  - id: verify\n    name: europe-docker.pkg.dev/p/tools/buildguard\n"
+        "    args: [verify, gcr.io/p/web:v5]\n"
+        f"  - {deploy}\n    waitFor: [{{wait}}]\n"
+    )
+    k8s = DEPLOYMENT.format(init="busybox:1.36", image="gcr.io/p/web:v5")
+    files = {"Dockerfile": "FROM nginx\n", "k8s/web.yaml": k8s}
+    racing = lint_tree(tmp_path, {**files, "cloudbuild.yaml": pipeline.format(wait="'-'")})
+    assert rules_found(racing, rule="BG-CB003") == [("BG-CB003", "cloudbuild.yaml", 9)]
+    waiting = lint_tree(tmp_path, {**files, "cloudbuild.yaml": pipeline.format(wait="verify")})
+    assert rules_found(waiting) == []
+
+
+def test_a_dockerfile_whose_own_stage_builds_the_folder_is_not_judged(tmp_path: Path) -> None:
+    """DESIGN: BG-DF001 needs that "no earlier stage of it builds that folder"."""
+    dockerfile = """
+        FROM node:20 AS build
+        WORKDIR /app
+        COPY . .
+        RUN npm ci && npm run build
+        FROM nginx
+        COPY dist /usr/share/nginx/html
+    """
+    files = {"package.json": VITE_PACKAGE, "cloudbuild.yaml": ONLY_DOCKER_BUILD}
+    assert rules_found(lint_tree(tmp_path, {**files, "Dockerfile": dockerfile})) == []
+    no_build = dockerfile.replace("npm ci && npm run build", "npm ci")
+    found = rules_found(lint_tree(tmp_path, {**files, "Dockerfile": no_build}))
+    assert ("BG-DF001", "Dockerfile", 6) in found
+
+
+def test_a_helm_template_is_read_as_far_as_it_can_be(tmp_path: Path) -> None:
+    template = """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: {{ include "web.fullname" . }}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: web
+                  image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+                {{- if .Values.sidecar }}
+                - name: proxy
+                  image: nginx
+                {{- end }}
+                  resources:
+                    {{- toYaml .Values.resources | nindent 12 }}
+    """
+    report = lint_tree(tmp_path, {"chart/templates/deployment.yaml": template})
+    assert rules_found(report) == [("BG-K8S001", "chart/templates/deployment.yaml", 13)]

@@ -42,9 +42,12 @@ def _error_document(
         document = {"schema_version": 1, "ok": False, "error": error}
         text = scrub_json(json.dumps(document, indent=2) + "\n")
     if args.output:
-        atomic_write(args.output, text.encode("utf-8"))
-    else:
-        sys.stdout.write(text)
+        try:
+            atomic_write(args.output, text.encode("utf-8"))
+            return
+        except BuildguardError:
+            pass  # --output itself is what failed: the document goes to stdout
+    sys.stdout.write(text)
 
 
 def _lint(args: argparse.Namespace) -> int:

@@ -11,16 +11,11 @@ from functools import cached_property
 from buildguard._lint.actions import parse_workflow
 from buildguard._lint.cloudbuild import parse_cloudbuild
 from buildguard._lint.dockerfile import ContextCopy, Dockerfile, parse_dockerfile
-from buildguard._lint.effects import (
-    BundleBuild,
-    Effect,
-    ImageBuild,
-    pipeline_effects,
-    same_or_within,
-)
+from buildguard._lint.effects import BundleBuild, Effect, ImageBuild, same_or_within
 from buildguard._lint.ignorefiles import dockerignore_for
 from buildguard._lint.outputs import USUAL_OUTPUTS, build_outputs
 from buildguard._lint.pipeline import Pipeline, Step
+from buildguard._lint.stepeffects import pipeline_effects
 from buildguard._lint.workspace import Workspace, normalise
 
 _GLOB = frozenset("*?[")

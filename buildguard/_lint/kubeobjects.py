@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from buildguard._lint.workspace import Workspace, WorkspaceFile, normalise
-from buildguard._lint.yamlfile import YList, YMap, load_documents
+from buildguard._lint.yamlfile import YList, YMap, load_templated_documents
 
 WORKLOADS = frozenset(
     {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
@@ -67,6 +67,6 @@ def images_in(workspace: Workspace, path: str) -> Iterator[tuple[str, int, Works
         prefix = "" if relative == "." else f"{relative}/"
         files = [f for f in workspace.of_kind("kubernetes") if f.path.startswith(prefix)]
     for file in files:
-        documents = workspace.parsed(file, load_documents)
+        documents = workspace.parsed(file, load_templated_documents)
         for image, line, _ in workload_images(documents or []):
             yield image, line, file

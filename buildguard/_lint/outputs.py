@@ -70,6 +70,26 @@ _NOT_SCRIPTS = frozenset(
         "lint",
     }
 )
+_NOT_BUILDS = frozenset(
+    {
+        "test",
+        "lint",
+        "start",
+        "serve",
+        "dev",
+        "format",
+        "fmt",
+        "e2e",
+        "typecheck",
+        "check",
+        "preview",
+        "watch",
+        "clean",
+        "coverage",
+        "storybook",
+    }
+)
+"""Script names that are not a build, also when there is no package.json to say."""
 _BY_TOOL: dict[str, tuple[str, ...]] = {
     "react-scripts": ("build",),
     "vue-cli-service": ("dist",),
@@ -275,6 +295,8 @@ def _package_script(
     scripts = package.get("scripts") if isinstance(package, dict) else None
     text = scripts.get(name) if isinstance(scripts, dict) else None
     looks_like_build = name.split(":")[0] in ("build", "generate", "export", "bundle")
+    if not isinstance(package, dict) and name.split(":")[0] not in _NOT_BUILDS:
+        looks_like_build = True  # no package.json to read: `npm run prod` may well build
     if not isinstance(text, str) or depth >= MAX_DEPTH:
         return tuple(_under(dir, o) for o in USUAL_OUTPUTS) if looks_like_build else None
     found: list[str] = []

@@ -9,6 +9,7 @@ alias is a parse failure.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -115,3 +116,28 @@ def load_one(file: WorkspaceFile) -> Any:
     """The first document of ``file`` (None when it has none)."""
     documents = load_documents(file)
     return documents[0] if documents else None
+
+
+_ACTION = re.compile(r"\{\{-?.*?-?\}\}")
+_ONLY_ACTIONS = re.compile(r"^\s*(\{\{-?.*?-?\}\}\s*)+$")
+TEMPLATE_VALUE = "${TEMPLATE}"
+"""What a Helm/Go template action becomes: a value lint knows not to judge."""
+
+
+def untemplate(text: str) -> str:
+    """Go-template actions (Helm's ``{{ ... }}``) made harmless for a YAML parser, lines
+    kept: a line of actions only becomes blank, an action inside a line a placeholder."""
+    if "{{" not in text:
+        return text
+    lines = []
+    for line in text.split("\n"):
+        if _ONLY_ACTIONS.match(line):
+            lines.append("")
+        else:
+            lines.append(_ACTION.sub(TEMPLATE_VALUE, line))
+    return "\n".join(lines)
+
+
+def load_templated_documents(file: WorkspaceFile) -> list[Any]:
+    """:func:`load_documents` of a file that may be a Helm template."""
+    return load_documents(WorkspaceFile(file.path, file.kind, untemplate(file.text)))

@@ -29,6 +29,14 @@ def _projects(workspace: Workspace, folder: str) -> list[str]:
     return sorted(set(found))
 
 
+def _builds_in_the_cloud(workspace: Workspace, folder: str) -> bool:
+    """Whether what is uploaded from ``folder`` is built there: a Dockerfile or a Cloud
+    Build config at or under it. Without one (an App Engine ``app.yaml`` serving a
+    pre-built folder, a Cloud Function), uploading built output is the point."""
+    prefix = "" if folder == "." else f"{folder}/"
+    return any(f.path.startswith(prefix) for f in workspace.of_kind("dockerfile", "cloudbuild"))
+
+
 def _join(project: str, name: str) -> str:
     return name if project == "." else f"{project}/{name}"
 
@@ -44,6 +52,8 @@ def _ign001(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]
         rules = gcloudignore_for(workspace, folder)
         gitignore = _gitignore(workspace, folder)
         if rules.includes_gitignore or gitignore is None:
+            continue
+        if not _builds_in_the_cloud(workspace, folder):
             continue
         uploaded = [
             _join(project, name)
@@ -79,6 +89,8 @@ def _ign002(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]
     for file in workspace.of_kind("gcloudignore"):
         folder = posixpath.dirname(file.path) or "."
         rules = gcloudignore_for(workspace, folder)
+        if not _builds_in_the_cloud(workspace, folder):
+            continue
         for project in _projects(workspace, folder):
             left_out: list[tuple[str, bool]] = []
             package = _join(project, "package.json")

@@ -8,7 +8,7 @@ from buildguard._lint.imagerefs import parse_ref
 from buildguard._lint.kubeobjects import workload_images
 from buildguard._lint.rule import LintContext, Rule, finding
 from buildguard._lint.workspace import Workspace
-from buildguard._lint.yamlfile import load_documents
+from buildguard._lint.yamlfile import load_templated_documents
 from buildguard._models.lintreport import LintFinding
 
 JUDGED = frozenset({"Deployment", "Pod"})
@@ -16,7 +16,7 @@ JUDGED = frozenset({"Deployment", "Pod"})
 
 def _check(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]:
     for file in workspace.of_kind("kubernetes"):
-        documents = workspace.parsed(file, load_documents)
+        documents = workspace.parsed(file, load_templated_documents)
         for image, line, kind in workload_images(documents or []):
             if kind in JUDGED and parse_ref(image).mutable:
                 yield finding(
