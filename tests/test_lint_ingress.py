@@ -9,13 +9,13 @@ import pytest
 from lintrepo import lint_repo, rule_ids
 
 from buildguard._lint.errors import ParseFailure
-from buildguard._lint.ingressmodel import (
-    IngressPath,
-    controller_of,
-    load_documents,
-    read_cluster,
-    route,
-)
+from buildguard._lint.ingressmodel import IngressPath, controller_of, read_cluster, route
+from buildguard._lint.workspace import WorkspaceFile
+from buildguard._lint.yamlfile import load_templated_documents
+
+
+def load_documents(path: str, text: str) -> list[object]:
+    return load_templated_documents(WorkspaceFile(path, "kubernetes", text))
 
 
 def ingress(
@@ -238,3 +238,11 @@ def test_every_document_of_a_long_file_is_its_own() -> None:
     text = "".join(f"---\nkind: Service\nmetadata:\n  name: svc-{i}\n" for i in range(300))
     cluster = read_cluster([("s.yaml", load_documents("s.yaml", text))])
     assert [s.name for s in cluster.services] == [f"svc-{i}" for i in range(300)]
+
+
+def test_in002_a_service_name_only_a_template_fills_is_not_judged(tmp_path: Path) -> None:
+    text = ingress([("/*", IS, '{{ include "app.fullname" . }}')]) + service("other")
+    assert (
+        rules_for(tmp_path, text, {"k8s/templates/x.yaml": "{{- if .Values.x }}\n{{- end }}\n"})
+        == []
+    )

@@ -23,9 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from buildguard._lint import yamlfile
-from buildguard._lint.workspace import WorkspaceFile
-from buildguard._lint.yamlfile import YMap
+from buildguard._lint.yamlfile import TEMPLATE_VALUE, YMap
 
 Controller = Literal["gce", "nginx", "unknown"]
 
@@ -48,22 +46,6 @@ _NGINX_REGEX = (
     "nginx.ingress.kubernetes.io/use-regex",
     "nginx.ingress.kubernetes.io/rewrite-target",
 )
-_HELM = re.compile(r"\{\{-?.*?-?\}\}")
-
-
-def load_documents(path: str, text: str) -> list[Any]:
-    """The documents of a (multi-document) YAML file, read by :mod:`.yamlfile` (mappings
-    know their lines).
-
-    Helm's ``{{ }}`` are read as far as they go: a line that is only a template action is
-    blank, an inline one a placeholder value. Raises :class:`ParseFailure`."""
-    lines = []
-    for raw in text.splitlines():
-        if _HELM.fullmatch(raw.strip()):
-            lines.append("")
-        else:
-            lines.append(_HELM.sub("HELM-TEMPLATE-VALUE", raw))
-    return yamlfile.load_documents(WorkspaceFile(path, "kubernetes", "\n".join(lines)))
 
 
 @dataclass(frozen=True)
@@ -119,7 +101,10 @@ class Cluster:
 
 
 def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    """A string the file gives; None for none, and for what only a template fills."""
+    if not isinstance(value, str) or not value or TEMPLATE_VALUE in value:
+        return None
+    return value
 
 
 def _map(value: Any) -> dict[str, Any]:

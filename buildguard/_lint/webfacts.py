@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import Any
 
-from buildguard._lint import ingressmodel, jsurls, nginxconf
+from buildguard._lint import ingressmodel, jsurls, nginxconf, yamlfile
 from buildguard._lint.workspace import Workspace, WorkspaceFile
 
 SCRIPT_SUFFIXES = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs")
@@ -66,14 +65,10 @@ def nginx_configs(workspace: Workspace) -> list[nginxconf.NginxConfig]:
     return [c for c in found if c is not None]
 
 
-def _documents(file: WorkspaceFile) -> list[Any]:
-    return ingressmodel.load_documents(file.path, file.text)
-
-
 def cluster(workspace: Workspace) -> ingressmodel.Cluster:
     pairs = []
     for f in workspace.of_kind("kubernetes"):
-        docs = workspace.parsed(f, _documents)
+        docs = workspace.parsed(f, yamlfile.load_templated_documents)
         if docs is not None:
             pairs.append((f.path, docs))
     return ingressmodel.read_cluster(pairs)
