@@ -16,7 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from buildguard._lint import jsurls, webfacts
-from buildguard._lint.ingressmodel import IngressPath, controller_of, nginx_regex_hosts, route
+from buildguard._lint.ingressmodel import (
+    Cluster,
+    IngressPath,
+    controller_of,
+    nginx_regex_hosts,
+    route,
+)
 from buildguard._lint.nginxconf import (
     TEMPLATE_VALUE,
     Directive,
@@ -223,11 +229,10 @@ def api_probes(workspace: Workspace, context: LintContext) -> list[Probe]:
     return list(probes.values())
 
 
-def _routed_elsewhere(workspace: Workspace, uri: str) -> bool:
+def _routed_elsewhere(cluster: Cluster, uri: str) -> bool:
     """Whether an Ingress beside it sends ``uri`` to a path of its own (not the catch-all
     ``/`` or ``/*``): then the API calls do not reach this nginx. Judged by the Ingress's
     controller where it is known, by the path's literal prefix where it is not."""
-    cluster = webfacts.cluster(workspace)
     for ingress in cluster.ingresses:
         controller = controller_of(ingress, cluster)
         regex = nginx_regex_hosts([ingress])
@@ -256,11 +261,12 @@ def _check_api_fallback(workspace: Workspace, context: LintContext) -> Iterator[
     if not configs:
         return
     probes = api_probes(workspace, context)
+    cluster = webfacts.cluster(workspace)
     for config in configs:
         for server in config.servers():
             answered: dict[Directive, tuple[Directive, list[Probe]]] = {}
             for probe in probes:
-                if _routed_elsewhere(workspace, probe.uri):
+                if _routed_elsewhere(cluster, probe.uri):
                     continue
                 got = _fallback_for(server, probe)
                 if got is not None:
