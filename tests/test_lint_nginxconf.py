@@ -173,7 +173,7 @@ def _ask(url: str) -> str | None:
 
 FIXED = ["/", "/api", "/api/", "/api/v5/exact", "/api/v5/exact/", "/static/a.js", "/x.js"]
 FIXED += ["/API/v5/admin", "/api/v5/admin", "/nest/deep/c.png", "/nest/c.png", "/nest/x"]
-FIXED += ["/other/v5/x", "/apix", "/api/v5/x.css"]
+FIXED += ["/other/v5/x", "/apix", "/api/v5/x.css", "/nest/v5/c.png", "/static/v5/a.js"]
 
 
 def test_the_location_is_the_one_real_nginx_picks_for_fixed_uris(located: object) -> None:
