@@ -15,14 +15,8 @@ from hypothesis import strategies as st
 from nginx import run_nginx
 
 from buildguard._lint.errors import ParseFailure
-from buildguard._lint.nginxconf import (
-    TEMPLATE_VALUE,
-    Unknown,
-    answering_location,
-    read_config,
-    spa_fallback,
-    template_values,
-)
+from buildguard._lint.nginxconf import TEMPLATE_VALUE, read_config, template_values
+from buildguard._lint.nginxlocations import Unknown, answering_location, spa_fallback
 
 
 def write(root: Path, rel: str, text: str) -> str:

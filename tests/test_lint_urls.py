@@ -9,14 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lintrepo import lint_repo, rule_ids
 
-from buildguard._lint.jsurls import (
-    api_probe,
-    env_values,
-    loopback_host,
-    path_of,
-    repeated_segments,
-    url_literals,
-)
+from buildguard._lint.jsurls import env_values, url_literals
+from buildguard._lint.urlshape import api_probe, loopback_host, path_of, repeated_segments
 
 STORE = """\
 const API_BASE_URL = import.meta.env.VITE_API_BASE_URL ?? "/api";

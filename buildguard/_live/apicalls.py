@@ -59,7 +59,8 @@ class ApiCalls:
         """path → the script (bundle path) whose literal calls it"""
 
     def read_script(self, path: str, text: str) -> None:
-        from buildguard._lint.jsurls import api_probe, url_literals
+        from buildguard._lint.jsurls import url_literals
+        from buildguard._lint.urlshape import api_probe
 
         for literal in url_literals(path, text):
             uri = api_probe(literal)

@@ -10,12 +10,11 @@ an ``upstream`` block's name.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from buildguard._lint import jsurls, webfacts
+from buildguard._lint import urlshape, webfacts
 from buildguard._lint.ingressmodel import (
     Cluster,
     IngressPath,
@@ -23,110 +22,16 @@ from buildguard._lint.ingressmodel import (
     nginx_regex_hosts,
     route,
 )
-from buildguard._lint.nginxconf import (
-    TEMPLATE_VALUE,
-    Directive,
-    NginxConfig,
-    Unknown,
-    answering_location,
-    spa_fallback,
-    template_values,
-)
+from buildguard._lint.nginxconf import Directive
+from buildguard._lint.nginxhosts import is_ip, needs_search_path, targets
+from buildguard._lint.nginxlocations import Unknown, answering_location, spa_fallback
 from buildguard._lint.rule import LintContext, Rule, finding
 from buildguard._lint.workspace import Workspace
 from buildguard._models.lintreport import LintFinding
 
 DOCKER_DNS = "127.0.0.11"
 MAX_PROBES = 200
-_URL = re.compile(r"^(?:([A-Za-z][\w+.-]*)://)?([^/?#]*)(.*)$", re.S)
-_VAR = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
-_PATH_VARS = re.compile(r"\$(?:\{)?(request_uri|uri|document_uri|is_args|args|query_string)\b\}?")
 _K8S_WORDS = re.compile(r"gke-deploy|kubectl|gcloud\s+container|\bhelm\s|kustomize|skaffold")
-
-
-@dataclass(frozen=True)
-class Target:
-    """A host nginx sends requests to."""
-
-    directive: Directive
-    host: str
-    runtime: bool
-    """Resolved per request by ``resolver`` (not once at start-up)."""
-    what: str
-
-
-def needs_search_path(host: str) -> bool:
-    """A name the resolver cannot answer as written: one label, or a Kubernetes name cut
-    short (``api.team.svc``)."""
-    name = host.lower()
-    if name.endswith(".") or _is_ip(name):
-        return False
-    return "." not in name or name.endswith((".svc", ".svc.cluster"))
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
-def _host_of(hostport: str) -> str:
-    hostport = hostport.rsplit("@", 1)[-1]
-    if hostport.startswith("["):
-        return hostport.split("]", 1)[0] + "]"
-    return hostport.split(":", 1)[0]
-
-
-def _sets(parents: tuple[Directive, ...]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for block in parents:
-        for d in block.children("set"):
-            if len(d.args) >= 2 and d.args[0].startswith("$"):
-                values[d.args[0][1:].strip("{}")] = d.args[1]
-    return values
-
-
-def _path_start(match: re.Match[str]) -> str:
-    """What a variable that holds the request's path or query starts with."""
-    return {"is_args": "?", "args": "", "query_string": ""}.get(match.group(1), "/")
-
-
-def _expand(text: str, sets: dict[str, str]) -> str:
-    def one(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        value = sets.get(name)
-        return value if value is not None and "$" not in value else match.group(0)
-
-    return _VAR.sub(one, text)
-
-
-def targets(config: NginxConfig) -> Iterator[Target]:
-    for d, parents in config.walk():
-        if d.name == "proxy_pass" and d.args:
-            raw = template_values(d.args[0]) if config.template else d.args[0]
-            runtime = "$" in raw
-            match = _URL.match(_PATH_VARS.sub(_path_start, _expand(raw, _sets(parents))))
-            if match is None or match.group(2).lower().startswith("unix:"):
-                continue
-            host = _host_of(match.group(2))
-            if host and "$" not in host and TEMPLATE_VALUE not in host:
-                yield Target(d, host, runtime, f"proxy_pass {d.args[0]}")
-        elif d.name == "server" and parents and parents[-1].name == "upstream" and d.args:
-            raw = template_values(d.args[0]) if config.template else d.args[0]
-            if raw.startswith("unix:") or TEMPLATE_VALUE in raw or "$" in raw:
-                continue
-            runtime = "resolve" in d.args[1:]
-            yield Target(d, _host_of(raw), runtime, f"upstream {parents[-1].args[0]}: server")
-
-
-def _resolvers(parents: tuple[Directive, ...]) -> list[str]:
-    found: list[str] = []
-    for block in parents:
-        for d in block.children("resolver"):
-            found = [a for a in d.args if "=" not in a]
-    return found
 
 
 def _upstreams(workspace: Workspace) -> set[str]:
@@ -190,7 +95,7 @@ def _check_short_names(workspace: Workspace, context: LintContext) -> Iterator[L
     for config in webfacts.nginx_configs(workspace):
         for t in targets(config):
             host = t.host.lower()
-            if t.runtime or host in upstreams or host == "localhost" or _is_ip(host):
+            if t.runtime or host in upstreams or host == "localhost" or is_ip(host):
                 continue
             if "." in host:
                 continue
@@ -223,7 +128,7 @@ def api_probes(workspace: Workspace, context: LintContext) -> list[Probe]:
         probes.setdefault(prefix, Probe(prefix, "--api-prefix"))
     for file in webfacts.script_files(workspace):
         for literal in webfacts.literals(workspace, file):
-            uri = jsurls.api_probe(literal)
+            uri = urlshape.api_probe(literal)
             if uri is not None and len(probes) < MAX_PROBES:
                 probes.setdefault(uri, Probe(uri, f"{file.path}:{literal.line}"))
     return list(probes.values())

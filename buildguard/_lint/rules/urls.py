@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from buildguard._lint import webfacts
-from buildguard._lint.jsurls import HOLE, loopback_host, path_of, repeated_segments
 from buildguard._lint.rule import LintContext, Rule, finding
+from buildguard._lint.urlshape import HOLE, loopback_host, path_of, repeated_segments
 from buildguard._lint.workspace import Workspace
 from buildguard._models.lintreport import LintFinding
 
