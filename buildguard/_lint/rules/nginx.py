@@ -1,11 +1,8 @@
 """Lint rules: nginx (BG-NG001..BG-NG004).
 
-When nginx resolves a hostname (nginx.org, ngx_http_proxy_module ``proxy_pass``, ngx_http_core
-``resolver``, ngx_http_upstream ``server … resolve``): a ``proxy_pass`` URL without variables
-names an upstream group or a host resolved once, at start-up, through the system resolver
-(``/etc/resolv.conf``, with the pod's search domains); with a variable the host is looked up
-per request by ``resolver``, which sends the name as written (no search path), unless it is
-an ``upstream`` block's name.
+When nginx resolves a host is :mod:`buildguard._lint.nginxhosts`; which location answers a
+URI :mod:`buildguard._lint.nginxlocations`; the bundle's API calls come from
+:mod:`buildguard._lint.jsurls`.
 """
 
 from __future__ import annotations
