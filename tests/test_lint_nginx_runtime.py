@@ -1,9 +1,12 @@
-"""BG-NG001 against the real nginx: with a variable in ``proxy_pass``, nginx asks its
-``resolver`` for the name exactly as written (no search domain added), so a short Service name
-fails where the fully qualified one works; lint's verdict must be nginx's outcome."""
+"""BG-NG001 and BG-NG004 against the real nginx, lint's verdict against nginx's outcome.
+
+NG001: with a variable in ``proxy_pass``, nginx asks its ``resolver`` for the name exactly as
+written (no search domain added), so a short Service name fails where the fully qualified one
+works. NG004: whether ``GET /api/v5/sessions`` gets the entry page from the SPA fallback."""
 
 from __future__ import annotations
 
+import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -12,7 +15,7 @@ import pytest
 from dnsstandin import DnsStandIn
 from lintrepo import lint_repo, rule_ids
 from loopbackserver import LoopbackServer, QuietHandler, send_json
-from nginx import run_nginx
+from nginx import run_nginx, world_readable_dir
 
 FQDN = "api.prod.svc.cluster.local"
 
@@ -81,3 +84,43 @@ def test_an_upstream_blocks_name_is_not_looked_up(tmp_path: Path) -> None:
     assert status == 200 and asked == []
     conf = upstream + "server {\n" + server.replace(f"127.0.0.1:{dns.port}", "10.0.0.10") + "}\n"
     assert "BG-NG001" not in rule_ids(lint_repo(tmp_path, {"nginx.conf": conf}))
+
+
+SPA_SERVER = """\
+        root {www};
+        location / {{
+            try_files $uri $uri/ /index.html;
+        }}
+{extra}"""
+INDEX = b"<!doctype html><title>entry page</title>\n"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "",
+        "        location /api/ {{ proxy_pass http://127.0.0.1:{port}; }}\n",
+        "        location ~ ^/api/v[0-9]+/ {{ proxy_pass http://127.0.0.1:{port}; }}\n",
+        "        location /api/v4/ {{ proxy_pass http://127.0.0.1:{port}; }}\n",
+        "        location = /api/v5 {{ proxy_pass http://127.0.0.1:{port}; }}\n",
+        "        location ~* \\.(js|css)$ {{ expires 1d; }}\n",
+    ],
+)
+def test_ng004_matches_what_nginx_serves(tmp_path: Path, extra: str) -> None:
+    www = world_readable_dir("bg-ng004-")
+    (www / "index.html").write_bytes(INDEX)
+    (www / "index.html").chmod(0o644)
+    store = 'const BASE = "/api/v5";\nexport const load = () => fetch(`${BASE}/sessions`);\n'
+    try:
+        with Api() as api:
+            server = SPA_SERVER.format(www=www, extra=extra.format(port=api.port))
+            with (
+                run_nginx(server) as nginx,
+                urllib.request.urlopen(nginx.url + "/api/v5/sessions", timeout=20) as answer,
+            ):
+                entry_page = answer.read() == INDEX
+    finally:
+        shutil.rmtree(www, ignore_errors=True)
+    conf = "server {\n" + SPA_SERVER.format(www="/srv", extra=extra.format(port=8080)) + "}\n"
+    findings = lint_repo(tmp_path, {"nginx.conf": conf, "src/store.ts": store})
+    assert ("BG-NG004" in rule_ids(findings)) == entry_page
