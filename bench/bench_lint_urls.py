@@ -1,8 +1,8 @@
 """``buildguard lint``'s URL-literal reader on a large minified bundle: the floor is
 tree-sitter's parse alone, measured in the same run.
 
-    .venv/bin/python bench/bench_lint.py            # a ~2 MB bundle, 5 rounds
-    .venv/bin/python bench/bench_lint.py --mb 8 --rounds 3
+    .venv/bin/python bench/bench_lint_urls.py            # a ~2 MB bundle, 5 rounds
+    .venv/bin/python bench/bench_lint_urls.py --mb 8 --rounds 3
 
 The bundle is generated (minifier-shaped: short names reused across scopes, string and
 template literals, ``+`` joins); the figures are medians of CPU-bound wall time. Exits 0
