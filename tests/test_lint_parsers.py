@@ -20,6 +20,7 @@ from buildguard._lint.cloudbuild import parse_cloudbuild
 from buildguard._lint.dockerfile import parse_dockerfile
 from buildguard._lint.errors import ParseFailure
 from buildguard._lint.ignorefiles import dockerignore_for, gcloudignore_for
+from buildguard._lint.imagerefs import parse_ref
 from buildguard._lint.linter import lint_workspace
 from buildguard._lint.outputs import USUAL_OUTPUTS, build_outputs
 from buildguard._lint.shellcmd import commands
@@ -173,6 +174,24 @@ def test_outputs_follow_package_scripts_and_configs(tmp_path: Path) -> None:
         ("elsewhere",),
         tuple(USUAL_OUTPUTS),  # a build script package.json does not define: every usual one
         None,
+        None,
+    ]
+
+
+def test_monorepo_tools_and_build_scripts(tmp_path: Path) -> None:
+    files = {
+        "scripts/build.sh": "#!/bin/sh\nset -e\ncd web\nnpm ci\nnpx vite build\n",
+        "web/package.json": "{}",
+    }
+    script = "npx nx build web\nturbo run build --filter=web\nmake dist\nmake test\n"
+    script += "./scripts/build.sh\nbash scripts/build.sh\nsh scripts/missing.sh"
+    assert _outputs(tmp_path, files, script) == [
+        ("*",),
+        ("*",),
+        ("*",),
+        None,
+        ("web/dist",),
+        ("web/dist",),
         None,
     ]
 
@@ -421,3 +440,58 @@ def test_lint_never_crashes_on_any_yaml_or_dockerfile(
             ".dockerignore": ("dockerignore", raw),
         }
     )
+
+
+@pytest.mark.parametrize(
+    ("ref", "mutable"),
+    [
+        ("gcr.io/p/web", True),
+        ("gcr.io/p/web:latest", True),
+        ("localhost:5000/web", True),
+        ("ghcr.io/${{ github.repository }}:latest", True),  # the tag says it
+        ("{{ .Values.registry }}/web:latest", True),
+        ("gcr.io/p/web:v5", False),
+        ("gcr.io/p/web@sha256:" + "a" * 64, False),
+        ("gcr.io/p/web:latest@sha256:" + "a" * 64, False),
+        ("gcr.io/p/web:$SHORT_SHA", False),
+        ("gcr.io/p/$_IMAGE", False),  # the variable may hold a tag
+        ("$(cat /workspace/image.ref)", False),
+        ("{{ .Values.image }}", False),
+    ],
+)
+def test_mutable_image_references(ref: str, mutable: bool) -> None:
+    assert parse_ref(ref).mutable is mutable
+
+
+@pytest.mark.parametrize(
+    ("step", "argvs"),
+    [
+        ("name: gcr.io/cloud-builders/npm\n  args: [run, build]", [("npm", "run", "build")]),
+        (
+            "name: gcr.io/cloud-builders/docker:24\n  args: [push, r/a:1]",
+            [("docker", "push", "r/a:1")],
+        ),
+        ("name: node:20\n  args: [npm, ci]", [("npm", "ci")]),
+        (
+            "name: node\n  entrypoint: bash\n  args: [-ec, 'npm ci; npm run build']",
+            [("npm", "ci"), ("npm", "run", "build")],
+        ),
+        ("name: node\n  script: |\n    #!/usr/bin/env bash\n    npm ci", [("npm", "ci")]),
+        (
+            "name: europe-docker.pkg.dev/p/t/buildguard:0.1\n  args: [seal, dist]",
+            [("buildguard", "seal", "dist")],
+        ),
+        (
+            "name: gcr.io/kaniko-project/executor@sha256:" + "a" * 64 + "\n  args: [--no-push]",
+            [("kaniko", "--no-push")],
+        ),
+        (
+            "name: gcr.io/cloud-builders/docker\n  entrypoint: sh\n  args: [-c, 'docker build .']",
+            [("docker", "build", ".")],
+        ),
+    ],
+)
+def test_what_a_cloud_build_step_runs(step: str, argvs: list[tuple[str, ...]]) -> None:
+    text = f"steps:\n- {step}\n"
+    pipeline = parse_cloudbuild(_file("cloudbuild.yaml", "cloudbuild", text))
+    assert [c.argv for c in pipeline.steps[0].commands] == argvs

@@ -25,8 +25,11 @@ _KINDS = {2: "usage", 3: "unreadable", 4: "internal"}
 def _error_document(
     args: argparse.Namespace, exit_code: int, message: str, hint: str | None
 ) -> None:
-    """The error as the chosen format's document (``--format json|sarif``), on stdout and
-    in ``--output``; the text format says nothing here (the error is rendered on stderr)."""
+    """The one place lint renders an error (exit 2 or 4) as the chosen format's document
+    (DESIGN, "Errors are documents too"): ``--format json`` the error document, ``--format
+    sarif`` a run that did not succeed; written to ``--output`` when given (to stdout when
+    that is what failed), else to stdout. The text format adds nothing: main() renders
+    the error on stderr for every format."""
     from buildguard._formats.sarif import sarif_error_json
     from buildguard._internal.files import atomic_write
     from buildguard._internal.redact import scrub_json

@@ -17,11 +17,13 @@ class ImageRef:
 
     @property
     def templated(self) -> bool:
+        """Whether a command or template fills the part that says which image it is: the
+        tag when there is one, else the name's last part (which may hold a tag)."""
         whole = f"{self.repository}:{self.tag or ''}"
-        if "$(" in whole or "`" in whole or "{{" in whole:
-            return True  # a command or template fills it
-        last = f"{self.repository.rsplit('/', 1)[-1]}:{self.tag or ''}"
-        return "$" in last
+        if "$(" in whole or "`" in whole:
+            return True
+        part = self.tag if self.tag is not None else self.repository.rsplit("/", 1)[-1]
+        return "$" in part or "{{" in part
 
     @property
     def mutable(self) -> bool:

@@ -101,6 +101,8 @@ _BY_TOOL: dict[str, tuple[str, ...]] = {
     "nuxt": (".output", "dist"),
     "nuxi": (".output", "dist"),
 }
+_ORCHESTRATORS = frozenset({"nx", "turbo", "lerna", "rush", "make", "just", "task", "gradle"})
+_BUILD_WORD = re.compile(r"^(build|dist|bundle|all)([:-].*)?$")
 _OUT_DIR = re.compile(r"""\boutDir\s*:\s*['"`]([^'"`$]+)['"`]""")
 _NEXT_EXPORT = re.compile(r"""\boutput\s*:\s*['"`]export['"`]""")
 MAX_DEPTH = 5
@@ -263,7 +265,25 @@ def build_outputs(
         return _guarded_run(argv, dir, workspace, depth)
     if tool in ("webpack", "rollup", "esbuild"):
         return tuple(_under(dir, o) for o in USUAL_OUTPUTS)
-    return None
+    if tool in _ORCHESTRATORS and any(_BUILD_WORD.match(w) for w in argv[1:]):
+        return (ANYWHERE,)  # nx, turbo, lerna, make...: builds in folders their configs name
+    return _shell_file(argv, dir, workspace, depth)
+
+
+def _shell_file(
+    argv: tuple[str, ...], dir: str, workspace: Workspace, depth: int
+) -> tuple[str, ...] | None:
+    """``./build.sh`` or ``bash scripts/build.sh``: what the script in the workspace builds."""
+    words = argv[1:] if argv[0].rsplit("/", 1)[-1] in ("sh", "bash") else argv
+    if not words or not words[0].endswith(".sh") or depth >= MAX_DEPTH:
+        return None
+    script = workspace.get(f"{dir}/{words[0]}")
+    if script is None:
+        return None
+    found: list[str] = []
+    for inner in commands(script.text, dir):
+        found.extend(build_outputs(inner, workspace, depth=depth + 1) or ())
+    return tuple(dict.fromkeys(found)) or None
 
 
 def _guarded_run(
