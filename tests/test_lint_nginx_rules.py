@@ -254,3 +254,19 @@ def test_a_broken_config_is_one_parse_warning_and_the_others_are_judged(tmp_path
     }
     findings = lint_repo(tmp_path, files)
     assert [(f.rule, f.path) for f in findings] == [("BG-PARSE", "a.conf"), ("BG-NG003", "b.conf")]
+
+
+def test_a_file_and_a_relative_folder_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `buildguard lint cloudbuild.yaml app` from the repository root (the example pipeline's
+    # own lint step) once crashed: a relative folder under the absolute root
+    import buildguard
+
+    lint_repo(
+        tmp_path, {"app/nginx.conf": "server {\n  location / { proxy_pass http://api:80; }\n}\n"}
+    )
+    (tmp_path / "cloudbuild.yaml").write_text("steps:\n- name: node\n  args: [npm, ci]\n")
+    monkeypatch.chdir(tmp_path)
+    report = buildguard.lint(["cloudbuild.yaml", "app"])
+    assert [(f.rule, f.path) for f in report.findings] == [("BG-NG003", "app/nginx.conf")]

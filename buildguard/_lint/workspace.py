@@ -266,8 +266,10 @@ def discover(paths: Sequence[Path]) -> Workspace:
     found: dict[str, WorkspaceFile] = {}
     for path in paths:
         if path.is_dir():
-            bundles = _find_bundle_roots(root, path)
-            for relative, full in _walk(root, path):
+            # both absolute: a relative folder under an absolute root (`lint x.yaml app/`)
+            # is not relative_to it
+            bundles = _find_bundle_roots(root.absolute(), path.absolute())
+            for relative, full in _walk(root.absolute(), path.absolute()):
                 kind = kind_by_name(relative)
                 if kind is None and _is_bundle_file(relative, bundles):
                     kind = "bundle"
