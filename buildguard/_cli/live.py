@@ -66,6 +66,7 @@ def _cmd_verify_live(args: argparse.Namespace) -> int:
                 headers=headers,
                 insecure=args.insecure,
                 progress=progress,
+                api_prefixes=args.api_prefix,
             ),
         )
     finally:
@@ -134,6 +135,15 @@ def register(commands: Any) -> None:
         default=[],
         metavar="'K: V'",
         help="send this header to the site's origin (never printed)",
+    )
+    live.add_argument(
+        "--api-prefix",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="a URL path the bundle calls on this site (e.g. /api/v5/); an answer with the "
+        "entry page is LIVE_API_FALLBACK. The same-origin API paths found in the served "
+        "scripts are asked for too",
     )
     live.add_argument(
         "--insecure", action="store_true", help="do not verify the site's TLS certificate"
