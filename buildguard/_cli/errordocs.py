@@ -79,17 +79,12 @@ def documents_written(args: argparse.Namespace) -> None:
 
 def emit(outputs: ErrorOutputs, exit_code: int, message: str, hint: str | None) -> None:
     """Write the error document where ``outputs`` says. A file that cannot be written is a
-    warning on stderr: the command's own error (and exit code) is the one that counts."""
-    from buildguard import __version__
+    warning on stderr (the command's own error and exit code are the ones that count), and
+    when nothing else goes to stdout, the JSON or SARIF document meant for that file goes
+    there instead, so the CI log still holds it."""
     from buildguard._cli.common import warn
-    from buildguard._formats.errordoc import (
-        error_json,
-        error_report,
-        error_sarif,
-        write_error_junit,
-        write_error_report,
-        write_error_sarif,
-    )
+    from buildguard._formats.errordoc import error_json, error_report, write_error_junit
+    from buildguard._internal.files import atomic_write
     from buildguard.errors import BuildguardError
 
     if not (
@@ -97,26 +92,36 @@ def emit(outputs: ErrorOutputs, exit_code: int, message: str, hint: str | None) 
     ):
         return
     report = error_report(exit_code, message, hint)
-    writes: list[tuple[str, Callable[[], None]]] = []
+    sarif_text = _sarif(report) if outputs.sarif or outputs.sarif_stdout else ""
+    json_text = error_json(report)
+    # (file, bytes or a writer, the text for stdout should the file fail)
+    writes: list[tuple[str, Callable[[], None], str]] = []
     if outputs.report:
         path = outputs.report
-        writes.append((path, lambda: write_error_report(report, path)))
+        writes.append((path, lambda: atomic_write(path, json_text.encode("utf-8")), json_text))
     if outputs.junit:
         junit = outputs.junit
-        writes.append((junit, lambda: write_error_junit(report, junit, outputs.suite)))
+        writes.append((junit, lambda: write_error_junit(report, junit, outputs.suite), ""))
     if outputs.sarif:
         sarif = outputs.sarif
-        writes.append((sarif, lambda: write_error_sarif(report, sarif, __version__)))
-    for path, write in writes:
+        writes.append((sarif, lambda: atomic_write(sarif, sarif_text.encode("utf-8")), sarif_text))
+    stdout = json_text if outputs.json else sarif_text if outputs.sarif_stdout else ""
+    for path, write, instead in writes:
         try:
             write()
         except (BuildguardError, OSError) as exc:
             warn(f"could not write the error document to {path}: {exc}")
-    if outputs.json:
-        sys.stdout.write(error_json(report))
-    elif outputs.sarif_stdout:
-        sys.stdout.write(error_sarif(report, __version__))
+            stdout = stdout or instead
+    sys.stdout.write(stdout)
     sys.stdout.flush()
+
+
+def _sarif(report: Any) -> str:
+    """lint's SARIF log of a run that could not finish, with every rule."""
+    from buildguard._formats.sarif import sarif_error_json
+    from buildguard._lint.linter import rules
+
+    return sarif_error_json(rules(), report)
 
 
 def emit_for(args: argparse.Namespace, exit_code: int, message: str, hint: str | None) -> None:

@@ -9,48 +9,28 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import sys
 from typing import Any
 
 from buildguard._cli.common import verbosity_options
+from buildguard._cli.errordocs import ErrorOutputs, writes_error_documents
 from buildguard._internal.redact import scrub
-from buildguard.errors import BuildguardError
 
 FORMATS = ("text", "json", "sarif")
-EXIT_INTERNAL = 4
-_KINDS = {2: "usage", 3: "unreadable", 4: "internal"}
 
 
-def _error_document(
-    args: argparse.Namespace, exit_code: int, message: str, hint: str | None
-) -> None:
-    """The one place lint renders an error (exit 2 or 4) as the chosen format's document
-    (DESIGN, "Errors are documents too"): ``--format json`` the error document, ``--format
-    sarif`` a run that did not succeed; written to ``--output`` when given (to stdout when
-    that is what failed), else to stdout. The text format adds nothing: main() renders
-    the error on stderr for every format."""
-    from buildguard._formats.sarif import sarif_error_json
-    from buildguard._internal.files import atomic_write
-    from buildguard._internal.redact import scrub_json
-    from buildguard._lint.linter import rules
-
-    if args.format == "text":
-        return
-    if args.format == "sarif":
-        text = sarif_error_json(rules(), exit_code=exit_code, message=message, hint=hint)
-    else:
-        error = {"kind": _KINDS.get(exit_code, "internal"), "exit_code": exit_code}
-        error.update({"message": message, "hint": hint})
-        document = {"schema_version": 1, "ok": False, "error": error}
-        text = scrub_json(json.dumps(document, indent=2) + "\n")
-    if args.output:
-        try:
-            atomic_write(args.output, text.encode("utf-8"))
-            return
-        except BuildguardError:
-            pass  # --output itself is what failed: the document goes to stdout
-    sys.stdout.write(text)
+def _error_outputs(args: argparse.Namespace) -> ErrorOutputs:
+    """Where lint's error document goes (DESIGN, "Errors are documents too"): the chosen
+    format's, to ``--output`` when given, else to stdout; the text format adds none (main()
+    renders the error on stderr for every format)."""
+    json_format, sarif_format = args.format == "json", args.format == "sarif"
+    return ErrorOutputs(
+        suite="buildguard lint",
+        json=json_format and not args.output,
+        report=args.output if json_format else None,
+        sarif_stdout=sarif_format and not args.output,
+        sarif=args.output if sarif_format else None,
+    )
 
 
 def _lint(args: argparse.Namespace) -> int:
@@ -83,19 +63,6 @@ def _lint(args: argparse.Namespace) -> int:
         if args.format != "text":
             sys.stderr.write(human)
     return 0 if report.ok else 1
-
-
-def _cmd_lint(args: argparse.Namespace) -> int:
-    try:
-        return _lint(args)
-    except BuildguardError as error:
-        _error_document(args, error.exit_code, error.message, error.hint)
-        raise
-    except Exception as exc:  # a bug: main() says so on stderr and exits 4
-        _error_document(
-            args, EXIT_INTERNAL, f"internal error (a bug in buildguard): {type(exc).__name__}", None
-        )
-        raise
 
 
 def register(commands: Any) -> None:
@@ -133,4 +100,5 @@ def register(commands: Any) -> None:
         metavar="PREFIX",
         help="a URL path prefix the bundle calls (repeatable), e.g. /api/v5/",
     )
-    lint.set_defaults(handler=_cmd_lint)
+    lint.set_defaults(handler=_lint)
+    writes_error_documents(lint, _error_outputs)

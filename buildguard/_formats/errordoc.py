@@ -10,14 +10,13 @@ URL, and no credential reaches a report.
 
 from __future__ import annotations
 
-import json
 import os
 import xml.etree.ElementTree as ET
 from typing import Any
 
 from buildguard._formats.jsonreport import report_json
 from buildguard._internal.files import atomic_write
-from buildguard._internal.redact import scrub, scrub_json, scrub_tree
+from buildguard._internal.redact import scrub, scrub_tree
 from buildguard._models.errorreport import KIND_OF_EXIT, ErrorInfo, ErrorReport
 
 _CASE_NAMES = {
@@ -48,11 +47,6 @@ def error_json(report: ErrorReport) -> str:
     return report_json(report)
 
 
-def write_error_report(report: ErrorReport, path: str | os.PathLike[str]) -> None:
-    """``--report FILE``: the JSON document, written atomically."""
-    atomic_write(path, error_json(report).encode("utf-8"))
-
-
 def error_junit(report: ErrorReport, suite_name: str) -> bytes:
     """``--junit``: one suite named ``suite_name``, one test case in ``<error>`` (JUnit's
     word for a test that could not run, as against a ``<failure>``)."""
@@ -75,7 +69,8 @@ def write_error_junit(report: ErrorReport, path: str | os.PathLike[str], suite_n
 
 def sarif_invocation(report: ErrorReport) -> dict[str, Any]:
     """A SARIF 2.1.0 ``invocation`` for a run that could not finish: the error as a tool
-    execution notification (for ``lint --format sarif``)."""
+    execution notification (the log around it is :func:`buildguard._formats.sarif.sarif_error_json`,
+    for ``lint --format sarif``)."""
     error = report.error
     text = error.message + (f" (hint: {error.hint})" if error.hint else "")
     return {
@@ -89,28 +84,3 @@ def sarif_invocation(report: ErrorReport) -> dict[str, Any]:
             }
         ],
     }
-
-
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-
-
-def error_sarif(report: ErrorReport, version: str) -> str:
-    """A whole SARIF 2.1.0 log of one run that could not finish: no results, the error in
-    :func:`sarif_invocation` (for ``lint --format sarif`` ending in exit 2, 3 or 4)."""
-    log = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {"driver": {"name": "buildguard", "version": version}},
-                "invocations": [sarif_invocation(report)],
-                "results": [],
-            }
-        ],
-    }
-    return scrub_json(json.dumps(log, indent=2) + "\n")
-
-
-def write_error_sarif(report: ErrorReport, path: str | os.PathLike[str], version: str) -> None:
-    """:func:`error_sarif`, written atomically."""
-    atomic_write(path, error_sarif(report, version).encode("utf-8"))

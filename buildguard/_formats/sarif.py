@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from buildguard import __version__
 from buildguard._internal.redact import scrub_json
+from buildguard._models.errorreport import ErrorReport
 from buildguard._models.lintreport import LintFinding, LintReport
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -103,21 +104,15 @@ def sarif_json(report: LintReport, rules: Sequence[RuleInfo]) -> str:
     return _log(run)
 
 
-def sarif_error_json(
-    rules: Sequence[RuleInfo], *, exit_code: int, message: str, hint: str | None
-) -> str:
-    """The SARIF log of a lint that could not run (exit 2 or 4): no results, and the error
-    as the invocation's notification."""
-    text = message if not hint else f"{message}\nhint: {hint}"
+def sarif_error_json(rules: Sequence[RuleInfo], report: ErrorReport) -> str:
+    """The SARIF log of a lint that could not finish (exit 2, 3 or 4): every rule, no
+    results, and the error as the invocation's notification
+    (:func:`buildguard._formats.errordoc.sarif_invocation`)."""
+    from buildguard._formats.errordoc import sarif_invocation
+
     run: dict[str, Any] = {
         "tool": {"driver": _driver(rules)},
-        "invocations": [
-            {
-                "executionSuccessful": False,
-                "exitCode": exit_code,
-                "toolExecutionNotifications": [{"level": "error", "message": {"text": text}}],
-            }
-        ],
+        "invocations": [sarif_invocation(report)],
         "results": [],
     }
     return _log(run)
