@@ -22,4 +22,6 @@ RUN buildguard seal dist
 
 FROM nginx:stable-bookworm
 COPY nginx.conf /etc/nginx/conf.d/default.conf
+# the base's own index.html and 50x.html would stay beside the bundle (FILE_EXTRA)
+RUN rm -rf /usr/share/nginx/html/*
 COPY --from=build /src/dist /usr/share/nginx/html
