@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import ValidationError
 
+from buildguard._checks.extras import AllowExtra, ExtraAllowance
 from buildguard._checks.filechecks import check_files
 from buildguard._checks.findings import (
     CheckedEntry,
@@ -68,14 +69,17 @@ def check_image(
     expect: ResolvedExpectations,
     *,
     paths: Sequence[str] = (),
-    allow_extra: bool = False,
+    allow_extra: AllowExtra = False,
     platform: str | None = None,
 ) -> tuple[list[BundleResult], list[Finding], int]:
     """Check every bundle of one platform image. Returns bundles, findings, files compared.
 
+    ``allow_extra``: ``True`` allows every extra file, a tuple of gitignore-style globs
+    (relative to the bundle root) those that match (see :mod:`buildguard._checks.extras`).
     ``manifest_bytes`` maps the path of every ``buildguard-manifest.json`` file in the image
     to its bytes (``None`` where they were not kept: over the size cap).
     """
+    allow = ExtraAllowance(allow_extra)
     view: Tree = MappingTree(tree) if isinstance(tree, Mapping) else tree
     report = Reporter(layers, platform)
     found = find_bundle_roots(manifest_bytes)
@@ -137,7 +141,7 @@ def check_image(
             view,
             expect,
             report,
-            allow_extra=allow_extra,
+            allow=allow,
             nested=nested,
             wrong_build=wrong_build,
         )

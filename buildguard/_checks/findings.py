@@ -101,6 +101,7 @@ class Reporter:
         bundle: str | None = None,
         path: str | None = None,
         layer: int | None = None,
+        hint: str | None = None,
     ) -> None:
         info = self.layers[layer] if layer is not None and 0 <= layer < len(self.layers) else None
         self.findings.append(
@@ -114,6 +115,7 @@ class Reporter:
                 layer_digest=info.digest if info else None,
                 created_by=info.created_by if info else None,
                 platform=self.platform,
+                hint=hint,
             )
         )
 

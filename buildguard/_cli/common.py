@@ -153,5 +153,29 @@ def expectations(args: argparse.Namespace) -> Expectations:
         build_id=args.expect_build_id,
         commit=args.expect_commit,
         record=args.record,
-        allow_extra=args.allow_extra,
+        allow_extra=allow_extra(args),
     )
+
+
+def allow_extra_option(parser: argparse.ArgumentParser) -> None:
+    """``--allow-extra [GLOB]``, repeatable: alone it allows every extra file."""
+    parser.add_argument(
+        "--allow-extra",
+        action="append",
+        nargs="?",
+        const=True,
+        metavar="GLOB",
+        help="files the manifest does not list are reported, not failed: all of them, or "
+        "with GLOB (repeatable; gitignore-style, relative to the bundle root, e.g. "
+        "50x.html) those that match",
+    )
+
+
+def allow_extra(args: argparse.Namespace) -> bool | tuple[str, ...]:
+    """What ``--allow-extra`` gave: False, True (a bare flag among them), or the globs."""
+    given: list[bool | str] | None = args.allow_extra
+    if not given:
+        return False
+    if any(value is True for value in given):
+        return True
+    return tuple(str(value) for value in given)

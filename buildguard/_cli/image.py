@@ -8,6 +8,7 @@ from typing import Any
 
 from buildguard._cli import frombuild
 from buildguard._cli.common import (
+    allow_extra_option,
     expectations,
     image_options,
     out,
@@ -71,11 +72,7 @@ def register(commands: Any) -> None:
         metavar="OS/ARCH|all",
         help="platform of an index to verify (default linux/amd64)",
     )
-    ver.add_argument(
-        "--allow-extra",
-        action="store_true",
-        help="files the manifest does not list are reported, not failed",
-    )
+    allow_extra_option(ver)
     ver.add_argument("--report", metavar="FILE", help="also write the JSON report here")
     ver.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report here")
     frombuild.add_options(ver)

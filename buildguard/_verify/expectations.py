@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from buildguard._checks.extras import check_allow_extra
 from buildguard.models import Record
 
 
@@ -19,8 +20,14 @@ class Expectations:
     """Default: ``$COMMIT_SHA``, the record, then ``git rev-parse HEAD`` here."""
     record: Record | str | os.PathLike[str] | None = None
     """This build's record (default: ``.buildguard/record.json`` when it exists)."""
-    allow_extra: bool = False
-    """Files a manifest does not list are reported (warning), not failed."""
+    allow_extra: bool | tuple[str, ...] = False
+    """Files a manifest does not list are reported (``info``), not failed: ``True`` for
+    every such file, a tuple of gitignore-style globs (matched against the path relative to
+    the bundle root, e.g. ``("50x.html", "config/*.json")``) for those that match. A glob
+    that is not one raises :class:`~buildguard.errors.UsageError` here."""
     use_default_record: bool = True
     """``False`` ignores ``.buildguard/record.json`` and this checkout's commit (verifying
     another build's image, as ``--from-build`` does)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "allow_extra", check_allow_extra(self.allow_extra))
