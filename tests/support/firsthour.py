@@ -35,23 +35,15 @@ import yaml
 from clitools import console_script
 from hintcheck import Problem, check_output, subcommand_of
 from nginx import publish, run_nginx, world_readable_dir
+from officialnginx import HTML_ROOT, build_official_nginx
 from services import Dockerd, Registry
-
-try:  # extra20's base laid out like the official nginx image
-    from officialnginx import build_official_nginx
-except ImportError:  # pragma: no cover - until it is merged
-    build_official_nginx = None
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 CLOUDBUILD_DOC = ROOT / "docs" / "cloudbuild.md"
 EXAMPLE_PIPELINE = ROOT / "cloudbuild.example.yaml"
 NGINX_BASE = "nginx:stable-bookworm"  # the docs' Dockerfile's FROM
-BUNDLE_PATH = "/usr/share/nginx/html"
-NGINX_PAGES = {
-    "index.html": "<!DOCTYPE html><title>Welcome to nginx!</title><h1>Welcome to nginx!</h1>",
-    "50x.html": "<!DOCTYPE html><title>Error</title><h1>An error occurred.</h1>",
-}
+BUNDLE_PATH = HTML_ROOT  # where the docs' Dockerfile copies the bundle
 
 
 @dataclass(frozen=True)
@@ -160,28 +152,9 @@ class Services:
     registry: Registry
 
 
-def minimal_official_nginx(dockerd: Dockerd, base: str, workdir: Path, tag: str) -> None:
-    """`tag` FROM `base` (a busybox image with a shell) with the official image's pages:
-    index.html and 50x.html in /usr/share/nginx/html, written by a layer of the base."""
-    context = workdir / "nginx-base"
-    context.mkdir(parents=True)
-    (context / "default.conf").write_text("server { listen 80; root /usr/share/nginx/html; }\n")
-    writes = " && ".join(
-        f"echo '{page}' > {BUNDLE_PATH}/{name}" for name, page in NGINX_PAGES.items()
-    )
-    (context / "Dockerfile").write_text(
-        f"FROM {base}\nCOPY default.conf /etc/nginx/conf.d/default.conf\n"
-        f"RUN mkdir -p {BUNDLE_PATH} && {writes}\n"
-    )
-    dockerd.build(context, tag)
-
-
 def make_nginx_base(dockerd: Dockerd, base: str, workdir: Path) -> str:
     """`nginx:stable-bookworm` in this daemon, laid out like the official image."""
-    if build_official_nginx is not None:
-        build_official_nginx(dockerd, base, workdir, tag=NGINX_BASE)
-    else:
-        minimal_official_nginx(dockerd, base, workdir, NGINX_BASE)
+    build_official_nginx(dockerd, base, workdir, tag=NGINX_BASE)
     listing = dockerd.docker("run", "--rm", "--network", "none", NGINX_BASE, "ls", BUNDLE_PATH)
     assert set(listing.stdout.split()) >= {"index.html", "50x.html"}, listing.stdout
     return NGINX_BASE
@@ -199,6 +172,7 @@ class FirstHour:
         self.workspace = work / f"workspace-{app.name}"
         self.steps: list[Step] = []
         self.build_id = ""
+        self.commit = ""
 
     # -- environment
 
