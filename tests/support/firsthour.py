@@ -72,6 +72,7 @@ class Step:
     returncode: int
     output: str  # stdout and stderr
     seconds: float
+    expected: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -228,6 +229,7 @@ class FirstHour:
             done.returncode,
             done.stdout + done.stderr,
             time.monotonic() - started,
+            expect,
         )
         sub = context or subcommand_of(step.command.replace('"', " ").split())
         if "buildguard" in step.command:
@@ -417,6 +419,8 @@ class FirstHour:
             expect=1,
         )
         assert "FILE_EXTRA" in step.output and "50x.html" in step.output, step.output
+        # DESIGN: the finding names the fix, `RUN rm -rf DIR/*` or `--allow-extra GLOB`
+        assert re.search(r"hint: .*rm -rf", step.output), step.output
         # the image named as `docker build -t` named it, without `docker-daemon:`
         self.run(
             flow,
@@ -469,6 +473,8 @@ class FirstHour:
             self.readme_flow(app_dir)
         if "mistakes" in flows:
             self.mistakes(app_dir)
+        for hint in self.hints():
+            self.log(f"  printed {hint}")
         problems = [step for step in self.steps if step.problems]
         if problems:
             raise FirstHourFailure(
@@ -514,8 +520,6 @@ def main(argv: Sequence[str] = ()) -> int:
             except FirstHourFailure as failure:
                 failed += 1
                 print(failure, file=sys.stderr)
-            for hint in first_hour.hints():
-                print(f"  printed {hint}")
     print(
         f"first hour: {len(names) - failed}/{len(names)} apps passed "
         f"in {time.monotonic() - started:.0f}s"
