@@ -421,8 +421,18 @@ class FirstHour:
         assert "FILE_EXTRA" in step.output and "50x.html" in step.output, step.output
         # DESIGN: the finding names the fix, `RUN rm -rf DIR/*` or `--allow-extra GLOB`
         assert re.search(r"hint: .*rm -rf", step.output), step.output
-        # the image named as `docker build -t` named it, without `docker-daemon:`
+        # the hint's second fix, as it says: this extra file is meant to be served
+        verify_daemon = ["buildguard", "verify", f"docker-daemon:{name}", "--path", BUNDLE_PATH]
         self.run(
+            flow,
+            "verify --allow-extra 50x.html, as the hint says",
+            [*verify_daemon, "--allow-extra", "50x.html"],
+            cwd=app_dir,
+            env=env,
+        )
+        # the image named as `docker build -t` named it, without `docker-daemon:`; DESIGN:
+        # a bare NAME:TAG that no registry serves suggests docker-daemon:NAME:TAG
+        step = self.run(
             flow,
             "verify NAME:TAG",
             ["buildguard", "verify", name, "--path", BUNDLE_PATH],
@@ -430,6 +440,7 @@ class FirstHour:
             env=env,
             expect=2,
         )
+        assert f"docker-daemon:{name}" in step.output, step.output
         # `run` without a build id in the environment
         no_ci = self.env()
         self.run(
