@@ -15,7 +15,47 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 
-from firsthour import main
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+
+from docsteps import APPS
+from firsthour import FirstHour, FirstHourFailure, Services, make_nginx_base
+from services import make_base_image, start_dockerd, start_registry
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    """Run standalone: start a dockerd, a registry and the nginx base, then every app (or
+    the ones named: vite, cra, next)."""
+    names = list(argv) or list(APPS)
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="bg-first-hour-"))
+    os.environ.setdefault("BUILDGUARD_CACHE", str(work / "layer-cache"))
+    failed = 0
+    with contextlib.ExitStack() as stack:
+        dockerd = stack.enter_context(start_dockerd())
+        registry = start_registry(work / "registry")
+        stack.callback(registry.stop)
+        base = make_base_image(dockerd, work / "busybox")
+        make_nginx_base(dockerd, base, work)
+        services = Services(dockerd, registry)
+        for name in names:
+            first_hour = FirstHour(APPS[name], services, work)
+            try:
+                first_hour.run_all()
+            except FirstHourFailure as failure:
+                failed += 1
+                print(failure, file=sys.stderr)
+    print(
+        f"first hour: {len(names) - failed}/{len(names)} apps passed "
+        f"in {time.monotonic() - started:.0f}s"
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    return 1 if failed else 0
+
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from firsthour import APPS, FirstHour, Services, make_nginx_base
+from docsteps import APPS
+from firsthour import FirstHour, Services, make_nginx_base
 from services import Dockerd, Registry
 
 pytestmark = [pytest.mark.npm, pytest.mark.docker]

@@ -24,44 +24,29 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
 from clitools import console_script
+from docsteps import (
+    App,
+    docs_dockerfile,
+    example_steps,
+    for_app,
+    readme_pipeline,
+    substitute,
+    three_steps,
+)
 from hintcheck import Problem, check_output, subcommand_of
 from nginx import publish, run_nginx, world_readable_dir
 from officialnginx import HTML_ROOT, build_official_nginx
 from services import Dockerd, Registry
 
-ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
-CLOUDBUILD_DOC = ROOT / "docs" / "cloudbuild.md"
-EXAMPLE_PIPELINE = ROOT / "cloudbuild.example.yaml"
 NGINX_BASE = "nginx:stable-bookworm"  # the docs' Dockerfile's FROM
+MANIFEST = "buildguard-manifest.json"
 BUNDLE_PATH = HTML_ROOT  # where the docs' Dockerfile copies the bundle
-
-
-@dataclass(frozen=True)
-class App:
-    name: str  # the folder under examples/
-    output: str  # the bundler's output folder
-    bundler: str
-
-    @property
-    def source(self) -> Path:
-        return ROOT / "examples" / self.name
-
-
-APPS = {
-    "vite": App("vite-app", "dist", "Vite"),
-    "cra": App("cra-app", "build", "Create React App"),
-    "next": App("next-app", "out", "Next.js static export"),
-}
 
 
 @dataclass
@@ -87,64 +72,6 @@ class Step:
 
 class FirstHourFailure(AssertionError):
     pass
-
-
-# ---------------------------------------------------------------------- the documents
-
-
-def fenced_block(text: str, heading: str, language: str) -> str:
-    """The first ```language block after the line ``heading``."""
-    start = text.index(heading + "\n")
-    match = re.compile(rf"^```{language}\n(.*?)^```", re.S | re.M).search(text, start)
-    assert match, f"no ```{language} block after {heading!r}"
-    return match.group(1)
-
-
-def readme_pipeline() -> list[str]:
-    """The README's "Using it in a pipeline" commands, one a line, comments dropped."""
-    block = fenced_block(README.read_text(), "## Using it in a pipeline", "sh")
-    lines = [re.sub(r"\s{2,}#.*$", "", line).strip() for line in block.splitlines()]
-    return [line for line in lines if line and not line.startswith("#")]
-
-
-def docs_dockerfile() -> str:
-    return fenced_block(CLOUDBUILD_DOC.read_text(), "## The Dockerfile", "dockerfile")
-
-
-def three_steps() -> list[dict[str, Any]]:
-    """The steps of docs/cloudbuild.md's "Add buildguard to an existing pipeline"."""
-    block = fenced_block(
-        CLOUDBUILD_DOC.read_text(),
-        "## Add buildguard to an existing pipeline in three steps",
-        "yaml",
-    )
-    config = yaml.safe_load(block)
-    assert config["options"]["automapSubstitutions"] is True
-    steps: list[dict[str, Any]] = config["steps"]
-    return steps
-
-
-def example_steps() -> dict[str, dict[str, Any]]:
-    config = yaml.safe_load(EXAMPLE_PIPELINE.read_text())
-    return {step["id"]: step for step in config["steps"]}
-
-
-def for_app(text: str, app: App) -> str:
-    """What the docs tell a user of another bundler to change: `dist` is their folder."""
-    return re.sub(r"(?<![\w/.-])dist(?![\w.-])", app.output, text)
-
-
-def substitute(text: str, values: Mapping[str, str]) -> str:
-    """Cloud Build's substitution of `$NAME` and `${NAME}` (before a step runs)."""
-
-    def one(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        return values.get(name, match.group(0))
-
-    return re.sub(r"\$\{(\w+)\}|\$(\w+)", one, text)
-
-
-# ---------------------------------------------------------------------- the run
 
 
 @dataclass
@@ -242,6 +169,14 @@ class FirstHour:
                 f"should exit {expect}\n{step.describe()}"
             )
         return step
+
+    def require(self, holds: bool, step: Step, what: str) -> None:
+        """A fact a step's output must show (DESIGN), failed like an exit code."""
+        if not holds:
+            raise FirstHourFailure(
+                f"{self.app.bundler} ({self.app.name}): step {step.name!r} of {step.flow} "
+                f"should show {what}\n{step.describe()}"
+            )
 
     # -- the flows
 
@@ -418,9 +353,9 @@ class FirstHour:
             env=env,
             expect=1,
         )
-        assert "FILE_EXTRA" in step.output and "50x.html" in step.output, step.output
+        self.require("FILE_EXTRA" in step.output and "50x.html" in step.output, step, "50x.html")
         # DESIGN: the finding names the fix, `RUN rm -rf DIR/*` or `--allow-extra GLOB`
-        assert re.search(r"hint: .*rm -rf", step.output), step.output
+        self.require(bool(re.search(r"hint: .*rm -rf", step.output)), step, "a hint: rm -rf")
         # the hint's second fix, as it says: this extra file is meant to be served
         verify_daemon = ["buildguard", "verify", f"docker-daemon:{name}", "--path", BUNDLE_PATH]
         self.run(
@@ -440,7 +375,7 @@ class FirstHour:
             env=env,
             expect=2,
         )
-        assert f"docker-daemon:{name}" in step.output, step.output
+        self.require(f"docker-daemon:{name}" in step.output, step, f"docker-daemon:{name}")
         # `run` without a build id in the environment
         no_ci = self.env()
         self.run(
@@ -472,8 +407,8 @@ class FirstHour:
             env=env,
             expect=1,
         )
-        assert "canary missing" in step.output, step.output
-        assert not (app_dir / out / "buildguard-manifest.json").exists()
+        self.require("canary missing" in step.output, step, "canary missing")
+        self.require(not (app_dir / out / MANIFEST).exists(), step, f"no {out}/{MANIFEST}")
 
     def run_all(self, flows: Sequence[str] = ("cloudbuild", "readme", "mistakes")) -> list[Step]:
         self.log(f"{self.app.bundler}: examples/{self.app.name} -> {self.app.output}/")
@@ -502,38 +437,3 @@ class FirstHour:
             for line in step.output.splitlines()
             if line.strip().startswith("hint:")
         ]
-
-
-def main(argv: Sequence[str] = ()) -> int:
-    """Run standalone: start a dockerd, a registry and the nginx base, then every app (or
-    the ones named: vite, cra, next)."""
-    import contextlib
-    import tempfile
-
-    from services import make_base_image, start_dockerd, start_registry
-
-    names = list(argv) or list(APPS)
-    started = time.monotonic()
-    work = Path(tempfile.mkdtemp(prefix="bg-first-hour-"))
-    os.environ.setdefault("BUILDGUARD_CACHE", str(work / "layer-cache"))
-    failed = 0
-    with contextlib.ExitStack() as stack:
-        dockerd = stack.enter_context(start_dockerd())
-        registry = start_registry(work / "registry")
-        stack.callback(registry.stop)
-        base = make_base_image(dockerd, work / "busybox")
-        make_nginx_base(dockerd, base, work)
-        services = Services(dockerd, registry)
-        for name in names:
-            first_hour = FirstHour(APPS[name], services, work)
-            try:
-                first_hour.run_all()
-            except FirstHourFailure as failure:
-                failed += 1
-                print(failure, file=sys.stderr)
-    print(
-        f"first hour: {len(names) - failed}/{len(names)} apps passed "
-        f"in {time.monotonic() - started:.0f}s"
-    )
-    shutil.rmtree(work, ignore_errors=True)
-    return 1 if failed else 0
