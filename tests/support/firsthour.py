@@ -245,9 +245,12 @@ class FirstHour:
         reference = (self.workspace / "image.ref").read_text().strip()
         assert reference.startswith(f"{image}@sha256:"), reference
         site = self.deploy(reference, app_dir)
-        with run_nginx(self.server_block(app_dir, site)) as nginx:
-            (self.workspace / "service.url").write_text(nginx.url + "/\n")
-            self.run(flow, "verify-live", script("verify-live"), cwd=self.workspace, env=env)
+        try:
+            with run_nginx(self.server_block(app_dir, site)) as nginx:
+                (self.workspace / "service.url").write_text(nginx.url + "/\n")
+                self.run(flow, "verify-live", script("verify-live"), cwd=self.workspace, env=env)
+        finally:
+            shutil.rmtree(site.parent, ignore_errors=True)
         return reference
 
     def deploy(self, reference: str, app_dir: Path) -> Path:
@@ -413,12 +416,15 @@ class FirstHour:
     def run_all(self, flows: Sequence[str] = ("cloudbuild", "readme", "mistakes")) -> list[Step]:
         self.log(f"{self.app.bundler}: examples/{self.app.name} -> {self.app.output}/")
         app_dir = self.prepare()
-        if "cloudbuild" in flows:
-            self.cloudbuild_flow(app_dir)
-        if "readme" in flows:
-            self.readme_flow(app_dir)
-        if "mistakes" in flows:
-            self.mistakes(app_dir)
+        try:
+            if "cloudbuild" in flows:
+                self.cloudbuild_flow(app_dir)
+            if "readme" in flows:
+                self.readme_flow(app_dir)
+            if "mistakes" in flows:
+                self.mistakes(app_dir)
+        finally:  # a few hundred MB per app; pytest keeps its last temp folders
+            shutil.rmtree(app_dir / "node_modules", ignore_errors=True)
         for hint in self.hints():
             self.log(f"  printed {hint}")
         problems = [step for step in self.steps if step.problems]
