@@ -13,6 +13,7 @@ from pydantic import Field
 
 from buildguard._internal.modeltypes import (
     MANIFEST_NAME,
+    READ_FROM_DESCRIPTION,
     Digest,
     FrozenModel,
     ReadFrom,
@@ -170,13 +171,7 @@ class LayerInfo(FrozenModel):
     created_by: str | None = Field(
         default=None, description="The image history step (Dockerfile instruction)."
     )
-    read_from: ReadFrom = Field(
-        default="source",
-        description="source: the blob was read and its digests verified in this run; cache: "
-        "the layer-index cache answered for a blob of this digest (read and verified when "
-        "the cache was filled; whether the source still serves those bytes was not checked, "
-        "--no-cache reads every blob).",
-    )
+    read_from: ReadFrom = Field(default="source", description=READ_FROM_DESCRIPTION)
 
 
 class Finding(FrozenModel):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import shutil
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -51,15 +50,6 @@ def workspace(tmp_path: Path) -> Path:
         EXAMPLE, root, ignore=shutil.ignore_patterns("node_modules", "dist", ".buildguard")
     )
     return root
-
-
-@pytest.fixture
-def deployed(cloudbuild_dockerd: Dockerd) -> Iterator[None]:
-    yield
-    for container in cloudbuild_dockerd.client.containers.list(
-        all=True, filters={"label": "buildguard-test.deployed=1"}
-    ):
-        container.remove(force=True)
 
 
 def run(

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,15 +96,6 @@ def workspace(tmp_path: Path) -> Path:
     )
     shutil.copy2(EXAMPLE, root / EXAMPLE.name)
     return root
-
-
-@pytest.fixture
-def deployed(cloudbuild_dockerd: Dockerd) -> Iterator[None]:
-    yield
-    for container in cloudbuild_dockerd.client.containers.list(
-        all=True, filters={"label": "buildguard-test.deployed=1"}
-    ):
-        container.remove(force=True)
 
 
 def run_example(

@@ -27,6 +27,14 @@ ReadFrom = Literal["source", "cache"]
 or ``cache`` (the layer-index cache answered for a blob of that digest, read and verified
 when the cache was filled; the source's bytes were not read again)."""
 
+READ_FROM_DESCRIPTION = (
+    "source: the blob was read and its digests verified in this run; cache: the layer-index "
+    "cache answered for a blob of this digest (read and verified when the cache was filled; "
+    "whether the source still serves those bytes was not checked, --no-cache reads every "
+    "blob)."
+)
+"""The schema's words for ``read_from``, on verify's and inspect's layers alike."""
+
 MANIFEST_NAME = "buildguard-manifest.json"
 """The file seal writes at a bundle's root and verify looks for in an image."""
 

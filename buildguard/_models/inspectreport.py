@@ -11,7 +11,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from buildguard._internal.modeltypes import Digest, FrozenModel, ReadFrom, Sha256Hex, UtcTime
+from buildguard._internal.modeltypes import (
+    READ_FROM_DESCRIPTION,
+    Digest,
+    FrozenModel,
+    ReadFrom,
+    Sha256Hex,
+    UtcTime,
+)
 
 
 class ImageRef(FrozenModel):
@@ -59,13 +66,7 @@ class LayerReport(FrozenModel):
     created_by: str | None = Field(description="The history entry's created_by.")
     created: UtcTime | None = None
     comment: str | None = None
-    read_from: ReadFrom = Field(
-        default="source",
-        description="source: the blob was read and its digests verified in this run; cache: "
-        "the layer-index cache answered for a blob of this digest (read and verified when "
-        "the cache was filled; whether the source still serves those bytes was not checked, "
-        "--no-cache reads every blob).",
-    )
+    read_from: ReadFrom = Field(default="source", description=READ_FROM_DESCRIPTION)
 
 
 class ManifestReport(FrozenModel):

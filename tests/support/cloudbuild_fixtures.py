@@ -194,3 +194,14 @@ def step_images(
         node=f"{registry}/buildguard-node:{VERSION}",
         result=result,
     )
+
+
+@pytest.fixture
+def deployed(cloudbuild_dockerd: Dockerd) -> Iterator[None]:
+    """Removes, after the test, the containers a deploy stand-in started (label
+    ``buildguard-test.deployed=1``)."""
+    yield
+    for container in cloudbuild_dockerd.client.containers.list(
+        all=True, filters={"label": "buildguard-test.deployed=1"}
+    ):
+        container.remove(force=True)
