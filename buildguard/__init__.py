@@ -42,6 +42,8 @@ _EXPORTS = {
     "MarkFailed": "buildguard._verify.mark",
     "mark_verified": "buildguard._verify.mark",
     "verify_live": "buildguard._live.verifier",
+    "verify_attestation": "buildguard._attest.verifier",
+    "AttestationReport": "buildguard.models",
     "ReadOptions": "buildguard._image.options",
     "Expectations": "buildguard._verify.expectations",
     "SiteOptions": "buildguard._live.siteoptions",
@@ -51,6 +53,7 @@ _EXPORTS = {
 and none is named like a public function, so importing one never rebinds a public name."""
 
 __all__ = [
+    "AttestationReport",
     "BuildVerifyReport",
     "BuildguardError",
     "BundleManifest",
@@ -83,11 +86,13 @@ __all__ = [
     "run",
     "seal",
     "verify",
+    "verify_attestation",
     "verify_build",
     "verify_live",
 ]
 
 if TYPE_CHECKING:
+    from buildguard._attest.verifier import verify_attestation
     from buildguard._image.options import ReadOptions
     from buildguard._inspect import inspect
     from buildguard._live.siteoptions import SiteOptions
@@ -113,6 +118,7 @@ if TYPE_CHECKING:
         UsageError,
     )
     from buildguard.models import (
+        AttestationReport,
         BuildVerifyReport,
         BundleManifest,
         FileEntry,

@@ -20,6 +20,10 @@ from buildguard._internal.modeltypes import (
     Sha256Hex,
     UtcTime,
 )
+from buildguard._models.attestreport import (
+    AttestationReport,
+    AttestationResult,
+)
 from buildguard._models.inspectreport import (
     FileReport,
     ImageRef,
@@ -34,6 +38,8 @@ __all__ = [
     "MANIFEST_MAX_BYTES",
     "MANIFEST_MAX_FILES",
     "MANIFEST_NAME",
+    "AttestationReport",
+    "AttestationResult",
     "BuildImageResult",
     "BuildSummary",
     "BuildVerifyReport",
@@ -204,6 +210,11 @@ class BundleResult(FrozenModel):
     sealed_at: UtcTime | None = None
     files_compared: int = 0
     ok: bool
+    manifest_sha256: Sha256Hex | None = Field(
+        default=None,
+        description="sha256 of the bundle's buildguard-manifest.json bytes (what an "
+        "attestation names).",
+    )
 
 
 class VerifyStats(FrozenModel):

@@ -15,14 +15,14 @@ import traceback
 from collections.abc import Sequence
 
 from buildguard import __version__
-from buildguard._cli import build, image, live
+from buildguard._cli import attest, build, image, live
 from buildguard._cli.common import Handler, Parser, verbosity_options
 from buildguard._cli.logs import configure
 from buildguard._internal.redact import remember_arguments, scrub
 from buildguard.errors import BuildguardError, CheckFailed
 
 EXIT_INTERNAL = 4
-_COMMAND_MODULES = (build, image, live)
+_COMMAND_MODULES = (build, image, live, attest)
 
 logger = logging.getLogger("buildguard.cli")
 
