@@ -118,7 +118,7 @@ def load_kms_signer(spec: str, environ: Mapping[str, str]) -> CloudKmsSigner:
             hint="check the name, and that the caller has roles/cloudkms.publicKeyViewer "
             "and roles/cloudkms.signerVerifier on it",
         ) from None
-    algorithm = type(answer).CryptoKeyVersionAlgorithm(answer.algorithm).name
+    algorithm = str(getattr(answer.algorithm, "name", answer.algorithm))
     if algorithm not in _DIGEST_ALGORITHMS | _DATA_ALGORITHMS:
         raise KeyUnreadable(
             f"the Cloud KMS key {name} is {algorithm}; buildguard signs with "
