@@ -121,6 +121,7 @@ def run_example(
         substitutions={
             "_IMAGE": f"{registry.host}/{repository}",
             "_BUILDGUARD": step_images.registry,
+            "_ATTEST_KEY": "",  # no Cloud KMS here: tests/test_attest_kms.py covers --attest
             "COMMIT_SHA": COMMIT,
         },
         docker_config=docker_auth(registry),
