@@ -13,7 +13,7 @@ import httpx
 import pytest
 from attestkeys import KeyFiles, make_key
 from clitools import buildguard_cli
-from services import Registry
+from services import AuthRegistry, Registry
 
 pytestmark = pytest.mark.docker
 
@@ -330,3 +330,96 @@ def test_the_private_key_never_appears_at_vv(
         assert "attached" in done.stderr or "attested" in done.stderr
         for chunk in (body, body[:40], body[-40:]):
             assert chunk not in done.stdout + done.stderr
+
+
+def test_a_writer_that_replaces_the_tag_between_read_and_write_is_merged_on_retry(
+    registry: Registry, tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer's PUT lands right after ours, without our layer: the read-back sees
+    ours missing, and the next round keeps both."""
+    from buildguard._attest import attach as attach_module
+    from buildguard._attest.ocistore import AttestationRegistry
+
+    monkeypatch.setenv("DOCKER_CONFIG", env["DOCKER_CONFIG"])
+    repo = fresh_repo(registry, "attest/race")
+    digest = layout_digest("fresh")
+    theirs = b'{"payload":"","payloadType":"x","signatures":[]}'
+    real_put = AttestationRegistry.put_manifest_bytes
+    raced: list[int] = []
+
+    def racing_put(self: AttestationRegistry, tag: str, data: bytes, media_type: str) -> None:
+        real_put(self, tag, data, media_type)
+        if not raced:  # the other writer read before our PUT and writes after it
+            raced.append(1)
+            put_att(registry, "attest/race", digest, [theirs])
+
+    monkeypatch.setattr(AttestationRegistry, "put_manifest_bytes", racing_put)
+    ours = b'{"payload":"","payloadType":"ours","signatures":[]}'
+    done = attach_module.attach(repo, digest, ours, "https://example.com/p", backoff=0.0)
+    assert done.attempts == 2
+    layers = att_manifest(registry, "attest/race", digest)["layers"]
+    blobs = {blob(registry, "attest/race", layer["digest"]) for layer in layers}
+    assert blobs == {theirs, ours}
+
+
+def test_an_attestation_on_an_index_verified_with_platform_all(
+    registry: Registry, tmp_path: Path, env: dict[str, str]
+) -> None:
+    from registryhelpers import put_manifest as put_raw
+
+    key = make_key(tmp_path / "keys", "team")
+    repo = fresh_repo(registry, "attest/index")
+    fresh = layout_digest("fresh")
+    size = len((LAYOUT / "blobs/sha256" / fresh.split(":")[1]).read_bytes())
+    child = {
+        "mediaType": ACCEPT,
+        "digest": fresh,
+        "size": size,
+        "platform": {"os": "linux", "architecture": "amd64"},
+    }
+    index_type = "application/vnd.oci.image.index.v1+json"
+    body = json.dumps({"schemaVersion": 2, "mediaType": index_type, "manifests": [child]})
+    with httpx.Client(timeout=60) as client:
+        put_raw(client, registry.url, "attest/index", "multi", body.encode(), index_type, {})
+    done = verify(f"{repo}:multi", f"file:{key.private}", tmp_path, env, "--platform", "all")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert check(f"{repo}:multi", key.public, tmp_path, env).returncode == 0
+    # the platform's own manifest was not what was attested
+    child_check = check(f"{repo}@{fresh}", key.public, tmp_path, env)
+    assert child_check.returncode == 1
+
+
+def test_attach_with_credentials_from_the_docker_config(
+    auth_registry: AuthRegistry, tmp_path: Path
+) -> None:
+    key = make_key(tmp_path / "keys", "team")
+    creds = f"{auth_registry.username}:{auth_registry.password}"
+    subprocess.run(
+        [
+            "skopeo",
+            "copy",
+            "-q",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            creds,
+            f"oci:{LAYOUT}:fresh",
+            f"docker://{auth_registry.host}/attest/auth:fresh",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    config = tmp_path / "with-creds"
+    config.mkdir()
+    auth_registry.write_docker_config(config)
+    env = {"DOCKER_CONFIG": str(config), "BUILD_ID": "", "COMMIT_SHA": ""}
+    image = f"{auth_registry.host}/attest/auth@{layout_digest('fresh')}"
+    done = verify(image, f"file:{key.private}", tmp_path, env, "-vv")
+    assert done.returncode == 0, done.stdout + done.stderr
+    ok = check(image, key.public, tmp_path, env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert auth_registry.password not in done.stdout + done.stderr + ok.stdout + ok.stderr
+    (tmp_path / "empty").mkdir()
+    denied = check(image, key.public, tmp_path, {**env, "DOCKER_CONFIG": str(tmp_path / "empty")})
+    assert denied.returncode == 3, denied.stderr
