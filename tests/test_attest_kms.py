@@ -118,3 +118,18 @@ def test_an_unknown_kms_key_is_exit_2_before_anything_is_read(
     assert done.returncode == 2, done.stderr
     assert "cannot read the Cloud KMS key" in done.stderr
     assert [r.method for r in kms.requests] == ["getPublicKey", "getPublicKey"]
+
+
+def test_without_the_gcp_extra_a_kms_key_is_exit_2_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from buildguard.errors import MissingExtra
+
+    monkeypatch.setitem(sys.modules, "google.cloud.kms_v1", None)  # import fails
+    with pytest.raises(MissingExtra) as caught:
+        load_signer("gcpkms://" + VERSION.format("k"), {})
+    assert caught.value.exit_code == 2
+    assert "google-cloud-kms" in caught.value.message
+    assert "pip install 'buildguard-cli[gcp]'" in (caught.value.hint or "")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
-from buildguard._image.registry import RegistrySource
+from buildguard._image.registry import MANIFEST_ACCEPT, RegistrySource
 from buildguard._image.source import RawManifest
 from buildguard._image.transport.errors import RegistryError, Subject, status_error
 
@@ -30,7 +30,7 @@ class AttestationRegistry(RegistrySource):
             f"{self._base}/manifests/{tag}",
             subject,
             budget,
-            headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+            headers={"Accept": MANIFEST_ACCEPT},
         )
         response.close()
         if response.status_code == 404:
