@@ -51,6 +51,10 @@ class Attached:
     attempts: int
 
 
+MAX_LAYERS = 256
+"""Attestations one digest may carry before the tag is refused as not an attestation list."""
+
+
 def layers_of(data: bytes, where: str) -> list[dict[str, Any]]:
     """The layer descriptors of an attestation manifest (HostileImage when not one)."""
     try:
@@ -68,6 +72,12 @@ def layers_of(data: bytes, where: str) -> list[dict[str, Any]]:
             f"{where} is not an image manifest with layers",
             hint="something other than an attestation tool wrote this tag; delete it or "
             "check what wrote it",
+        )
+    if len(layers) > MAX_LAYERS:
+        raise HostileImage(
+            f"{where} holds {len(layers)} layers, more than the {MAX_LAYERS} attestations "
+            "buildguard reads for one digest",
+            hint="something other than an attestation tool wrote this tag; check what wrote it",
         )
     return layers
 
@@ -144,7 +154,8 @@ def attach(
                 target,
                 attempt,
             )
-            time.sleep(backoff * attempt)
+            if attempt < ATTEMPTS:
+                time.sleep(backoff * attempt)
     from buildguard._image.transport.errors import RegistryError, Repo, Subject
 
     raise RegistryError(

@@ -15,10 +15,9 @@ from buildguard._attest.attach import Attached, attach
 from buildguard._attest.envelope import sign_statement
 from buildguard._attest.statement import VSA_PREDICATE_TYPE, build_statement
 from buildguard._internal.files import atomic_write
+from buildguard._verify.mark import NOT_REGISTRY_PREFIXES
 from buildguard.errors import ImageReadError, UsageError
 from buildguard.models import VerifyReport
-
-NOT_REGISTRY_PREFIXES = ("docker-archive:", "oci-layout:", "docker-daemon:")
 
 
 class AttestFailed(ImageReadError):

@@ -60,8 +60,9 @@ def policy_digest(expectations: dict[str, Any]) -> str:
 def subject_name(reference: str) -> str:
     """``HOST/REPO`` of a registry reference (tag and digest dropped); other sources as given."""
     from buildguard._image.reference import parse_reference
+    from buildguard._verify.mark import NOT_REGISTRY_PREFIXES
 
-    if reference.startswith(("docker-archive:", "oci-layout:", "docker-daemon:")):
+    if reference.startswith(NOT_REGISTRY_PREFIXES):
         return reference
     ref = parse_reference(reference)
     return f"{ref.registry}/{ref.repository}"

@@ -38,9 +38,8 @@ from buildguard._models.attestreport import (
     AttestationReport,
     AttestationResult,
 )
+from buildguard._verify.mark import NOT_REGISTRY_PREFIXES
 from buildguard.errors import UsageError
-
-NOT_REGISTRY_PREFIXES = ("docker-archive:", "oci-layout:", "docker-daemon:")
 
 
 def _dict(value: Any) -> dict[str, Any]:
