@@ -423,3 +423,26 @@ def test_attach_with_credentials_from_the_docker_config(
     (tmp_path / "empty").mkdir()
     denied = check(image, key.public, tmp_path, {**env, "DOCKER_CONFIG": str(tmp_path / "empty")})
     assert denied.returncode == 3, denied.stderr
+
+
+def test_the_python_api(
+    attested: tuple[str, str, KeyFiles, bytes],
+    tmp_path: Path,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import buildguard
+    from buildguard.models import AttestationReport
+
+    monkeypatch.setenv("DOCKER_CONFIG", env["DOCKER_CONFIG"])
+    repo, digest, key, _ = attested
+    report = buildguard.verify_attestation(f"{repo}@{digest}", str(key.public))
+    assert isinstance(report, AttestationReport) and report.ok
+    assert report.image.digest == digest and report.key_id == key.keyid
+    other = buildguard.verify_attestation(
+        f"{repo}@{digest}", f"file:{key.public}", expect_build_id="someone-else"
+    )
+    assert not other.ok
+    assert [p.check for p in other.attestations[0].problems] == ["build_id"]
+    with pytest.raises(buildguard.UsageError):
+        buildguard.verify_attestation(f"oci-layout:{LAYOUT}:fresh", str(key.public))
