@@ -446,3 +446,18 @@ def test_the_python_api(
     assert [p.check for p in other.attestations[0].problems] == ["build_id"]
     with pytest.raises(buildguard.UsageError):
         buildguard.verify_attestation(f"oci-layout:{LAYOUT}:fresh", str(key.public))
+
+
+def test_a_layout_is_attested_to_a_file_only(tmp_path: Path, env: dict[str, str]) -> None:
+    key = make_key(tmp_path / "keys", "team", kind="ed25519")
+    image = f"oci-layout:{LAYOUT}:fresh"
+    refused = verify(image, f"file:{key.private}", tmp_path, env)
+    assert refused.returncode == 2, refused.stderr
+    assert "--attest-out" in refused.stderr
+    out = tmp_path / "vsa.json"
+    done = verify(image, f"file:{key.private}", tmp_path, env, "--attest-out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    envelope = json.loads(out.read_text())
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    assert statement["subject"][0]["digest"] == {"sha256": layout_digest("fresh")[7:]}
+    assert "attested:" not in done.stdout  # nothing attached anywhere

@@ -54,8 +54,13 @@ def attest_verified(
 ) -> Attestation:
     """Sign a VSA of the passing ``report`` with ``signer``; write it to ``out_file`` when
     given, attach it when the image is in a registry."""
-    if not report.ok or report.image.digest is None:
+    if not report.ok:
         raise UsageError(f"refusing to attest {report.image.reference}: its verify did not pass")
+    if report.image.digest is None:
+        raise AttestFailed(
+            f"the verify passed, but {report.image.reference} has no digest to attest",
+            hint="verify the pushed image by digest: HOST/REPO@sha256:…",
+        )
     statement = build_statement(
         report,
         version=__version__,
