@@ -191,6 +191,11 @@ class ImageInfo(FrozenModel):
     reference: str
     digest: Digest | None = Field(description="Digest of the manifest (or index) verified.")
     platforms: tuple[str, ...] = ()
+    platform_digests: tuple[Digest, ...] = Field(
+        default=(),
+        description="With --platform all: the manifest digest of each platform verified, in "
+        "the order of platforms (what an attestation of the index also covers).",
+    )
 
 
 class Expected(FrozenModel):

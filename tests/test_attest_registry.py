@@ -362,13 +362,10 @@ def test_a_writer_that_replaces_the_tag_between_read_and_write_is_merged_on_retr
     assert blobs == {theirs, ours}
 
 
-def test_an_attestation_on_an_index_verified_with_platform_all(
-    registry: Registry, tmp_path: Path, env: dict[str, str]
-) -> None:
+def push_index(registry: Registry, repo: str) -> None:
+    """``repo:multi``, an index naming the layout's fresh image for linux/amd64."""
     from registryhelpers import put_manifest as put_raw
 
-    key = make_key(tmp_path / "keys", "team")
-    repo = fresh_repo(registry, "attest/index")
     fresh = layout_digest("fresh")
     size = len((LAYOUT / "blobs/sha256" / fresh.split(":")[1]).read_bytes())
     child = {
@@ -380,13 +377,32 @@ def test_an_attestation_on_an_index_verified_with_platform_all(
     index_type = "application/vnd.oci.image.index.v1+json"
     body = json.dumps({"schemaVersion": 2, "mediaType": index_type, "manifests": [child]})
     with httpx.Client(timeout=60) as client:
-        put_raw(client, registry.url, "attest/index", "multi", body.encode(), index_type, {})
+        put_raw(client, registry.url, repo, "multi", body.encode(), index_type, {})
+
+
+def test_an_index_verified_with_platform_all_covers_its_platforms(
+    registry: Registry, tmp_path: Path, env: dict[str, str]
+) -> None:
+    key = make_key(tmp_path / "keys", "team")
+    repo = fresh_repo(registry, "attest/index")
+    push_index(registry, "attest/index")
+    fresh = layout_digest("fresh")
     done = verify(f"{repo}:multi", f"file:{key.private}", tmp_path, env, "--platform", "all")
     assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("attested:") == 2  # the index's .att and the platform's
     assert check(f"{repo}:multi", key.public, tmp_path, env).returncode == 0
-    # the platform's own manifest was not what was attested
-    child_check = check(f"{repo}@{fresh}", key.public, tmp_path, env)
-    assert child_check.returncode == 1
+    child = check(f"{repo}@{fresh}", key.public, tmp_path, env)
+    assert child.returncode == 0, child.stdout + child.stderr
+
+    # one platform verified: only that manifest is attested, not the index
+    single = fresh_repo(registry, "attest/single")
+    push_index(registry, "attest/single")
+    done = verify(f"{single}:multi", f"file:{key.private}", tmp_path, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert check(f"{single}@{fresh}", key.public, tmp_path, env).returncode == 0
+    index = check(f"{single}:multi", key.public, tmp_path, env)
+    assert index.returncode == 1
+    assert "no attestation is attached" in json.loads(index.stdout)["message"]
 
 
 def test_attach_with_credentials_from_the_docker_config(

@@ -13,7 +13,7 @@ from securesystemslib.signer import Signer
 from buildguard import __version__
 from buildguard._attest.attach import Attached, attach
 from buildguard._attest.envelope import sign_statement
-from buildguard._attest.statement import VSA_PREDICATE_TYPE, build_statement
+from buildguard._attest.statement import VSA_PREDICATE_TYPE, build_statement, subject_digests
 from buildguard._internal.files import atomic_write
 from buildguard._verify.mark import NOT_REGISTRY_PREFIXES
 from buildguard.errors import ImageReadError, UsageError
@@ -28,7 +28,8 @@ class AttestFailed(ImageReadError):
 class Attestation:
     envelope: bytes
     keyid: str
-    attached: Attached | None
+    attached: tuple[Attached, ...]
+    """Where it was attached: the digest verified, then each platform of an index."""
     written: Path | None
 
 
@@ -80,20 +81,23 @@ def attest_verified(
                 f"{exc.strerror or type(exc).__name__}",
                 hint="check the folder exists and is writable",
             ) from None
-    attached = None
+    attached: list[Attached] = []
     if not report.image.reference.startswith(NOT_REGISTRY_PREFIXES):
-        try:
-            attached = attach(
-                report.image.reference,
-                report.image.digest,
-                envelope,
-                VSA_PREDICATE_TYPE,
-                insecure_registries=insecure_registries,
-            )
-        except ImageReadError as exc:
-            raise AttestFailed(
-                f"the verify passed, but the attestation could not be attached to "
-                f"{report.image.reference}: {exc.message}",
-                hint=exc.hint,
-            ) from None
-    return Attestation(envelope, signer.public_key.keyid, attached, written)
+        for digest in subject_digests(report):  # the index's first, then its platforms'
+            try:
+                attached.append(
+                    attach(
+                        report.image.reference,
+                        f"sha256:{digest}",
+                        envelope,
+                        VSA_PREDICATE_TYPE,
+                        insecure_registries=insecure_registries,
+                    )
+                )
+            except ImageReadError as exc:
+                raise AttestFailed(
+                    f"the verify passed, but the attestation could not be attached to "
+                    f"{report.image.reference}@sha256:{digest}: {exc.message}",
+                    hint=exc.hint,
+                ) from None
+    return Attestation(envelope, signer.public_key.keyid, tuple(attached), written)

@@ -68,6 +68,14 @@ def subject_name(reference: str) -> str:
     return f"{ref.registry}/{ref.repository}"
 
 
+def subject_digests(report: VerifyReport) -> list[str]:
+    """The hex digests a VSA of ``report`` names: the digest verified, then (``--platform
+    all`` of an index) each platform's manifest, which the index's verify covered."""
+    assert report.image.digest is not None
+    digests = [report.image.digest, *report.image.platform_digests]
+    return [d.removeprefix("sha256:") for d in dict.fromkeys(digests)]
+
+
 def build_statement(
     report: VerifyReport,
     *,
@@ -99,7 +107,7 @@ def build_statement(
     }
     return {
         "_type": STATEMENT_TYPE,
-        "subject": [{"name": name, "digest": {"sha256": hex_digest}}],
+        "subject": [{"name": name, "digest": {"sha256": d}} for d in subject_digests(report)],
         "predicateType": VSA_PREDICATE_TYPE,
         "predicate": {
             "verifier": {"id": VERIFIER_ID, "version": {"buildguard": version}},

@@ -60,10 +60,10 @@ def attest_single(args: argparse.Namespace, report: VerifyReport, signer: Signer
         insecure_registries=args.insecure_registry,
     )
     stream = out(args)
-    if done.attached is not None:
+    for attached in done.attached:
         stream.write(
-            f"attested: {done.attached.target} (layer {done.attached.layer}, key "
-            f"{done.keyid[:16]}…, {done.attached.layers} attestation(s) there)\n"
+            f"attested: {attached.target} (layer {attached.layer}, key "
+            f"{done.keyid[:16]}…, {attached.layers} attestation(s) there)\n"
         )
     if done.written is not None:
         stream.write(f"attestation written to {done.written}\n")

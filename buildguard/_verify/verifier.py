@@ -168,6 +168,7 @@ def verify(
     findings: list[Finding] = []
     layers: tuple[LayerInfo, ...] = ()
     platforms: list[str] = []
+    platform_digests: list[str] = []
     digest: str | None = None
     layers_read = from_cache = bytes_read = compared = 0
     with open_image(image, dataclasses.replace(options, platform=wanted_platform)) as opened:
@@ -197,6 +198,8 @@ def verify(
             from_cache += sum(layer.read_from == "cache" for layer in these_layers)
             bytes_read += sum(layer.size for layer in these_layers)
             platforms.append(chosen)
+            if flat.info.manifest_digest:
+                platform_digests.append(flat.info.manifest_digest)
             if len(targets) == 1:
                 layers = these_layers
                 # --platform all of an index naming one platform still verified the index
@@ -205,7 +208,12 @@ def verify(
     ok = not any(f.severity == "error" for f in findings)
     return VerifyReport(
         ok=ok,
-        image=ImageInfo(reference=image, digest=digest, platforms=tuple(platforms)),
+        image=ImageInfo(
+            reference=image,
+            digest=digest,
+            platforms=tuple(platforms),
+            platform_digests=tuple(platform_digests) if index_digest else (),
+        ),
         expected=expected,
         bundles=tuple(bundles),
         findings=tuple(findings),
