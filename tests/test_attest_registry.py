@@ -477,3 +477,20 @@ def test_a_layout_is_attested_to_a_file_only(tmp_path: Path, env: dict[str, str]
     statement = json.loads(base64.b64decode(envelope["payload"]))
     assert statement["subject"][0]["digest"] == {"sha256": layout_digest("fresh")[7:]}
     assert "attested:" not in done.stdout  # nothing attached anywhere
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["verify", "127.0.0.1:9/a/b:v1", "--attest-out", "x.json"], "--attest-out goes with"),
+        (["verify", "--from-build", "b-123456", "--attest", "file:k"], "not with --from-build"),
+        (["verify-attestation", "127.0.0.1:9/a/b:v1"], "--key"),
+    ],
+)
+def test_usage_errors_are_exit_2_before_anything_is_read(
+    argv: list[str], said: str, tmp_path: Path, env: dict[str, str]
+) -> None:
+    done = buildguard_cli(*argv, cwd=tmp_path, env=env)
+    assert done.returncode == 2, done.stderr
+    assert said in done.stderr
+    assert not (tmp_path / "x.json").exists()

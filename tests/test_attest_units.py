@@ -255,3 +255,55 @@ def test_each_check_of_a_signed_statement_names_itself() -> None:
 def test_pae_property(kind: str, body: bytes) -> None:
     """securesystemslib's PAE equals the spec's for any type (UTF-8 byte lengths) and body."""
     assert Envelope(body, kind, {}).pae() == spec_pae(kind, body)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, derandomize=True, deadline=None)
+@given(
+    doc=st.fixed_dictionaries(
+        {},
+        optional={
+            "payload": st.text(max_size=40) | _JSON,
+            "payloadType": st.text(max_size=30) | _JSON,
+            "signatures": st.lists(
+                st.fixed_dictionaries({}, optional={"keyid": _JSON, "sig": st.text(max_size=90)}),
+                max_size=3,
+            )
+            | _JSON,
+        },
+    ),
+    raw=st.binary(max_size=64),
+)
+def test_hostile_envelopes_are_refused_with_a_reason_never_a_crash(
+    doc: dict[str, Any], raw: bytes
+) -> None:
+    private = ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex(SSL_SEED))
+    key = sslib_key(private.public_key())
+    expected = AttestationExpected(build_id=None, commit=None)
+    for data in (json.dumps(doc).encode(), raw):
+        result = judge_envelope("sha256:" + "0" * 64, data, key, "sha256:" + "1" * 64, expected)
+        assert not result.ok and result.problems
+
+
+@settings(max_examples=80, derandomize=True, deadline=None)
+@given(statement=_JSON)
+def test_any_signed_payload_is_judged_never_a_crash(statement: Any) -> None:
+    private = ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex(SSL_SEED))
+    signer = CryptoSigner(private, sslib_key(private.public_key()))
+    envelope = sign_statement(statement, signer)
+    result = judge_envelope(
+        "sha256:" + "0" * 64,
+        envelope,
+        signer.public_key,
+        "sha256:" + "1" * 64,
+        AttestationExpected(build_id="b", commit="c"),
+    )
+    assert not result.ok and result.problems
