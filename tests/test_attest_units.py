@@ -307,3 +307,19 @@ def test_any_signed_payload_is_judged_never_a_crash(statement: Any) -> None:
         AttestationExpected(build_id="b", commit="c"),
     )
     assert not result.ok and result.problems
+
+
+def test_an_envelope_with_several_signatures_is_accepted_by_the_one_that_verifies() -> None:
+    ours = ec.generate_private_key(ec.SECP256R1())
+    theirs = ed25519.Ed25519PrivateKey.generate()
+    envelope = Envelope(b'{"x":1}', "application/vnd.in-toto+json", {})
+    for key in (theirs, ours):
+        envelope.sign(CryptoSigner(key, sslib_key(key.public_key())))
+    data = json.dumps(envelope.to_dict()).encode()
+    assert len(json.loads(data)["signatures"]) == 2
+    for key in (ours, theirs):
+        opened = open_envelope(data, sslib_key(key.public_key()))
+        assert opened.signed and len(opened.keyids) == 2
+    stranger = ed25519.Ed25519PrivateKey.generate()
+    refused = open_envelope(data, sslib_key(stranger.public_key()))
+    assert not refused.signed and "not signed by key" in (refused.problem or "")
