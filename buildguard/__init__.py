@@ -18,6 +18,7 @@ _EXPORTS = {
     "DigestMismatch": "buildguard.errors",
     "HostileImage": "buildguard.errors",
     "ImageReadError": "buildguard.errors",
+    "RecordConflict": "buildguard.errors",
     "RecordReadError": "buildguard.errors",
     "SealRefused": "buildguard.errors",
     "SiteReadError": "buildguard.errors",
@@ -44,6 +45,8 @@ _EXPORTS = {
     "verify_live": "buildguard._live.verifier",
     "verify_attestation": "buildguard._attest.verifier",
     "AttestationReport": "buildguard.models",
+    "lint": "buildguard._lint.linter",
+    "LintReport": "buildguard.models",
     "ReadOptions": "buildguard._image.options",
     "Expectations": "buildguard._verify.expectations",
     "SiteOptions": "buildguard._live.siteoptions",
@@ -65,10 +68,12 @@ __all__ = [
     "HostileImage",
     "ImageReadError",
     "InspectReport",
+    "LintReport",
     "LiveReport",
     "MarkFailed",
     "ReadOptions",
     "Record",
+    "RecordConflict",
     "RecordOptions",
     "RecordReadError",
     "RunResult",
@@ -79,6 +84,7 @@ __all__ = [
     "VerifyReport",
     "__version__",
     "inspect",
+    "lint",
     "load_record",
     "mark_build",
     "mark_verified",
@@ -95,6 +101,7 @@ if TYPE_CHECKING:
     from buildguard._attest.verifier import verify_attestation
     from buildguard._image.options import ReadOptions
     from buildguard._inspect import inspect
+    from buildguard._lint.linter import lint
     from buildguard._live.siteoptions import SiteOptions
     from buildguard._live.verifier import verify_live
     from buildguard._record.options import RecordOptions
@@ -112,6 +119,7 @@ if TYPE_CHECKING:
         DigestMismatch,
         HostileImage,
         ImageReadError,
+        RecordConflict,
         RecordReadError,
         SealRefused,
         SiteReadError,
@@ -124,6 +132,7 @@ if TYPE_CHECKING:
         FileEntry,
         Finding,
         InspectReport,
+        LintReport,
         LiveReport,
         Record,
         VerifyReport,

@@ -17,7 +17,9 @@ from buildguard.models import (
     AttestationReport,
     BuildVerifyReport,
     BundleManifest,
+    ErrorReport,
     InspectReport,
+    LintReport,
     LiveReport,
     Record,
     VerifyReport,
@@ -31,6 +33,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "verify-live-report.schema.json": LiveReport,
     "build-verify-report.schema.json": BuildVerifyReport,
     "attestation-report.schema.json": AttestationReport,
+    "error-report.schema.json": ErrorReport,
+    "lint-report.schema.json": LintReport,
 }
 
 

@@ -34,6 +34,12 @@ class MissingExtra(UsageError):
     """A feature needs an optional extra that is not installed, e.g. ``[gcp]`` (exit 2)."""
 
 
+class RecordConflict(UsageError):
+    """Records that cannot all be this build's (exit 2): the default record of another
+    commit than this checkout's, records of different builds given together, or a record of
+    the same build made for another source folder about to be overwritten."""
+
+
 class CheckFailed(BuildguardError):
     """A check did not hold (exit 1). Carries the individual problems found."""
 

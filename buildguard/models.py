@@ -24,6 +24,7 @@ from buildguard._models.attestreport import (
     AttestationReport,
     AttestationResult,
 )
+from buildguard._models.errorreport import ErrorInfo, ErrorKind, ErrorReport
 from buildguard._models.inspectreport import (
     FileReport,
     ImageRef,
@@ -31,6 +32,13 @@ from buildguard._models.inspectreport import (
     InspectReport,
     LayerReport,
     ManifestReport,
+)
+from buildguard._models.lintreport import (
+    LintFile,
+    LintFileKind,
+    LintFinding,
+    LintReport,
+    LintSeverity,
 )
 from buildguard._models.livereport import LiveReport
 
@@ -45,7 +53,11 @@ __all__ = [
     "BuildVerifyReport",
     "BundleManifest",
     "BundleResult",
+    "ErrorInfo",
+    "ErrorKind",
+    "ErrorReport",
     "Expected",
+    "ExpectedRecord",
     "FileEntry",
     "FileReport",
     "Finding",
@@ -55,6 +67,11 @@ __all__ = [
     "InspectReport",
     "LayerInfo",
     "LayerReport",
+    "LintFile",
+    "LintFileKind",
+    "LintFinding",
+    "LintReport",
+    "LintSeverity",
     "LiveReport",
     "ManifestReport",
     "Mark",
@@ -198,12 +215,38 @@ class ImageInfo(FrozenModel):
     )
 
 
+class ExpectedRecord(FrozenModel):
+    """One record verify was given (``--record``, repeatable) or found (the default)."""
+
+    name: str = Field(
+        description="The record file as given, or `record of SOURCE_ROOT` for a record "
+        "passed to the Python API as a model."
+    )
+    file: str | None = Field(default=None, description="The record file, if read from one.")
+    build_id: str
+    commit: str | None
+    source_root: str = Field(description="The source folder the record hashed.")
+    source_digest: Digest
+    started_at: UtcTime
+
+
 class Expected(FrozenModel):
     build_id: str
     commit: str | None
-    source_digest: Digest | None
-    record: str | None = Field(default=None, description="The record file used, if any.")
-    record_started_at: UtcTime | None = None
+    source_digest: Digest | None = Field(
+        description="The record's source digest with one record; with several, null (each "
+        "bundle is judged against the record in `records` whose digest it carries)."
+    )
+    record: str | None = Field(
+        default=None,
+        description="The record file used, with one record; with several, null (see `records`).",
+    )
+    record_started_at: UtcTime | None = Field(
+        default=None, description="When the record's build started (with several, the earliest)."
+    )
+    records: tuple[ExpectedRecord, ...] = Field(
+        default=(), description="Every record used (one per app in a monorepo)."
+    )
 
 
 class BundleResult(FrozenModel):
@@ -214,6 +257,11 @@ class BundleResult(FrozenModel):
     source_digest: str | None = None
     sealed_at: UtcTime | None = None
     files_compared: int = 0
+    record: str | None = Field(
+        default=None,
+        description="The name (see `expected.records`) of the record the bundle was judged "
+        "against; null when no record matched or none was given.",
+    )
     ok: bool
     manifest_sha256: Sha256Hex | None = Field(
         default=None,

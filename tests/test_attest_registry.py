@@ -494,3 +494,24 @@ def test_usage_errors_are_exit_2_before_anything_is_read(
     assert done.returncode == 2, done.stderr
     assert said in done.stderr
     assert not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "exit_code", "kind"),
+    [
+        (["127.0.0.1:9/never/read:v1"], 3, "unreadable"),
+        (["127.0.0.1:9/never/read:v1", "--key-missing"], 2, "usage"),
+    ],
+)
+def test_verify_attestation_errors_are_json_documents(
+    argv: list[str], exit_code: int, kind: str, tmp_path: Path, env: dict[str, str]
+) -> None:
+    key = make_key(tmp_path / "keys", "team")
+    args = ["--key", str(key.public)] if "--key-missing" not in argv else []
+    done = buildguard_cli(
+        "verify-attestation", argv[0], *args, "--json", cwd=tmp_path, env=env, timeout=120
+    )
+    assert done.returncode == exit_code, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["ok"] is False
+    assert doc["error"]["kind"] == kind and doc["error"]["exit_code"] == exit_code

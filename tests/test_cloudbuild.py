@@ -218,6 +218,35 @@ def test_unknown_build_is_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
     assert "cannot read build no-such-build in project cb-test-project: not found" in run.err
 
 
+def test_unknown_build_is_an_error_document(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    run = cli(
+        capsys,
+        "verify",
+        "--from-build",
+        "no-such-build",
+        "--json",
+        "--report",
+        str(report),
+        "--junit",
+        str(junit),
+    )
+    assert run.code == 3
+    document = json.loads(run.out)
+    assert document["ok"] is False and document["error"]["kind"] == "unreadable"
+    assert "no-such-build" in document["error"]["message"]
+    assert json.loads(report.read_text()) == document
+    import xml.etree.ElementTree as ET
+
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and "--from-build" not in (suite.get("name") or "x")
+    assert "no-such-build" in (suite.get("name") or "")
+    case = suite.find("testcase")
+    assert case is not None and case.find("error") is not None
+
+
 def test_unfinished_build_is_exit_3(
     cloudbuild: CloudBuildStandIn, images: Images, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -521,6 +550,36 @@ def test_a_failed_mark_is_exit_3_and_says_the_verify_passed(
     assert run.out.startswith("PASS: ")
     assert "the verify passed, but 'verified' could not be put on" in run.err
     assert "HTTP 403 DENIED: read-only" in run.err
+
+
+def test_a_failed_mark_after_a_pass_adds_no_error_document(
+    images: Images, registry: Registry, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The verify report is out (stdout and --report) before the mark fails: stdout keeps
+    one document, the report file the verify's (errors are documents only without one)."""
+    with FaultProxy(registry.url) as proxy:
+        proxy.add(Fault("status", method="PUT", status=403, times=None, body=b"{}"))
+        ref = images.fresh.replace(registry.host, proxy.host)
+        report = tmp_path / "report.json"
+        run = cli(
+            capsys,
+            "verify",
+            ref,
+            "--expect-build-id",
+            BUILD,
+            "--expect-commit",
+            COMMIT,
+            "--mark-verified",
+            "verified",
+            "--json",
+            "--report",
+            str(report),
+        )
+    assert run.code == 3
+    document = json.loads(run.out)  # exactly one document
+    assert document["ok"] is True and "error" not in document
+    assert json.loads(report.read_text()) == document
+    assert "could not be put on" in run.err
 
 
 # --------------------------------------------------------------------------- subprocesses

@@ -72,6 +72,7 @@ def test_schema_check_rejects_a_misspelled_field() -> None:
 def test_example_follows_the_contracts_order() -> None:
     steps = load(CONFIGS[0])["steps"]
     assert [s["id"] for s in steps] == [
+        "lint",
         "record",
         "build",
         "seal",
@@ -82,6 +83,10 @@ def test_example_follows_the_contracts_order() -> None:
         "deploy",
         "verify-live",
     ]
+    # lint first, on the pipeline file and the app (docs/lint.md)
+    assert steps[0]["args"] == ["lint", "cloudbuild.example.yaml", "${_APP_DIR}"]
+    assert "dir" not in steps[0] and "waitFor" not in steps[0]
+    steps = steps[1:]
     assert steps[0]["args"] == ["record", "--clean", "dist"]
     assert "npm ci && npm run build" in steps[1]["args"][-1]
     assert ". .buildguard/build.env" in steps[1]["args"][-1]

@@ -47,6 +47,7 @@ MANIFEST_TYPES = ", ".join(
     )
 )
 ALL_STEPS = [
+    "lint",
     "record",
     "build",
     "seal",
@@ -171,8 +172,8 @@ def test_fresh_build_passes_every_step_and_tags_the_verified_digest(
     )
     ran = steps_run(result)
     # what a failing step printed is in result.log
-    assert ran[:6] == ALL_STEPS[:6], result.log
-    assert all(r.ok for r in result.steps[:6]), result.log
+    assert ran[:7] == ALL_STEPS[:7], result.log
+    assert all(r.ok for r in result.steps[:7]), result.log
     reference = (workspace / "image.ref").read_text().strip()
     name, _, digest = reference.partition("@")
     assert name == f"{cloudbuild_registry.host}/{repository}"
@@ -276,7 +277,7 @@ def test_incident_old_dist_without_the_npm_step_fails_at_seal(
         repository,
     )
     assert result.status == "FAILURE"
-    assert steps_run(result) == ["record", "seal"]
+    assert steps_run(result) == ["lint", "record", "seal"]
     assert result.failed_step == "seal"
     assert result.step("seal").exit_code == 1
     assert "dist" in result.step("seal").log
@@ -307,7 +308,7 @@ def test_stale_folder_copied_with_seal_bypassed_fails_at_the_daemon_verify(
         repository,
     )
     assert result.status == "FAILURE"
-    assert steps_run(result) == ["record", "build", "docker-build", "verify-image"]
+    assert steps_run(result) == ["lint", "record", "build", "docker-build", "verify-image"]
     assert result.failed_step == "verify-image"
     log = result.step("verify-image").log
     assert result.step("verify-image").exit_code == 1, log

@@ -194,7 +194,7 @@ def test_verify_uses_the_default_record_else_warns_and_skips_the_source_check(
     for bad in ("missing.json", ".buildguard"):  # absent, and a folder
         done = buildguard_cli("verify", FRESH, "--record", bad, "--json", cwd=tmp_path, env=env)
         assert done.returncode == 2, done.stderr
-        assert done.stdout == ""
+        assert _json(done)["error"]["kind"] == "usage"  # errors are documents too
 
 
 def test_image_read_errors_are_exit_3(tmp_path: Path) -> None:
@@ -336,7 +336,7 @@ USAGE = {
         "--no-cache",
         "-v",
     ],
-    "run": ["--source", "--dist", "--no-canary", "-v"],
+    "run": ["--source", "--dist", "--build-id", "--commit", "--no-canary", "-v"],
 }
 
 
@@ -419,13 +419,13 @@ def test_the_python_api_returns_models_and_raises_typed_errors(
     assert isinstance(buildguard.seal("dist"), buildguard.BundleManifest)
 
     failed = buildguard.verify(
-        f"oci-layout:{LAYOUT}:stale", buildguard.Expectations(record=RECORD), environ={}
+        f"oci-layout:{LAYOUT}:stale", buildguard.Expectations(records=(RECORD,)), environ={}
     )
     assert isinstance(failed, buildguard.VerifyReport) and failed.ok is False  # no exception
     assert isinstance(buildguard.inspect(FRESH), buildguard.InspectReport)
 
     with pytest.raises(buildguard.UsageError) as usage:
-        buildguard.verify(FRESH, buildguard.Expectations(record="missing.json"))
+        buildguard.verify(FRESH, buildguard.Expectations(records=("missing.json",)))
     assert usage.value.exit_code == 2
     with pytest.raises(buildguard.ImageReadError) as unread:
         buildguard.verify(

@@ -25,6 +25,7 @@ BUDGET = {
     "verify": 80,
     "archive": 600,
     "http-body": 1500,
+    "lint": 400,
 }
 
 

@@ -38,7 +38,10 @@ def policy_expectations(
 ) -> dict[str, Any]:
     """What verify held the image to: the object whose canonical JSON is digested."""
     expected = report.expected
-    digests = [expected.source_digest] if expected.source_digest else []
+    digests = sorted(
+        {record.source_digest for record in expected.records}
+        | ({expected.source_digest} if expected.source_digest else set())
+    )
     return {
         "allow_extra": allow_extra if isinstance(allow_extra, bool) else sorted(allow_extra),
         "build_id": expected.build_id,

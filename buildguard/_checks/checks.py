@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import ValidationError
 
+from buildguard._checks.extras import AllowExtra, ExtraAllowance
 from buildguard._checks.filechecks import check_files
 from buildguard._checks.findings import (
     CheckedEntry,
@@ -23,6 +24,7 @@ from buildguard._checks.findings import (
     ResolvedExpectations,
     Tree,
 )
+from buildguard._checks.sourcecheck import bundle_expectations, check_source
 from buildguard._internal.pathescape import escape
 from buildguard._internal.timefmt import rfc3339
 from buildguard.errors import ImageReadError
@@ -68,14 +70,17 @@ def check_image(
     expect: ResolvedExpectations,
     *,
     paths: Sequence[str] = (),
-    allow_extra: bool = False,
+    allow_extra: AllowExtra = False,
     platform: str | None = None,
 ) -> tuple[list[BundleResult], list[Finding], int]:
     """Check every bundle of one platform image. Returns bundles, findings, files compared.
 
+    ``allow_extra``: ``True`` allows every extra file, a tuple of gitignore-style globs
+    (relative to the bundle root) those that match (see :mod:`buildguard._checks.extras`).
     ``manifest_bytes`` maps the path of every ``buildguard-manifest.json`` file in the image
     to its bytes (``None`` where they were not kept: over the size cap).
     """
+    allow = ExtraAllowance(allow_extra)
     view: Tree = MappingTree(tree) if isinstance(tree, Mapping) else tree
     report = Reporter(layers, platform)
     found = find_bundle_roots(manifest_bytes)
@@ -130,14 +135,15 @@ def check_image(
             )
             continue
         nested = [r for r in found if r != root and r.startswith(root.rstrip("/") + "/")]
-        wrong_build = _check_identity(root, manifest, view, expect, report)
+        judged, chosen = bundle_expectations(expect, manifest.source_digest)
+        wrong_build = _check_identity(root, manifest, view, judged, report)
         n = check_files(
             root,
             manifest,
             view,
-            expect,
+            judged,
             report,
-            allow_extra=allow_extra,
+            allow=allow,
             nested=nested,
             wrong_build=wrong_build,
         )
@@ -152,6 +158,7 @@ def check_image(
                 source_digest=manifest.source_digest,
                 sealed_at=manifest.sealed_at,
                 files_compared=n,
+                record=chosen.name if chosen is not None else None,
                 ok=ok,
             )
         )
@@ -305,20 +312,5 @@ def _check_identity(
             path=manifest_path,
             layer=layer,
         )
-    if expect.source_digest is None:
-        report.add(
-            "SOURCE_UNCHECKED",
-            f"source digest not checked for {shown}: no record of this build (pass --record)",
-            severity="warning",
-            bundle=root,
-        )
-    elif manifest.source_digest != expect.source_digest:
-        report.add(
-            "SOURCE_MISMATCH",
-            f"bundle {shown} was built from other sources ({manifest.source_digest[:19]}…) "
-            f"than this build recorded ({expect.source_digest[:19]}…)",
-            bundle=root,
-            path=manifest_path,
-            layer=layer,
-        )
+    check_source(root, manifest, expect, report, layer)
     return wrong_build

@@ -5,7 +5,9 @@ Findings: ``FILE_MISSING`` (naming the layer whose whiteout removed it, where on
 ``FILE_CHANGED``, ``FILE_MODE`` (a file others could read, or could execute, no longer can,
 or a folder above it shuts others out: the web server's worker would fail on it; a folder
 above it that no entry wrote is refused, its mode depends on the runtime),
-``FILE_EXTRA``, ``FILE_LINK_OUTSIDE`` (a sealed symlink whose target lies outside the bundle:
+``FILE_EXTRA`` (one from a layer below the bundle's manifest is the base image's, named as
+such, with its fixes in the hint; ``--allow-extra`` makes allowed ones ``info``),
+``FILE_LINK_OUTSIDE`` (a sealed symlink whose target lies outside the bundle:
 what is served through it was never sealed); then, for the files that fail,
 their age as evidence (``FILE_STALE``), except where the image's times are clamped by a
 reproducible build (at the epoch, or equal to the image's ``created``): those say nothing
@@ -15,8 +17,10 @@ about age, and one ``TIMESTAMPS_CLAMPED`` note says so instead.
 from __future__ import annotations
 
 import posixpath
+import shlex
 from datetime import datetime
 
+from buildguard._checks.extras import ExtraAllowance, glob_for
 from buildguard._checks.findings import CheckedEntry, Reporter, ResolvedExpectations, Tree
 from buildguard._internal.pathescape import escape, unescape
 from buildguard._internal.timefmt import from_epoch, human_duration, rfc3339
@@ -37,7 +41,7 @@ def check_files(
     expect: ResolvedExpectations,
     report: Reporter,
     *,
-    allow_extra: bool,
+    allow: ExtraAllowance,
     nested: list[str],
     wrong_build: bool,
 ) -> int:
@@ -96,6 +100,8 @@ def check_files(
             failing.append((path, entry))
 
     manifest_path = posixpath.join(root, MANIFEST_NAME)
+    manifest_entry = tree.get(manifest_path)
+    manifest_layer = manifest_entry.layer if manifest_entry is not None else None
     nested_dirs = tuple(n + "/" for n in nested)
     for path in tree.under_paths(root):
         if path in listed or path == manifest_path or path.startswith(nested_dirs):
@@ -103,20 +109,67 @@ def check_files(
         entry = tree.get(path)
         if entry is None or entry.type == "dir":
             continue
-        report.add(
-            "FILE_EXTRA",
-            f"{escape(path)} is in the bundle folder but not in its manifest; it was written "
-            f"by {report.layer_text(entry.layer)}"
-            + (" (allowed by --allow-extra)" if allow_extra else ""),
-            severity="info" if allow_extra else "error",
-            bundle=root,
-            path=path,
-            layer=entry.layer,
-        )
-        if not allow_extra:
+        below = manifest_layer is not None and entry.layer < manifest_layer
+        if _extra(root, path, entry.layer, manifest_layer if below else None, allow, report):
+            continue
+        if not below:  # a base image's file is as old as the base: no evidence of a stale build
             failing.append((path, entry))
     _age_evidence(root, failing, expect, report)
     return compared
+
+
+def _extra(
+    root: str,
+    path: str,
+    layer: int,
+    manifest_layer: int | None,
+    allow: ExtraAllowance,
+    report: Reporter,
+) -> bool:
+    """Report one ``FILE_EXTRA``; returns whether ``--allow-extra`` allows it.
+
+    ``manifest_layer`` is set when the file came from a layer below the one that wrote the
+    bundle's manifest: the base image (the official nginx image's ``50x.html``) or an
+    earlier step put it there, and the ``COPY`` of the bundle kept it."""
+    relative = path[len(root.rstrip("/")) + 1 :]
+    allowed = allow.allows(relative)
+    if manifest_layer is not None:
+        message = (
+            f"{escape(path)} is in the bundle folder but not in its manifest; it came from "
+            f"{report.layer_text(layer)}, below {report.layer_text(manifest_layer)} that "
+            "wrote the bundle's manifest: the base image (or an earlier step) put it there "
+            "and copying the bundle in kept it"
+        )
+        allow_fix = (
+            f"--allow-extra {glob_for(relative)} if {escape(relative)} is meant to be served"
+        )
+        folder = root.rstrip("/")
+        fix = (
+            f"delete the folder's old content before copying the bundle in (RUN rm -rf "
+            f"{shlex.quote(escape(folder))}/* before the COPY), or pass {allow_fix}"
+            if folder  # never suggest `rm -rf /*` for a bundle at the image's root
+            else f"pass {allow_fix}"
+        )
+    else:
+        message = (
+            f"{escape(path)} is in the bundle folder but not in its manifest; it was written "
+            f"by {report.layer_text(layer)}"
+        )
+        fix = (
+            f"remove {escape(relative)} from the bundle folder (it was added after seal, or "
+            f"by a later step), or pass --allow-extra {glob_for(relative)} if it is meant "
+            "to be served"
+        )
+    report.add(
+        "FILE_EXTRA",
+        message + (f" (allowed by {allow.flag()})" if allowed else ""),
+        severity="info" if allowed else "error",
+        bundle=root,
+        path=path,
+        layer=layer,
+        hint=None if allowed else fix,
+    )
+    return allowed
 
 
 def _check_link(path: str, entry: CheckedEntry, root: str, report: Reporter) -> None:

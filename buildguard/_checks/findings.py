@@ -70,6 +70,16 @@ class MappingTree:
 
 
 @dataclass(frozen=True)
+class RecordFacts:
+    """What the checks need of one record given to verify."""
+
+    name: str
+    """How messages name it: the file as given, or ``record of SOURCE_ROOT``."""
+    source_digest: str
+    started_at: datetime
+
+
+@dataclass(frozen=True)
 class ResolvedExpectations:
     build_id: str
     commit: str | None
@@ -82,6 +92,10 @@ class ResolvedExpectations:
     commit_from: str | None = None
     """Where :attr:`commit` came from when it was not given (``$COMMIT_SHA``, the record,
     ``git rev-parse HEAD``), named in a ``COMMIT_MISMATCH``."""
+    records: tuple[RecordFacts, ...] = ()
+    """Every record given (one per app of a monorepo). With one, :attr:`source_digest` and
+    :attr:`started_at` are its own; with several, each bundle is judged against the record
+    whose source digest its manifest carries (:mod:`buildguard._checks.sourcecheck`)."""
 
 
 class Reporter:
@@ -101,6 +115,7 @@ class Reporter:
         bundle: str | None = None,
         path: str | None = None,
         layer: int | None = None,
+        hint: str | None = None,
     ) -> None:
         info = self.layers[layer] if layer is not None and 0 <= layer < len(self.layers) else None
         self.findings.append(
@@ -114,6 +129,7 @@ class Reporter:
                 layer_digest=info.digest if info else None,
                 created_by=info.created_by if info else None,
                 platform=self.platform,
+                hint=hint,
             )
         )
 

@@ -8,6 +8,7 @@ through. Each command family lives in its own module with a ``register(commands)
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -15,14 +16,14 @@ import traceback
 from collections.abc import Sequence
 
 from buildguard import __version__
-from buildguard._cli import attest, build, image, live
-from buildguard._cli.common import Handler, Parser, verbosity_options
+from buildguard._cli import attest, build, errordocs, image, lintcommand, live
+from buildguard._cli.common import ArgumentsRefused, Handler, Parser, verbosity_options
 from buildguard._cli.logs import configure
 from buildguard._internal.redact import remember_arguments, scrub
 from buildguard.errors import BuildguardError, CheckFailed
 
 EXIT_INTERNAL = 4
-_COMMAND_MODULES = (build, image, live, attest)
+_COMMAND_MODULES = (build, image, live, lintcommand, attest)
 
 logger = logging.getLogger("buildguard.cli")
 
@@ -38,6 +39,7 @@ def build_parser() -> Parser:
     commands.required = True
     for module in _COMMAND_MODULES:
         module.register(commands)
+    parser.command_parsers = dict(commands.choices)
     return parser
 
 
@@ -53,7 +55,9 @@ def _render_error(error: BuildguardError) -> None:
     sys.stderr.write(scrub("\n".join(lines)) + "\n")
 
 
-def _render_internal(exc: BaseException, verbose: bool) -> None:
+def _render_internal(exc: BaseException, verbose: bool) -> tuple[str, str]:
+    """The one line on stderr (after the traceback with ``-v``); returns the message and
+    the hint of its error document."""
     if verbose:
         sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
     text = " ".join(scrub(str(exc)).split())
@@ -61,18 +65,28 @@ def _render_internal(exc: BaseException, verbose: bool) -> None:
         text = text[:197] + "..."
     detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     how = "the traceback is above" if verbose else "run again with -v to see the traceback"
-    print(
-        f"buildguard: internal error (a bug in buildguard, not a verdict): {detail}; {how}, "
-        "and please report it",
-        file=sys.stderr,
-    )
+    message = f"internal error (a bug in buildguard, not a verdict): {detail}"
+    print(f"buildguard: {message}; {how}, and please report it", file=sys.stderr)
+    return message, "run again with -v to see the traceback, and please report it"
+
+
+def _parse(parser: Parser, arguments: list[str]) -> argparse.Namespace:
+    """Parse; when argparse refuses the command line (exit 2), the command's error document
+    first, if it writes one."""
+    try:
+        return parser.parse_args(arguments)
+    except ArgumentsRefused as refused:
+        errordocs.emit_for_arguments(
+            parser.command_parsers, arguments, refused.message, refused.hint
+        )
+        raise
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     remember_arguments(arguments)  # before parsing: an argparse error may echo any of them
     parser = build_parser()
-    args = parser.parse_args(arguments)
+    args = _parse(parser, arguments)
     level = configure(args.verbose)
     handler: Handler = args.handler
     try:
@@ -80,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BuildguardError as error:
         logger.debug("%s raised %s", args.command, type(error).__name__)
         _render_error(error)
+        errordocs.emit_for(args, error.exit_code, error.message, error.hint)
         return error.exit_code
     except KeyboardInterrupt:
         print("buildguard: interrupted", file=sys.stderr)
@@ -90,7 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     except Exception as exc:  # a bug: never a traceback by default, never exit 1
-        _render_internal(exc, verbose=args.verbose > 0 or (level or 100) <= logging.INFO)
+        verbose = args.verbose > 0 or (level or 100) <= logging.INFO
+        message, hint = _render_internal(exc, verbose=verbose)
+        errordocs.emit_for(args, EXIT_INTERNAL, message, hint)
         return EXIT_INTERNAL
 
 

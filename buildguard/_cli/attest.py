@@ -6,8 +6,9 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from buildguard._cli.common import out, scrubbed, verbosity_options
-from buildguard.errors import BuildguardError, UsageError
+from buildguard._cli.common import allow_extra, out, scrubbed, verbosity_options
+from buildguard._cli.errordocs import standard_outputs, writes_error_documents
+from buildguard.errors import UsageError
 
 if TYPE_CHECKING:
     from securesystemslib.signer import Signer
@@ -55,7 +56,7 @@ def attest_single(args: argparse.Namespace, report: VerifyReport, signer: Signer
         report,
         signer,
         paths=args.path,
-        allow_extra=args.allow_extra,
+        allow_extra=allow_extra(args),
         out_file=args.attest_out,
         insecure_registries=args.insecure_registry,
     )
@@ -82,31 +83,17 @@ def render_attestation(report: AttestationReport, stream: TextIO) -> None:
     stream.write(f"  {report.message}\n")
 
 
-def json_error(args: argparse.Namespace, error: BuildguardError) -> int | None:
-    """The seam for ``--json`` error documents (DESIGN "Errors are documents too"): the
-    error document writer of issues 20/21 goes here. ``None``: the error is rendered as for
-    every command (stderr, its exit code)."""
-    del args, error
-    return None
-
-
 def _cmd_verify_attestation(args: argparse.Namespace) -> int:
     from buildguard._attest.verifier import verify_attestation
     from buildguard._image.options import ReadOptions
 
-    try:
-        report = verify_attestation(
-            args.image,
-            args.key,
-            expect_build_id=args.expect_build_id,
-            expect_commit=args.expect_commit,
-            options=ReadOptions(insecure_registries=args.insecure_registry),
-        )
-    except BuildguardError as error:
-        code = json_error(args, error) if args.json else None
-        if code is None:
-            raise
-        return code
+    report = verify_attestation(
+        args.image,
+        args.key,
+        expect_build_id=args.expect_build_id,
+        expect_commit=args.expect_commit,
+        options=ReadOptions(insecure_registries=args.insecure_registry),
+    )
     with scrubbed(out(args)) as stream:
         render_attestation(report, stream)
     if args.json:
@@ -140,3 +127,5 @@ def register(commands: Any) -> None:
         help="print the report as JSON on stdout (human output to stderr)",
     )
     cmd.set_defaults(handler=_cmd_verify_attestation)
+    # exit 2, 3 and 4 with --json print the error document (DESIGN "Errors are documents too")
+    writes_error_documents(cmd, standard_outputs("verify-attestation", "image", files=False))

@@ -65,7 +65,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
-    result = run(command, source=args.source, dist=args.dist, canary=not args.no_canary)
+    result = run(
+        command,
+        source=args.source,
+        dist=args.dist,
+        canary=not args.no_canary,
+        build_id=args.build_id,
+        commit=args.commit,
+    )
     if result.manifest is None:
         code = result.returncode if result.returncode > 0 else 128 - result.returncode
         print(
@@ -115,6 +122,8 @@ def register(commands: Any) -> None:
     verbosity_options(run)
     run.add_argument("--source", default=".", metavar="DIR")
     run.add_argument("--dist", default="dist", metavar="DIR")
+    run.add_argument("--build-id", metavar="ID", help="default: $BUILD_ID")
+    run.add_argument("--commit", metavar="SHA", help="default: $COMMIT_SHA, then git HEAD")
     run.add_argument("--no-canary", action="store_true")
     run.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD [ARG...]")
     run.set_defaults(handler=_cmd_run)

@@ -20,6 +20,16 @@ if TYPE_CHECKING:  # imported where used: the CLI starts without the image packa
 Handler = Callable[[argparse.Namespace], int]
 
 
+class ArgumentsRefused(SystemExit):
+    """argparse refused the command line (exit 2); carries what it said, for the error
+    document of a command that writes one."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(2)
+        self.message = message
+        self.hint = hint
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but with a hint line on errors; still exit 2. Long options are taken only
     as the contract spells them: no abbreviations (``--sample`` for ``--samples``) that
@@ -28,10 +38,14 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+        self.command_parsers: dict[str, argparse.ArgumentParser] = {}
+        """On the top parser: each command's parser, by name."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        self.exit(2, f"buildguard: error: {scrub(message)}\n  hint: see `{self.prog} --help`\n")
+        hint = f"see `{self.prog} --help`"
+        sys.stderr.write(f"buildguard: error: {scrub(message)}\n  hint: {hint}\n")
+        raise ArgumentsRefused(scrub(message), hint)
 
 
 def verbosity_options(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -152,6 +166,30 @@ def expectations(args: argparse.Namespace) -> Expectations:
     return Expectations(
         build_id=args.expect_build_id,
         commit=args.expect_commit,
-        record=args.record,
-        allow_extra=args.allow_extra,
+        records=tuple(args.record),
+        allow_extra=allow_extra(args),
     )
+
+
+def allow_extra_option(parser: argparse.ArgumentParser) -> None:
+    """``--allow-extra [GLOB]``, repeatable: alone it allows every extra file."""
+    parser.add_argument(
+        "--allow-extra",
+        action="append",
+        nargs="?",
+        const=True,
+        metavar="GLOB",
+        help="files the manifest does not list are reported, not failed: all of them, or "
+        "with GLOB (repeatable; gitignore-style, relative to the bundle root, e.g. "
+        "50x.html) those that match",
+    )
+
+
+def allow_extra(args: argparse.Namespace) -> bool | tuple[str, ...]:
+    """What ``--allow-extra`` gave: False, True (a bare flag among them), or the globs."""
+    given: list[bool | str] | None = args.allow_extra
+    if not given:
+        return False
+    if any(value is True for value in given):
+        return True
+    return tuple(str(value) for value in given)

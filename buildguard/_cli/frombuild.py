@@ -10,7 +10,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from buildguard._cli.common import out, read_options, scrubbed
+from buildguard._cli.common import allow_extra, out, read_options, scrubbed
+from buildguard._cli.errordocs import documents_written
 from buildguard.errors import UsageError
 
 if TYPE_CHECKING:
@@ -42,6 +43,14 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 def check_options(args: argparse.Namespace) -> None:
     """Usage errors (exit 2) before anything is read."""
+    if not args.image and not args.from_build and args.allow_extra:
+        last = args.allow_extra[-1]
+        if isinstance(last, str):
+            raise UsageError(
+                f"verify needs IMAGE: --allow-extra took {last!r} as its GLOB",
+                hint=f"put IMAGE before --allow-extra (verify {last} --allow-extra), or "
+                "write the glob as --allow-extra=GLOB",
+            )
     if bool(args.image) == bool(args.from_build):
         raise UsageError(
             "verify needs IMAGE or --from-build BUILD_ID (one of them)",
@@ -82,7 +91,7 @@ def run_from_build(args: argparse.Namespace) -> int:
         args.from_build,
         project=args.project,
         region=args.region,
-        expect=Expectations(record=args.record, allow_extra=args.allow_extra),
+        expect=Expectations(records=tuple(args.record), allow_extra=allow_extra(args)),
         options=options,
     )
     failure: MarkFailed | None = None
@@ -102,6 +111,7 @@ def run_from_build(args: argparse.Namespace) -> int:
         render_build(report, stream)
     if args.json:
         sys.stdout.write(report_json(report))
+    documents_written(args)
     if failure is not None:
         raise failure
     return report.exit_code

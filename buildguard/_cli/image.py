@@ -8,6 +8,7 @@ from typing import Any
 
 from buildguard._cli import attest, frombuild
 from buildguard._cli.common import (
+    allow_extra_option,
     expectations,
     image_options,
     out,
@@ -15,6 +16,7 @@ from buildguard._cli.common import (
     read_options,
     scrubbed,
 )
+from buildguard._cli.errordocs import documents_written, standard_outputs, writes_error_documents
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -37,6 +39,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         render_verify(report, stream)
     if args.json:
         sys.stdout.write(report_json(report))
+    documents_written(args)
     if args.mark_verified and report.ok:
         frombuild.mark_single(args, report)
     if signer is not None and report.ok:
@@ -52,6 +55,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     with progress() as shown:
         head, files = inspect_stream(args.image, read_options(args, shown))
     if args.json:
+        documents_written(args)  # streamed: an error in the listing cannot undo its start
         write_json(head, files, sys.stdout)
     else:
         render_inspect(head, files, sys.stdout)
@@ -66,26 +70,27 @@ def register(commands: Any) -> None:
     ver.add_argument("--expect-commit", metavar="SHA", help="default: $COMMIT_SHA, the record")
     ver.add_argument(
         "--record",
+        action="append",
+        default=[],
         metavar="FILE",
-        help="this build's record (default: .buildguard/record.json if present)",
+        help="this build's record; repeat it for a monorepo, one per app (default: "
+        ".buildguard/record.json if present and of this checkout's commit)",
     )
     ver.add_argument(
         "--platform",
         metavar="OS/ARCH|all",
         help="platform of an index to verify (default linux/amd64)",
     )
-    ver.add_argument(
-        "--allow-extra",
-        action="store_true",
-        help="files the manifest does not list are reported, not failed",
-    )
+    allow_extra_option(ver)
     ver.add_argument("--report", metavar="FILE", help="also write the JSON report here")
     ver.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report here")
     frombuild.add_options(ver)
     attest.add_verify_options(ver)
     ver.set_defaults(handler=_cmd_verify)
+    writes_error_documents(ver, standard_outputs("verify", "image", "from_build"))
 
     ins = commands.add_parser("inspect", help="show what an image holds, without judging")
     image_options(ins)
     ins.add_argument("--platform", metavar="OS/ARCH")
     ins.set_defaults(handler=_cmd_inspect)
+    writes_error_documents(ins, standard_outputs("inspect", "image", files=False))

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from buildguard._cli.common import on_terminal, out, scrubbed, verbosity_options
+from buildguard._cli.errordocs import standard_outputs, writes_error_documents
 
 
 class WaitLines:
@@ -65,6 +66,7 @@ def _cmd_verify_live(args: argparse.Namespace) -> int:
                 headers=headers,
                 insecure=args.insecure,
                 progress=progress,
+                api_prefixes=args.api_prefix,
             ),
         )
     finally:
@@ -135,6 +137,15 @@ def register(commands: Any) -> None:
         help="send this header to the site's origin (never printed)",
     )
     live.add_argument(
+        "--api-prefix",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="a URL path the bundle calls on this site (e.g. /api/v5/); an answer with the "
+        "entry page is LIVE_API_FALLBACK. The same-origin API paths found in the served "
+        "scripts are asked for too",
+    )
+    live.add_argument(
         "--insecure", action="store_true", help="do not verify the site's TLS certificate"
     )
     live.add_argument(
@@ -145,3 +156,4 @@ def register(commands: Any) -> None:
     live.add_argument("--report", metavar="FILE", help="also write the JSON report here")
     live.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report here")
     live.set_defaults(handler=_cmd_verify_live)
+    writes_error_documents(live, standard_outputs("verify-live", "url"))

@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import TextIO
 
-from buildguard._internal.timefmt import human_duration
+from buildguard._internal.timefmt import human_duration, rfc3339
 from buildguard._internal.units import human_size
 from buildguard._models.inspectreport import FileReport, InspectReport
 from buildguard._models.livereport import LiveFinding, LiveReport
-from buildguard.models import Finding, VerifyReport
+from buildguard.models import BundleResult, Finding, VerifyReport
 
 MARKS = {"error": "FAIL", "warning": "WARN", "info": "info"}
 """How a finding of each severity is marked in text."""
@@ -25,6 +26,42 @@ def _finding_lines(finding: Finding) -> Iterable[str]:
         yield f"       layer {finding.layer} {digest}{step}"
     if finding.hint:
         yield f"       hint: {finding.hint}"
+
+
+SHOWN_PER_CODE = 10
+"""A bundle's text shows this many findings of one code, then one line counting the rest
+(``--json``, ``--report`` and ``--junit`` hold every finding)."""
+
+
+def _bounded_lines(findings: Iterable[Finding]) -> Iterable[str]:
+    """The lines of ``findings``, at most :data:`SHOWN_PER_CODE` of one code; where the
+    next one of a code would be, one line says how many more there are."""
+    items = list(findings)
+    total = Counter(f.code for f in items)
+    seen: Counter[str] = Counter()
+    for finding in items:
+        seen[finding.code] += 1
+        if seen[finding.code] <= SHOWN_PER_CODE:
+            yield from _finding_lines(finding)
+        elif seen[finding.code] == SHOWN_PER_CODE + 1:
+            more = total[finding.code] - SHOWN_PER_CODE
+            yield f"  … and {more} more {finding.code} (every finding is in --json)"
+
+
+def _whose_bundle(bundle: BundleResult, report: VerifyReport) -> str | None:
+    """One line for a bundle another build sealed: whose it is and how old, against this
+    build's record (or the sealing time, without a record)."""
+    expected = report.expected.build_id
+    if bundle.build_id is None or bundle.build_id == expected:
+        return None
+    line = f"  this bundle is build {bundle.build_id}'s, not this build's ({expected})"
+    sealed, started = bundle.sealed_at, report.expected.record_started_at
+    if sealed is None:
+        return line
+    if started is None:
+        return f"{line}, sealed {rfc3339(sealed)}"
+    relation = "before" if sealed <= started else "after"
+    return f"{line}, sealed {human_duration(started - sealed)} {relation} this build's record"
 
 
 def render_verify(report: VerifyReport, out: TextIO) -> None:
@@ -48,15 +85,16 @@ def render_verify(report: VerifyReport, out: TextIO) -> None:
             f"\nbundle {bundle.root}{platform}: {state} (build {bundle.build_id or '?'}, "
             f"commit {bundle.commit or '?'}, {bundle.files_compared} files compared)\n"
         )
-        for finding in groups.get((bundle.root, bundle.platform), []):
-            for line in _finding_lines(finding):
-                out.write(line + "\n")
+        whose = _whose_bundle(bundle, report)
+        if whose:
+            out.write(whose + "\n")
+        for line in _bounded_lines(groups.get((bundle.root, bundle.platform), [])):
+            out.write(line + "\n")
     loose = [f for key, items in groups.items() if key not in roots for f in items]
     if loose:
         out.write("\nimage:\n")
-        for finding in loose:
-            for line in _finding_lines(finding):
-                out.write(line + "\n")
+        for line in _bounded_lines(loose):
+            out.write(line + "\n")
     stats = report.stats
     out.write(
         f"\nchecked: {report.image.reference}"

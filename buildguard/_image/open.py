@@ -5,6 +5,7 @@ from __future__ import annotations
 from buildguard._image.archive import ARCHIVE, StreamImage, open_archive
 from buildguard._image.manifest import Platform
 from buildguard._image.options import ReadOptions
+from buildguard._image.otherforms import FORMS, bare_name_hint, translate
 from buildguard._image.reader import Image, SourceImage
 from buildguard._internal.redact import hide_userinfo
 from buildguard.errors import ImageReadError, UsageError
@@ -29,6 +30,9 @@ def open_image(
     until :meth:`Image.read`, except what is needed to fail early on a bad reference.
     """
     options = options or ReadOptions()
+    other = translate(ref)
+    if other is not None:
+        raise other
     wanted = _platform(options.platform)
     if ref.startswith(ARCHIVE):
         return open_archive(ref, wanted)
@@ -49,11 +53,9 @@ def open_image(
         return StreamImage(ref, lambda: open_save_stream(name), wanted, tag=name)
     if "/" not in ref:
         raise UsageError(
-            f"image reference {hide_userinfo(ref)!r} is not "
-            "HOST[:PORT]/REPO[:TAG|@sha256:DIGEST], docker-archive:PATH[:NAME[:TAG]], "
-            "oci-layout:DIR[:TAG] or docker-daemon:NAME[:TAG]",
-            hint="registry references need the registry host, e.g. "
-            "europe-docker.pkg.dev/project/repo/app:tag",
+            f"image reference {hide_userinfo(ref)!r} is not {FORMS}: it names no registry "
+            "(buildguard has no implicit Docker Hub)",
+            hint=bare_name_hint(ref),
         )
     from buildguard._image.registry import RegistrySource
 

@@ -13,6 +13,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from buildguard._image.otherforms import bare_name_hint
 from buildguard._internal.redact import hide_userinfo
 from buildguard.errors import UsageError
 
@@ -127,6 +128,7 @@ def parse_reference(reference: str) -> Reference:
             reference,
             f"{host!r} is not a registry host (it needs a '.' or ':', or must be 'localhost'); "
             "Docker Hub short names are not accepted",
+            hint=bare_name_hint(text),
         )
     if not _HOST.fullmatch(host):
         raise _bad(reference, f"{host!r} is not a valid registry host[:port]")

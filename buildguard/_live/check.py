@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from typing import NoReturn
 
 from buildguard._internal.deadline import nearest
+from buildguard._live.apicalls import SCRIPT_SUFFIXES, ApiCalls, ScriptText
 from buildguard._live.bundle import ENTRY, BundleIndex
 from buildguard._live.entry import ENTRY_LIMIT, ERROR_BODY_LIMIT, EntryPages, Page
-from buildguard._live.fetch import Fetched, Fetcher
+from buildguard._live.fetch import Consumer, Fetched, Fetcher
 from buildguard._live.findings import Attempt, Where, listing
 from buildguard._live.refs import TokenScanner, scanned
 from buildguard._live.urls import bundle_path, resolve
@@ -55,6 +56,7 @@ class LiveCheck:
         samples: int,
         *,
         max_requests: int | None = None,
+        api_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.fetcher = fetcher
         self.bundle = bundle
@@ -64,6 +66,7 @@ class LiveCheck:
         self.max_requests = max_requests or max(MIN_REQUESTS_CAP, 2 * len(bundle.files))
         """Asset requests one attempt may make (distinct URLs; each is fetched once)."""
         self.entry = EntryPages(fetcher, bundle, url, base)
+        self.api = ApiCalls(api_prefixes)
         self.served = self.entry.served
 
     # -- assets --------------------------------------------------------------------------
@@ -74,6 +77,8 @@ class LiveCheck:
         sealed = self.bundle.files[path]
         exempt = self.bundle.allowed_changed(path)
         scanner = TokenScanner(self.bundle.names, foreign=exempt) if scanned(path) else None
+        script = ScriptText() if path.lower().endswith(SCRIPT_SUFFIXES) else None
+        consumer = _both(scanner.feed if scanner else None, script.feed if script else None)
 
         def limit(got: Fetched) -> int:
             if not 200 <= got.status < 300:
@@ -86,7 +91,7 @@ class LiveCheck:
             whole = got.content_type == "text/html" or exempt
             return max(known, ENTRY_LIMIT) if whole else known
 
-        fetched = self.fetcher.get(url, limit=limit, consumer=scanner.feed if scanner else None)
+        fetched = self.fetcher.get(url, limit=limit, consumer=consumer)
         where = Where(path, fetched.final_url, fetched.status)
         ok = False
         if not 200 <= fetched.status < 300:
@@ -135,6 +140,9 @@ class LiveCheck:
             )
         )
         fallback = fetched.content_type == "text/html" and not ok
+        text = script.text() if script and 200 <= fetched.status < 300 and not fallback else None
+        if text is not None:
+            self.api.read_script(path, text)
         if scanner is None or not 200 <= fetched.status < 300 or fallback:
             return []
         scanner.finish()
@@ -240,6 +248,8 @@ class LiveCheck:
             seen.add(url)
             queue += self._judge_asset(url, path, attempt, entry_digests)
         served = any(200 <= p.fetched.status < 300 for p in pages.values())
+        if served:
+            self.api.check(self.fetcher, self.url, entry_digests, attempt)
         if served and attempt.compared == 0 and self.bundle.has_assets() and attempt.ok:
             attempt.add(
                 "LIVE_STALE_ENTRY",
@@ -281,6 +291,18 @@ class LiveCheck:
             this_build=page.build_id == self.bundle.build_id,
             samples=page.samples,
         )
+
+
+def _both(*consumers: Consumer | None) -> Consumer | None:
+    present = [c for c in consumers if c is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+
+    def feed(data: bytes) -> None:
+        for consumer in present:
+            consumer(data)
+
+    return feed
 
 
 def _check_deadline() -> None:

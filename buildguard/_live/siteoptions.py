@@ -40,7 +40,11 @@ class SiteOptions:
     """Skip TLS verification."""
     progress: WaitProgress | None = None
     """Called after a failed attempt, before the pause (for display only)."""
+    api_prefixes: Sequence[str] = field(default=())
+    """URL paths the bundle calls on the site's origin (``--api-prefix``); the same-origin
+    API paths found in the served scripts are asked for too."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allow_changed", tuple(self.allow_changed))
         object.__setattr__(self, "headers", tuple(self.headers))
+        object.__setattr__(self, "api_prefixes", tuple(self.api_prefixes))

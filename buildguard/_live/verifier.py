@@ -26,6 +26,7 @@ from buildguard._internal.deadline import (
     seconds_from_env,
     within,
 )
+from buildguard._live.apicalls import check_api_prefixes
 from buildguard._live.bundle import BundleIndex
 from buildguard._live.check import LiveCheck, max_requests_from_env
 from buildguard._live.expected import ExpectedBundle, from_dist, from_image, from_manifest_file
@@ -129,6 +130,8 @@ def verify_live(
         raise UsageError("--wait must not be negative")
     for name, value in headers:
         check_header(name, value)
+    api_prefixes = tuple(so.api_prefixes)
+    check_api_prefixes(api_prefixes)
     bound = _command_deadline(wait, env, clock)
     with within(bound):  # an --image is read within it too
         expected = _expected(manifest, image, options, dist)
@@ -151,7 +154,13 @@ def verify_live(
             error: SiteReadError | None = None
             try:
                 last = LiveCheck(
-                    fetcher, bundle, url, base_path, samples, max_requests=max_requests
+                    fetcher,
+                    bundle,
+                    url,
+                    base_path,
+                    samples,
+                    max_requests=max_requests,
+                    api_prefixes=api_prefixes,
                 ).run()
                 finished = last
             except SiteReadError as exc:

@@ -17,6 +17,7 @@ from buildguard._internal.modeltypes import FrozenModel, Severity, Sha256Hex, Ut
 LiveFindingCode = Literal[
     "LIVE_CHANGED",
     "LIVE_FALLBACK",
+    "LIVE_API_FALLBACK",
     "LIVE_MISSING",
     "LIVE_STALE_ENTRY",
     "LIVE_MIXED",

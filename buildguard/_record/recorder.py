@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import shlex
+import re
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,8 +17,9 @@ from buildguard._internal.pathescape import decode_name, escape, unescape
 from buildguard._internal.scan import Options, Scan, digest_line, digest_of_lines, scan
 from buildguard._internal.walk import as_text, walk_sources
 from buildguard._record.options import DEFAULT_ENV_FILE, RecordOptions
-from buildguard._record.recordfile import DEFAULT_RECORD, load_record
-from buildguard.errors import UsageError
+from buildguard._record.recordfile import DEFAULT_RECORD, load_record, read_record_head
+from buildguard._record.sealer import MIN_CANARY_LENGTH
+from buildguard.errors import RecordConflict, UsageError
 from buildguard.models import FileEntry, Record
 
 __all__ = ["DEFAULT_ENV_FILE", "DEFAULT_RECORD", "RecordOptions", "load_record", "record"]
@@ -31,6 +32,9 @@ ENV_NAMES = (
     "NEXT_PUBLIC_BUILDGUARD_BUILD_ID",
 )
 _DIGEST_DOMAIN = b"buildguard-source-digest-v1\n"
+_ENV_VALUE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+"""A build id or commit: safe bare in ``KEY=VALUE`` for ``. FILE``, ``docker run --env-file``,
+``export $(cat FILE)`` and ``$GITHUB_ENV`` alike (no quoting that one of them would keep)."""
 
 
 def source_digest(files: Iterable[FileEntry]) -> str:
@@ -51,10 +55,10 @@ def _check_build_id(build_id: str) -> str:
             hint="in Cloud Build pass it to the step (env: [BUILD_ID=$BUILD_ID], or options: "
             "automapSubstitutions: true); elsewhere use your CI's run id",
         )
-    if len(build_id) > 256 or any(c.isspace() or not c.isprintable() for c in build_id):
+    if not _ENV_VALUE.fullmatch(build_id):
         raise UsageError(
-            f"build id {build_id[:40]!r} is not usable: it must be 1-256 printable "
-            "characters without spaces",
+            f"build id {build_id[:40]!r} is not usable: it must be 1 to 128 of the characters "
+            "A-Z a-z 0-9 . _ : - (it goes unquoted into the build env file)",
             hint="use the CI's build or run id as it is",
         )
     return build_id
@@ -99,6 +103,21 @@ def _clean(targets: Sequence[Path], source: Path) -> list[str]:
     return cleaned
 
 
+def _keep_other_apps_record(out: str | os.PathLike[str], build_id: str, source: str) -> None:
+    """Refuse to overwrite a record of this same build made for another source folder (the
+    other app of a monorepo); a record of another build is an earlier build's, replaced."""
+    head = read_record_head(out)
+    if head is None or head.build_id != build_id or head.source_root == source:
+        return
+    raise RecordConflict(
+        f"refusing to overwrite {os.fspath(out)}: it is this build's ({build_id}) record of "
+        f"another source folder, {head.source_root} (this one is {source})",
+        hint="give each app its own record: `buildguard record APP_DIR --out "
+        ".buildguard/APP.json`, then `seal DIST --record` and `verify --record` with that file "
+        "(`buildguard run` writes .buildguard/ in the current folder: run it in each app's)",
+    )
+
+
 @dataclass(frozen=True)
 class RecordSummary:
     """What :func:`write_record` wrote, without the per-file list (which is in the file)."""
@@ -127,8 +146,22 @@ def _scan(
             f"source folder {source_dir} does not exist or is not a folder",
             hint="run record from the app's folder or pass it as SOURCE_DIR",
         )
+    if out is not None:
+        _keep_other_apps_record(out, build_id, as_text(source))
     warnings: list[str] = []
+    if len(build_id) < MIN_CANARY_LENGTH:
+        warnings.append(
+            f"build id {build_id!r} is shorter than {MIN_CANARY_LENGTH} characters: seal "
+            "cannot use it as a canary (it will refuse unless --no-canary); use the CI's "
+            "build or run id"
+        )
     commit = commit or env.get("COMMIT_SHA") or git_head(source)
+    if commit and not _ENV_VALUE.fullmatch(commit):
+        raise UsageError(
+            f"commit {commit[:40]!r} is not usable: it must be 1 to 128 of the characters "
+            "A-Z a-z 0-9 . _ : - (it goes unquoted into the build env file)",
+            hint="pass the commit's SHA (--commit or $COMMIT_SHA)",
+        )
     if not commit:
         warnings.append(
             "no commit known: pass --commit or set $COMMIT_SHA (Cloud Build leaves it empty "
@@ -223,9 +256,15 @@ def build_env(rec: Record) -> dict[str, str]:
 
 
 def render_env_file(rec: Record) -> str:
-    lines = [
-        "# Written by `buildguard record`. Load it before the build so the bundler embeds",
-        "# the build id:  set -a; . .buildguard/build.env; set +a",
-    ]
-    lines += [f"{key}={shlex.quote(value)}" for key, value in build_env(rec).items()]
-    return "\n".join(lines) + "\n"
+    """One bare ``KEY=VALUE`` a line: no quotes, no comments, no ``export``, so the same file
+    works with ``. FILE``, ``docker run --env-file``, ``export $(cat FILE)`` under ``set -e``
+    and GitHub's ``$GITHUB_ENV`` (which would keep quotes or choke on a comment). The values
+    are limited to ``[A-Za-z0-9._:-]`` when recorded, and checked again here."""
+    values = build_env(rec)
+    for key, value in values.items():
+        if value and not _ENV_VALUE.fullmatch(value):
+            raise UsageError(
+                f"{key} value {value[:40]!r} cannot be written bare into the build env file",
+                hint="use a build id and commit of the characters A-Z a-z 0-9 . _ : -",
+            )
+    return "".join(f"{key}={value}\n" for key, value in values.items())

@@ -6,11 +6,15 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from buildguard._record.outputhint import no_output
 from buildguard._record.recorder import RecordOptions, build_env, record
 from buildguard._record.sealer import seal
 from buildguard.errors import UsageError
 from buildguard.models import BundleManifest, Record
+
+RUN_SUGGESTION = "buildguard run --dist {dist} -- CMD"
 
 
 @dataclass(frozen=True)
@@ -28,9 +32,14 @@ def run(
     source: str | os.PathLike[str] = ".",
     dist: str | os.PathLike[str] = "dist",
     canary: bool = True,
+    build_id: str | None = None,
+    commit: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Record ``source`` (cleaning ``dist``), run ``command`` with the build env, then seal.
+
+    ``build_id`` and ``commit`` are record's (default ``$BUILD_ID``; ``$COMMIT_SHA``, then
+    git HEAD).
 
     The command inherits stdin/stdout/stderr. A failing command returns its code and seals
     nothing; a refused seal raises :class:`buildguard.errors.SealRefused`.
@@ -41,7 +50,8 @@ def run(
             hint="put it after --, e.g. buildguard run -- sh -c 'npm ci && npm run build'",
         )
     env = dict(os.environ if environ is None else environ)
-    rec = record(source, RecordOptions(clean=[dist]), environ=env)
+    options = RecordOptions(clean=[dist], build_id=build_id, commit=commit)
+    rec = record(source, options, environ=env)
     env.update(build_env(rec))
     try:
         returncode = subprocess.run(list(command), env=env, check=False).returncode
@@ -54,4 +64,6 @@ def run(
         raise UsageError(f"build command is not executable: {command[0]}") from exc
     if returncode != 0:
         return RunResult(rec, returncode, None)
+    if not os.path.isdir(dist):
+        raise no_output(Path(dist), "does not exist", RUN_SUGGESTION)
     return RunResult(rec, returncode, seal(dist, record=rec, canary=canary))

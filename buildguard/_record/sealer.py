@@ -12,6 +12,7 @@ from buildguard._internal.jsondoc import document
 from buildguard._internal.scan import Options, scan
 from buildguard._internal.timefmt import from_epoch, human_duration, rfc3339
 from buildguard._internal.walk import as_text, path_from_text, walk_bundle
+from buildguard._record.outputhint import no_output
 from buildguard._record.recordfile import DEFAULT_RECORD
 from buildguard._record.recordview import RecordView, read_record
 from buildguard.errors import SealRefused, UsageError
@@ -26,6 +27,16 @@ from buildguard.models import (
 CANARY_EXTENSIONS = (".js", ".mjs", ".html", ".css")
 MIN_CANARY_LENGTH = 6
 CLOCK_SLACK = timedelta(seconds=2)
+SEAL_SUGGESTION = "buildguard seal {dist}"
+
+
+def _suggestion(record: Record | str | os.PathLike[str]) -> str:
+    """seal's command for another folder, with ``--record`` when the record is not the
+    default one (so the suggestion seals against the same record)."""
+    if isinstance(record, Record) or Path(record) == Path(DEFAULT_RECORD):
+        return SEAL_SUGGESTION
+    shown = as_text(Path(record)).replace("{", "{{").replace("}", "}}")
+    return f"{SEAL_SUGGESTION} --record {shown}"
 
 
 def _verbatim_sources(rec: Record, dist: Path) -> set[str]:
@@ -96,10 +107,7 @@ def seal(
         )
     dist = Path(dist_dir)
     if not dist.is_dir():
-        raise SealRefused(
-            f"output folder {as_text(dist)} does not exist: the build produced nothing",
-            hint="check that the build ran and wrote to this folder",
-        )
+        raise no_output(dist, "does not exist", _suggestion(record))
     needle = rec.build_id.encode("utf-8")
     started = rec.started_at
     now = datetime.now(UTC)
@@ -134,10 +142,7 @@ def seal(
             future.append(f"{fact.name}: dated {rfc3339(mtime)}, {ahead} in the future")
 
     if not scanned.entries:
-        raise SealRefused(
-            f"output folder {as_text(dist)} is empty: the build produced nothing",
-            hint="check that the build ran and wrote to this folder",
-        )
+        raise no_output(dist, "is empty", _suggestion(record))
     problems = [f"stale: {line}" for line in old] + [f"future-dated: {line}" for line in future]
     if canary and not canary_files:
         problems.append(

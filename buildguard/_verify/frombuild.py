@@ -4,8 +4,8 @@ that build (its id, and the commit of its source provenance).
 The images are verified concurrently, at most :data:`MAX_CONCURRENT` at a time, and
 reported in the build's order; the verdict is the worst of theirs. A build that pushed no
 image fails (nothing was checked). The default record (``.buildguard/record.json``) is
-ignored: it belongs to the build running this command, not to the one verified; an
-explicit ``record`` is used for every image. Reading the build raises
+ignored: it belongs to the build running this command, not to the one verified; the
+explicit ``records`` are used for every image. Reading the build raises
 :class:`~buildguard.errors.ImageReadError` (not found, not finished, refused); an image
 that cannot be read is an ``error`` verdict in the report, so the others still count.
 """
@@ -19,9 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from buildguard._cloud.cloudbuild import BuildInfo, PushedImage, read_build
 from buildguard._image.options import ReadOptions
 from buildguard._image.reference import parse_reference
-from buildguard._record.recordfile import load_record
 from buildguard._verify.expectations import Expectations
 from buildguard._verify.mark import MarkFailed, mark_digest
+from buildguard._verify.records import read_records
 from buildguard._verify.verifier import verify
 from buildguard.errors import BuildguardError, UsageError
 from buildguard.models import (
@@ -29,7 +29,6 @@ from buildguard.models import (
     BuildSummary,
     BuildVerifyReport,
     Finding,
-    Record,
     Verdict,
 )
 
@@ -71,7 +70,7 @@ def verify_build(
 
     ``project`` defaults to ``$PROJECT_ID``, ``$GOOGLE_CLOUD_PROJECT``, then the ADC
     project; ``region`` to ``$LOCATION``, else the global endpoint. Of ``expect``, only the
-    record and ``allow_extra`` apply: the build id and commit are the build's.
+    records and ``allow_extra`` apply: the build id and commit are the build's.
     """
     expect = expect or Expectations()
     if expect.build_id is not None or expect.commit is not None:
@@ -80,8 +79,9 @@ def verify_build(
             "Expectations.build_id and .commit unset",
         )
     env = os.environ if environ is None else environ
-    record = expect.record
-    rec = load_record(record) if record is not None and not isinstance(record, Record) else record
+    # unreadable or of different builds: exit 2 before the build is read (each image's
+    # verify reads them again, so that its report names the files)
+    read_records(expect.records)
     build = read_build(build_id, project=project, region=region, environ=env)
 
     def one(image: PushedImage) -> BuildImageResult:
@@ -94,7 +94,7 @@ def verify_build(
                 Expectations(
                     build_id=build.id,
                     commit=build.commit,
-                    record=rec,
+                    records=expect.records,
                     allow_extra=expect.allow_extra,
                     use_default_record=False,
                 ),

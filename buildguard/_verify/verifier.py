@@ -22,8 +22,8 @@ from buildguard._image.layercache import open_cache
 from buildguard._image.open import open_image
 from buildguard._image.options import ReadOptions
 from buildguard._internal.git import git_head
-from buildguard._record.recordfile import DEFAULT_RECORD, load_record
 from buildguard._verify.expectations import Expectations
+from buildguard._verify.records import check_leftover, default_record, read_records
 from buildguard.errors import UsageError
 from buildguard.models import (
     MANIFEST_NAME,
@@ -41,26 +41,18 @@ ALL_PLATFORMS = "all"
 
 
 def _expectations(
-    expect_build_id: str | None,
-    expect_commit: str | None,
-    record: Record | str | os.PathLike[str] | None,
-    env: Mapping[str, str],
-    started: datetime,
-    use_default_record: bool = True,
+    expect: Expectations, env: Mapping[str, str], started: datetime
 ) -> tuple[ResolvedExpectations, Expected]:
-    rec: Record | None
-    record_name: str | None = None
-    if isinstance(record, Record):
-        rec = record
-    elif record is not None:
-        rec = load_record(record)  # given explicitly: unreadable is exit 2
-        record_name = os.fspath(record)
-    elif use_default_record and DEFAULT_RECORD.is_file():
-        rec = load_record(DEFAULT_RECORD)
-        record_name = str(DEFAULT_RECORD)
-    else:
-        rec = None
-    build_id = expect_build_id or env.get("BUILD_ID") or (rec.build_id if rec else None)
+    given = read_records(expect.records)  # given explicitly: unreadable is exit 2
+    if not given and expect.use_default_record:
+        found = default_record()
+        if found is not None:
+            if not (expect.build_id or env.get("BUILD_ID")):
+                # the record would name the build: only this checkout's record may
+                check_leftover(found, Path.cwd())
+            given = (found,)
+    rec = given[0].record if given else None
+    build_id = expect.build_id or env.get("BUILD_ID") or (rec.build_id if rec else None)
     if not build_id:
         raise UsageError(
             "no expected build id: pass --expect-build-id, set $BUILD_ID, or run verify "
@@ -68,23 +60,28 @@ def _expectations(
             hint="in Cloud Build pass it to the step: env: [BUILD_ID=$BUILD_ID], or options: "
             "automapSubstitutions: true",
         )
-    commit, commit_from = _expected_commit(expect_commit, env, rec, use_default_record)
-    expect = ResolvedExpectations(
+    commit, commit_from = _expected_commit(expect.commit, env, rec, expect.use_default_record)
+    one = given[0] if len(given) == 1 else None
+    # without a record matching a bundle, its file times are judged from the earliest start
+    start = min((g.record.started_at for g in given), default=None)
+    resolved = ResolvedExpectations(
         build_id=build_id,
         commit=commit,
-        source_digest=rec.source_digest if rec else None,
-        started_at=rec.started_at if rec else started,
-        started_label="this build started" if rec else "this verify started",
+        source_digest=one.record.source_digest if one else None,
+        started_at=start or started,
+        started_label="this build started" if start else "this verify started",
         commit_from=commit_from,
+        records=tuple(g.facts() for g in given),
     )
     expected = Expected(
         build_id=build_id,
         commit=commit,
-        source_digest=rec.source_digest if rec else None,
-        record=record_name,
-        record_started_at=rec.started_at if rec else None,
+        source_digest=one.record.source_digest if one else None,
+        record=one.file if one else None,
+        record_started_at=start,
+        records=tuple(g.model() for g in given),
     )
-    return expect, expected
+    return resolved, expected
 
 
 def _expected_commit(
@@ -143,21 +140,22 @@ def verify(
 
     Expectations: build id from ``expect.build_id``, ``$BUILD_ID``, then the record; commit
     from ``expect.commit``, ``$COMMIT_SHA``, the record, then ``git rev-parse HEAD`` in the
-    current folder where a ``.git`` exists (none is a warning); source
-    digest from the record (``expect.record``, else ``.buildguard/record.json`` when it
-    exists, else a warning). ``options.paths`` name bundle roots that must each be sealed;
-    without them every manifest in the image is checked. ``options.platform`` is ``OS/ARCH``
-    or ``all``. ``expect.use_default_record=False`` ignores ``.buildguard/record.json`` and
-    the current checkout's commit (``--from-build`` verifies another build).
+    current folder where a ``.git`` exists (none is a warning); source digest from the
+    records (``expect.records``: one per app of a monorepo, all of one build, each bundle
+    judged against the one its manifest's source digest names; else
+    ``.buildguard/record.json`` when it exists, trusted to name the build id only where this
+    checkout's HEAD is its commit; else a warning). ``options.paths`` name bundle roots that
+    must each be sealed; without them every manifest in the image is checked.
+    ``options.platform`` is ``OS/ARCH`` or ``all``. ``expect.use_default_record=False``
+    ignores ``.buildguard/record.json`` and the current checkout's commit (``--from-build``
+    verifies another build).
     """
     expect = expect or Expectations()
     options = options or ReadOptions()
     env = os.environ if environ is None else environ
     clock = time.monotonic()
     started = datetime.now(UTC)
-    resolved, expected = _expectations(
-        expect.build_id, expect.commit, expect.record, env, started, expect.use_default_record
-    )
+    resolved, expected = _expectations(expect, env, started)
     # from os.environ, not `environ`
     layer_cache = open_cache(options.cache, enabled=not options.no_cache)
     platform = options.platform

@@ -22,4 +22,7 @@ RUN buildguard seal dist
 
 FROM nginx:stable-bookworm
 COPY nginx.conf /etc/nginx/conf.d/default.conf
+# The base ships index.html and 50x.html there: empty the folder, or verify reports
+# 50x.html as FILE_EXTRA (a file the sealed bundle does not have).
+RUN rm -rf /usr/share/nginx/html/*
 COPY --from=build /src/dist /usr/share/nginx/html

@@ -16,7 +16,8 @@ the
 (the bounded HTTP body reader and its decoders, hostile framing), ``record``
 (``load_record``), and ``verify`` (a sealed bundle under a fuzzed upper layer: a passing
 verify while Go's reading of that layer touches the bundle is a failure), and ``archive``
-(the ``docker save`` archive: compression, outer tar, names, manifest.json/index.json).
+(the ``docker save`` archive: compression, outer tar, names, manifest.json/index.json), and
+``lint`` (the same bytes as every kind of file lint reads: reported, never a crash).
 """
 
 from __future__ import annotations
@@ -769,7 +770,7 @@ class VerifyTarget(Target):
             report = buildguard.verify(
                 f"oci-layout:{self.layout}:t",
                 buildguard.Expectations(
-                    build_id=self.build_id, commit=self.commit, record=self.record
+                    build_id=self.build_id, commit=self.commit, records=(self.record,)
                 ),
                 buildguard.ReadOptions(paths=[self.root.decode()]),
                 environ={},
@@ -972,6 +973,57 @@ class HttpBodyTarget(Target):
         return "accepted"
 
 
+# ------------------------------------------------------------------------------- lint
+
+_LINT_SEEDS = [
+    b"steps:\n- id: b\n  name: node\n  entrypoint: npm\n  args: [run, build]\n"
+    b"- name: gcr.io/cloud-builders/docker\n  args: [build, -t, r/a, -f, Dockerfile, .]\n"
+    b"  waitFor: ['-']\nimages: [r/a]\n",
+    b"on: push\njobs:\n  a:\n    steps:\n      - run: cd web && npm run build\n"
+    b"      - uses: docker/build-push-action@v6\n        with: {push: true, tags: r/a}\n",
+    b"FROM node AS b\nWORKDIR /app\nRUN npm run build\nFROM nginx\nCOPY dist /x\n"
+    b"COPY --from=b /app/dist /y\n",
+    b"apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n"
+    b"      containers:\n        - image: r/a:latest\n",
+    b"/*\n!/dist\n#!include:.gitignore\nsrc/**/x\n",
+]
+_LINT_FILES: list[tuple[str, str]] = [
+    ("cloudbuild.yaml", "cloudbuild"),
+    (".github/workflows/ci.yml", "github-actions"),
+    ("Dockerfile", "dockerfile"),
+    ("k8s/app.yaml", "kubernetes"),
+    (".gcloudignore", "gcloudignore"),
+    (".dockerignore", "dockerignore"),
+]
+
+
+class LintTarget(Target):
+    """The same bytes as every kind of file lint reads, in a workspace with a package.json:
+    lint reports (a file it cannot parse is a BG-PARSE warning), never crashes."""
+
+    name = "lint"
+    kind = "bytes"
+
+    def seeds(self) -> list[bytes]:
+        return list(_LINT_SEEDS)
+
+    def setup(self, work: Path) -> None:
+        self.root = work / "repo"
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "package.json").write_text('{"scripts": {"build": "vite build"}}')
+
+    def run(self, data: bytes) -> str:
+        from buildguard._lint.linter import lint_workspace
+        from buildguard._lint.workspace import Workspace, WorkspaceFile
+
+        text = data.decode("utf-8", errors="replace")
+        files = [WorkspaceFile(path, kind, text) for path, kind in _LINT_FILES]
+        report = lint_workspace(Workspace(self.root, files))
+        if any(f.line < 1 for f in report.findings):
+            raise Failure("a finding at a line before the first")
+        return "findings" if report.findings else "clean"
+
+
 TARGETS: dict[str, type[Target]] = {
     t.name: t
     for t in (
@@ -987,6 +1039,7 @@ TARGETS: dict[str, type[Target]] = {
         VerifyTarget,
         ArchiveTarget,
         HttpBodyTarget,
+        LintTarget,
     )
 }
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import officialnginx
+
 ROOT = Path(__file__).resolve().parents[2]
 STANDINS = Path(__file__).resolve().parent / "standins"
 ROOTFS_IMAGE = "buildguard-test/debian:bookworm"
@@ -252,12 +254,17 @@ CMD ["bash"]
         Equivalent(
             NGINX_BASE,
             "Debian 12's nginx (1.22) laid out as the official image: "
-            "conf.d/default.conf serving /usr/share/nginx/html on port 80, logs to "
-            "stdout/stderr, `nginx -g 'daemon off;'`",
+            "conf.d/default.conf serving /usr/share/nginx/html on port 80, index.html and "
+            "50x.html in /usr/share/nginx/html (a layer of their own, as "
+            "tests/support/officialnginx.py writes them), logs to stdout/stderr, "
+            "`nginx -g 'daemon off;'`",
             """FROM {rootfs}
 COPY default.conf /etc/nginx/conf.d/default.conf
 RUN rm -f /etc/nginx/sites-enabled/default \\
  && ln -sf /dev/stdout /var/log/nginx/access.log && ln -sf /dev/stderr /var/log/nginx/error.log
+RUN """
+            + officialnginx.pages_step().replace("{", "{{").replace("}", "}}")
+            + """
 EXPOSE 80
 STOPSIGNAL SIGQUIT
 CMD ["nginx", "-g", "daemon off;"]

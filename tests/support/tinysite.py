@@ -38,12 +38,13 @@ def _entry(path: str, data: bytes) -> FileEntry:
     )
 
 
-def write_manifest(path: Path, index: bytes = INDEX) -> Path:
-    """The bundle manifest of the site (with ``index`` as its entry page) at ``path``."""
+def write_manifest(path: Path, index: bytes = INDEX, app_js: bytes = APP_JS) -> Path:
+    """The bundle manifest of the site (with ``index`` as its entry page, ``app_js`` as its
+    script) at ``path``."""
     now = datetime.now(UTC)
     files = (
         _entry("index.html", index),
-        _entry("assets/app.js", APP_JS),
+        _entry("assets/app.js", app_js),
         _entry("assets/app.css", APP_CSS),
     )
     manifest = BundleManifest(

@@ -1,0 +1,4 @@
+import { platformBrowserDynamic } from '@angular/platform-browser-dynamic'
+import { AppModule } from './app/app.module'
+
+platformBrowserDynamic().bootstrapModule(AppModule)
