@@ -43,6 +43,8 @@ _EXPORTS = {
     "MarkFailed": "buildguard._verify.mark",
     "mark_verified": "buildguard._verify.mark",
     "verify_live": "buildguard._live.verifier",
+    "verify_attestation": "buildguard._attest.verifier",
+    "AttestationReport": "buildguard.models",
     "lint": "buildguard._lint.linter",
     "LintReport": "buildguard.models",
     "ReadOptions": "buildguard._image.options",
@@ -54,6 +56,7 @@ _EXPORTS = {
 and none is named like a public function, so importing one never rebinds a public name."""
 
 __all__ = [
+    "AttestationReport",
     "BuildVerifyReport",
     "BuildguardError",
     "BundleManifest",
@@ -89,11 +92,13 @@ __all__ = [
     "run",
     "seal",
     "verify",
+    "verify_attestation",
     "verify_build",
     "verify_live",
 ]
 
 if TYPE_CHECKING:
+    from buildguard._attest.verifier import verify_attestation
     from buildguard._image.options import ReadOptions
     from buildguard._inspect import inspect
     from buildguard._lint.linter import lint
@@ -121,6 +126,7 @@ if TYPE_CHECKING:
         UsageError,
     )
     from buildguard.models import (
+        AttestationReport,
         BuildVerifyReport,
         BundleManifest,
         FileEntry,

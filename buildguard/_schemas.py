@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from buildguard._internal.files import atomic_write
 from buildguard.models import (
+    AttestationReport,
     BuildVerifyReport,
     BundleManifest,
     ErrorReport,
@@ -31,6 +32,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "inspect-report.schema.json": InspectReport,
     "verify-live-report.schema.json": LiveReport,
     "build-verify-report.schema.json": BuildVerifyReport,
+    "attestation-report.schema.json": AttestationReport,
     "error-report.schema.json": ErrorReport,
     "lint-report.schema.json": LintReport,
 }

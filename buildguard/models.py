@@ -21,6 +21,10 @@ from buildguard._internal.modeltypes import (
     Sha256Hex,
     UtcTime,
 )
+from buildguard._models.attestreport import (
+    AttestationReport,
+    AttestationResult,
+)
 from buildguard._models.errorreport import ErrorInfo, ErrorKind, ErrorReport
 from buildguard._models.inspectreport import (
     FileReport,
@@ -43,6 +47,8 @@ __all__ = [
     "MANIFEST_MAX_BYTES",
     "MANIFEST_MAX_FILES",
     "MANIFEST_NAME",
+    "AttestationReport",
+    "AttestationResult",
     "BuildImageResult",
     "BuildSummary",
     "BuildVerifyReport",
@@ -197,6 +203,11 @@ class ImageInfo(FrozenModel):
     reference: str
     digest: Digest | None = Field(description="Digest of the manifest (or index) verified.")
     platforms: tuple[str, ...] = ()
+    platform_digests: tuple[Digest, ...] = Field(
+        default=(),
+        description="With --platform all: the manifest digest of each platform verified, in "
+        "the order of platforms (what an attestation of the index also covers).",
+    )
 
 
 class ExpectedRecord(FrozenModel):
@@ -247,6 +258,11 @@ class BundleResult(FrozenModel):
         "against; null when no record matched or none was given.",
     )
     ok: bool
+    manifest_sha256: Sha256Hex | None = Field(
+        default=None,
+        description="sha256 of the bundle's buildguard-manifest.json bytes (what an "
+        "attestation names).",
+    )
 
 
 class VerifyStats(FrozenModel):

@@ -65,6 +65,7 @@ def run(
         substitutions={
             "_IMAGE": f"{registry.host}/gke/frontend",
             "_BUILDGUARD": step_images.registry,
+            "_ATTEST_KEY": "",  # no Cloud KMS here: tests/test_attest_kms.py covers --attest
             "_SITE_URL": site,
             "COMMIT_SHA": "9" * 40,
         },

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from attestkeys import make_key
 from clitools import buildguard_cli
 from cloudbuild_fixtures import StepImages, docker_auth
 from cloudbuild_runner import BuildResult, CloudBuildRunner
@@ -105,6 +106,7 @@ def run_example(
     workspace: Path,
     config: dict[str, Any],
     repository: str,
+    attest_key: str = "",
 ) -> BuildResult:
     return cloudbuild.run(
         config,
@@ -112,6 +114,9 @@ def run_example(
         substitutions={
             "_IMAGE": f"{registry.host}/{repository}",
             "_BUILDGUARD": step_images.registry,
+            # no Cloud KMS here (tests/test_attest_kms.py covers gcpkms://): a key file in
+            # the workspace, or none
+            "_ATTEST_KEY": attest_key,
             "COMMIT_SHA": COMMIT,
         },
         docker_config=docker_auth(registry),
@@ -145,8 +150,15 @@ def test_fresh_build_passes_every_step_and_tags_the_verified_digest(
     deployed: None,
 ) -> None:
     repository = "fresh/frontend"
+    key = make_key(workspace, "vsa")  # the workspace is the step's /workspace
     result = run_example(
-        cloudbuild, step_images, cloudbuild_registry, workspace, example_config(), repository
+        cloudbuild,
+        step_images,
+        cloudbuild_registry,
+        workspace,
+        example_config(),
+        repository,
+        attest_key=f"file:/workspace/{key.private.name}",
     )
     ran = steps_run(result)
     # what a failing step printed is in result.log
@@ -167,6 +179,23 @@ def test_fresh_build_passes_every_step_and_tags_the_verified_digest(
     verified = registry_get(cloudbuild_registry, f"/v2/{repository}/manifests/verified")
     assert verified.status_code == 200, verified.text
     assert verified.headers["docker-content-digest"] == digest
+    # and a signed VSA of that digest that verify-attestation accepts
+    config_dir = workspace.parent / "attest-docker-config"
+    config_dir.mkdir(exist_ok=True)
+    (config_dir / "config.json").write_text(json.dumps(docker_auth(cloudbuild_registry)))
+    attested = buildguard_cli(
+        "verify-attestation",
+        reference,
+        "--key",
+        str(key.public),
+        "--expect-build-id",
+        result.build_id,
+        "--expect-commit",
+        COMMIT,
+        env={"DOCKER_CONFIG": str(config_dir)},
+    )
+    assert attested.returncode == 0, attested.stdout + attested.stderr + result.log
+    assert key.private_pem.splitlines()[1] not in result.log
 
     # deployed by digest: the nginx container serves this build's bundle, not the manifest
     assert result.step("deploy").ok, result.log

@@ -17,7 +17,12 @@ import buildguard
 from buildguard._internal.distribution import DISTRIBUTION
 
 ROOT = Path(__file__).resolve().parent.parent
-GOOGLE_CLIENTS = {"google-cloud-build", "google-cloud-artifact-registry", "google-cloud-storage"}
+GOOGLE_CLIENTS = {
+    "google-cloud-build",
+    "google-cloud-artifact-registry",
+    "google-cloud-storage",
+    "google-cloud-kms",
+}
 HEAVY = {"grpcio", "protobuf", "proto-plus", "googleapis-common-protos"}
 
 # `pip install X` where X comes from an index (not a path, a requirements file or an option)
@@ -159,6 +164,17 @@ def test_the_core_install_has_no_google_client_and_names_the_extra(
             "b-123456",
             "--mark-verified",
             "verified",
+        ],
+        "gcpkms:// key": [
+            command,
+            "verify",
+            "docker-archive:/nonexistent.tar",
+            "--expect-build-id",
+            "b-123456",
+            "--attest",
+            "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1",
+            "--attest-out",
+            "vsa.json",
         ],
     }
     for what, argv in needs_extra.items():

@@ -91,6 +91,8 @@ def test_every_error_class_has_a_row_with_its_exit_code() -> None:
 
 def _find_error_class(name: str) -> type[BuildguardError] | None:
     """The error class of that name anywhere in buildguard (the registry's too)."""
+    import buildguard._attest.attest
+    import buildguard._attest.keys
     import buildguard._image.transport.errors
     import buildguard._verify.mark  # noqa: F401
 

@@ -16,14 +16,14 @@ import traceback
 from collections.abc import Sequence
 
 from buildguard import __version__
-from buildguard._cli import build, errordocs, image, lintcommand, live
+from buildguard._cli import attest, build, errordocs, image, lintcommand, live
 from buildguard._cli.common import ArgumentsRefused, Handler, Parser, verbosity_options
 from buildguard._cli.logs import configure
 from buildguard._internal.redact import remember_arguments, scrub
 from buildguard.errors import BuildguardError, CheckFailed
 
 EXIT_INTERNAL = 4
-_COMMAND_MODULES = (build, image, live, lintcommand)
+_COMMAND_MODULES = (build, image, live, lintcommand, attest)
 
 logger = logging.getLogger("buildguard.cli")
 

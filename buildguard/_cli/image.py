@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from buildguard._cli import frombuild
+from buildguard._cli import attest, frombuild
 from buildguard._cli.common import (
     allow_extra_option,
     expectations,
@@ -26,6 +26,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from buildguard._verify.verifier import verify
 
     frombuild.check_options(args)
+    signer = attest.prepare(args)  # a key that cannot be read: exit 2 before any read
     if args.from_build:
         return frombuild.run_from_build(args)
     with progress() as shown:
@@ -41,6 +42,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     documents_written(args)
     if args.mark_verified and report.ok:
         frombuild.mark_single(args, report)
+    if signer is not None and report.ok:
+        attest.attest_single(args, report, signer)
     return 0 if report.ok else 1
 
 
@@ -82,6 +85,7 @@ def register(commands: Any) -> None:
     ver.add_argument("--report", metavar="FILE", help="also write the JSON report here")
     ver.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report here")
     frombuild.add_options(ver)
+    attest.add_verify_options(ver)
     ver.set_defaults(handler=_cmd_verify)
     writes_error_documents(ver, standard_outputs("verify", "image", "from_build"))
 

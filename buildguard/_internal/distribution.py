@@ -14,7 +14,8 @@ DISTRIBUTION = "buildguard-cli"
 """``pip install buildguard-cli``; the same name as ``[project] name`` in pyproject.toml."""
 
 GCP_EXTRA = "gcp"
-"""The extra with Google's API clients (Cloud Build, Artifact Registry, Cloud Storage)."""
+"""The extra with Google's API clients (Cloud Build, Artifact Registry, Cloud Storage,
+Cloud KMS)."""
 
 GCP_INSTALL = f"pip install '{DISTRIBUTION}[{GCP_EXTRA}]'"
 """The command that adds the extra, as error hints name it."""
@@ -26,11 +27,13 @@ GCP_INSTALL = f"pip install '{DISTRIBUTION}[{GCP_EXTRA}]'"
 CLOUD_BUILD = "google.cloud.devtools.cloudbuild_v1"
 ARTIFACT_REGISTRY = "google.cloud.artifactregistry_v1"
 CLOUD_STORAGE = "google.cloud.storage"
+CLOUD_KMS = "google.cloud.kms_v1"
 
 _CLIENTS = {
     CLOUD_BUILD: "google-cloud-build",
     ARTIFACT_REGISTRY: "google-cloud-artifact-registry",
     CLOUD_STORAGE: "google-cloud-storage",
+    CLOUD_KMS: "google-cloud-kms",
 }
 
 

@@ -8,7 +8,9 @@ fails verification raises :class:`ImageReadError` (exit 3) and is never reported
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
+import posixpath
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -24,6 +26,7 @@ from buildguard._verify.expectations import Expectations
 from buildguard._verify.records import check_leftover, default_record, read_records
 from buildguard.errors import UsageError
 from buildguard.models import (
+    MANIFEST_NAME,
     BundleResult,
     Expected,
     Finding,
@@ -103,6 +106,16 @@ def _manifest_bytes(flat: FlatImage) -> dict[str, bytes | None]:
     return {entry.path: entry.data for entry in flat.tree.manifests()}
 
 
+def _with_manifest_digest(
+    bundle: BundleResult, manifests: Mapping[str, bytes | None]
+) -> BundleResult:
+    """``bundle`` with the sha256 of its manifest's bytes (what ``--attest`` names)."""
+    data = manifests.get(posixpath.join(bundle.root, MANIFEST_NAME))
+    if data is None:
+        return bundle
+    return bundle.model_copy(update={"manifest_sha256": hashlib.sha256(data).hexdigest()})
+
+
 def layer_models(flat: FlatImage) -> tuple[LayerInfo, ...]:
     return tuple(
         LayerInfo(
@@ -153,6 +166,7 @@ def verify(
     findings: list[Finding] = []
     layers: tuple[LayerInfo, ...] = ()
     platforms: list[str] = []
+    platform_digests: list[str] = []
     digest: str | None = None
     layers_read = from_cache = bytes_read = compared = 0
     with open_image(image, dataclasses.replace(options, platform=wanted_platform)) as opened:
@@ -165,22 +179,25 @@ def verify(
             these_layers = layer_models(flat)
             # the index's word for the platform (what --platform selects), else the config's
             chosen = label or str(flat.info.platform)
+            manifests = _manifest_bytes(flat)
             found, new_findings, n = check_image(
                 flat.tree,
-                _manifest_bytes(flat),
+                manifests,
                 these_layers,
                 dataclasses.replace(resolved, image_created=flat.info.created),
                 paths=paths,
                 allow_extra=expect.allow_extra,
                 platform=chosen if len(targets) > 1 else None,
             )
-            bundles += found
+            bundles += [_with_manifest_digest(bundle, manifests) for bundle in found]
             findings += new_findings
             compared += n
             layers_read += len(these_layers)
             from_cache += sum(layer.read_from == "cache" for layer in these_layers)
             bytes_read += sum(layer.size for layer in these_layers)
             platforms.append(chosen)
+            if flat.info.manifest_digest:
+                platform_digests.append(flat.info.manifest_digest)
             if len(targets) == 1:
                 layers = these_layers
                 # --platform all of an index naming one platform still verified the index
@@ -189,7 +206,12 @@ def verify(
     ok = not any(f.severity == "error" for f in findings)
     return VerifyReport(
         ok=ok,
-        image=ImageInfo(reference=image, digest=digest, platforms=tuple(platforms)),
+        image=ImageInfo(
+            reference=image,
+            digest=digest,
+            platforms=tuple(platforms),
+            platform_digests=tuple(platform_digests) if index_digest else (),
+        ),
         expected=expected,
         bundles=tuple(bundles),
         findings=tuple(findings),
