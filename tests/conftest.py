@@ -17,6 +17,7 @@ from cloudbuild_fixtures import (
     cloudbuild,
     cloudbuild_dockerd,
     cloudbuild_registry,
+    deployed,
     local_images,
     step_images,
 )
@@ -33,7 +34,14 @@ from services import (
 from terminal import report
 from viteapp import install_app
 
-__all__ = ["cloudbuild", "cloudbuild_dockerd", "cloudbuild_registry", "local_images", "step_images"]
+__all__ = [
+    "cloudbuild",
+    "cloudbuild_dockerd",
+    "cloudbuild_registry",
+    "deployed",
+    "local_images",
+    "step_images",
+]
 
 SERVICE_FIXTURES = frozenset(
     {

@@ -200,6 +200,25 @@ def test_docker_scheme_gets_the_registry_and_daemon_forms(rest: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("rest", "registry"),
+    [("myapp:1.0", "docker.io/library/myapp:1.0"), ("team/app:v1", "docker.io/team/app:v1")],
+)
+def test_docker_scheme_without_a_host_means_docker_hub(rest: str, registry: str) -> None:
+    """skopeo's docker://NAME is Docker Hub; the registry form buildguard suggests must name
+    it, since buildguard refuses a bare NAME:TAG."""
+    done = buildguard_cli("inspect", f"docker://{rest}")
+    assert done.returncode == 2
+    hint = _hint(done.stderr)
+    assert hint == (
+        f"use {registry} (a registry) or docker-daemon:{rest} (the local Docker daemon)"
+    )
+    # the suggested registry form is one buildguard takes (parsed, never fetched here)
+    from buildguard._image.reference import parse_reference
+
+    assert parse_reference(registry).registry == "docker.io"
+
+
 def test_oci_archive_gets_a_way_to_a_layout() -> None:
     done = buildguard_cli("inspect", "oci-archive:/tmp/x.tar")
     assert done.returncode == 2

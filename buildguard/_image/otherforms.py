@@ -22,10 +22,11 @@ def translate(ref: str) -> UsageError | None:
     """The error for ``ref`` written in another tool's form, or ``None``."""
     if ref.startswith("docker://"):
         rest = hide_userinfo(ref[len("docker://") :])
+        registry = rest if names_a_host(rest) else f"docker.io/{_hub_repository(rest)}"
         return UsageError(
             f"image {hide_userinfo(ref)!r} is skopeo's docker:// form, which buildguard "
             f"does not take; it takes {FORMS}",
-            hint=f"use {rest} (a registry) or docker-daemon:{rest} (the local Docker daemon)",
+            hint=f"use {registry} (a registry) or docker-daemon:{rest} (the local Docker daemon)",
         )
     if ref.startswith("oci:"):
         rest = hide_userinfo(ref[len("oci:") :])
@@ -45,6 +46,17 @@ def translate(ref: str) -> UsageError | None:
     return None
 
 
+def names_a_host(ref: str) -> bool:
+    """Whether ``ref``'s first component is a registry host, by Docker's rule: it holds a
+    ``.`` or a ``:``, or is ``localhost`` (skopeo's ``docker://NAME`` means Docker Hub)."""
+    first, slash, _ = ref.partition("/")
+    return bool(slash) and ("." in first or ":" in first or first == "localhost")
+
+
+def _hub_repository(name: str) -> str:
+    return name if "/" in name else f"library/{name}"
+
+
 def bare_name_hint(name: str) -> str:
     """The hint for ``NAME[:TAG]`` (or ``USER/NAME[:TAG]``) without a registry host: no
     registry serves it to buildguard, which has no implicit Docker Hub."""
@@ -52,5 +64,5 @@ def bare_name_hint(name: str) -> str:
     return (
         f"for an image in the local Docker daemon use docker-daemon:{shown}; for a registry "
         "name its host, HOST[:PORT]/REPO[:TAG], e.g. "
-        f"docker.io/{shown if '/' in shown else 'library/' + shown}"
+        f"docker.io/{_hub_repository(shown)}"
     )
