@@ -32,10 +32,10 @@ from buildguard._cli.errordocs import (
 )
 from buildguard._formats.errordoc import (
     error_json,
-    error_junit,
     error_report,
     sarif_invocation,
 )
+from buildguard._formats.junit import error_junit
 from buildguard._internal import redact
 from buildguard.models import ErrorReport
 

@@ -83,7 +83,8 @@ def emit(outputs: ErrorOutputs, exit_code: int, message: str, hint: str | None) 
     when nothing else goes to stdout, the JSON or SARIF document meant for that file goes
     there instead, so the CI log still holds it."""
     from buildguard._cli.common import warn
-    from buildguard._formats.errordoc import error_json, error_report, write_error_junit
+    from buildguard._formats.errordoc import error_json, error_report
+    from buildguard._formats.junit import write_error_junit
     from buildguard._internal.files import atomic_write
     from buildguard.errors import BuildguardError
 

@@ -11,6 +11,7 @@ from typing import Protocol, TypeVar
 
 from buildguard._internal.files import atomic_write
 from buildguard._internal.redact import scrub_tree
+from buildguard._models.errorreport import ErrorReport
 from buildguard._models.livereport import LiveReport
 from buildguard.models import BuildVerifyReport, VerifyReport
 
@@ -41,14 +42,20 @@ _LIVE_CHECKS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _bytes(suites: ET.Element) -> bytes:
+    """The ``<testsuites>`` tree redacted, indented, as an XML document."""
+    scrub_tree(suites)
+    ET.indent(suites)
+    text: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+    return text
+
+
 def _write(suites: ET.Element, total: int, failed: int, path: str | os.PathLike[str]) -> None:
     """``--junit FILE``: the ``<testsuites>`` tree with its counts, indented, redacted,
     written atomically."""
     suites.set("tests", str(total))
     suites.set("failures", str(failed))
-    scrub_tree(suites)
-    ET.indent(suites)
-    atomic_write(path, ET.tostring(suites, encoding="utf-8", xml_declaration=True))
+    atomic_write(path, _bytes(suites))
 
 
 class _Finding(Protocol):
@@ -152,3 +159,30 @@ def write_live_junit(report: LiveReport, path: str | os.PathLike[str]) -> None:
     name = f"{report.url} (build {report.expected.build_id})"
     failed = _suite(suites, name, _LIVE_CHECKS, report.findings, lambda f: f.path or f.url or "")
     _write(suites, len(_LIVE_CHECKS), failed, path)
+
+
+_ERROR_CASE_NAMES = {
+    "usage": "command line and settings",
+    "unreadable": "read the input",
+    "internal": "buildguard itself",
+}
+"""The one test case of an error document's suite, by the error's kind."""
+
+
+def error_junit(report: ErrorReport, suite_name: str) -> bytes:
+    """``--junit``: one suite named ``suite_name``, one test case in ``<error>`` (JUnit's
+    word for a test that could not run, as against a ``<failure>``)."""
+    error = report.error
+    suites = ET.Element("testsuites", name=suite_name, tests="1", failures="0", errors="1")
+    suite = ET.SubElement(suites, "testsuite", name=suite_name, tests="1", failures="0", errors="1")
+    case = ET.SubElement(
+        suite, "testcase", classname=suite_name, name=_ERROR_CASE_NAMES[error.kind]
+    )
+    element = ET.SubElement(case, "error", message=error.message, type=error.kind)
+    element.text = error.message + (f"\nhint: {error.hint}" if error.hint else "")
+    return _bytes(suites)
+
+
+def write_error_junit(report: ErrorReport, path: str | os.PathLike[str], suite_name: str) -> None:
+    """``--junit FILE``: :func:`error_junit`, written atomically."""
+    atomic_write(path, error_junit(report, suite_name))
