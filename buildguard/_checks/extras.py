@@ -10,6 +10,7 @@ not silently allow nothing.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Sequence
@@ -27,7 +28,10 @@ _GLOB_SPECIAL = re.compile(r"[\\*?\[]")
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
-def _spec(globs: Sequence[str]) -> pathspec.GitIgnoreSpec:
+@functools.lru_cache(maxsize=16)
+def _spec(globs: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    """The spec of ``globs``, each checked to be a pattern (built once per set of globs:
+    ``Expectations`` checks them, the file checks match with them)."""
     import pathspec  # only when globs are given: a verify without them never loads it
 
     for glob in globs:
