@@ -97,7 +97,9 @@ def _cmd_verify_attestation(args: argparse.Namespace) -> int:
     with scrubbed(out(args)) as stream:
         render_attestation(report, stream)
     if args.json:
-        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        from buildguard._formats.jsonreport import report_json
+
+        sys.stdout.write(report_json(report))
     return 0 if report.ok else 1
 
 
