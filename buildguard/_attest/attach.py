@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from buildguard._attest.ocistore import AttestationRegistry
+from buildguard._image.manifest import OCI_CONFIG, OCI_MANIFEST
 from buildguard._image.reference import parse_reference
 from buildguard._image.transport.keychain import Provider, default_keychain
 from buildguard.errors import HostileImage
@@ -27,8 +28,6 @@ from buildguard.errors import HostileImage
 logger = logging.getLogger(__name__)
 
 DSSE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
 PREDICATE_ANNOTATION = "predicateType"
 ATTEMPTS = 5

@@ -1,14 +1,14 @@
-"""The registry calls of the attachment: a tag that may not exist, a blob upload, a
-manifest PUT of given bytes. A :class:`RegistrySource` underneath, so the same keychain,
-token scopes (push for writes), retries and typed errors apply as to every other read."""
+"""The registry calls of the attachment: a tag that may not exist, a small blob read whole,
+a blob upload. A :class:`RegistrySource` underneath (its manifest PUT of given bytes too), so
+the same keychain, token scopes (push for writes), retries and typed errors apply as to every
+other read."""
 
 from __future__ import annotations
 
-import hashlib
-
-from buildguard._image.registry import MANIFEST_ACCEPT, RegistrySource
+from buildguard._image.registry import RegistrySource
 from buildguard._image.source import RawManifest
 from buildguard._image.transport.errors import RegistryError, Subject, status_error
+from buildguard._image.verified import sha256_digest, verify_bytes
 
 MAX_ATTESTATION_BYTES = 4 * 1024 * 1024
 """A layer (an envelope) or manifest larger than this is not read."""
@@ -21,21 +21,15 @@ class AttestationRegistry(RegistrySource):
         return self
 
     def manifest_or_none(self, tag: str) -> RawManifest | None:
-        """The manifest ``tag`` names now, read afresh (``None`` when the tag does not exist)."""
+        """The manifest ``tag`` names now, read afresh (``None`` when the tag does not exist:
+        the registry answers 404, which is never retried)."""
         self._check_open()
-        subject = Subject("manifest", tag)
-        budget = self._session.new_budget()
-        response = self._session.send(
-            "HEAD",
-            f"{self._base}/manifests/{tag}",
-            subject,
-            budget,
-            headers={"Accept": MANIFEST_ACCEPT},
-        )
-        response.close()
-        if response.status_code == 404:
-            return None
-        return self._fetch_manifest(tag, expected=None)
+        try:
+            return self._fetch_manifest(tag, expected=None)
+        except RegistryError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     def read_blob(self, digest: str, size: int) -> bytes:
         """A small blob, whole, checked against its digest."""
@@ -49,18 +43,12 @@ class AttestationRegistry(RegistrySource):
             )
         with self.open_blob(digest, size) as stream:
             data = stream.read(MAX_ATTESTATION_BYTES + 1)
-        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
-            from buildguard.errors import DigestMismatch
-
-            raise DigestMismatch(
-                f"blob {digest} of {self.repo} does not match its digest",
-                hint="the attestation was altered in the registry; attach it again",
-            )
+        verify_bytes(data, digest, size, f"attestation layer of {self.repo}:")
         return data
 
     def put_blob(self, data: bytes) -> str:
         """Upload ``data`` (monolithic: POST, then PUT with the digest) unless it is there."""
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        digest = sha256_digest(data)
         subject = Subject("blob", digest)
         budget = self._session.new_budget()
         head = self._session.send("HEAD", f"{self._base}/blobs/{digest}", subject, budget)
@@ -87,21 +75,6 @@ class AttestationRegistry(RegistrySource):
             raise status_error(done, self.repo, subject, attempts=budget.attempts, verb="write")
         done.close()
         return digest
-
-    def put_manifest_bytes(self, tag: str, data: bytes, media_type: str) -> None:
-        subject = Subject("tag", tag)
-        budget = self._session.new_budget()
-        response = self._session.send(
-            "PUT",
-            f"{self._base}/manifests/{tag}",
-            subject,
-            budget,
-            headers={"Content-Type": media_type},
-            content=data,
-        )
-        if response.status_code not in (200, 201):
-            raise status_error(response, self.repo, subject, attempts=budget.attempts, verb="write")
-        response.close()
 
 
 __all__ = ["MAX_ATTESTATION_BYTES", "AttestationRegistry"]

@@ -208,6 +208,25 @@ class RegistrySource:
 
     # ------------------------------------------------------------------ the write path
 
+    def put_manifest_bytes(self, tag: str, data: bytes, media_type: str) -> str | None:
+        """PUT ``data`` as the manifest ``tag`` names; returns the digest the registry
+        reports (``Docker-Content-Digest``; the spec says SHOULD, so it may be ``None``)."""
+        subject = Subject("tag", tag)
+        budget = self._session.new_budget()
+        response = self._session.send(
+            "PUT",
+            f"{self._base}/manifests/{tag}",
+            subject,
+            budget,
+            headers={"Content-Type": media_type},
+            content=data,
+        )
+        if response.status_code not in (200, 201):
+            raise status_error(response, self.repo, subject, attempts=budget.attempts, verb="write")
+        response.close()
+        reported: str | None = response.headers.get("docker-content-digest")
+        return reported
+
     def put_manifest(self, digest: str, tag: str) -> str:
         """Tag the manifest ``digest`` as ``tag``: its exact bytes PUT with its media type.
 
@@ -230,19 +249,7 @@ class RegistrySource:
                 subject=subject,
                 hint="push the image again with a current tool",
             )
-        budget = self._session.new_budget()
-        response = self._session.send(
-            "PUT",
-            f"{self._base}/manifests/{tag}",
-            subject,
-            budget,
-            headers={"Content-Type": media_type},
-            content=raw.data,
-        )
-        if response.status_code not in (200, 201):
-            raise status_error(response, self.repo, subject, attempts=budget.attempts, verb="write")
-        response.close()
-        reported: str | None = response.headers.get("docker-content-digest")
+        reported = self.put_manifest_bytes(tag, raw.data, media_type)
         if reported is None:  # the spec says SHOULD: ask what the tag names now
             reported = self._fetch_manifest(tag, expected=None).digest
         if reported != digest:
