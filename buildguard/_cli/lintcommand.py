@@ -41,7 +41,7 @@ def _lint(args: argparse.Namespace) -> int:
     from buildguard._lint.linter import lint, rules
 
     report = lint(
-        args.paths or ["."],
+        args.paths,
         disable=args.disable,
         api_prefixes=args.api_prefix,
         fail_on=args.fail_on,

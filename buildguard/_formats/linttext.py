@@ -6,14 +6,12 @@ from typing import TextIO
 
 from buildguard._models.lintreport import LintReport
 
-MARKS = {"error": "error", "warning": "warning"}
-
 
 def render_lint(report: LintReport, out: TextIO) -> None:
     for finding in report.findings:
         column = f":{finding.column}" if finding.column else ""
         out.write(
-            f"{finding.path}:{finding.line}{column}: {MARKS[finding.severity]} "
+            f"{finding.path}:{finding.line}{column}: {finding.severity} "
             f"{finding.rule}: {finding.message}\n"
         )
         out.write(f"  hint: {finding.hint}\n")

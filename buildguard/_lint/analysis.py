@@ -67,14 +67,19 @@ class PipelineView:
 
 
 def pipelines(workspace: Workspace) -> list[PipelineView]:
-    """Every pipeline lint read (those that do not parse are BG-PARSE warnings)."""
-    views = []
-    for file in workspace.of_kind("cloudbuild", "github-actions"):
-        parser = parse_cloudbuild if file.kind == "cloudbuild" else parse_workflow
-        pipeline = workspace.parsed(file, parser)
-        if pipeline is not None:
-            views.append(PipelineView(pipeline, pipeline_effects(pipeline, workspace)))
-    return views
+    """Every pipeline lint read, with what its steps do, once per workspace (those that do
+    not parse are BG-PARSE warnings)."""
+
+    def read() -> list[PipelineView]:
+        views = []
+        for file in workspace.of_kind("cloudbuild", "github-actions"):
+            parser = parse_cloudbuild if file.kind == "cloudbuild" else parse_workflow
+            pipeline = workspace.parsed(file, parser)
+            if pipeline is not None:
+                views.append(PipelineView(pipeline, pipeline_effects(pipeline, workspace)))
+        return views
+
+    return workspace.derived("pipelines", read)
 
 
 def dockerfile_at(workspace: Workspace, path: str | None) -> Dockerfile | None:

@@ -227,13 +227,6 @@ def controller_of(ingress: Ingress, cluster: Cluster) -> Controller:
 # -- matching ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Match:
-    path: IngressPath
-    how: str
-    """In words: how the controller read the path."""
-
-
 def gce_matches(p: IngressPath, uri: str) -> int | None:
     """The length of the match when GCE's URL map sends ``uri`` to ``p``, else None."""
     path = p.path

@@ -156,7 +156,7 @@ def lint(
                 f"lint: --api-prefix {prefix!r} is not a URL path",
                 hint="give the path prefix the bundle calls, e.g. /api/v5/",
             )
-    workspace = discover([Path(p) for p in paths] or [Path(".")])
+    workspace = discover([Path(p) for p in paths])
     return lint_workspace(
         workspace, disable=disable, context=LintContext(api_prefixes=prefixes), fail_on=fail_on
     )

@@ -41,8 +41,12 @@ def literals(workspace: Workspace, file: WorkspaceFile) -> list[jsurls.UrlLitera
     """The URL literals of one source or bundle script (none for other files)."""
     if not file.path.lower().endswith(SCRIPT_SUFFIXES):
         return []
-    env = env_for(workspace, file.path) if file.kind == "source" else {}
-    return jsurls.url_literals(file.path, file.text, env)
+
+    def read() -> list[jsurls.UrlLiteral]:
+        env = env_for(workspace, file.path) if file.kind == "source" else {}
+        return jsurls.url_literals(file.path, file.text, env)
+
+    return workspace.derived(("url-literals", file.path), read)
 
 
 def script_files(workspace: Workspace) -> list[WorkspaceFile]:
@@ -66,9 +70,14 @@ def nginx_configs(workspace: Workspace) -> list[nginxconf.NginxConfig]:
 
 
 def cluster(workspace: Workspace) -> ingressmodel.Cluster:
-    pairs = []
-    for f in workspace.of_kind("kubernetes"):
-        docs = workspace.parsed(f, yamlfile.load_templated_documents)
-        if docs is not None:
-            pairs.append((f.path, docs))
-    return ingressmodel.read_cluster(pairs)
+    """The Kubernetes objects of every file lint read, once per workspace."""
+
+    def read() -> ingressmodel.Cluster:
+        pairs = []
+        for f in workspace.of_kind("kubernetes"):
+            docs = workspace.parsed(f, yamlfile.load_templated_documents)
+            if docs is not None:
+                pairs.append((f.path, docs))
+        return ingressmodel.read_cluster(pairs)
+
+    return workspace.derived("cluster", read)

@@ -7,9 +7,10 @@ relative to it. Files are decoded as UTF-8 with replacement, never refused for t
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
@@ -46,8 +47,10 @@ class WorkspaceFile:
     text: str
     """decoded UTF-8 (``errors="replace"``)"""
 
-    @property
+    @functools.cached_property
     def lines(self) -> list[str]:
+        """The text's lines (split once: the linter reads them for every finding's
+        suppression comment)."""
         return self.text.splitlines()
 
 
@@ -131,6 +134,7 @@ class Workspace:
         self._kindless: set[str] = set()
         self._parsed: dict[tuple[str, object], object] = {}
         self._failures: dict[tuple[str, object], ParseFailure] = {}
+        self._derived: dict[Hashable, object] = {}
 
     def of_kind(self, *kinds: LintFileKind) -> list[WorkspaceFile]:
         return [f for f in self.files if f.kind in kinds]
@@ -190,6 +194,14 @@ class Workspace:
                 self._failures[key] = failure
                 return None
         return self._parsed[key]  # type: ignore[return-value]
+
+    def derived(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, once per workspace and ``key``: what several rules derive from the
+        same parsed files (the pipelines with their effects, the cluster, a script's URL
+        literals). Rules only read what it returns."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]  # type: ignore[return-value]
 
     def record_failure(self, rule_id: str, failure: ParseFailure) -> None:
         """A ParseFailure a rule let escape (the linter's BG-PARSE warning names it)."""

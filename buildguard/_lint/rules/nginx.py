@@ -162,14 +162,13 @@ def _check_api_fallback(workspace: Workspace, context: LintContext) -> Iterator[
     configs = webfacts.nginx_configs(workspace)
     if not configs:
         return
-    probes = api_probes(workspace, context)
     cluster = webfacts.cluster(workspace)
+    # an Ingress beside the config that routes a path elsewhere does so for every server
+    probes = [p for p in api_probes(workspace, context) if not _routed_elsewhere(cluster, p.uri)]
     for config in configs:
         for server in config.servers():
             answered: dict[Directive, tuple[Directive, list[Probe]]] = {}
             for probe in probes:
-                if _routed_elsewhere(cluster, probe.uri):
-                    continue
                 got = _fallback_for(server, probe)
                 if got is not None:
                     answered.setdefault(got[1], (got[0], []))[1].append(probe)
