@@ -6,8 +6,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
-from pathspec import GitIgnoreSpec
-
+from buildguard._internal.ignore import IgnoreRules, rules_for
 from buildguard._lint.ignorefiles import GcloudIgnore, gcloudignore_for
 from buildguard._lint.outputs import USUAL_OUTPUTS
 from buildguard._lint.rule import LintContext, Rule, finding
@@ -33,9 +32,10 @@ def _join(project: str, name: str) -> str:
     return name if project == "." else f"{project}/{name}"
 
 
-def _gitignore(workspace: Workspace, folder: str) -> GitIgnoreSpec | None:
+def _gitignore(workspace: Workspace, folder: str) -> IgnoreRules | None:
+    """The ``.gitignore`` of ``folder``, read as ``record`` reads one."""
     file = workspace.get(posixpath.join(folder, ".gitignore"), "gitignore")
-    return GitIgnoreSpec.from_lines(file.text.splitlines()) if file is not None else None
+    return rules_for(tuple(file.lines)) if file is not None else None
 
 
 def _ign001(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]:
@@ -49,7 +49,7 @@ def _ign001(workspace: Workspace, context: LintContext) -> Iterator[LintFinding]
             _join(project, name)
             for project in _projects(workspace, folder)
             for name in USUAL_OUTPUTS
-            if gitignore.match_file(_join(project, name) + "/")
+            if gitignore.verdict(_join(project, name) + "/") is True
             and not rules.ignores(_join(project, name), is_dir=True)
         ]
         if uploaded:
