@@ -91,6 +91,13 @@ _LOOPBACK = re.compile(
 )
 
 
+def api_prefix(uri: str) -> str:
+    """The first segment of an API call's path as a prefix (``/api/v5/sessions`` →
+    ``/api/``): the location or Ingress path a fix routes."""
+    first = uri.strip("/").split("/")[0]
+    return f"/{first}/"
+
+
 def loopback_host(literal: UrlLiteral) -> str | None:
     match = _LOOPBACK.match(literal.known_prefix)
     return match.group(1) if match else None

@@ -91,6 +91,8 @@ class ApiCalls:
                 got = got or fetched
             if got is not None:
                 answered.append((uri, got, script))
+        if answered:
+            from buildguard._lint.urlshape import api_prefix
         for uri, fetched, script in answered:
             called = f" (called by {script})" if script else ""
             attempt.add(
@@ -99,14 +101,9 @@ class ApiCalls:
                 "no route sends this API prefix to the API, so the server's SPA fallback "
                 "answers the bundle's API calls with HTML",
                 Where(None, fetched.final_url, fetched.status),
-                hint=f"route {_prefix(uri)} to the API service before the SPA fallback "
+                hint=f"route {api_prefix(uri)} to the API service before the SPA fallback "
                 "(an nginx `location` with proxy_pass, or the Ingress path)",
             )
-
-
-def _prefix(uri: str) -> str:
-    first = uri.strip("/").split("/")[0]
-    return f"/{first}/"
 
 
 def _sizes(attempt: Attempt) -> list[int]:

@@ -198,7 +198,7 @@ def _fallback_for(server: Directive, probe: Probe) -> tuple[Directive, Directive
 
 def _fallback_finding(fallback: Directive, location: Directive, called: list[Probe]) -> LintFinding:
     first = max(called, key=lambda p: len(p.uri))
-    prefix = "/" + first.uri.strip("/").split("/")[0] + "/"
+    prefix = urlshape.api_prefix(first.uri)
     where = "" if first.source == "--api-prefix" else f" (called at {first.source})"
     others = [p.uri for p in called if p is not first]
     more = f" (and {', '.join(others[:3])}{'…' if len(others) > 3 else ''})" if others else ""
