@@ -18,12 +18,17 @@ from typing import Any
 from securesystemslib.signer import Signature, Signer, SSlibKey
 
 from buildguard._attest.keys import KeyUnreadable, check_public_key, sslib_key
-from buildguard._cloud.clients import call_options, client_options, google_errors, make_client
+from buildguard._cloud.clients import (
+    KMS_EMULATOR_ENV,
+    call_options,
+    client_options,
+    google_errors,
+    make_client,
+)
 from buildguard._internal.distribution import CLOUD_KMS, require_gcp
 from buildguard._internal.text import one_line
 from buildguard.errors import ImageReadError
 
-KMS_EMULATOR_ENV = "BUILDGUARD_KMS_EMULATOR_HOST"
 _NAME = re.compile(
     r"^gcpkms://(projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+/"
     r"cryptoKeyVersions/[^/]+)$"

@@ -1,7 +1,8 @@
 """Making the Google API clients: REST transport, a short timeout and a bounded retry, the
 emulator convention, and Google's errors turned into ours.
 
-``BUILDGUARD_CLOUDBUILD_EMULATOR_HOST`` / ``BUILDGUARD_ARTIFACTREGISTRY_EMULATOR_HOST``
+``BUILDGUARD_CLOUDBUILD_EMULATOR_HOST`` / ``BUILDGUARD_ARTIFACTREGISTRY_EMULATOR_HOST`` /
+``BUILDGUARD_KMS_EMULATOR_HOST``
 (``host:port``, after the ``*_EMULATOR_HOST`` convention of Google's libraries) point a
 client at ``http://host:port`` with anonymous credentials; otherwise the client finds
 Application Default Credentials itself.
@@ -17,6 +18,7 @@ from buildguard.errors import ImageReadError
 
 CLOUDBUILD_EMULATOR_ENV = "BUILDGUARD_CLOUDBUILD_EMULATOR_HOST"
 ARTIFACTREGISTRY_EMULATOR_ENV = "BUILDGUARD_ARTIFACTREGISTRY_EMULATOR_HOST"
+KMS_EMULATOR_ENV = "BUILDGUARD_KMS_EMULATOR_HOST"
 CALL_TIMEOUT = 20.0
 """Seconds for one API call (the client's default retry would go on for 600 s)."""
 RETRY_DEADLINE = 30.0
